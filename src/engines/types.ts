@@ -1,0 +1,105 @@
+/**
+ * The engine adapter contract. An adapter knows one engine's command line and its sample format;
+ * nothing outside `src/engines` knows which engine ran.
+ */
+import type { SampleSink } from '../results/model.js'
+
+export type { SampleSink }
+
+export const ENGINE_NAMES = ['k6', 'locust', 'jmeter', 'http'] as const
+export type EngineName = (typeof ENGINE_NAMES)[number]
+
+/** A streaming parser: feed it chunks in order, then call end(). */
+export interface StreamParser {
+  push(chunk: Buffer | string): void
+  end(): void
+  /** Lines or records that could not be used (malformed or foreign), for diagnostics. */
+  readonly skipped: number
+}
+
+/** One stage of a load profile, for this task: reach `target` VUs over `durationS`. */
+export interface Stage {
+  durationS: number
+  target: number
+}
+
+/** The load one task must generate (its share of the whole run). */
+export interface TaskLoad {
+  /** Virtual users / Locust users / JMeter threads / connections for this task. */
+  vus: number
+  /** Hold duration, seconds (ignored when `stages` is set). */
+  durationS: number
+  /** Ramp-up before the hold, seconds. */
+  rampUpS: number
+  /** Explicit stages (already scaled to this task's share); overrides vus/duration/ramp. */
+  stages?: Stage[]
+  /** Locust spawn rate (users per second); derived from vus/rampUpS when absent. */
+  spawnRate?: number
+  /** k6 execution segment for this task, plus the full sequence. */
+  segment?: { segment: string; sequence: string }
+  /** Base URL of the system under test (already checked against the allow-list). */
+  targetUrl: string
+}
+
+/** One request of the built-in http engine. */
+export interface HttpRequestSpec {
+  label?: string
+  method?: string
+  path: string
+  headers?: Record<string, string>
+  body?: string
+}
+
+export interface EngineRunContext {
+  /** Absolute path of the engine script (k6 .js, locustfile .py, JMeter .jmx); not used by http. */
+  script?: string
+  /** Requests for the built-in http engine. */
+  requests?: HttpRequestSpec[]
+  load: TaskLoad
+  /** A private, writable directory for this task. */
+  workDir: string
+  /** Extra tags the engine should attach (k6 --tag). */
+  tags: Record<string, string>
+  /** Environment to pass through to the engine (user-provided variables). */
+  env: Record<string, string>
+}
+
+export interface EngineCommand {
+  command: string
+  args: string[]
+  env: Record<string, string>
+  /**
+   * Where the per-request samples arrive: the child's file descriptor 3 (a pipe the runner opens),
+   * or a file the engine writes and the runner follows while it grows.
+   */
+  samples: { kind: 'fd3' } | { kind: 'file'; path: string }
+}
+
+/** An engine that runs as a child process. */
+export interface ProcessEngine {
+  readonly name: Exclude<EngineName, 'http'>
+  readonly kind: 'process'
+  /** Environment variable that overrides the binary, e.g. PERF_GATE_K6_BIN. */
+  readonly binaryEnv: string
+  readonly defaultBinary: string
+  /** The binary to run, honouring the override variable. */
+  binary(env?: NodeJS.ProcessEnv): string
+  /** Engine version string, or '' when it cannot be told. */
+  version(env?: NodeJS.ProcessEnv): Promise<string>
+  /** Builds the command line; may write helper files into ctx.workDir. */
+  command(ctx: EngineRunContext, env?: NodeJS.ProcessEnv): Promise<EngineCommand>
+  /** A parser for this engine's sample stream (the same format `summarize` reads from files). */
+  createParser(sink: SampleSink): StreamParser
+  /** Whether an exit code means the engine ran to completion (k6: 99 = thresholds crossed). */
+  completed(exitCode: number): boolean
+}
+
+/** An engine that runs inside the runner process (the built-in http engine). */
+export interface InProcessEngine {
+  readonly name: 'http'
+  readonly kind: 'in-process'
+  version(): Promise<string>
+  run(ctx: EngineRunContext, sink: SampleSink, signal: AbortSignal): Promise<{ exitCode: number; message: string }>
+}
+
+export type Engine = ProcessEngine | InProcessEngine

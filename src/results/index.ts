@@ -1,0 +1,7 @@
+export * from './model.js'
+export * from './io.js'
+export * from './recorder.js'
+export * from './merge.js'
+export * from './query.js'
+export * from './window.js'
+export { DenseCounts, bucketIndex, bucketValue, HISTOGRAM_PARAMS } from './hdr.js'

@@ -1,0 +1,59 @@
+/**
+ * The task spec: everything one runner process needs to run one task. The local backend writes it
+ * to a file; a Fargate task receives it through its environment.
+ */
+import { z } from 'zod'
+import { ENGINE_NAMES } from '../engines/types.js'
+
+export const TASK_SPEC_VERSION = 1
+
+export const taskSpecSchema = z.object({
+  version: z.literal(TASK_SPEC_VERSION),
+  runId: z.string().min(1),
+  scenario: z.string().min(1),
+  fingerprint: z.string(),
+  backend: z.string().min(1),
+  region: z.string().min(1),
+  taskIndex: z.number().int().nonnegative(),
+  taskCount: z.number().int().positive(),
+  engine: z.enum(ENGINE_NAMES),
+  /** Absolute path of the script (k6/locust/jmeter). */
+  script: z.string().optional(),
+  requests: z
+    .array(
+      z.object({
+        label: z.string().optional(),
+        method: z.string().optional(),
+        path: z.string(),
+        headers: z.record(z.string(), z.string()).optional(),
+        body: z.string().optional()
+      })
+    )
+    .optional(),
+  load: z.object({
+    vus: z.number().int().positive(),
+    durationS: z.number().positive(),
+    rampUpS: z.number().nonnegative(),
+    stages: z.array(z.object({ durationS: z.number().positive(), target: z.number().int().nonnegative() })).optional(),
+    spawnRate: z.number().positive().optional(),
+    segment: z.object({ segment: z.string(), sequence: z.string() }).optional(),
+    targetUrl: z.string().url()
+  }),
+  /** Load share facts recorded in the result (e.g. vus, segment, weight). */
+  share: z.record(z.string(), z.union([z.string(), z.number()])),
+  /** Epoch ms at which the engine starts (the start barrier); null = start at once. */
+  startAtMs: z.number().nullable(),
+  /** Hard maximum run time in seconds, after which the engine is killed. */
+  hardMaxS: z.number().positive(),
+  intervalMs: z.number().int().positive().default(1000),
+  /** Steady-state window relative to the start, seconds, when the profile knows it. */
+  steady: z.object({ fromS: z.number().nonnegative(), toS: z.number().positive() }).nullable().default(null),
+  tags: z.record(z.string(), z.string()).default({}),
+  env: z.record(z.string(), z.string()).default({}),
+  /** Where to write the task result (a local path). */
+  out: z.string().min(1),
+  /** Where to append progress lines (JSON), if anywhere. */
+  progress: z.string().optional()
+})
+
+export type TaskSpec = z.infer<typeof taskSpecSchema>

@@ -1,0 +1,188 @@
+/**
+ * The bundled sample target: a small HTTP server on 127.0.0.1 for the demo and the tests.
+ *
+ * Routes: /fast (tiny JSON), /slow (20–200 ms), /flaky (5–50 ms, 30% HTTP 500), /big (16 KiB),
+ * POST /items (echo size), /health; anything else 404.
+ *
+ * Faults can be injected per route, at start or at run time through `POST /__perf-gate/faults`:
+ * `{ "/fast": { "delayMs": 30, "errorRate": 0.1 } }` adds latency and failures to chosen routes.
+ * `concurrency` caps how many requests are served at once (the rest queue), which gives the
+ * server a known capacity for stress tests. The server refuses to bind anything but loopback and
+ * stops by itself after `maxSeconds`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export interface RouteFault {
+  /** Extra latency added before answering, ms. */
+  delayMs?: number
+  /** Extra random latency, uniform in [0, jitterMs). */
+  jitterMs?: number
+  /** Share of requests answered with HTTP 500, 0–1. */
+  errorRate?: number
+}
+
+export interface TargetOptions {
+  port?: number
+  host?: string
+  faults?: Record<string, RouteFault>
+  /** Requests served at once; the rest wait in a queue. 0 = unlimited. */
+  concurrency?: number
+  /** Fixed service time of every request when `concurrency` is set, ms. */
+  serviceMs?: number
+  /** The server closes itself after this many seconds. */
+  maxSeconds?: number
+  /** Seeded randomness for reproducible runs. */
+  seed?: number
+}
+
+export interface TargetServer {
+  url: string
+  port: number
+  server: Server
+  setFaults(f: Record<string, RouteFault>): void
+  stats(): { served: number; byRoute: Record<string, number> }
+  close(): Promise<void>
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1'])
+
+function mulberry(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))
+const BIG = Buffer.alloc(16384, 'x')
+
+export async function startTarget(opts: TargetOptions = {}): Promise<TargetServer> {
+  const host = opts.host ?? '127.0.0.1'
+  if (!LOOPBACK.has(host)) throw new Error(`target host must be a loopback address, got ${host}`)
+  const random = opts.seed === undefined ? Math.random : mulberry(opts.seed)
+  let faults: Record<string, RouteFault> = { ...(opts.faults ?? {}) }
+  let served = 0
+  const byRoute: Record<string, number> = {}
+  let active = 0
+  const queue: (() => void)[] = []
+  const limit = opts.concurrency ?? 0
+
+  async function acquire(): Promise<void> {
+    if (!limit || active < limit) {
+      active++
+      return
+    }
+    await new Promise<void>(resolve => queue.push(resolve))
+  }
+  function release(): void {
+    const next = queue.shift()
+    if (next) next()
+    else active--
+  }
+
+  function send(res: ServerResponse, code: number, body: Buffer | string, type = 'application/json'): void {
+    const buf = typeof body === 'string' ? Buffer.from(body) : body
+    res.writeHead(code, { 'content-type': type, 'content-length': buf.length })
+    res.end(buf)
+  }
+
+  async function readBody(req: IncomingMessage): Promise<Buffer> {
+    const chunks: Buffer[] = []
+    for await (const c of req) chunks.push(c as Buffer)
+    return Buffer.concat(chunks)
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0]
+    if (path === '/__perf-gate/faults' && req.method === 'POST') {
+      try {
+        faults = JSON.parse((await readBody(req)).toString('utf8') || '{}')
+        send(res, 200, JSON.stringify({ ok: true, faults }))
+      } catch {
+        send(res, 400, JSON.stringify({ error: 'faults must be a JSON object' }))
+      }
+      return
+    }
+    const body = req.method === 'POST' ? await readBody(req) : undefined
+    await acquire()
+    try {
+      served++
+      byRoute[path] = (byRoute[path] ?? 0) + 1
+      if (limit && opts.serviceMs) await sleep(opts.serviceMs)
+      const f = faults[path]
+      if (f?.delayMs || f?.jitterMs) await sleep((f.delayMs ?? 0) + random() * (f.jitterMs ?? 0))
+      if (f?.errorRate && random() < f.errorRate) {
+        send(res, 500, '{"error":"injected failure"}\n')
+        return
+      }
+      switch (path) {
+        case '/fast':
+        case '/health':
+          send(res, 200, '{"ok":true}\n')
+          return
+        case '/slow':
+          await sleep(20 + random() * 180)
+          send(res, 200, '{"ok":true,"slow":true}\n')
+          return
+        case '/flaky':
+          await sleep(5 + random() * 45)
+          if (random() < 0.3) send(res, 500, '{"error":"flaky"}\n')
+          else send(res, 200, '{"ok":true}\n')
+          return
+        case '/big':
+          send(res, 200, BIG, 'application/octet-stream')
+          return
+        case '/items':
+          send(res, req.method === 'POST' ? 201 : 200, JSON.stringify({ ok: true, received: body?.length ?? 0 }) + '\n')
+          return
+        default:
+          send(res, 404, 'not found\n', 'text/plain')
+      }
+    } finally {
+      release()
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) send(res, 500, '{"error":"internal"}\n')
+      else res.destroy()
+    })
+  })
+  server.keepAliveTimeout = 5000
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port ?? 0, host, () => resolve())
+  })
+  const port = (server.address() as AddressInfo).port
+  const stopTimer = setTimeout(() => void close(), (opts.maxSeconds ?? 900) * 1000)
+  stopTimer.unref()
+
+  let closing: Promise<void> | undefined
+  function close(): Promise<void> {
+    if (!closing) {
+      clearTimeout(stopTimer)
+      closing = new Promise<void>(resolve => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+    }
+    return closing
+  }
+
+  return {
+    url: `http://${host === '::1' ? '[::1]' : host}:${port}`,
+    port,
+    server,
+    setFaults(f) {
+      faults = { ...f }
+    },
+    stats: () => ({ served, byRoute: { ...byRoute } }),
+    close
+  }
+}
