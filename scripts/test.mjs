@@ -30,15 +30,24 @@ if (missing.length) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
   if (isRoot && has('apt-get')) {
     console.log(`perf-gate tests: ${names} missing; installing with apt-get (python3-locust jmeter)`)
-    const r = spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-locust jmeter'], {
-      stdio: 'inherit'
-    })
+    const r = spawnSync(
+      'sh',
+      [
+        '-c',
+        'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-locust jmeter'
+      ],
+      {
+        stdio: 'inherit'
+      }
+    )
     if (r.status !== 0) {
       console.error(`perf-gate tests: could not install ${names}. Install them with:\n  ${INSTALL_LINE}`)
       process.exit(1)
     }
   } else {
-    console.error(`perf-gate tests need ${names}, which are not installed. Install them with:\n  ${INSTALL_LINE}`)
+    console.error(
+      `perf-gate tests need ${names}, which are not installed. Install them with:\n  ${INSTALL_LINE}`
+    )
     console.error('(or point PERF_GATE_LOCUST_BIN / PERF_GATE_JMETER_BIN at your own binaries)')
     process.exit(1)
   }
@@ -47,7 +56,11 @@ if (missing.length) {
 // Debian's JMeter 2.13 cannot load any test plan with its packaged launcher; the shared
 // compatibility launcher beside the checkout fixes that when it is present.
 const compat = resolve(root, '..', 'shared', 'tools', 'jmeter-compat', 'jmeter')
-if (env.PERF_GATE_JMETER_BIN === 'jmeter' && existsSync(compat) && existsSync('/usr/share/jmeter/bin/ApacheJMeter.jar')) {
+if (
+  env.PERF_GATE_JMETER_BIN === 'jmeter' &&
+  existsSync(compat) &&
+  existsSync('/usr/share/jmeter/bin/ApacheJMeter.jar')
+) {
   env.PERF_GATE_JMETER_BIN = compat
 }
 
@@ -77,7 +90,8 @@ child.on('exit', code => {
   } else {
     failed = 1
   }
-  if (skipped > 0) console.error(`perf-gate tests: ${skipped} test(s) skipped or todo; skipped tests are not allowed`)
+  if (skipped > 0)
+    console.error(`perf-gate tests: ${skipped} test(s) skipped or todo; skipped tests are not allowed`)
   console.log(`tests: ${passed} passed, ${failed} failed`)
   process.exit(code === 0 && failed === 0 && skipped === 0 ? 0 : 1)
 })

@@ -51,8 +51,13 @@ export function synthSamples(o: SynthOptions): Sample[] {
   return out
 }
 
-export function taskFromSamples(samples: Sample[], meta: { region?: string; taskIndex?: number } = {}): TaskResult {
+export function taskFromSamples(
+  samples: Sample[],
+  meta: { region?: string; taskIndex?: number } = {}
+): TaskResult {
   const rec = new TaskRecorder()
   for (const s of samples) rec.sample(s)
-  return rec.finish(defaultTaskMeta({ engine: 'http', region: meta.region ?? 'local', taskIndex: meta.taskIndex ?? 0 }))
+  return rec.finish(
+    defaultTaskMeta({ engine: 'http', region: meta.region ?? 'local', taskIndex: meta.taskIndex ?? 0 })
+  )
 }

@@ -22,16 +22,32 @@ describe('exact merge', () => {
 
   it('is associative and commutative (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 1_000_000 }), { minLength: 3, maxLength: 3 }), fc.nat(5), (seeds, perm) => {
-        const tasks = seeds.map((s, i) => taskFromSamples(synthSamples({ seed: s, samples: 200 + (s % 300), failureRate: 0.1 }), { taskIndex: i, region: `r${i % 2}` }))
-        const [x, y, z] = tasks
-        const left = mergeTasks([mergeTasks([x, y]), z])
-        const right = mergeTasks([x, mergeTasks([y, z])])
-        const orders = [[x, y, z], [x, z, y], [y, x, z], [y, z, x], [z, x, y], [z, y, x]]
-        const flat = mergeTasks(orders[perm % 6])
-        expect(canon(left)).toBe(canon(right))
-        expect(canon(left)).toBe(canon(flat))
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 1_000_000 }), { minLength: 3, maxLength: 3 }),
+        fc.nat(5),
+        (seeds, perm) => {
+          const tasks = seeds.map((s, i) =>
+            taskFromSamples(synthSamples({ seed: s, samples: 200 + (s % 300), failureRate: 0.1 }), {
+              taskIndex: i,
+              region: `r${i % 2}`
+            })
+          )
+          const [x, y, z] = tasks
+          const left = mergeTasks([mergeTasks([x, y]), z])
+          const right = mergeTasks([x, mergeTasks([y, z])])
+          const orders = [
+            [x, y, z],
+            [x, z, y],
+            [y, x, z],
+            [y, z, x],
+            [z, x, y],
+            [z, y, x]
+          ]
+          const flat = mergeTasks(orders[perm % 6])
+          expect(canon(left)).toBe(canon(right))
+          expect(canon(left)).toBe(canon(flat))
+        }
+      ),
       { numRuns: 25 }
     )
   })
@@ -42,8 +58,14 @@ describe('exact merge', () => {
   })
 
   it('answers per-region and per-task queries from the same data', () => {
-    const t0 = taskFromSamples(synthSamples({ seed: 5, samples: 1000 }), { region: 'eu-west-1', taskIndex: 0 })
-    const t1 = taskFromSamples(synthSamples({ seed: 6, samples: 1500 }), { region: 'us-east-1', taskIndex: 1 })
+    const t0 = taskFromSamples(synthSamples({ seed: 5, samples: 1000 }), {
+      region: 'eu-west-1',
+      taskIndex: 0
+    })
+    const t1 = taskFromSamples(synthSamples({ seed: 6, samples: 1500 }), {
+      region: 'us-east-1',
+      taskIndex: 1
+    })
     const v = new ResultView([t0, t1])
     expect(v.stats({ window: 'all', region: 'eu-west-1' }).requests).toBe(1000)
     expect(v.stats({ window: 'all', taskIndex: 1 }).requests).toBe(1500)

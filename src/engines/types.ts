@@ -99,7 +99,11 @@ export interface InProcessEngine {
   readonly name: 'http'
   readonly kind: 'in-process'
   version(): Promise<string>
-  run(ctx: EngineRunContext, sink: SampleSink, signal: AbortSignal): Promise<{ exitCode: number; message: string }>
+  run(
+    ctx: EngineRunContext,
+    sink: SampleSink,
+    signal: AbortSignal
+  ): Promise<{ exitCode: number; message: string }>
 }
 
 export type Engine = ProcessEngine | InProcessEngine

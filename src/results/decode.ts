@@ -17,14 +17,16 @@ const cache = new WeakMap<LabelSeries, DecodedHist>()
 export class HistogramDataError extends Error {}
 
 /** Inflates a series' histogram blob once and indexes its payloads. */
-export function decodeHist(series: LabelSeries, where: string): DecodedHist {
-  const hit = cache.get(series)
+export function decodeHist(series: LabelSeries, where: string, useCache = true): DecodedHist {
+  const hit = useCache ? cache.get(series) : undefined
   if (hit) return hit
   let bytes: Uint8Array
   try {
     bytes = inflateRawSync(Buffer.from(series.hist, 'base64'))
   } catch (e) {
-    throw new HistogramDataError(`${where}: field 'hist' is not a valid compressed histogram (${(e as Error).message})`)
+    throw new HistogramDataError(
+      `${where}: field 'hist' is not a valid compressed histogram (${(e as Error).message})`
+    )
   }
   const n = series.idx.length
   const starts = new Int32Array(n)
@@ -40,11 +42,14 @@ export function decodeHist(series: LabelSeries, where: string): DecodedHist {
     starts[i] = pos.p
     pos.p += len
     ends[i] = pos.p
-    if (pos.p > bytes.length) throw new HistogramDataError(`${where}: field 'hist' is truncated at interval ${i}`)
+    if (pos.p > bytes.length)
+      throw new HistogramDataError(`${where}: field 'hist' is truncated at interval ${i}`)
   }
   if (pos.p !== bytes.length)
-    throw new HistogramDataError(`${where}: field 'hist' holds more histograms than the ${n} intervals listed`)
+    throw new HistogramDataError(
+      `${where}: field 'hist' holds more histograms than the ${n} intervals listed`
+    )
   const d = { bytes, starts, ends }
-  cache.set(series, d)
+  if (useCache) cache.set(series, d)
   return d
 }

@@ -29,6 +29,12 @@ export interface HistogramParams {
   digits: typeof HDR_DIGITS
 }
 
+/**
+ * Deflate level of the stored histogram blobs. Every writer uses the same level, so equal data gives
+ * equal bytes; level 1 keeps merging a large fleet fast at a small cost in size.
+ */
+export const HIST_DEFLATE_LEVEL = 1
+
 export const HISTOGRAM_PARAMS: HistogramParams = {
   encoding: HDR_ENCODING,
   lowestUs: HDR_LOWEST_US,
@@ -58,12 +64,31 @@ function getLayout(): Layout {
   return layout
 }
 
+// Bucket layout for lowest = 1 and 3 significant digits: 2048 sub-buckets, the upper 1024 of each
+// bucket after the first. Below 2^31 the index is computed here with clz32 (the library's own
+// computation works on 64-bit leading zeros and costs several times more); the tests check both
+// agree on every value. Larger values go to the library.
+const SUB_BUCKET_HALF_MAGNITUDE = 10
+const SUB_BUCKET_HALF_COUNT = 1 << SUB_BUCKET_HALF_MAGNITUDE
+const SUB_BUCKET_MASK = 2 * SUB_BUCKET_HALF_COUNT - 1
+const FAST_LIMIT = 2 ** 31
+
 /** Index of the bucket that holds `valueUs` (clamped into the trackable range). */
 export function bucketIndex(valueUs: number): number {
   let v = Math.round(valueUs)
   if (!(v >= 0)) v = 0
+  if (v < FAST_LIMIT) {
+    const bucket = 21 - Math.clz32(v | SUB_BUCKET_MASK)
+    const sub = v >>> bucket
+    return ((bucket + 1) << SUB_BUCKET_HALF_MAGNITUDE) + (sub - SUB_BUCKET_HALF_COUNT)
+  }
   if (v > HDR_HIGHEST_US) v = HDR_HIGHEST_US
   return getLayout().countsArrayIndex(v)
+}
+
+/** The library's own bucket index, for checking the fast path. */
+export function libraryBucketIndex(valueUs: number): number {
+  return getLayout().countsArrayIndex(Math.min(HDR_HIGHEST_US, Math.max(0, Math.round(valueUs))))
 }
 
 /** Representative (lowest) value of a bucket, in µs. */
@@ -76,6 +101,8 @@ export function bucketValue(index: number): number {
  */
 export class DenseCounts {
   counts: Float64Array
+  /** Indices that hold a non-zero count, in the order they were first touched. */
+  touched: number[] = []
   total = 0
   minIndex = Number.POSITIVE_INFINITY
   maxIndex = -1
@@ -84,7 +111,7 @@ export class DenseCounts {
     this.counts = new Float64Array(initialLength)
   }
 
-  private ensure(index: number): void {
+  ensure(index: number): void {
     if (index < this.counts.length) return
     let n = this.counts.length * 2
     while (n <= index) n *= 2
@@ -98,6 +125,7 @@ export class DenseCounts {
   addAt(index: number, count: number): void {
     if (count === 0) return
     if (index >= this.counts.length) this.ensure(index)
+    if (this.counts[index] === 0) this.touched.push(index)
     this.counts[index] += count
     this.total += count
     if (index < this.minIndex) this.minIndex = index
@@ -109,10 +137,7 @@ export class DenseCounts {
   }
 
   addCounts(other: DenseCounts): void {
-    for (let i = other.minIndex; i <= other.maxIndex; i++) {
-      const c = other.counts[i]
-      if (c !== 0) this.addAt(i, c)
-    }
+    for (const i of other.touched) this.addAt(i, other.counts[i])
   }
 
   /**
@@ -120,11 +145,15 @@ export class DenseCounts {
    * values it held. Throws on a malformed payload.
    */
   addPayload(bytes: Uint8Array, start: number, end: number): number {
+    const limit = getLayout().countsArrayLength
+    let counts = this.counts
     let pos = start
     let index = 0
     let added = 0
+    let lo = -1
+    let hi = -1
     while (pos < end) {
-      // LEB128, up to 9 bytes; values stay below 2^53 so plain arithmetic is exact.
+      // LEB128 (up to 9 bytes), then ZigZag. Values stay below 2^53, so plain arithmetic is exact.
       let b = bytes[pos++]
       let value = b & 0x7f
       if (b & 0x80) {
@@ -142,49 +171,75 @@ export class DenseCounts {
           value += bytes[pos++] * scale
         }
       }
-      // ZigZag
-      const v = value % 2 === 0 ? value / 2 : -(value + 1) / 2
-      if (v < 0) {
-        index += -v
+      if (value & 1) {
+        index += (value + 1) / 2
       } else {
-        if (v > 0) {
-          this.addAt(index, v)
+        if (value !== 0) {
+          if (index >= counts.length) {
+            if (index >= limit) throw new Error('histogram payload exceeds the bucket range')
+            this.ensure(index)
+            counts = this.counts
+          }
+          const v = value / 2
+          if (counts[index] === 0) this.touched.push(index)
+          counts[index] += v
           added += v
+          if (lo < 0) lo = index
+          hi = index
         }
         index++
       }
-      if (index > getLayout().countsArrayLength) throw new Error('histogram payload exceeds the bucket range')
+    }
+    if (index > limit) throw new Error('histogram payload exceeds the bucket range')
+    if (added > 0) {
+      this.total += added
+      if (lo < this.minIndex) this.minIndex = lo
+      if (hi > this.maxIndex) this.maxIndex = hi
     }
     return added
   }
 
+  /** The touched indices in ascending order. */
+  private sorted(): number[] {
+    const t = this.touched
+    let ordered = true
+    for (let i = 1; i < t.length; i++) {
+      if (t[i] < t[i - 1]) {
+        ordered = false
+        break
+      }
+    }
+    if (ordered) return t
+    if (t.length * 8 > this.maxIndex - this.minIndex) {
+      // Dense: a scan of the range is cheaper than a sort.
+      const counts = this.counts
+      let k = 0
+      for (let i = this.minIndex; i <= this.maxIndex; i++) if (counts[i] !== 0) t[k++] = i
+      t.length = k
+    } else {
+      const a = Int32Array.from(t).sort()
+      for (let i = 0; i < a.length; i++) t[i] = a[i]
+    }
+    return t
+  }
+
   /** Encodes the counts as a V2 payload (byte-identical to hdr-histogram-js). */
   encodePayload(out: ByteSink): void {
-    if (this.maxIndex < 0) return
     const counts = this.counts
-    let i = 0
-    const limit = this.maxIndex + 1
-    if (this.minIndex > 1) {
-      writeZigZag(out, -this.minIndex)
-      i = this.minIndex
-    }
-    while (i < limit) {
-      const c = counts[i++]
-      if (c !== 0) {
-        writeZigZag(out, c)
-        continue
-      }
-      let zeros = 1
-      while (i < limit && counts[i] === 0) {
-        zeros++
-        i++
-      }
-      writeZigZag(out, zeros > 1 ? -zeros : 0)
+    let next = 0
+    for (const i of this.sorted()) {
+      const gap = i - next
+      if (gap > 1) writeZigZag(out, -gap)
+      else if (gap === 1) writeZigZag(out, 0)
+      writeZigZag(out, counts[i])
+      next = i + 1
     }
   }
 
   clear(): void {
-    if (this.maxIndex >= 0) this.counts.fill(0, this.minIndex, this.maxIndex + 1)
+    const counts = this.counts
+    for (const i of this.touched) counts[i] = 0
+    this.touched.length = 0
     this.total = 0
     this.minIndex = Number.POSITIVE_INFINITY
     this.maxIndex = -1
@@ -193,10 +248,7 @@ export class DenseCounts {
   /** A library histogram with these counts, for percentile queries. */
   toHistogram(): Histogram {
     const h = newLibraryHistogram()
-    for (let i = Math.max(0, this.minIndex); i <= this.maxIndex; i++) {
-      const c = this.counts[i]
-      if (c !== 0) h.recordValueWithCount(bucketValue(i), c)
-    }
+    for (const i of this.sorted()) h.recordValueWithCount(bucketValue(i), this.counts[i])
     return h
   }
 }

@@ -49,12 +49,20 @@ function checkShapes(file: string, doc: TaskResult, prefix: string): void {
     const base = `${prefix}labels.${label}`
     for (const key of ['requests', 'bytesIn', 'bytesOut', 'sumUs', 'minUs', 'maxUs'] as const) {
       if (s[key].length !== n)
-        throw new ResultFileError(file, `${base}.${key}`, `has ${s[key].length} entries, expected ${n} (one per interval)`)
+        throw new ResultFileError(
+          file,
+          `${base}.${key}`,
+          `has ${s[key].length} entries, expected ${n} (one per interval)`
+        )
     }
     for (const kind of FAILURE_KINDS) {
       const arr = s.failures[kind]
       if (arr && arr.length !== n)
-        throw new ResultFileError(file, `${base}.failures.${kind}`, `has ${arr.length} entries, expected ${n}`)
+        throw new ResultFileError(
+          file,
+          `${base}.failures.${kind}`,
+          `has ${arr.length} entries, expected ${n}`
+        )
     }
     for (let i = 1; i < n; i++) {
       if (s.idx[i] <= s.idx[i - 1])

@@ -4,7 +4,7 @@
  * merging any grouping of the same tasks in any order gives the same document.
  */
 import { deflateRawSync } from 'node:zlib'
-import { ByteSink, DenseCounts, HISTOGRAM_PARAMS, writeVarUint } from './hdr.js'
+import { ByteSink, DenseCounts, HIST_DEFLATE_LEVEL, HISTOGRAM_PARAMS, writeVarUint } from './hdr.js'
 import { decodeHist, HistogramDataError } from './decode.js'
 import {
   FAILURE_KINDS,
@@ -41,40 +41,92 @@ function newCell(): Cell {
   }
 }
 
-/** Adds every interval of `series` into `cells` (keyed by absolute interval index). */
-export function accumulateSeries(cells: Map<number, Cell>, series: LabelSeries, where: string): void {
-  const d = decodeHist(series, where)
-  const n = series.idx.length
-  const fails = FAILURE_KINDS.map(k => series.failures[k])
-  for (let i = 0; i < n; i++) {
-    const abs = series.start + series.idx[i]
-    let c = cells.get(abs)
+/** One task's series of a label, decoded, with a cursor over its intervals. */
+interface Part {
+  series: LabelSeries
+  bytes: Uint8Array
+  starts: Int32Array
+  ends: Int32Array
+  fails: (number[] | undefined)[]
+  where: string
+  j: number
+}
+
+function partOf(series: LabelSeries, where: string, cache: boolean): Part {
+  const d = decodeHist(series, where, cache)
+  return {
+    series,
+    bytes: d.bytes,
+    starts: d.starts,
+    ends: d.ends,
+    fails: FAILURE_KINDS.map(k => series.failures[k]),
+    where,
+    j: 0
+  }
+}
+
+/** Adds interval `i` of a part into a cell, checking the histogram against the request count. */
+function addInterval(c: Cell, p: Part, i: number): void {
+  const s = p.series
+  const req = s.requests[i]
+  c.requests += req
+  for (let k = 0; k < p.fails.length; k++) {
+    const f = p.fails[k]
+    if (f) c.failures[k] += f[i]
+  }
+  c.bytesIn += s.bytesIn[i]
+  c.bytesOut += s.bytesOut[i]
+  c.sumUs += s.sumUs[i]
+  if (req > 0 && s.minUs[i] < c.minUs) c.minUs = s.minUs[i]
+  if (s.maxUs[i] > c.maxUs) c.maxUs = s.maxUs[i]
+  let added: number
+  try {
+    added = c.counts.addPayload(p.bytes, p.starts[i], p.ends[i])
+  } catch (e) {
+    throw new HistogramDataError(`${p.where}: field 'hist' interval ${i}: ${(e as Error).message}`)
+  }
+  if (added !== req)
+    throw new HistogramDataError(
+      `${p.where}: field 'hist' interval ${i} holds ${added} latencies but 'requests' says ${req}`
+    )
+}
+
+/**
+ * Adds several tasks' series of one label into `cells`, interval by interval: every task's
+ * histogram for an interval is added while that interval's accumulator is hot in the cache.
+ */
+export function accumulateParts(cells: Map<number, Cell>, parts: Part[]): void {
+  for (;;) {
+    let next = Number.POSITIVE_INFINITY
+    for (const p of parts) {
+      if (p.j < p.series.idx.length) {
+        const abs = p.series.start + p.series.idx[p.j]
+        if (abs < next) next = abs
+      }
+    }
+    if (next === Number.POSITIVE_INFINITY) return
+    let c = cells.get(next)
     if (!c) {
       c = newCell()
-      cells.set(abs, c)
+      cells.set(next, c)
     }
-    const req = series.requests[i]
-    c.requests += req
-    for (let k = 0; k < fails.length; k++) {
-      const f = fails[k]
-      if (f) c.failures[k] += f[i]
+    for (const p of parts) {
+      if (p.j < p.series.idx.length && p.series.start + p.series.idx[p.j] === next) {
+        addInterval(c, p, p.j)
+        p.j++
+      }
     }
-    c.bytesIn += series.bytesIn[i]
-    c.bytesOut += series.bytesOut[i]
-    c.sumUs += series.sumUs[i]
-    if (req > 0 && series.minUs[i] < c.minUs) c.minUs = series.minUs[i]
-    if (series.maxUs[i] > c.maxUs) c.maxUs = series.maxUs[i]
-    let added: number
-    try {
-      added = c.counts.addPayload(d.bytes, d.starts[i], d.ends[i])
-    } catch (e) {
-      throw new HistogramDataError(`${where}: field 'hist' interval ${i}: ${(e as Error).message}`)
-    }
-    if (added !== req)
-      throw new HistogramDataError(
-        `${where}: field 'hist' interval ${i} holds ${added} latencies but 'requests' says ${req}`
-      )
   }
+}
+
+/** Adds every interval of `series` into `cells` (keyed by absolute interval index). */
+export function accumulateSeries(
+  cells: Map<number, Cell>,
+  series: LabelSeries,
+  where: string,
+  cache = true
+): void {
+  accumulateParts(cells, [partOf(series, where, cache)])
 }
 
 function encodeCells(cells: Map<number, Cell>): LabelSeries {
@@ -114,12 +166,13 @@ function encodeCells(cells: Map<number, Cell>): LabelSeries {
   FAILURE_KINDS.forEach((kind, j) => {
     if (failures[j].some(v => v > 0)) s.failures[kind] = failures[j]
   })
-  s.hist = deflateRawSync(payloads.bytes()).toString('base64')
+  s.hist = deflateRawSync(payloads.bytes(), { level: HIST_DEFLATE_LEVEL }).toString('base64')
   return s
 }
 
 const uniqSorted = (xs: string[]): string[] => [...new Set(xs)].sort()
-const joinUniq = (xs: string[]): string => uniqSorted(xs.flatMap(x => x.split(',')).filter(x => x !== '')).join(',')
+const joinUniq = (xs: string[]): string =>
+  uniqSorted(xs.flatMap(x => x.split(',')).filter(x => x !== '')).join(',')
 const minOf = (xs: (number | null)[]): number | null => {
   const v = xs.filter((x): x is number => x !== null)
   return v.length ? Math.min(...v) : null
@@ -176,57 +229,92 @@ const STATUS_RANK: Record<string, number> = Object.fromEntries(TASK_STATUSES.map
 
 export class MergeError extends Error {}
 
+/**
+ * Merges task results one at a time, so a large fleet never has to be in memory at once:
+ * `add()` folds a task into per-label, per-interval accumulators and the task can be dropped.
+ */
+export class TaskMerger {
+  private intervalMs: number | null = null
+  private readonly labels = new Map<string, Map<number, Cell>>()
+  private readonly checks = new Map<string, { passes: number; fails: number }>()
+  private readonly users = new Map<number, number>()
+  private readonly metas: TaskMeta[] = []
+  private lateSamples = 0
+
+  add(t: TaskResult, name = `task ${this.metas.length}`): void {
+    this.addAll([t], [name])
+  }
+
+  /** Adds several tasks at once; their histograms are combined interval by interval. */
+  addAll(tasks: TaskResult[], names: string[] = []): void {
+    const nameOf = (i: number) => names[i] ?? `task ${this.metas.length + i}`
+    tasks.forEach((t, i) => {
+      if (this.intervalMs === null) this.intervalMs = t.intervalMs
+      else if (t.intervalMs !== this.intervalMs)
+        throw new MergeError(
+          `${nameOf(i)}: field 'intervalMs' is ${t.intervalMs}, but other results use ${this.intervalMs}`
+        )
+    })
+    const labelNames = new Set(tasks.flatMap(t => Object.keys(t.labels)))
+    for (const label of labelNames) {
+      let cells = this.labels.get(label)
+      if (!cells) {
+        cells = new Map()
+        this.labels.set(label, cells)
+      }
+      const parts: Part[] = []
+      tasks.forEach((t, i) => {
+        const s = t.labels[label]
+        if (s) parts.push(partOf(s, `${nameOf(i)}: labels.${label}`, false))
+      })
+      accumulateParts(cells, parts)
+    }
+    for (const t of tasks) {
+      for (const [check, c] of Object.entries(t.checks)) {
+        const acc = this.checks.get(check) ?? { passes: 0, fails: 0 }
+        acc.passes += c.passes
+        acc.fails += c.fails
+        this.checks.set(check, acc)
+      }
+      // Active users add up across tasks at the same interval.
+      if (t.users) {
+        const u = t.users
+        u.idx.forEach((off, i) =>
+          this.users.set(u.start + off, (this.users.get(u.start + off) ?? 0) + u.values[i])
+        )
+      }
+      this.metas.push(t.task)
+      this.lateSamples += t.lateSamples
+    }
+  }
+
+  finish(): TaskResult {
+    if (this.intervalMs === null) throw new MergeError('nothing to merge: no task results')
+    const labels: Record<string, LabelSeries> = {}
+    for (const label of [...this.labels.keys()].sort()) labels[label] = encodeCells(this.labels.get(label)!)
+    const checks: TaskResult['checks'] = {}
+    for (const name of [...this.checks.keys()].sort()) checks[name] = this.checks.get(name)!
+    const ukeys = [...this.users.keys()].sort((a, b) => a - b)
+    return {
+      schema: TASK_RESULT_SCHEMA,
+      version: RESULT_VERSION,
+      task: mergeMeta(this.metas),
+      intervalMs: this.intervalMs,
+      histogram: { ...HISTOGRAM_PARAMS },
+      labels,
+      checks,
+      users: ukeys.length
+        ? { start: ukeys[0], idx: ukeys.map(k => k - ukeys[0]), values: ukeys.map(k => this.users.get(k)!) }
+        : null,
+      lateSamples: this.lateSamples
+    }
+  }
+}
+
 /** Merges task results exactly into one. */
 export function mergeTasks(tasks: TaskResult[], names: string[] = []): TaskResult {
   if (tasks.length === 0) throw new MergeError('nothing to merge: no task results')
-  const intervalMs = tasks[0].intervalMs
-  tasks.forEach((t, i) => {
-    if (t.intervalMs !== intervalMs)
-      throw new MergeError(
-        `${names[i] ?? `task ${i}`}: field 'intervalMs' is ${t.intervalMs}, but other results use ${intervalMs}`
-      )
-  })
-  const labelNames = uniqSorted(tasks.flatMap(t => Object.keys(t.labels)))
-  const labels: Record<string, LabelSeries> = {}
-  for (const label of labelNames) {
-    const cells = new Map<number, Cell>()
-    tasks.forEach((t, i) => {
-      const s = t.labels[label]
-      if (s) accumulateSeries(cells, s, `${names[i] ?? `task ${i}`}: labels.${label}`)
-    })
-    labels[label] = encodeCells(cells)
-  }
-  const checks: TaskResult['checks'] = {}
-  for (const name of uniqSorted(tasks.flatMap(t => Object.keys(t.checks)))) {
-    let passes = 0
-    let fails = 0
-    for (const t of tasks) {
-      passes += t.checks[name]?.passes ?? 0
-      fails += t.checks[name]?.fails ?? 0
-    }
-    checks[name] = { passes, fails }
-  }
-  // Active users add up across tasks at the same interval.
-  const users = new Map<number, number>()
-  for (const t of tasks) {
-    if (!t.users) continue
-    t.users.idx.forEach((off, i) => {
-      const k = t.users!.start + off
-      users.set(k, (users.get(k) ?? 0) + t.users!.values[i])
-    })
-  }
-  const ukeys = [...users.keys()].sort((a, b) => a - b)
-  return {
-    schema: TASK_RESULT_SCHEMA,
-    version: RESULT_VERSION,
-    task: mergeMeta(tasks.map(t => t.task)),
-    intervalMs,
-    histogram: { ...HISTOGRAM_PARAMS },
-    labels,
-    checks,
-    users: ukeys.length
-      ? { start: ukeys[0], idx: ukeys.map(k => k - ukeys[0]), values: ukeys.map(k => users.get(k)!) }
-      : null,
-    lateSamples: tasks.reduce((a, t) => a + t.lateSamples, 0)
-  }
+  const m = new TaskMerger()
+  m.addAll(tasks, names)
+  return m.finish()
 }

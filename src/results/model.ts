@@ -117,7 +117,11 @@ export const taskResultSchema = z.object({
   labels: z.record(z.string(), labelSeriesSchema),
   checks: z.record(z.string(), z.object({ passes: count, fails: count })),
   users: z
-    .object({ start: z.number().int(), idx: z.array(z.number().int().nonnegative()), values: z.array(finite) })
+    .object({
+      start: z.number().int(),
+      idx: z.array(z.number().int().nonnegative()),
+      values: z.array(finite)
+    })
     .nullable(),
   lateSamples: count
 })

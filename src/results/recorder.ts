@@ -6,7 +6,7 @@
  * run's duration and label count, never with the request count.
  */
 import { deflateRawSync } from 'node:zlib'
-import { ByteSink, DenseCounts, HISTOGRAM_PARAMS, writeVarUint } from './hdr.js'
+import { ByteSink, DenseCounts, HIST_DEFLATE_LEVEL, HISTOGRAM_PARAMS, writeVarUint } from './hdr.js'
 import {
   FAILURE_KINDS,
   RESULT_VERSION,
@@ -21,10 +21,15 @@ import {
 } from './model.js'
 
 export const DEFAULT_INTERVAL_MS = 1000
-const KIND_INDEX: Record<FailureKind, number> = Object.fromEntries(FAILURE_KINDS.map((k, i) => [k, i])) as Record<
-  FailureKind,
-  number
->
+/**
+ * How long an interval stays open after newer samples arrive. Engines write samples in completion
+ * order (k6 flushes every 200 ms), so 2 s covers their reordering; a later sample is kept and
+ * counted in `lateSamples`.
+ */
+export const DEFAULT_GRACE_MS = 2000
+const KIND_INDEX: Record<FailureKind, number> = Object.fromEntries(
+  FAILURE_KINDS.map((k, i) => [k, i])
+) as Record<FailureKind, number>
 
 class OpenInterval {
   requests = 0
@@ -87,7 +92,7 @@ class LabelRecorder {
       sumUs: this.sumUs,
       minUs: this.minUs,
       maxUs: this.maxUs,
-      hist: deflateRawSync(this.payloads.bytes()).toString('base64')
+      hist: deflateRawSync(this.payloads.bytes(), { level: HIST_DEFLATE_LEVEL }).toString('base64')
     }
   }
 }
@@ -116,7 +121,7 @@ export class TaskRecorder implements SampleSink {
 
   constructor(opts: RecorderOptions = {}) {
     this.intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS
-    this.graceIntervals = Math.max(1, Math.ceil((opts.graceMs ?? 5000) / this.intervalMs))
+    this.graceIntervals = Math.max(1, Math.ceil((opts.graceMs ?? DEFAULT_GRACE_MS) / this.intervalMs))
   }
 
   sample(s: Sample): void {

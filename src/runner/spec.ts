@@ -34,7 +34,9 @@ export const taskSpecSchema = z.object({
     vus: z.number().int().positive(),
     durationS: z.number().positive(),
     rampUpS: z.number().nonnegative(),
-    stages: z.array(z.object({ durationS: z.number().positive(), target: z.number().int().nonnegative() })).optional(),
+    stages: z
+      .array(z.object({ durationS: z.number().positive(), target: z.number().int().nonnegative() }))
+      .optional(),
     spawnRate: z.number().positive().optional(),
     segment: z.object({ segment: z.string(), sequence: z.string() }).optional(),
     targetUrl: z.string().url()

@@ -138,7 +138,11 @@ export async function startTarget(opts: TargetOptions = {}): Promise<TargetServe
           send(res, 200, BIG, 'application/octet-stream')
           return
         case '/items':
-          send(res, req.method === 'POST' ? 201 : 200, JSON.stringify({ ok: true, received: body?.length ?? 0 }) + '\n')
+          send(
+            res,
+            req.method === 'POST' ? 201 : 200,
+            JSON.stringify({ ok: true, received: body?.length ?? 0 }) + '\n'
+          )
           return
         default:
           send(res, 404, 'not found\n', 'text/plain')

@@ -1,0 +1,206 @@
+import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
+var __webpack_exports__ = {};
+
+;// CONCATENATED MODULE: external "node:util"
+const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+;// CONCATENATED MODULE: external "node:http"
+const external_node_http_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
+;// CONCATENATED MODULE: ./src/target/server.ts
+/**
+ * The bundled sample target: a small HTTP server on 127.0.0.1 for the demo and the tests.
+ *
+ * Routes: /fast (tiny JSON), /slow (20–200 ms), /flaky (5–50 ms, 30% HTTP 500), /big (16 KiB),
+ * POST /items (echo size), /health; anything else 404.
+ *
+ * Faults can be injected per route, at start or at run time through `POST /__perf-gate/faults`:
+ * `{ "/fast": { "delayMs": 30, "errorRate": 0.1 } }` adds latency and failures to chosen routes.
+ * `concurrency` caps how many requests are served at once (the rest queue), which gives the
+ * server a known capacity for stress tests. The server refuses to bind anything but loopback and
+ * stops by itself after `maxSeconds`.
+ */
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+function mulberry(seed) {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+const sleep = (ms) => new Promise(r => setTimeout(r, ms));
+const BIG = Buffer.alloc(16384, 'x');
+async function startTarget(opts = {}) {
+    const host = opts.host ?? '127.0.0.1';
+    if (!LOOPBACK.has(host))
+        throw new Error(`target host must be a loopback address, got ${host}`);
+    const random = opts.seed === undefined ? Math.random : mulberry(opts.seed);
+    let faults = { ...(opts.faults ?? {}) };
+    let served = 0;
+    const byRoute = {};
+    let active = 0;
+    const queue = [];
+    const limit = opts.concurrency ?? 0;
+    async function acquire() {
+        if (!limit || active < limit) {
+            active++;
+            return;
+        }
+        await new Promise(resolve => queue.push(resolve));
+    }
+    function release() {
+        const next = queue.shift();
+        if (next)
+            next();
+        else
+            active--;
+    }
+    function send(res, code, body, type = 'application/json') {
+        const buf = typeof body === 'string' ? Buffer.from(body) : body;
+        res.writeHead(code, { 'content-type': type, 'content-length': buf.length });
+        res.end(buf);
+    }
+    async function readBody(req) {
+        const chunks = [];
+        for await (const c of req)
+            chunks.push(c);
+        return Buffer.concat(chunks);
+    }
+    async function handle(req, res) {
+        const path = (req.url ?? '/').split('?')[0];
+        if (path === '/__perf-gate/faults' && req.method === 'POST') {
+            try {
+                faults = JSON.parse((await readBody(req)).toString('utf8') || '{}');
+                send(res, 200, JSON.stringify({ ok: true, faults }));
+            }
+            catch {
+                send(res, 400, JSON.stringify({ error: 'faults must be a JSON object' }));
+            }
+            return;
+        }
+        const body = req.method === 'POST' ? await readBody(req) : undefined;
+        await acquire();
+        try {
+            served++;
+            byRoute[path] = (byRoute[path] ?? 0) + 1;
+            if (limit && opts.serviceMs)
+                await sleep(opts.serviceMs);
+            const f = faults[path];
+            if (f?.delayMs || f?.jitterMs)
+                await sleep((f.delayMs ?? 0) + random() * (f.jitterMs ?? 0));
+            if (f?.errorRate && random() < f.errorRate) {
+                send(res, 500, '{"error":"injected failure"}\n');
+                return;
+            }
+            switch (path) {
+                case '/fast':
+                case '/health':
+                    send(res, 200, '{"ok":true}\n');
+                    return;
+                case '/slow':
+                    await sleep(20 + random() * 180);
+                    send(res, 200, '{"ok":true,"slow":true}\n');
+                    return;
+                case '/flaky':
+                    await sleep(5 + random() * 45);
+                    if (random() < 0.3)
+                        send(res, 500, '{"error":"flaky"}\n');
+                    else
+                        send(res, 200, '{"ok":true}\n');
+                    return;
+                case '/big':
+                    send(res, 200, BIG, 'application/octet-stream');
+                    return;
+                case '/items':
+                    send(res, req.method === 'POST' ? 201 : 200, JSON.stringify({ ok: true, received: body?.length ?? 0 }) + '\n');
+                    return;
+                default:
+                    send(res, 404, 'not found\n', 'text/plain');
+            }
+        }
+        finally {
+            release();
+        }
+    }
+    const server = (0,external_node_http_namespaceObject.createServer)((req, res) => {
+        handle(req, res).catch(() => {
+            if (!res.headersSent)
+                send(res, 500, '{"error":"internal"}\n');
+            else
+                res.destroy();
+        });
+    });
+    server.keepAliveTimeout = 5000;
+    await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(opts.port ?? 0, host, () => resolve());
+    });
+    const port = server.address().port;
+    const stopTimer = setTimeout(() => void close(), (opts.maxSeconds ?? 900) * 1000);
+    stopTimer.unref();
+    let closing;
+    function close() {
+        if (!closing) {
+            clearTimeout(stopTimer);
+            closing = new Promise(resolve => {
+                server.close(() => resolve());
+                server.closeAllConnections();
+            });
+        }
+        return closing;
+    }
+    return {
+        url: `http://${host === '::1' ? '[::1]' : host}:${port}`,
+        port,
+        server,
+        setFaults(f) {
+            faults = { ...f };
+        },
+        stats: () => ({ served, byRoute: { ...byRoute } }),
+        close
+    };
+}
+
+;// CONCATENATED MODULE: ./src/target/index.ts
+/**
+ * `node dist/target/index.js [--port N] [--max-seconds S] [--concurrency C] [--service-ms M]
+ *  [--fault /route:delayMs[:errorRate]]...` starts the sample target and prints its URL.
+ */
+
+
+async function main() {
+    const { values } = (0,external_node_util_namespaceObject.parseArgs)({
+        options: {
+            port: { type: 'string', default: '0' },
+            'max-seconds': { type: 'string', default: '900' },
+            concurrency: { type: 'string', default: '0' },
+            'service-ms': { type: 'string', default: '0' },
+            fault: { type: 'string', multiple: true, default: [] }
+        }
+    });
+    const faults = {};
+    for (const f of values.fault ?? []) {
+        const [route, delay, rate] = f.split(':');
+        if (!route?.startsWith('/'))
+            throw new Error(`--fault: expected /route:delayMs[:errorRate], got ${f}`);
+        faults[route] = { delayMs: Number(delay ?? 0), errorRate: rate === undefined ? undefined : Number(rate) };
+    }
+    const t = await startTarget({
+        port: Number(values.port),
+        maxSeconds: Number(values['max-seconds']),
+        concurrency: Number(values.concurrency),
+        serviceMs: Number(values['service-ms']),
+        faults
+    });
+    console.log(t.url);
+    const stop = () => void t.close().then(() => process.exit(0));
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+}
+main().catch(e => {
+    console.error(`perf-gate target: ${e.message}`);
+    process.exit(1);
+});
+

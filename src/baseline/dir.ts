@@ -1,0 +1,168 @@
+/**
+ * `dir:<path>`: baselines as files.
+ *
+ *   <path>/<owner>/<name>/<scenario>/<fingerprint>/<createdMs>-<runId>-<replicate>.json   (one per run, immutable)
+ *   <path>/<owner>/<name>/<scenario>/<fingerprint>/index.json                            (cache of the records)
+ *
+ * A run file is written to a temporary name and published with `link()`, which fails when the name
+ * exists: a run file is never overwritten and never seen half-written. The index is rebuilt from the
+ * directory listing on every write and read, so concurrent writers cannot lose an entry even when
+ * their index updates race (the last rename wins, and the next reader repairs it).
+ */
+import { randomBytes } from 'node:crypto'
+import { link, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import type { RunResult } from '../results/model.js'
+import {
+  BaselineStoreError,
+  assertStorable,
+  baselineDocument,
+  baselineId,
+  errorMessage,
+  indexDocument,
+  parseBaselineDocument,
+  parseBaselineRecordOf,
+  parseIndexRecords,
+  scopeSegments,
+  selectBaselines,
+  type BaselineQuery,
+  type BaselineRecord,
+  type BaselineStore
+} from './model.js'
+
+const INDEX = 'index.json'
+
+function isRunFile(name: string): boolean {
+  return name.endsWith('.json') && name !== INDEX && !name.startsWith('.')
+}
+
+function code(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | null)?.code
+}
+
+export class DirBaselineStore implements BaselineStore {
+  readonly kind = 'dir' as const
+  readonly location: string
+
+  constructor(readonly root: string) {
+    this.location = `dir:${root}`
+  }
+
+  private dirOf(repo: string, scenario: string, fingerprint: string): string {
+    return join(this.root, ...scopeSegments(repo, scenario, fingerprint))
+  }
+
+  private fileOf(record: BaselineRecord): string {
+    return join(
+      this.dirOf(record.repo, record.scenario, record.fingerprint),
+      `${baselineId(record.createdMs, record.runId, record.replicate)}.json`
+    )
+  }
+
+  async put(record: BaselineRecord, run: RunResult): Promise<void> {
+    const rec = assertStorable(record, run)
+    const dir = this.dirOf(rec.repo, rec.scenario, rec.fingerprint)
+    const file = this.fileOf(rec)
+    const { resultKey: _ignored, ...stored } = rec
+    try {
+      await mkdir(dir, { recursive: true })
+    } catch (e) {
+      throw new BaselineStoreError(
+        `baseline-store ${this.location}: cannot create ${dir} (${errorMessage(e)})`
+      )
+    }
+    const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`)
+    await writeFile(tmp, JSON.stringify(baselineDocument(stored, run)) + '\n', { flag: 'wx' })
+    try {
+      await link(tmp, file)
+    } catch (e) {
+      if (code(e) === 'EEXIST')
+        throw new BaselineStoreError(
+          `baseline-store ${this.location}: baseline ${rec.id} already exists at ${file}; baselines are immutable`
+        )
+      throw new BaselineStoreError(
+        `baseline-store ${this.location}: cannot write ${file} (${errorMessage(e)})`
+      )
+    } finally {
+      await unlink(tmp).catch(() => undefined)
+    }
+    await this.reconcile(dir, true)
+  }
+
+  /** Records of one directory: the index entries whose files exist, plus every file the index lacks. */
+  private async reconcile(dir: string, writeIndex: boolean): Promise<BaselineRecord[]> {
+    let names: string[]
+    try {
+      names = (await readdir(dir)).filter(isRunFile)
+    } catch (e) {
+      if (code(e) === 'ENOENT') return []
+      throw new BaselineStoreError(`baseline-store ${this.location}: cannot read ${dir} (${errorMessage(e)})`)
+    }
+    const indexPath = join(dir, INDEX)
+    let cached: BaselineRecord[] = []
+    try {
+      cached = parseIndexRecords(JSON.parse(await readFile(indexPath, 'utf8')))
+    } catch {
+      cached = []
+    }
+    const byFile = new Map<string, BaselineRecord>()
+    for (const r of cached) byFile.set(`${baselineId(r.createdMs, r.runId, r.replicate)}.json`, r)
+    const present = new Set(names)
+    const records: BaselineRecord[] = []
+    let stale = cached.some(r => !present.has(`${baselineId(r.createdMs, r.runId, r.replicate)}.json`))
+    for (const name of names) {
+      const hit = byFile.get(name)
+      if (hit) {
+        records.push(hit)
+        continue
+      }
+      stale = true
+      const path = join(dir, name)
+      try {
+        const rec = parseBaselineRecordOf(path, JSON.parse(await readFile(path, 'utf8')))
+        records.push({ ...rec, resultKey: path })
+      } catch {
+        // A foreign or damaged file is not a baseline; it stays where it is and is skipped.
+      }
+    }
+    if (writeIndex || stale) {
+      const tmp = join(dir, `.index-${process.pid}-${randomBytes(6).toString('hex')}`)
+      try {
+        await writeFile(tmp, JSON.stringify(indexDocument(records)) + '\n')
+        await rename(tmp, indexPath)
+      } catch {
+        // The index is a cache: a read-only directory still lists correctly.
+        await unlink(tmp).catch(() => undefined)
+      }
+    }
+    return records
+  }
+
+  async list(q: BaselineQuery): Promise<BaselineRecord[]> {
+    return selectBaselines(await this.reconcile(this.dirOf(q.repo, q.scenario, q.fingerprint), false), q)
+  }
+
+  async load(record: BaselineRecord): Promise<RunResult> {
+    const file =
+      record.resultKey && record.resultKey.startsWith(this.root) ? record.resultKey : this.fileOf(record)
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (e) {
+      throw new BaselineStoreError(
+        `baseline-store ${this.location}: baseline ${record.id} is missing (${file}: ${errorMessage(e)})`
+      )
+    }
+    let doc: unknown
+    try {
+      doc = JSON.parse(text)
+    } catch (e) {
+      throw new BaselineStoreError(`${file}: is not valid JSON (${errorMessage(e)})`)
+    }
+    return parseBaselineDocument(file, doc).result
+  }
+}
+
+export function dirBaselineStore(path: string, cwd = process.cwd()): DirBaselineStore {
+  return new DirBaselineStore(resolve(cwd, path))
+}

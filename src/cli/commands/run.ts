@@ -1,0 +1,202 @@
+/**
+ * `perf-gate run`: builds the scenario (perf-gate.yml + flags), splits the load over the tasks,
+ * runs them on the local fleet with progress on stderr, writes the run result and prints the report.
+ */
+import { resolve } from 'node:path'
+import { displayPath, loadScenario, type ScenarioFlags } from '../../config/scenario.js'
+import { profileSeconds } from '../../fleet/plan.js'
+import { runProblems, runScenarioOnce } from '../../fleet/run.js'
+import type { FleetProgress } from '../../fleet/types.js'
+import { writeJsonFile } from '../../results/io.js'
+import type { RunResult } from '../../results/model.js'
+import { buildSummary } from '../../results/summary.js'
+import { fmtRps, renderTerminal } from '../../report/terminal.js'
+import { parseFlags, windowFlag } from '../args.js'
+import { EXIT_FAILED, EXIT_OK, UsageError } from '../errors.js'
+import { ShareError } from '../../plan/shares.js'
+import { useColor, type CliIO } from '../io.js'
+import type { Command } from './types.js'
+
+const HELP = `Usage: perf-gate run [options]
+
+Runs a load test on this machine (one runner process per task), merges the tasks' results
+exactly, writes the run result JSON and prints the report.
+
+Scenario (perf-gate.yml in the current directory is read when present; flags win):
+  --config FILE          scenario file (default: ./perf-gate.yml)
+  --scenario NAME        scenario to run (needed when the file has several)
+  --engine E             k6, locust, jmeter or http (default: from the script, else http)
+  --script FILE          k6 .js, Locust .py or JMeter .jmx script
+  --target URL           base URL of the system under test (loopback or allowed-hosts only)
+  --request 'M /path'    a request of the http engine, repeatable (e.g. --request 'GET /fast')
+  --vus N                virtual users / threads in total (default 1)
+  --duration D           hold duration: 500ms, 30s, 2m, 1h30m or seconds (default 30s)
+  --ramp-up D            ramp-up before the hold (default 0)
+  --tasks N              runner processes to split the load over (default 1)
+  --interval D           result interval (default 1s)
+  --threshold EXPR       a k6-syntax threshold recorded with the result, repeatable
+  --allow-host HOST      also allow this target host, repeatable
+
+Output:
+  --out FILE             run result JSON (default .perf-gate/results/<scenario>-<time>.json)
+  --window steady|all    window of the report (default: steady)
+  --json                 print the JSON summary instead of the table
+  -h, --help             show this help
+
+Exit codes: 0 the run worked, 1 tasks failed or were missing, 2 bad input.
+`
+
+const OPTIONS = {
+  config: { type: 'string' },
+  scenario: { type: 'string' },
+  engine: { type: 'string' },
+  script: { type: 'string' },
+  target: { type: 'string' },
+  request: { type: 'string', multiple: true },
+  vus: { type: 'string' },
+  duration: { type: 'string' },
+  'ramp-up': { type: 'string' },
+  tasks: { type: 'string' },
+  interval: { type: 'string' },
+  threshold: { type: 'string', multiple: true },
+  'allow-host': { type: 'string', multiple: true },
+  out: { type: 'string' },
+  window: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false }
+} as const
+
+function stamp(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
+}
+
+function progressLine(p: FleetProgress): string {
+  return (
+    `  ${p.elapsedS.toFixed(0).padStart(4)} s  ${p.requests.toLocaleString('en-US').padStart(9)} requests  ` +
+    `${fmtRps(p.rps).padStart(8)} req/s  ${p.failures.toLocaleString('en-US')} failures  ` +
+    `(${p.reporting}/${p.total} reporting${p.finished ? `, ${p.finished} done` : ''})`
+  )
+}
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'run a load test locally and report on it',
+  help: HELP,
+  async run(argv: string[], io: CliIO): Promise<number> {
+    const { values } = parseFlags('run', argv, OPTIONS, false)
+    if (values.help) {
+      io.stdout.write(HELP)
+      return EXIT_OK
+    }
+    const window = windowFlag(values.window, 'steady')
+    const flags: ScenarioFlags = {
+      engine: values.engine,
+      script: values.script,
+      target: values.target,
+      vus: values.vus,
+      duration: values.duration,
+      rampUp: values['ramp-up'],
+      tasks: values.tasks,
+      interval: values.interval,
+      requests: values.request,
+      thresholds: values.threshold,
+      allowHosts: values['allow-host']
+    }
+    const scenario = await loadScenario({
+      config: values.config,
+      scenario: values.scenario,
+      flags,
+      cwd: io.cwd
+    })
+    const outPath = (createdMs: number) =>
+      resolve(
+        io.cwd,
+        values.out ??
+          `.perf-gate/results/${scenario.name.replace(/[^A-Za-z0-9_.-]+/g, '-')}-${stamp(createdMs)}.json`
+      )
+    const log = (m: string) => io.stderr.write(`perf-gate run: ${m}\n`)
+
+    const tty = io.stderr.isTTY === true
+    let lastPrinted = 0
+    let wroteLine = false
+    const onProgress = (p: FleetProgress) => {
+      if (tty) {
+        io.stderr.write(`\r\u001b[2K${progressLine(p)}`)
+        wroteLine = true
+      } else if (p.elapsedS - lastPrinted >= 5) {
+        lastPrinted = p.elapsedS
+        io.stderr.write(progressLine(p) + '\n')
+      }
+    }
+    const endLine = () => {
+      if (wroteLine) io.stderr.write('\n')
+      wroteLine = false
+    }
+
+    const abort = new AbortController()
+    let interrupts = 0
+    const onSigint = () => {
+      interrupts++
+      endLine()
+      if (interrupts === 1) {
+        log('interrupted; stopping the tasks and collecting what they wrote')
+        abort.abort()
+      } else {
+        log('still stopping; runners that do not stop are killed within 20 s')
+      }
+    }
+    let taskCount = scenario.tasks
+    process.on('SIGINT', onSigint)
+    let result: RunResult
+    try {
+      result = await runScenarioOnce(scenario, {
+        env: io.env,
+        signal: abort.signal,
+        onProgress,
+        onPlan: plan => {
+          taskCount = plan.tasks.length
+          log(
+            `${scenario.name}: ${scenario.engine}, ${scenario.vus} VUs over ${taskCount} task${taskCount === 1 ? '' : 's'}, ` +
+              `${profileSeconds(scenario)} s against ${scenario.target}`
+          )
+        },
+        log: m => {
+          endLine()
+          log(m)
+        }
+      })
+    } catch (e) {
+      if (!(e instanceof ShareError)) throw e
+      const where =
+        values.tasks !== undefined || !scenario.configFile
+          ? '--tasks'
+          : `${displayPath(scenario.configFile, io.cwd)}: scenarios.${scenario.name}.tasks`
+      throw new UsageError(`${where}: ${e.message}`)
+    } finally {
+      process.off('SIGINT', onSigint)
+      endLine()
+    }
+
+    const out = outPath(result.run.createdMs)
+    await writeJsonFile(out, result)
+    log(`run result: ${displayPath(out, io.cwd)}`)
+
+    const withData = result.tasks.filter(t => Object.keys(t.labels).length > 0)
+    if (withData.length === 0) {
+      log('no task produced any request data; nothing to report')
+      return EXIT_FAILED
+    }
+    const summary = buildSummary(result.tasks, { window })
+    if (values.json) io.stdout.write(JSON.stringify(summary, null, 2) + '\n')
+    else {
+      const title =
+        `perf-gate run: ${scenario.name} · ${scenario.engine} · ${taskCount} task${taskCount === 1 ? '' : 's'} · ` +
+        `${scenario.vus} VUs · ${scenario.target}`
+      io.stdout.write(renderTerminal(summary, { color: useColor(io.stdout, io.env), title }))
+    }
+    return runProblems(result) ? EXIT_FAILED : EXIT_OK
+  }
+}

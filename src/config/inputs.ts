@@ -1,0 +1,158 @@
+/**
+ * The action's inputs, read once and validated into a typed object. A bad value ends in one
+ * message that names the input.
+ */
+import { Inputs } from '../constants.js'
+
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    detail: string
+  ) {
+    super(`input '${input}': ${detail}`)
+    this.name = 'InputError'
+  }
+}
+
+export type GetInput = (name: string) => string
+
+export const MODES = ['gate', 'baseline', 'stress'] as const
+export type Mode = (typeof MODES)[number]
+export const BACKENDS = ['local', 'none'] as const
+export type Backend = (typeof BACKENDS)[number]
+
+export interface GateSettings {
+  confirmReplicates: number
+  maxBaselines: number
+  minBaselines: number
+  minEffect: number
+  alpha: number
+  provisionalThreshold: number
+  failOnInconclusive: boolean
+}
+
+export interface ActionInputs {
+  mode: Mode
+  config: string
+  scenario: string
+  /** Scenario fields given as inputs; empty strings are "not given". */
+  overrides: {
+    engine: string
+    script: string
+    target: string
+    requests: string[]
+    vus: string
+    duration: string
+    rampUp: string
+    tasks: string
+    thresholds: string[]
+    allowedHosts: string[]
+  }
+  backend: Backend
+  results: string[]
+  baselineStore: string
+  replicates: number
+  gate: GateSettings
+  comment: boolean
+  checkRun: boolean
+  commentKey: string
+  artifact: boolean
+  githubToken: string
+}
+
+export function lines(v: string): string[] {
+  return v
+    .split(/\r?\n/)
+    .map(s => s.trim())
+    .filter(s => s !== '' && !s.startsWith('#'))
+}
+
+export function parseBool(name: string, v: string, dflt: boolean): boolean {
+  const s = v.trim().toLowerCase()
+  if (s === '') return dflt
+  if (['true', 'yes', '1', 'on'].includes(s)) return true
+  if (['false', 'no', '0', 'off'].includes(s)) return false
+  throw new InputError(name, `expected true or false, got "${v}"`)
+}
+
+export function parseInteger(
+  name: string,
+  v: string,
+  dflt: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER
+): number {
+  const s = v.trim()
+  if (s === '') return dflt
+  if (!/^\d+$/.test(s)) throw new InputError(name, `expected a whole number, got "${v}"`)
+  const n = Number(s)
+  if (n < min || n > max) throw new InputError(name, `must be between ${min} and ${max}, got ${n}`)
+  return n
+}
+
+/** "3%", "0.03" → 0.03. */
+export function parseFraction(name: string, v: string, dflt: number, max = 1): number {
+  const s = v.trim()
+  if (s === '') return dflt
+  const m = /^(\d+(?:\.\d+)?)\s*(%?)$/.exec(s)
+  if (!m) throw new InputError(name, `expected a percentage like 3% or a fraction like 0.03, got "${v}"`)
+  const n = m[2] ? Number(m[1]) / 100 : Number(m[1])
+  if (!(n > 0) || n >= max) throw new InputError(name, `must be above 0 and below ${max * 100}%, got "${v}"`)
+  return n
+}
+
+export function parseChoice<T extends string>(name: string, v: string, choices: readonly T[], dflt: T): T {
+  const s = v.trim()
+  if (s === '') return dflt
+  if (!(choices as readonly string[]).includes(s))
+    throw new InputError(name, `expected one of ${choices.join(', ')}, got "${v}"`)
+  return s as T
+}
+
+export function readInputs(get: GetInput): ActionInputs {
+  const mode = parseChoice(Inputs.Mode, get(Inputs.Mode), MODES, 'gate')
+  const backend = parseChoice(Inputs.Backend, get(Inputs.Backend), BACKENDS, 'local')
+  const results = lines(get(Inputs.Results))
+  if (backend === 'none' && results.length === 0)
+    throw new InputError(Inputs.Results, 'backend "none" gates existing result files: list them in results')
+  return {
+    mode,
+    config: get(Inputs.Config).trim() || 'perf-gate.yml',
+    scenario: get(Inputs.Scenario).trim(),
+    overrides: {
+      engine: get(Inputs.Engine).trim(),
+      script: get(Inputs.Script).trim(),
+      target: get(Inputs.Target).trim(),
+      requests: lines(get(Inputs.Requests)),
+      vus: get(Inputs.Vus).trim(),
+      duration: get(Inputs.Duration).trim(),
+      rampUp: get(Inputs.RampUp).trim(),
+      tasks: get(Inputs.Tasks).trim(),
+      thresholds: lines(get(Inputs.Thresholds)),
+      allowedHosts: lines(get(Inputs.AllowedHosts))
+    },
+    backend,
+    results,
+    baselineStore: get(Inputs.BaselineStore).trim() || 'artifact',
+    replicates: parseInteger(Inputs.Replicates, get(Inputs.Replicates), 2, 1, 20),
+    gate: {
+      confirmReplicates: parseInteger(Inputs.ConfirmReplicates, get(Inputs.ConfirmReplicates), 4, 0, 20),
+      maxBaselines: parseInteger(Inputs.MaxBaselines, get(Inputs.MaxBaselines), 30, 2, 1000),
+      minBaselines: parseInteger(Inputs.MinBaselines, get(Inputs.MinBaselines), 10, 2, 1000),
+      minEffect: parseFraction(Inputs.MinEffect, get(Inputs.MinEffect), 0.03),
+      alpha: parseFraction(Inputs.Alpha, get(Inputs.Alpha), 0.01, 0.5),
+      provisionalThreshold: parseFraction(
+        Inputs.ProvisionalThreshold,
+        get(Inputs.ProvisionalThreshold),
+        0.1,
+        10
+      ),
+      failOnInconclusive: parseBool(Inputs.FailOnInconclusive, get(Inputs.FailOnInconclusive), false)
+    },
+    comment: parseBool(Inputs.Comment, get(Inputs.Comment), true),
+    checkRun: parseBool(Inputs.CheckRun, get(Inputs.CheckRun), false),
+    commentKey: get(Inputs.CommentKey).trim(),
+    artifact: parseBool(Inputs.Artifact, get(Inputs.Artifact), true),
+    githubToken: get(Inputs.GithubToken).trim()
+  }
+}

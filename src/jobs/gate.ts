@@ -1,0 +1,273 @@
+/**
+ * The gate and baseline jobs, shared by the action and the CLI. A job takes a way to produce one
+ * run (load on a fleet, or files brought from elsewhere) and a baseline store, and applies the
+ * decision rule from src/gate. It never stores a failed or partial run as a baseline, and every
+ * path ends in a verdict: PASS, FAIL, INCONCLUSIVE or ERROR, with its reasons.
+ */
+import type { BaselineRecord, BaselineStore } from '../baseline/model.js'
+import { baselineRecordFromRun, BaselineRefusedError, refusalReason } from '../baseline/model.js'
+import {
+  buildFamily,
+  decideFinal,
+  decideStage1,
+  evaluateScriptThresholds,
+  evaluateSlos,
+  extractRunMetrics,
+  parseThresholdSpec,
+  type GateOptions,
+  type RunMetrics,
+  type Slo,
+  type SloResult,
+  type Verdict
+} from '../gate/index.js'
+import type { RunResult, ThresholdSpec } from '../results/model.js'
+import { ResultView } from '../results/query.js'
+
+export type JobOutcome = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'ERROR'
+
+export interface JobContext {
+  repo: string
+  commit: string
+  ref: string
+  scenario: string
+  fingerprint: string
+  gate: Partial<GateOptions>
+  /** SLOs from the configuration (k6 threshold syntax, already parsed). */
+  slos: Slo[]
+  store: BaselineStore | null
+  /** Prefer baselines at or before this commit (the PR's merge base) or time. */
+  beforeCommit?: string
+  beforeMs?: number
+  log: (message: string) => void
+}
+
+/** Produces run number `replicate` (0 = the screening run). */
+export type RunOnce = (replicate: number) => Promise<RunResult>
+
+export interface GateJobResult {
+  outcome: JobOutcome
+  /** Why, most important first. */
+  reasons: string[]
+  verdict: Verdict | null
+  runs: RunResult[]
+  /** All PR runs together, for the report. */
+  view: ResultView | null
+  metrics: RunMetrics[]
+  baselines: BaselineRecord[]
+  /** The newest comparable baseline run, for per-label comparisons. */
+  newestBaseline: RunResult | null
+  slo: SloResult[]
+}
+
+function sameSlo(a: Slo, b: Slo): boolean {
+  return (
+    a.metric === b.metric &&
+    a.label === b.label &&
+    a.check === b.check &&
+    a.op === b.op &&
+    a.value === b.value &&
+    JSON.stringify(a.aggregation) === JSON.stringify(b.aggregation)
+  )
+}
+
+/** The view with the thresholds that repeat a configured SLO left out of the task metadata. */
+function withoutConfigSlos(view: ResultView, slos: readonly Slo[]): ResultView {
+  if (!slos.length) return view
+  const keep = (t: ThresholdSpec) => {
+    try {
+      const parsed = parseThresholdSpec(t, 'task', 'script')
+      return !slos.some(s => sameSlo(s, parsed))
+    } catch {
+      return true
+    }
+  }
+  return new ResultView(
+    view.tasks.map(t => ({ ...t, task: { ...t.task, thresholds: t.task.thresholds.filter(keep) } })),
+    view.names
+  )
+}
+
+/** Why a run cannot be judged (failed or partial), or null when it is complete. */
+export function incompleteReason(run: RunResult): string | null {
+  const reason = refusalReason(run)
+  if (reason) return reason
+  const requests = new ResultView(run.tasks).stats({ window: 'all' }).requests
+  return requests > 0 ? null : 'the run completed no requests'
+}
+
+export function baselineMetrics(record: BaselineRecord): RunMetrics {
+  const m = record.metrics
+  return {
+    requests: m.requests,
+    failures: m.failures ?? Math.round(m.errorRate * m.requests),
+    durationS: m.durationS ?? 0,
+    errorRate: m.errorRate,
+    rps: m.rps,
+    p50Ms: m.p50Ms,
+    p90Ms: m.p90Ms,
+    p95Ms: m.p95Ms,
+    p99Ms: m.p99Ms,
+    p99TailSamples: m.p99TailSamples,
+    labels: {}
+  }
+}
+
+async function listBaselines(ctx: JobContext): Promise<BaselineRecord[]> {
+  if (!ctx.store) return []
+  const limit = ctx.gate.maxBaselines ?? 30
+  return ctx.store.list({
+    repo: ctx.repo,
+    scenario: ctx.scenario,
+    fingerprint: ctx.fingerprint,
+    limit,
+    beforeCommit: ctx.beforeCommit,
+    beforeMs: ctx.beforeMs
+  })
+}
+
+function errorResult(runs: RunResult[], reasons: string[], baselines: BaselineRecord[] = []): GateJobResult {
+  return {
+    outcome: 'ERROR',
+    reasons,
+    verdict: null,
+    runs,
+    view: runs.length ? new ResultView(runs.flatMap(r => r.tasks)) : null,
+    metrics: [],
+    baselines,
+    newestBaseline: null,
+    slo: []
+  }
+}
+
+/**
+ * Gate mode: screen one run; when a primary metric trips and more runs can be made, run the
+ * confirmation replicates; then decide.
+ */
+export async function runGateJob(
+  ctx: JobContext,
+  runOnce: RunOnce,
+  canRerun: boolean
+): Promise<GateJobResult> {
+  const first = await runOnce(0)
+  const runs = [first]
+  const bad = incompleteReason(first)
+  if (bad) return errorResult(runs, [`the run cannot be judged: ${bad}`])
+
+  let baselines: BaselineRecord[]
+  try {
+    baselines = await listBaselines(ctx)
+  } catch (e) {
+    return errorResult(runs, [`could not read baselines: ${(e as Error).message}`])
+  }
+  if (baselines.length)
+    ctx.log(`using ${baselines.length} comparable baseline(s) from ${ctx.store?.location}`)
+  else ctx.log('no comparable baseline found')
+  const base = baselines.map(baselineMetrics)
+  const metrics = [extractRunMetrics(new ResultView(first.tasks))]
+
+  const stage1 = decideStage1(buildFamily(metrics, base, ctx.gate, { perLabel: false }), ctx.gate)
+  if (stage1.outcome === 'confirm') {
+    if (canRerun && stage1.replicates > 0) {
+      ctx.log(
+        `stage 1 tripped on ${stage1.metricsToConfirm.join(', ')}: ${stage1.replicates} confirmation run(s)`
+      )
+      for (let i = 1; i <= stage1.replicates; i++) {
+        const run = await runOnce(i)
+        runs.push(run)
+        const why = incompleteReason(run)
+        if (why) return errorResult(runs, [`confirmation run ${i} cannot be judged: ${why}`], baselines)
+        metrics.push(extractRunMetrics(new ResultView(run.tasks)))
+      }
+    } else {
+      ctx.log('stage 1 tripped, but no confirmation runs can be made: judging the single run')
+    }
+  }
+
+  const view = new ResultView(runs.flatMap(r => r.tasks))
+  const slo = [
+    ...evaluateSlos(view, ctx.slos),
+    ...evaluateScriptThresholds(withoutConfigSlos(view, ctx.slos))
+  ]
+  const verdict = decideFinal(buildFamily(metrics, base, ctx.gate, { perLabel: false }), ctx.gate, slo)
+  let newestBaseline: RunResult | null = null
+  if (ctx.store && baselines.length) {
+    try {
+      newestBaseline = await ctx.store.load(baselines[baselines.length - 1])
+    } catch (e) {
+      ctx.log(`could not load the newest baseline for per-label figures: ${(e as Error).message}`)
+    }
+  }
+  return {
+    outcome: verdict.outcome,
+    reasons: verdict.reasons,
+    verdict,
+    runs,
+    view,
+    metrics,
+    baselines,
+    newestBaseline,
+    slo
+  }
+}
+
+export interface BaselineJobResult {
+  outcome: 'PASS' | 'ERROR'
+  reasons: string[]
+  runs: RunResult[]
+  stored: BaselineRecord[]
+  refused: { replicate: number; reason: string }[]
+  view: ResultView | null
+}
+
+/**
+ * Baseline mode: run `replicates` runs (2 = an A/A pair) and store every complete one. A failed or
+ * partial run is never stored; the job fails when none could be stored.
+ */
+export async function runBaselineJob(
+  ctx: JobContext,
+  runOnce: RunOnce,
+  replicates: number,
+  now: () => number = Date.now
+): Promise<BaselineJobResult> {
+  if (!ctx.store) throw new Error('baseline mode needs a baseline store')
+  const runs: RunResult[] = []
+  const stored: BaselineRecord[] = []
+  const refused: { replicate: number; reason: string }[] = []
+  for (let i = 0; i < replicates; i++) {
+    const run = await runOnce(i)
+    runs.push(run)
+    const why = incompleteReason(run)
+    if (why) {
+      refused.push({ replicate: i, reason: why })
+      ctx.log(`replicate ${i + 1}: not stored: ${why}`)
+      continue
+    }
+    try {
+      const record = baselineRecordFromRun(run, {
+        repo: ctx.repo,
+        commit: ctx.commit,
+        ref: ctx.ref,
+        replicate: i,
+        createdMs: Math.round(now())
+      })
+      await ctx.store.put(record, run)
+      stored.push(record)
+      ctx.log(`replicate ${i + 1}: stored baseline ${record.id} in ${ctx.store.location}`)
+    } catch (e) {
+      const reason = e instanceof BaselineRefusedError ? e.reason : (e as Error).message
+      refused.push({ replicate: i, reason })
+      ctx.log(`replicate ${i + 1}: not stored: ${reason}`)
+    }
+  }
+  const reasons = stored.length
+    ? [`stored ${stored.length} of ${replicates} baseline run(s)`]
+    : ['no baseline was stored', ...refused.map(r => `replicate ${r.replicate + 1}: ${r.reason}`)]
+  return {
+    outcome: stored.length ? 'PASS' : 'ERROR',
+    reasons,
+    runs,
+    stored,
+    refused,
+    view: runs.length ? new ResultView(runs.flatMap(r => r.tasks)) : null
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Turns a job's outcome into the renderers' plain input (src/report/types.ts).
+ */
+import type { MetricJudgement } from '../gate/rule.js'
+import type { SloResult } from '../gate/slo.js'
+import type { MetricUnit as GateUnit } from '../gate/format.js'
+import type { RunResult } from '../results/model.js'
+import { ResultView } from '../results/query.js'
+import type {
+  MetricStatus,
+  MetricUnit,
+  Outcome,
+  ReportFacts,
+  ReportInput,
+  ReportLabel,
+  ReportMetric,
+  ReportSlo
+} from '../report/types.js'
+import type { BaselineJobResult, GateJobResult } from './gate.js'
+
+export interface ReportContext {
+  key: string
+  scenario: string
+  backend: string
+  engine: string
+  vus?: number | null
+  commit?: string | null
+  runUrl?: string | null
+  pr?: { number: number; url?: string | null } | null
+  artifactName?: string | null
+  costUsd?: number | null
+}
+
+const METRIC_LABELS: Record<string, string> = {
+  p50: 'p50 latency',
+  p90: 'p90 latency',
+  p95: 'p95 latency',
+  p99: 'p99 latency',
+  error_rate: 'Error rate',
+  throughput: 'Throughput'
+}
+
+function unitOf(u: GateUnit): MetricUnit {
+  return u === 'req/s' ? 'rps' : u === 'fraction' ? '%' : 'ms'
+}
+
+function scale(v: number | null, unit: MetricUnit): number | null {
+  if (v === null || !Number.isFinite(v)) return null
+  return unit === '%' ? v * 100 : v
+}
+
+function statusOf(j: MetricJudgement): MetricStatus {
+  if (j.advisory) return 'advisory'
+  if (j.status === 'fail') return 'fail'
+  if (j.status === 'inconclusive' || j.status === 'no-data') return 'inconclusive'
+  return 'pass'
+}
+
+function reportMetric(j: MetricJudgement): ReportMetric {
+  const unit = unitOf(j.unit)
+  return {
+    name: j.name,
+    label: METRIC_LABELS[j.name] ?? j.name,
+    unit,
+    baseline: scale(j.reference, unit),
+    current: scale(j.current, unit),
+    deltaPct: j.deltaPct,
+    status: statusOf(j),
+    primary: !j.advisory,
+    note: j.method === 'no-baseline' ? 'no baseline' : (j.advisoryReason ?? undefined)
+  }
+}
+
+function reportSlo(r: SloResult): ReportSlo {
+  const unit = unitOf(r.unit)
+  return {
+    expr: r.text,
+    metric: r.metric,
+    source: r.source,
+    ok: r.status === 'pass' || r.status === 'unsupported',
+    observed: scale(r.observed, unit),
+    unit,
+    reason: r.reason
+  }
+}
+
+function facts(ctx: ReportContext, runs: RunResult[], view: ResultView): ReportFacts {
+  const first = runs[0]
+  const tasks = first?.tasks ?? []
+  const all = view.allWindow()
+  return {
+    backend: ctx.backend,
+    regions: view.regions(),
+    tasks: tasks.length,
+    vus: ctx.vus ?? null,
+    durationS: (all.endMs - all.startMs) / 1000,
+    engine: ctx.engine || tasks[0]?.task.engine || '',
+    engineVersion: tasks[0]?.task.engineVersion || null,
+    steadyWindow: view.steadyWindow(),
+    costUsd: ctx.costUsd ?? null,
+    missingTasks: runs.flatMap(r => r.run.missingTasks),
+    runUrl: ctx.runUrl ?? null,
+    commit: ctx.commit ?? null
+  }
+}
+
+function labelsOf(view: ResultView, baseline: ResultView | null): ReportLabel[] {
+  const base = baseline ? baseline.statsByLabel() : {}
+  return Object.entries(view.statsByLabel()).map(([label, s]) => {
+    const b = base[label]
+    return {
+      label,
+      requests: s.requests,
+      errorRate: s.errorRate,
+      p50: s.p50Ms,
+      p95: s.p95Ms,
+      p99: s.p99Ms,
+      baseline: b && b.requests ? { p50: b.p50Ms, p95: b.p95Ms, p99: b.p99Ms } : null
+    }
+  })
+}
+
+/** The report of a gate job. */
+export function gateReportInput(ctx: ReportContext, job: GateJobResult): ReportInput {
+  const runs = job.runs
+  const screening = new ResultView(runs[0].tasks)
+  const cur = screening.stats()
+  const baselineView = job.newestBaseline ? new ResultView(job.newestBaseline.tasks) : null
+  const head = job.verdict?.headline ?? null
+  const outcome: Outcome = job.outcome
+  const base = job.baselines.length ? job.baselines[job.baselines.length - 1].metrics : null
+  return {
+    key: ctx.key,
+    scenario: ctx.scenario,
+    mode: 'gate',
+    verdict: {
+      outcome,
+      provisional: job.verdict?.provisional ?? false,
+      reasons: [...job.reasons, ...(job.verdict?.notes ?? [])],
+      mdePct: head?.mde != null ? head.mde * 100 : null,
+      noisePct: head?.noise != null ? head.noise * 100 : null,
+      baselines: head?.n ?? job.baselines.length,
+      replicates: runs.length,
+      detectable10: head?.detectsTarget ?? null
+    },
+    metrics: job.verdict ? job.verdict.metrics.map(reportMetric) : [],
+    slos: job.slo.map(reportSlo),
+    labels: labelsOf(screening, baselineView),
+    series: screening.series({ window: 'all' }, 60),
+    baselinePercentiles: base ? { p50: base.p50Ms, p90: base.p90Ms, p95: base.p95Ms, p99: base.p99Ms } : null,
+    currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
+    facts: facts(ctx, runs, screening),
+    pr: ctx.pr ?? null,
+    artifact: ctx.artifactName ? { name: ctx.artifactName } : null
+  }
+}
+
+/** The report of a baseline job: this run's figures, no comparison. */
+export function baselineReportInput(ctx: ReportContext, job: BaselineJobResult): ReportInput {
+  const runs = job.runs
+  const view = new ResultView(runs[0].tasks)
+  const cur = view.stats()
+  const metric = (name: string, label: string, unit: MetricUnit, v: number): ReportMetric => ({
+    name,
+    label,
+    unit,
+    baseline: null,
+    current: v,
+    deltaPct: null,
+    status: 'advisory',
+    primary: false
+  })
+  return {
+    key: ctx.key,
+    scenario: ctx.scenario,
+    title: `perf-gate baseline: ${ctx.scenario}`,
+    mode: 'gate',
+    verdict: {
+      outcome: job.outcome,
+      provisional: false,
+      reasons: job.reasons,
+      baselines: job.stored.length,
+      replicates: runs.length
+    },
+    metrics: [
+      metric('p50', 'p50 latency', 'ms', cur.p50Ms),
+      metric('p90', 'p90 latency', 'ms', cur.p90Ms),
+      metric('p95', 'p95 latency', 'ms', cur.p95Ms),
+      metric('p99', 'p99 latency', 'ms', cur.p99Ms),
+      metric('error_rate', 'Error rate', '%', cur.errorRate * 100),
+      metric('throughput', 'Throughput', 'rps', cur.rps)
+    ],
+    slos: [],
+    labels: labelsOf(view, null),
+    series: view.series({ window: 'all' }, 60),
+    baselinePercentiles: null,
+    currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
+    facts: facts(ctx, runs, view),
+    pr: null,
+    artifact: ctx.artifactName ? { name: ctx.artifactName } : null
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * The action's main step: read the inputs, produce the run(s), judge them against the baselines,
+ * and report. Every decision lives in the modules it calls.
+ */
+import * as core from '@actions/core'
+import * as github from '@actions/github'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { tmpdir } from 'node:os'
+import { createBaselineStore } from './baseline/index.js'
+import { readInputs, type ActionInputs } from './config/inputs.js'
+import { loadScenario, type Scenario } from './config/scenario.js'
+import { Outputs, State } from './constants.js'
+import { LocalFleet } from './fleet/local.js'
+import { runScenarioOnce } from './fleet/run.js'
+import { parseSlos } from './gate/slo.js'
+import { importRunResult } from './jobs/import.js'
+import { runBaselineJob, runGateJob, type JobContext, type RunOnce } from './jobs/gate.js'
+import { baselineReportInput, gateReportInput } from './jobs/report-input.js'
+import { reportArtifactName, uploadReportArtifact, writeReportFiles } from './report/artifact.js'
+import {
+  conclusionForOutcome,
+  createCheckRun,
+  describeEvent,
+  setCommitStatus,
+  setOutputs,
+  statusForOutcome,
+  upsertComment,
+  writeJobSummary,
+  type EventInfo
+} from './report/github.js'
+import { renderHtml } from './report/html.js'
+import { commentMarker, renderCheckOutput, renderJobSummary, renderMarkdown } from './report/markdown.js'
+import type { ReportInput } from './report/types.js'
+import type { RunResult } from './results/model.js'
+
+function workspace(): string {
+  return process.env.GITHUB_WORKSPACE || process.cwd()
+}
+
+async function scenarioOf(inputs: ActionInputs, cwd: string): Promise<Scenario> {
+  const o = inputs.overrides
+  const configPath = resolve(cwd, inputs.config)
+  return loadScenario({
+    cwd,
+    config: existsSync(configPath) || inputs.config !== 'perf-gate.yml' ? inputs.config : undefined,
+    scenario: inputs.scenario || undefined,
+    flags: {
+      engine: o.engine || undefined,
+      script: o.script || undefined,
+      target: o.target || undefined,
+      vus: o.vus || undefined,
+      duration: o.duration || undefined,
+      rampUp: o.rampUp || undefined,
+      tasks: o.tasks || undefined,
+      requests: o.requests.length ? o.requests : undefined,
+      allowHosts: o.allowedHosts.length ? o.allowedHosts : undefined
+    }
+  })
+}
+
+function commentKey(inputs: ActionInputs, scenario: string): string {
+  return inputs.commentKey || [scenario, process.env.GITHUB_JOB].filter(Boolean).join('/')
+}
+
+async function report(
+  inputs: ActionInputs,
+  event: EventInfo,
+  input: ReportInput,
+  result: RunResult | null,
+  failOnInconclusive: boolean
+): Promise<void> {
+  const markdown = renderMarkdown(input)
+  const outDir = join(
+    process.env.RUNNER_TEMP || tmpdir(),
+    'perf-gate',
+    input.key.replace(/[^A-Za-z0-9_.-]+/g, '-')
+  )
+  const files = await writeReportFiles(outDir, result, renderHtml(input), renderJobSummary(input))
+  setOutputs({ [Outputs.ResultJson]: files.resultJson, [Outputs.ReportHtml]: files.reportHtml })
+
+  if (inputs.artifact) {
+    try {
+      const up = await uploadReportArtifact(reportArtifactName(input.key), files)
+      if (up.reason) core.info(`perf-gate: report artifact not uploaded: ${up.reason}`)
+    } catch (e) {
+      core.warning(`perf-gate could not upload the report artifact: ${(e as Error).message}`)
+    }
+  }
+  await writeJobSummary(renderJobSummary(input))
+
+  const token = inputs.githubToken
+  if (!token) {
+    core.info('perf-gate: no github-token, so no comment, status or check run')
+    return
+  }
+  if (!event.canWrite) {
+    core.notice(
+      `perf-gate: ${event.readOnlyReason ?? 'this run cannot write to the repository'}; the report is in the job summary`
+    )
+    return
+  }
+  const octokit = github.getOctokit(token)
+  const { owner, repo } = event
+  const outcome = input.verdict.outcome
+  if (event.isPullRequest && event.prNumber !== null && inputs.comment) {
+    const c = await upsertComment(octokit, {
+      owner,
+      repo,
+      issueNumber: event.prNumber,
+      marker: commentMarker(input.key),
+      body: markdown,
+      warn: core.warning
+    })
+    if (c) setOutputs({ [Outputs.CommentUrl]: c.url })
+  }
+  if (event.headSha) {
+    const detail = input.verdict.reasons[0] ?? ''
+    const st = statusForOutcome(outcome, detail, { failOnInconclusive })
+    await setCommitStatus(octokit, {
+      owner,
+      repo,
+      sha: event.headSha,
+      context: `perf-gate/${input.scenario}`,
+      state: st.state,
+      description: st.description,
+      targetUrl: event.runUrl,
+      warn: core.warning
+    })
+    if (inputs.checkRun) {
+      const out = renderCheckOutput(input)
+      await createCheckRun(octokit, {
+        owner,
+        repo,
+        headSha: event.headSha,
+        name: `perf-gate/${input.scenario}`,
+        conclusion: conclusionForOutcome(outcome, { failOnInconclusive }),
+        title: out.title,
+        summary: out.summary,
+        detailsUrl: event.runUrl,
+        warn: core.warning
+      })
+    }
+  }
+}
+
+export async function run(): Promise<void> {
+  // On cancel the runner sends SIGINT, then SIGTERM 7.5 s later: stop the load and still report.
+  const abort = new AbortController()
+  const onSignal = () => {
+    core.warning('perf-gate: cancelled; stopping the load generators')
+    abort.abort()
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    const inputs = readInputs(name => core.getInput(name))
+    const event = describeEvent(github.context.eventName, github.context.payload, process.env)
+    if (inputs.mode === 'stress')
+      throw new Error("input 'mode': stress runs are not available in this version")
+    const cwd = workspace()
+    const thresholds = inputs.overrides.thresholds
+    const slos = parseSlos(thresholds, "input 'thresholds'")
+
+    let runOnce: RunOnce
+    let scenarioName: string
+    let fingerprint: string
+    let engine = ''
+    let vus: number | null = null
+    let canRerun: boolean
+    if (inputs.backend === 'none') {
+      const imported = await importRunResult(inputs.results, { cwd, scenario: inputs.scenario || 'default' })
+      scenarioName = imported.run.scenario
+      fingerprint = imported.run.fingerprint
+      engine = String(imported.run.facts.engine ?? '')
+      runOnce = async () => imported
+      canRerun = false
+    } else {
+      const scenario = await scenarioOf(inputs, cwd)
+      scenarioName = scenario.name
+      fingerprint = scenario.fingerprint
+      engine = scenario.engine
+      vus = scenario.vus
+      slos.push(
+        ...parseSlos(
+          scenario.thresholds.map(t => `${t.metric}: ${t.expr}`),
+          `scenario ${scenario.name} thresholds`
+        )
+      )
+      const pids: number[] = []
+      const fleet = new LocalFleet({
+        env: process.env,
+        onSpawn: (_spec, pid) => {
+          pids.push(pid)
+          core.saveState(State.Pids, pids.join(','))
+        }
+      })
+      runOnce = async replicate => {
+        core.info(`perf-gate: ${scenario.name} run ${replicate + 1}: ${scenario.engine}, ${scenario.vus} VUs`)
+        return runScenarioOnce(scenario, {
+          env: process.env,
+          fleet,
+          signal: abort.signal,
+          log: m => core.info(`perf-gate: ${m}`)
+        })
+      }
+      canRerun = true
+    }
+    core.saveState(State.Started, '1')
+
+    const store = await createBaselineStore(inputs.baselineStore, {
+      cwd,
+      github: {
+        token: inputs.githubToken,
+        baseBranch: event.baseRef ?? undefined
+      }
+    })
+    const ctx: JobContext = {
+      repo: `${event.owner}/${event.repo}`,
+      commit: event.headSha,
+      ref: event.headRef ?? '',
+      scenario: scenarioName,
+      fingerprint,
+      gate: { ...inputs.gate },
+      slos,
+      store,
+      beforeCommit: event.mergeBase?.base ?? undefined,
+      log: m => core.info(`perf-gate: ${m}`)
+    }
+    const rctx = {
+      key: commentKey(inputs, scenarioName),
+      scenario: scenarioName,
+      backend: inputs.backend === 'none' ? 'import' : inputs.backend,
+      engine,
+      vus,
+      commit: event.headSha,
+      runUrl: event.runUrl,
+      pr: event.isPullRequest && event.prNumber !== null ? { number: event.prNumber } : null,
+      artifactName: inputs.artifact ? reportArtifactName(commentKey(inputs, scenarioName)) : null
+    }
+
+    if (inputs.mode === 'baseline') {
+      const job = await runBaselineJob(ctx, runOnce, canRerun ? inputs.replicates : 1)
+      const input = baselineReportInput(rctx, job)
+      await report(inputs, event, input, job.runs[0] ?? null, false)
+      setOutputs({ [Outputs.Verdict]: job.outcome })
+      if (job.outcome !== 'PASS') core.setFailed(`perf-gate baseline: ${job.reasons.join('; ')}`)
+      return
+    }
+
+    const job = await runGateJob(ctx, runOnce, canRerun)
+    const input = gateReportInput(rctx, job)
+    await report(inputs, event, input, job.runs[0] ?? null, inputs.gate.failOnInconclusive)
+    const cur = input.currentPercentiles
+    const p95 = input.metrics.find(m => m.name === 'p95')
+    const screening = job.metrics[0]
+    setOutputs({
+      [Outputs.Verdict]: job.outcome,
+      [Outputs.P50]: cur.p50,
+      [Outputs.P95]: cur.p95,
+      [Outputs.P99]: cur.p99,
+      [Outputs.ErrorRate]: screening?.errorRate,
+      [Outputs.Rps]: screening?.rps,
+      [Outputs.DeltaP95]: p95?.deltaPct ?? undefined
+    })
+    const summary = `perf-gate ${scenarioName}: ${job.outcome}${job.reasons.length ? ` — ${job.reasons[0]}` : ''}`
+    if (job.outcome === 'FAIL' || job.outcome === 'ERROR') core.setFailed(summary)
+    else if (job.outcome === 'INCONCLUSIVE' && inputs.gate.failOnInconclusive)
+      core.setFailed(`${summary} (fail-on-inconclusive)`)
+    else core.info(summary)
+  } catch (e) {
+    setOutputs({ [Outputs.Verdict]: 'ERROR' })
+    core.setFailed(`perf-gate: ${(e as Error).message}`)
+  }
+}
