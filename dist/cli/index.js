@@ -68935,7 +68935,11 @@ const taskResultSchema = object({
     }),
     labels: record(schemas_string(), labelSeriesSchema),
     checks: record(schemas_string(), object({ passes: count, fails: count })),
-    users: object({ start: schemas_number().int(), idx: array(schemas_number().int().nonnegative()), values: array(finite) })
+    users: object({
+        start: schemas_number().int(),
+        idx: array(schemas_number().int().nonnegative()),
+        values: array(finite)
+    })
         .nullable(),
     lateSamples: count
 });
@@ -73401,7 +73405,8 @@ const taskSpecSchema = object({
         vus: schemas_number().int().positive(),
         durationS: schemas_number().positive(),
         rampUpS: schemas_number().nonnegative(),
-        stages: array(object({ durationS: schemas_number().positive(), target: schemas_number().int().nonnegative() })).optional(),
+        stages: array(object({ durationS: schemas_number().positive(), target: schemas_number().int().nonnegative() }))
+            .optional(),
         spawnRate: schemas_number().positive().optional(),
         segment: object({ segment: schemas_string(), sequence: schemas_string() }).optional(),
         targetUrl: schemas_string().url()
@@ -74759,7 +74764,10 @@ async function runGateJob(ctx, runOnce, canRerun) {
         }
     }
     const view = new ResultView(runs.flatMap(r => r.tasks));
-    const slo = [...evaluateSlos(view, ctx.slos), ...evaluateScriptThresholds(withoutConfigSlos(view, ctx.slos))];
+    const slo = [
+        ...evaluateSlos(view, ctx.slos),
+        ...evaluateScriptThresholds(withoutConfigSlos(view, ctx.slos))
+    ];
     const verdict = decideFinal(buildFamily(metrics, base, ctx.gate, { perLabel: false }), ctx.gate, slo);
     let newestBaseline = null;
     if (ctx.store && baselines.length) {
@@ -74870,7 +74878,7 @@ function reportMetric(j) {
         deltaPct: j.deltaPct,
         status: statusOf(j),
         primary: !j.advisory,
-        note: j.method === 'no-baseline' ? 'no baseline' : j.advisoryReason ?? undefined
+        note: j.method === 'no-baseline' ? 'no baseline' : (j.advisoryReason ?? undefined)
     };
 }
 function reportSlo(r) {
@@ -74919,6 +74927,33 @@ function labelsOf(view, baseline) {
         };
     });
 }
+/** The series without the empty intervals at its edges (before the first and after the last request). */
+function trimSeries(points) {
+    let lo = 0;
+    let hi = points.length - 1;
+    while (lo <= hi && points[lo].requests === 0)
+        lo++;
+    while (hi >= lo && points[hi].requests === 0)
+        hi--;
+    return points.slice(lo, hi + 1);
+}
+/**
+ * Error rates are judged with a floor under the logarithm; the report shows the measured rates
+ * (mean of the PR runs, median of the baselines) instead of the floored ones.
+ */
+function rawErrorRates(metrics, job) {
+    const pr = job.metrics.map(m => m.errorRate);
+    const base = job.baselines.map(b => b.metrics.errorRate).sort((a, b) => a - b);
+    const median = base.length ? base[Math.floor((base.length - 1) / 2)] / 2 + base[Math.ceil((base.length - 1) / 2)] / 2 : null;
+    return metrics.map(m => m.name === 'error_rate' && pr.length
+        ? {
+            ...m,
+            current: (100 * pr.reduce((a, b) => a + b, 0)) / pr.length,
+            baseline: median === null ? null : 100 * median,
+            deltaPct: median ? (100 * (pr.reduce((a, b) => a + b, 0) / pr.length - median)) / median : m.deltaPct
+        }
+        : m);
+}
 /** The report of a gate job. */
 function gateReportInput(ctx, job) {
     const runs = job.runs;
@@ -74942,10 +74977,10 @@ function gateReportInput(ctx, job) {
             replicates: runs.length,
             detectable10: head?.detectsTarget ?? null
         },
-        metrics: job.verdict ? job.verdict.metrics.map(reportMetric) : [],
+        metrics: job.verdict ? rawErrorRates(job.verdict.metrics.map(reportMetric), job) : [],
         slos: job.slo.map(reportSlo),
         labels: labelsOf(screening, baselineView),
-        series: screening.series({ window: 'all' }, 60),
+        series: trimSeries(screening.series({ window: 'all' }, 60)),
         baselinePercentiles: base ? { p50: base.p50Ms, p90: base.p90Ms, p95: base.p95Ms, p99: base.p99Ms } : null,
         currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
         facts: facts(ctx, runs, screening),
@@ -74990,7 +75025,7 @@ function baselineReportInput(ctx, job) {
         ],
         slos: [],
         labels: labelsOf(view, null),
-        series: view.series({ window: 'all' }, 60),
+        series: trimSeries(view.series({ window: 'all' }, 60)),
         baselinePercentiles: null,
         currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
         facts: facts(ctx, runs, view),
@@ -76748,7 +76783,10 @@ const gateCommand = {
         let vus = null;
         let canRerun = true;
         if (values.results?.length) {
-            const imported = await importRunResult(values.results, { cwd: io.cwd, scenario: values.scenario ?? 'default' });
+            const imported = await importRunResult(values.results, {
+                cwd: io.cwd,
+                scenario: values.scenario ?? 'default'
+            });
             scenarioName = imported.run.scenario;
             fingerprint = imported.run.fingerprint;
             engine = String(imported.run.facts.engine ?? '');
@@ -76768,7 +76806,12 @@ const gateCommand = {
                 requests: values.request,
                 allowHosts: values['allow-host']
             };
-            const scenario = await loadScenario({ config: values.config, scenario: values.scenario, flags, cwd: io.cwd });
+            const scenario = await loadScenario({
+                config: values.config,
+                scenario: values.scenario,
+                flags,
+                cwd: io.cwd
+            });
             scenarioName = scenario.name;
             fingerprint = scenario.fingerprint;
             engine = scenario.engine;
@@ -76794,7 +76837,13 @@ const gateCommand = {
             store,
             log
         };
-        const rctx = { key: scenarioName, scenario: scenarioName, backend: canRerun ? 'local' : 'import', engine, vus };
+        const rctx = {
+            key: scenarioName,
+            scenario: scenarioName,
+            backend: canRerun ? 'local' : 'import',
+            engine,
+            vus
+        };
         if (values.baseline) {
             const job = await runBaselineJob(ctx, runOnce, canRerun ? replicates : 1);
             const input = baselineReportInput(rctx, job);

@@ -41146,7 +41146,11 @@ const taskResultSchema = object({
     }),
     labels: record(schemas_string(), labelSeriesSchema),
     checks: record(schemas_string(), object({ passes: count, fails: count })),
-    users: object({ start: schemas_number().int(), idx: array(schemas_number().int().nonnegative()), values: array(finite) })
+    users: object({
+        start: schemas_number().int(),
+        idx: array(schemas_number().int().nonnegative()),
+        values: array(finite)
+    })
         .nullable(),
     lateSamples: count
 });
@@ -43097,7 +43101,8 @@ const taskSpecSchema = object({
         vus: schemas_number().int().positive(),
         durationS: schemas_number().positive(),
         rampUpS: schemas_number().nonnegative(),
-        stages: array(object({ durationS: schemas_number().positive(), target: schemas_number().int().nonnegative() })).optional(),
+        stages: array(object({ durationS: schemas_number().positive(), target: schemas_number().int().nonnegative() }))
+            .optional(),
         spawnRate: schemas_number().positive().optional(),
         segment: object({ segment: schemas_string(), sequence: schemas_string() }).optional(),
         targetUrl: schemas_string().url()

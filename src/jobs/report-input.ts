@@ -120,6 +120,39 @@ function labelsOf(view: ResultView, baseline: ResultView | null): ReportLabel[] 
   })
 }
 
+/** The series without the empty intervals at its edges (before the first and after the last request). */
+function trimSeries(points: ReturnType<ResultView['series']>): ReturnType<ResultView['series']> {
+  let lo = 0
+  let hi = points.length - 1
+  while (lo <= hi && points[lo].requests === 0) lo++
+  while (hi >= lo && points[hi].requests === 0) hi--
+  return points.slice(lo, hi + 1)
+}
+
+/**
+ * Error rates are judged with a floor under the logarithm; the report shows the measured rates
+ * (mean of the PR runs, median of the baselines) instead of the floored ones.
+ */
+function rawErrorRates(metrics: ReportMetric[], job: GateJobResult): ReportMetric[] {
+  const pr = job.metrics.map(m => m.errorRate)
+  const base = job.baselines.map(b => b.metrics.errorRate).sort((a, b) => a - b)
+  const median = base.length
+    ? base[Math.floor((base.length - 1) / 2)] / 2 + base[Math.ceil((base.length - 1) / 2)] / 2
+    : null
+  return metrics.map(m =>
+    m.name === 'error_rate' && pr.length
+      ? {
+          ...m,
+          current: (100 * pr.reduce((a, b) => a + b, 0)) / pr.length,
+          baseline: median === null ? null : 100 * median,
+          deltaPct: median
+            ? (100 * (pr.reduce((a, b) => a + b, 0) / pr.length - median)) / median
+            : m.deltaPct
+        }
+      : m
+  )
+}
+
 /** The report of a gate job. */
 export function gateReportInput(ctx: ReportContext, job: GateJobResult): ReportInput {
   const runs = job.runs
@@ -143,10 +176,10 @@ export function gateReportInput(ctx: ReportContext, job: GateJobResult): ReportI
       replicates: runs.length,
       detectable10: head?.detectsTarget ?? null
     },
-    metrics: job.verdict ? job.verdict.metrics.map(reportMetric) : [],
+    metrics: job.verdict ? rawErrorRates(job.verdict.metrics.map(reportMetric), job) : [],
     slos: job.slo.map(reportSlo),
     labels: labelsOf(screening, baselineView),
-    series: screening.series({ window: 'all' }, 60),
+    series: trimSeries(screening.series({ window: 'all' }, 60)),
     baselinePercentiles: base ? { p50: base.p50Ms, p90: base.p90Ms, p95: base.p95Ms, p99: base.p99Ms } : null,
     currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
     facts: facts(ctx, runs, screening),
@@ -192,7 +225,7 @@ export function baselineReportInput(ctx: ReportContext, job: BaselineJobResult):
     ],
     slos: [],
     labels: labelsOf(view, null),
-    series: view.series({ window: 'all' }, 60),
+    series: trimSeries(view.series({ window: 'all' }, 60)),
     baselinePercentiles: null,
     currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
     facts: facts(ctx, runs, view),
