@@ -73,7 +73,7 @@ describe('the bundled action', () => {
   let counter = 0
 
   beforeAll(async () => {
-    expect(existsSync(MAIN)).toBe(true)
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run package`)
     target = await startTarget({ port: 0, maxSeconds: 600 })
     gh = await startFakeGitHub()
     work = await mkdtemp(join(tmpdir(), 'pg-e2e-'))
