@@ -15,6 +15,7 @@ describe('detectFormat', () => {
       'jmeter'
     ],
     ['{"start_time": 1.5, "request_type": "GET", "name": "/x", "response_time": 2.1}\n', 'locust'],
+    ['{"type": "users", "t": 1795585748.1, "n": 4}\n{"start_time": 1.5, "request_type": "GET"}\n', 'locust'],
     ['{"schema":"perf-gate/task-result","version":1}', 'result'],
     ['{\n  "schema": "perf-gate/run-result",\n  "version": 1\n}', 'result']
   ])('%s → %s', (head, format) => {

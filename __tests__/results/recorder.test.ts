@@ -71,3 +71,16 @@ describe('steady-state window', () => {
     expect(steadyWindow({ first: 0, counts: [1, 2, 3] }, 1000, null, all)).toEqual(all)
   })
 })
+
+describe('ResultView steady window', () => {
+  it('cuts the profile window at the time the tasks actually ended', () => {
+    const r = new TaskRecorder()
+    const t0 = 1_800_000_000_000
+    for (let i = 0; i < 100; i++) r.sample({ label: 'a', endMs: t0 + i * 100, latencyUs: 1000 })
+    const res = r.finish(
+      defaultTaskMeta({ engine: 'http', startedMs: t0, endedMs: t0 + 10_000, steady: { startMs: t0 + 2000, endMs: t0 + 60_000 } })
+    )
+    const w = new ResultView([res]).steadyWindow()
+    expect(w).toEqual({ startMs: t0 + 2000, endMs: t0 + 10_000 })
+  })
+})

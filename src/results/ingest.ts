@@ -154,6 +154,8 @@ export function detectFormat(head: string): InputFormat | null {
         return 'result'
       if ((o.type === 'Metric' || o.type === 'Point') && 'data' in o) return 'k6-json'
       if ('request_type' in o && ('response_time' in o || 'name' in o)) return 'locust'
+      // perf-gate's Locust hook also writes active-user lines, often first.
+      if (o.type === 'users' && 't' in o && 'n' in o) return 'locust'
       return null
     }
     // A pretty-printed or very long result document: its schema key appears near the top.

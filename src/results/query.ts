@@ -161,7 +161,13 @@ export class ResultView {
             endMs: Math.min(...known.map(s => s!.endMs))
           }
         : null
-      this.steadyCache = steadyWindow(series, this.intervalMs, steady, this.allWindow())
+      const all = this.allWindow()
+      // A run that stopped early (aborted, timed out) ends before its planned hold does.
+      const clamped =
+        steady && (steady.startMs < all.startMs || steady.endMs > all.endMs)
+          ? { startMs: Math.max(steady.startMs, all.startMs), endMs: Math.min(steady.endMs, all.endMs) }
+          : steady
+      this.steadyCache = steadyWindow(series, this.intervalMs, clamped, all)
     }
     return this.steadyCache
   }
