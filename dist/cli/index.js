@@ -69128,7 +69128,12 @@ class ResultView {
                     endMs: Math.min(...known.map(s => s.endMs))
                 }
                 : null;
-            this.steadyCache = steadyWindow(series, this.intervalMs, steady, this.allWindow());
+            const all = this.allWindow();
+            // A run that stopped early (aborted, timed out) ends before its planned hold does.
+            const clamped = steady && (steady.startMs < all.startMs || steady.endMs > all.endMs)
+                ? { startMs: Math.max(steady.startMs, all.startMs), endMs: Math.min(steady.endMs, all.endMs) }
+                : steady;
+            this.steadyCache = steadyWindow(series, this.intervalMs, clamped, all);
         }
         return this.steadyCache;
     }
@@ -72463,6 +72468,9 @@ function detectFormat(head) {
                 return 'k6-json';
             if ('request_type' in o && ('response_time' in o || 'name' in o))
                 return 'locust';
+            // perf-gate's Locust hook also writes active-user lines, often first.
+            if (o.type === 'users' && 't' in o && 'n' in o)
+                return 'locust';
             return null;
         }
         // A pretty-printed or very long result document: its schema key appears near the top.
@@ -74944,13 +74952,17 @@ function trimSeries(points) {
 function rawErrorRates(metrics, job) {
     const pr = job.metrics.map(m => m.errorRate);
     const base = job.baselines.map(b => b.metrics.errorRate).sort((a, b) => a - b);
-    const median = base.length ? base[Math.floor((base.length - 1) / 2)] / 2 + base[Math.ceil((base.length - 1) / 2)] / 2 : null;
+    const median = base.length
+        ? base[Math.floor((base.length - 1) / 2)] / 2 + base[Math.ceil((base.length - 1) / 2)] / 2
+        : null;
     return metrics.map(m => m.name === 'error_rate' && pr.length
         ? {
             ...m,
             current: (100 * pr.reduce((a, b) => a + b, 0)) / pr.length,
             baseline: median === null ? null : 100 * median,
-            deltaPct: median ? (100 * (pr.reduce((a, b) => a + b, 0) / pr.length - median)) / median : m.deltaPct
+            deltaPct: median
+                ? (100 * (pr.reduce((a, b) => a + b, 0) / pr.length - median)) / median
+                : m.deltaPct
         }
         : m);
 }
