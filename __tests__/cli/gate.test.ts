@@ -40,16 +40,21 @@ describe('perf-gate gate', () => {
   })
 
   it('stores baselines, then fails a slowed run with its deltas', async () => {
-    const base = await runCli(['gate', '--baseline', '--replicates', '2', ...scenario()], { timeoutMs: 90_000 })
+    const base = await runCli(['gate', '--baseline', '--replicates', '2', ...scenario()], {
+      timeoutMs: 90_000
+    })
     expect(base.code).toBe(0)
     const files = await readdir(join(dir, 'baselines'), { recursive: true })
     expect(files.filter(f => /\d+-.+-\d\.json$/.test(String(f)))).toHaveLength(2)
 
     target.setFaults({ '/fast': { delayMs: 15 } })
     try {
-      const r = await runCli(['gate', '--confirm-replicates', '1', '--report-dir', join(dir, 'report'), ...scenario()], {
-        timeoutMs: 90_000
-      })
+      const r = await runCli(
+        ['gate', '--confirm-replicates', '1', '--report-dir', join(dir, 'report'), ...scenario()],
+        {
+          timeoutMs: 90_000
+        }
+      )
       expect(r.code).toBe(1)
       expect(r.stdout).toMatch(/perf-gate FAIL \(provisional: 2 of 10 baselines\)/)
       expect(r.stdout).toMatch(/\|\s+\*\*p95 latency\*\*\s+\|.*\|\s+\+[\d,]+\.\d%\s+\|\s+❌ fail/)
@@ -85,7 +90,12 @@ describe('perf-gate gate', () => {
     [['--baseline-store', 'ftp://x'], 'baseline-store: unknown scheme'],
     [['--replicates', '0'], '--replicates']
   ])('bad input %j is one line naming it', async (args, mention) => {
-    const r = await runCli(['gate', '--results', join(fixtures, 'k6', 'v0.48.0-default', 'results.json'), ...args])
+    const r = await runCli([
+      'gate',
+      '--results',
+      join(fixtures, 'k6', 'v0.48.0-default', 'results.json'),
+      ...args
+    ])
     expectUsageError(r, mention)
   })
 })

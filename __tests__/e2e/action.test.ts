@@ -90,7 +90,7 @@ describe('the bundled action', () => {
     eventName: string,
     payload: unknown,
     inputs: Record<string, string>,
-    opts: { node?: string; sha?: string } = {}
+    opts: { node?: string; sha?: string; env?: Record<string, string> } = {}
   ): Promise<ActionRun> {
     const dir = join(work, `run-${++counter}`)
     await mkdir(dir, { recursive: true })
@@ -144,6 +144,7 @@ describe('the bundled action', () => {
       GITHUB_STATE: files.state,
       GITHUB_ENV: files.env
     }
+    Object.assign(env, opts.env ?? {})
     for (const [k, v] of Object.entries({ ...defaults, ...inputs })) env[`INPUT_${k.toUpperCase()}`] = v
     const r = await spawnNode(opts.node ?? process.execPath, MAIN, env)
     return {
@@ -292,6 +293,49 @@ describe('the bundled action', () => {
     } finally {
       for (const c of [runner, other]) if (c.exitCode === null) c.kill('SIGKILL')
     }
+  })
+
+  it('keeps baselines and the report as artifacts when there is no other store', async () => {
+    const nightly = gh.addWorkflowRun({
+      repo: REPO,
+      head_branch: 'main',
+      head_sha: 'f'.repeat(40),
+      event: 'schedule',
+      conclusion: 'success'
+    })
+    const base = await runAction(
+      'schedule',
+      push('f'.repeat(40)),
+      { mode: 'baseline', 'baseline-store': 'artifact', artifact: 'true', scenario: 'art' },
+      { sha: 'f'.repeat(40), env: { ...gh.actionsEnv(nightly.id), GITHUB_RUN_ID: String(nightly.id) } }
+    )
+    expect(base.stdout).not.toMatch(/::error::/)
+    expect(base.outputs.verdict).toBe('PASS')
+    const names = gh.state.artifacts.map(a => a.name).sort()
+    expect(names).toEqual(expect.arrayContaining(['perf-gate-baseline-art', 'perf-gate-baseline-art@1']))
+    const report = gh.state.artifacts.find(a => a.name.startsWith('perf-gate-report-art'))
+    expect(report).toBeDefined()
+    expect(Object.keys(gh.artifactFiles(report!.id)).sort()).toEqual([
+      'report.html',
+      'report.md',
+      'result.json'
+    ])
+
+    const prRun = gh.addWorkflowRun({
+      repo: REPO,
+      head_branch: 'feature',
+      head_sha: 'b'.repeat(40),
+      event: 'pull_request'
+    })
+    const r = await runAction(
+      'pull_request',
+      pr(11),
+      { 'baseline-store': 'artifact', scenario: 'art' },
+      { env: { ...gh.actionsEnv(prRun.id), GITHUB_RUN_ID: String(prRun.id) } }
+    )
+    expect(r.stdout).not.toMatch(/::error::perf-gate: /)
+    expect(r.stdout).toMatch(/using 2 comparable baseline\(s\)/)
+    expect(r.outputs.verdict).toMatch(/^(PASS|INCONCLUSIVE|FAIL)$/)
   })
 
   it('runs on Node 24 as action.yml declares', async () => {

@@ -78,7 +78,12 @@ describe('ResultView steady window', () => {
     const t0 = 1_800_000_000_000
     for (let i = 0; i < 100; i++) r.sample({ label: 'a', endMs: t0 + i * 100, latencyUs: 1000 })
     const res = r.finish(
-      defaultTaskMeta({ engine: 'http', startedMs: t0, endedMs: t0 + 10_000, steady: { startMs: t0 + 2000, endMs: t0 + 60_000 } })
+      defaultTaskMeta({
+        engine: 'http',
+        startedMs: t0,
+        endedMs: t0 + 10_000,
+        steady: { startMs: t0 + 2000, endMs: t0 + 60_000 }
+      })
     )
     const w = new ResultView([res]).steadyWindow()
     expect(w).toEqual({ startMs: t0 + 2000, endMs: t0 + 10_000 })
