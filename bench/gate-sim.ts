@@ -42,7 +42,7 @@ function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * r())
 }
 
-type Noise = 'normal' | 't4'
+export type Noise = 'normal' | 't4'
 
 /** A unit-variance noise draw: standard normal, or Student t(4) divided by √2. */
 function draw(r: () => number, noise: Noise): number {
@@ -56,15 +56,15 @@ function draw(r: () => number, noise: Noise): number {
   return z / Math.sqrt(chi / 4) / Math.SQRT2
 }
 
-interface MetricModel {
+export interface MetricModel {
   name: string
   level: number
   higherIsWorse: boolean
   extra: Partial<MetricObservation>
 }
 
-const P95: MetricModel = { name: 'p95', level: 100, higherIsWorse: true, extra: { unit: 'ms' } }
-const FAMILY: MetricModel[] = [
+export const P95: MetricModel = { name: 'p95', level: 100, higherIsWorse: true, extra: { unit: 'ms' } }
+export const FAMILY: MetricModel[] = [
   P95,
   { name: 'p99', level: 250, higherIsWorse: true, extra: { unit: 'ms', tailSamples: 1000 } },
   {
@@ -93,7 +93,10 @@ function medianOf(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-/** Runs `reps` gate decisions; `shift` multiplies the PR's p95 (1 = A/A). */
+/**
+ * Runs `reps` gate decisions; `shift` multiplies the PR's p95 (1 = A/A). `history` is the number
+ * of baselines N, `confirm` the confirmation runs.
+ */
 export function simulateCell(
   models: MetricModel[],
   sigma: number,
@@ -101,7 +104,8 @@ export function simulateCell(
   noise: Noise,
   reps: number,
   seed: number,
-  confirm = CONFIRM
+  confirm = CONFIRM,
+  history = HISTORY
 ): CellResult {
   const options = { confirmReplicates: confirm }
   const r = prng(seed)
@@ -114,12 +118,12 @@ export function simulateCell(
   for (let i = 0; i < reps; i++) {
     const family: MetricObservation[] = models.map(m => {
       const baseline: number[] = []
-      for (let j = 0; j < HISTORY; j++) baseline.push(value(m, 1))
+      for (let j = 0; j < history; j++) baseline.push(value(m, 1))
       const s = m === P95 ? shift : 1
       return { name: m.name, higherIsWorse: m.higherIsWorse, baseline, values: [value(m, s)], ...m.extra }
     })
     const p95 = family[0]
-    if (p95.values[0] > EFFECT * p95.baseline[HISTORY - 1]) naiveLast++
+    if (p95.values[0] > EFFECT * p95.baseline[history - 1]) naiveLast++
     if (p95.values[0] > EFFECT * medianOf(p95.baseline)) naiveMedian++
     const stage1 = decideStage1(family, options)
     if (stage1.outcome === 'confirm') {
@@ -159,10 +163,28 @@ function parseReps(argv: string[]): number {
   return n
 }
 
-export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+/** One row of the target summary: the default family under normal or heavy-tailed noise. */
+export interface SimSummary {
+  noise: Noise
+  sigma: number
+  fa: number
+  power: number
+}
+
+export interface SimOptions {
+  /** Markdown level of the section heading (default 2); sub-headings are one level deeper. */
+  headingLevel?: number
+}
+
+/** Prints the simulation as a Markdown section and returns the default family's figures. */
+export async function main(
+  argv: string[] = process.argv.slice(2),
+  opts: SimOptions = {}
+): Promise<SimSummary[]> {
   const reps = parseReps(argv)
+  const h = '#'.repeat(opts.headingLevel ?? 2)
   const t0 = performance.now()
-  console.log('## Gate decision rule: simulated false alarms and power')
+  console.log(`${h} Gate decision rule: simulated false alarms and power`)
   console.log('')
   console.log(
     `History N = ${HISTORY} baselines, screening run then ${CONFIRM} fresh confirmation runs when stage 1 trips, ` +
@@ -170,14 +192,14 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       'FA = false alarms on A/A (any FAIL); power = FAIL rate against a true +10% p95; ' +
       'naive = "fail if p95 > 1.10 × last baseline" on one run (median-of-history variant in brackets).'
   )
-  const summary: { noise: Noise; sigma: number; fa: number; power: number }[] = []
+  const summary: SimSummary[] = []
   const large: string[][] = []
   for (const noise of ['normal', 't4'] as Noise[]) {
     console.log('')
     console.log(
       noise === 'normal'
-        ? '### Normal noise on ln(metric)'
-        : '### Heavy-tailed noise: Student t(4) on ln(metric), same standard deviation'
+        ? `${h}# Normal noise on ln(metric)`
+        : `${h}# Heavy-tailed noise: Student t(4) on ln(metric), same standard deviation`
     )
     console.log('')
     const rows: string[][] = []
@@ -225,7 +247,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   }
   console.log('')
   console.log(
-    `### Normal noise, default family (M=4), confirm-replicates = ${CONFIRM_LARGE} (k = ${CONFIRM_LARGE + 1})`
+    `${h}# Normal noise, default family (M=4), confirm-replicates = ${CONFIRM_LARGE} (k = ${CONFIRM_LARGE + 1})`
   )
   console.log('')
   console.log(
@@ -243,6 +265,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     )
   }
   console.log(`- (gate simulation ran in ${((performance.now() - t0) / 1000).toFixed(1)} s)`)
+  return summary
 }
 
 function invokedDirectly(): boolean {

@@ -10,6 +10,11 @@
  * - A record longer than `maxRecordChars` (for example an unterminated quote in a foreign file) is
  *   dropped up to the next line break and counted in `overflows`, so memory stays bounded.
  * - `end()` emits a last record that has no line break.
+ *
+ * Records that are one whole line of the current chunk without quotes and without a CR (other than
+ * the CR before the LF) take a fast path: the line is cut at its delimiters directly. Such a line
+ * gives exactly the fields the state machine would give; every other record goes through the state
+ * machine.
  */
 import { StringDecoder } from 'node:string_decoder'
 
@@ -17,6 +22,13 @@ export interface CsvSplitterOptions {
   delimiter?: string
   /** Upper bound of one record's length in characters. Default 1 MiB. */
   maxRecordChars?: number
+  /**
+   * Sees every fast-path record (a whole line without quotes and CRs, see above) before it is cut
+   * into fields, as `text.slice(start, end)` (the line without its line break). Returning true means
+   * the record is consumed here: it is not cut into fields and `onRecord` is not called for it.
+   * Returning false passes it on as usual. Other records always go to `onRecord` only.
+   */
+  plainLine?: (text: string, start: number, end: number) => boolean
 }
 
 const State = { FieldStart: 0, Unquoted: 1, Quoted: 2, QuoteInQuoted: 3, Discard: 4 } as const
@@ -29,7 +41,11 @@ const QUOTE = 34
 export class CsvSplitter {
   private readonly decoder = new StringDecoder('utf8')
   private readonly delim: number
+  private readonly delimChar: string
   private readonly maxChars: number
+  private readonly plainLine: ((text: string, start: number, end: number) => boolean) | undefined
+  /** Field count of the last fast-path record: the initial size of the next one's array. */
+  private width = 8
   private state: State = State.FieldStart
   private fields: string[] = []
   private field = ''
@@ -48,7 +64,9 @@ export class CsvSplitter {
         `CSV delimiter must be one character other than quote, CR or LF, got ${JSON.stringify(d)}`
       )
     this.delim = d.charCodeAt(0)
+    this.delimChar = d
     this.maxChars = opts.maxRecordChars ?? 1 << 20
+    this.plainLine = opts.plainLine
   }
 
   push(chunk: Buffer | string): void {
@@ -98,11 +116,66 @@ export class CsvSplitter {
     return Math.max(1, this.maxChars + 1 - this.recordChars)
   }
 
+  /**
+   * The fast path: emits the records of `text` from `from` on that are whole lines without quotes
+   * and CRs (a CR right before the LF aside), and returns where the first other record starts (or
+   * `text.length`). Must be called at the start of a record only.
+   */
+  private plainLines(text: string, from: number): number {
+    const n = text.length
+    const delimChar = this.delimChar
+    const plainLine = this.plainLine
+    let i = from
+    let quote = text.indexOf('"', i)
+    if (quote === -1) quote = n
+    let cr = text.indexOf('\r', i)
+    if (cr === -1) cr = n
+    let d = text.indexOf(delimChar, i)
+    if (d === -1) d = n
+    while (i < n) {
+      const nl = text.indexOf('\n', i)
+      if (nl === -1 || quote < nl) return i
+      let end = nl
+      if (cr < nl) {
+        if (cr !== nl - 1) return i
+        end = cr
+        cr = text.indexOf('\r', nl + 1)
+        if (cr === -1) cr = n
+      }
+      if (nl - i > this.maxChars) return i
+      if (end > i && !(plainLine !== undefined && plainLine(text, i, end))) {
+        if (d < i) {
+          d = text.indexOf(delimChar, i)
+          if (d === -1) d = n
+        }
+        const fields = new Array<string>(this.width)
+        let k = 0
+        let start = i
+        while (d < end) {
+          fields[k++] = text.slice(start, d)
+          start = d + 1
+          d = text.indexOf(delimChar, start)
+          if (d === -1) d = n
+        }
+        fields[k++] = text.slice(start, end)
+        if (fields.length !== k) fields.length = k
+        this.width = k
+        this.onRecord(fields)
+      }
+      i = nl + 1
+    }
+    return i
+  }
+
   private feed(text: string): void {
     const n = text.length
     const delim = this.delim
     let i = 0
     while (i < n) {
+      if (this.state === State.FieldStart && this.fields.length === 0 && this.recordChars === 0) {
+        i = this.plainLines(text, i)
+        if (i >= n) break
+      }
       switch (this.state) {
         case State.Discard: {
           const nl = text.indexOf('\n', i)

@@ -92,6 +92,11 @@ export interface ProcessEngine {
   createParser(sink: SampleSink): StreamParser
   /** Whether an exit code means the engine ran to completion (k6: 99 = thresholds crossed). */
   completed(exitCode: number): boolean
+  /**
+   * Reads facts the engine wrote to files in ctx.workDir once it exited (k6's summary export,
+   * which lists thresholds on submetrics that its sample stream does not carry).
+   */
+  afterExit?(ctx: EngineRunContext, sink: SampleSink): Promise<void>
 }
 
 /** An engine that runs inside the runner process (the built-in http engine). */

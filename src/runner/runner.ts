@@ -314,6 +314,13 @@ async function runProcessEngine(engine: ProcessEngine, ctx: EngineRunContext, r:
   } catch (e) {
     parseError ??= e
   }
+  if (engine.afterExit) {
+    try {
+      await engine.afterExit(ctx, recorder)
+    } catch {
+      // Extra facts from files the engine left (e.g. k6's summary) are optional.
+    }
+  }
   outcome.endedMs = r.now()
 
   const err = stderr.toString()
