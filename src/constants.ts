@@ -29,7 +29,24 @@ export const Inputs = {
   CheckRun: 'check-run',
   CommentKey: 'comment-key',
   GithubToken: 'github-token',
-  Artifact: 'artifact'
+  Artifact: 'artifact',
+  RoleToAssume: 'role-to-assume',
+  AwsRegion: 'aws-region',
+  Regions: 'regions',
+  TaskCpu: 'task-cpu',
+  TaskMemory: 'task-memory',
+  Spot: 'spot',
+  MaxTasks: 'max-tasks',
+  MaxCostUsd: 'max-cost-usd',
+  VusPerVcpu: 'vus-per-vcpu',
+  StackName: 'stack-name',
+  Cluster: 'cluster',
+  TaskDefinition: 'task-definition',
+  Subnets: 'subnets',
+  SecurityGroups: 'security-groups',
+  ResultsBucket: 'results-bucket',
+  AbortOn: 'abort-on',
+  MinTaskSuccess: 'min-task-success'
 } as const
 
 export const Outputs = {
@@ -48,7 +65,9 @@ export const Outputs = {
 export const State = {
   Started: 'started',
   /** PIDs of the local runner processes, comma-separated (never credentials). */
-  Pids: 'pids'
+  Pids: 'pids',
+  /** Fargate tasks started: JSON {startedBy, role, stsRegion, regions: {region: {cluster, arns}}} (never credentials). */
+  FargateTasks: 'fargate-tasks'
 } as const
 
 /** Environment variables the action and the runner read. */

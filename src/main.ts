@@ -13,6 +13,8 @@ import { loadScenario, type Scenario } from './config/scenario.js'
 import { Inputs, Outputs, State } from './constants.js'
 import { LocalFleet } from './fleet/local.js'
 import { runScenarioOnce } from './fleet/run.js'
+import type { Fleet } from './fleet/types.js'
+import { prepareFargate } from './jobs/fargate.js'
 import { parseSlos } from './gate/slo.js'
 import { importRunResult } from './jobs/import.js'
 import { runBaselineJob, runGateJob, type JobContext, type RunOnce } from './jobs/gate.js'
@@ -189,7 +191,46 @@ export async function run(): Promise<void> {
       runOnce = async () => imported
       canRerun = false
     } else {
-      const scenario = await scenarioOf(inputs, cwd)
+      let scenario = await scenarioOf(inputs, cwd)
+      if (inputs.backend === 'fargate' && event.isFork) {
+        const reason =
+          'fork pull requests never reach AWS (they get no OIDC token and a read-only token), so the Fargate run was skipped; a maintainer can run it from a branch of this repository'
+        core.notice(`perf-gate: ${reason}`)
+        await writeJobSummary(`### perf-gate ${scenario.name}: INCONCLUSIVE\n\n${reason}.\n`)
+        setOutputs({ [Outputs.Verdict]: 'INCONCLUSIVE' })
+        return
+      }
+      let fleet: Fleet
+      let regions: { region: string; tasks: number }[] | undefined
+      if (inputs.backend === 'fargate') {
+        const setup = await prepareFargate(
+          scenario,
+          inputs.fargate,
+          {
+            runs: inputs.mode === 'baseline' ? inputs.replicates : 1 + inputs.gate.confirmReplicates,
+            runId: `${scenario.name}-${process.env.GITHUB_RUN_ID ?? Date.now()}`,
+            repo: `${event.owner}/${event.repo}`
+          },
+          {
+            getIdToken: aud => core.getIDToken(aud),
+            mask: secret => core.setSecret(secret),
+            log: m => core.info(`perf-gate: ${m}`),
+            saveState: st => core.saveState(State.FargateTasks, JSON.stringify(st))
+          }
+        )
+        scenario = setup.scenario
+        regions = setup.size.regions
+        fleet = setup.fleet
+      } else {
+        const pids: number[] = []
+        fleet = new LocalFleet({
+          env: process.env,
+          onSpawn: (_spec, pid) => {
+            pids.push(pid)
+            core.saveState(State.Pids, pids.join(','))
+          }
+        })
+      }
       scenarioName = scenario.name
       fingerprint = scenario.fingerprint
       engine = scenario.engine
@@ -200,19 +241,12 @@ export async function run(): Promise<void> {
           `scenario ${scenario.name} thresholds`
         )
       )
-      const pids: number[] = []
-      const fleet = new LocalFleet({
-        env: process.env,
-        onSpawn: (_spec, pid) => {
-          pids.push(pid)
-          core.saveState(State.Pids, pids.join(','))
-        }
-      })
       runOnce = async replicate => {
         core.info(`perf-gate: ${scenario.name} run ${replicate + 1}: ${scenario.engine}, ${scenario.vus} VUs`)
         return runScenarioOnce(scenario, {
           env: process.env,
           fleet,
+          regions,
           signal: abort.signal,
           log: m => core.info(`perf-gate: ${m}`)
         })
@@ -237,6 +271,7 @@ export async function run(): Promise<void> {
       gate: gateOptionsOf(inputs),
       slos,
       store,
+      minTaskSuccess: inputs.backend === 'fargate' ? inputs.fargate.minTaskSuccess : 1,
       beforeCommit: event.mergeBase?.base ?? undefined,
       log: m => core.info(`perf-gate: ${m}`)
     }

@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startTarget, type TargetServer } from '../../src/target/server.js'
 import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js'
+import { parseCommandFile, spawnNode } from '../helpers/action.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const MAIN = join(root, 'dist', 'index.js')
@@ -26,43 +27,6 @@ interface ActionRun {
   outputs: Record<string, string>
   summary: string
   state: Record<string, string>
-}
-
-/** Parses the runner's key=value / heredoc file format (GITHUB_OUTPUT, GITHUB_STATE). */
-function parseCommandFile(text: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  const lines = text.split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^([^=<]+)<<(.+)$/.exec(lines[i])
-    if (m) {
-      const value: string[] = []
-      for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i])
-      out[m[1]] = value.join('\n')
-    } else if (lines[i].includes('=')) {
-      const k = lines[i].indexOf('=')
-      out[lines[i].slice(0, k)] = lines[i].slice(k + 1)
-    }
-  }
-  return out
-}
-
-function spawnNode(
-  node: string,
-  script: string,
-  env: NodeJS.ProcessEnv
-): Promise<{ code: number | null; stdout: string }> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(node, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    child.stdout.on('data', b => (stdout += b.toString()))
-    child.stderr.on('data', b => (stdout += b.toString()))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 110_000)
-    child.on('error', reject)
-    child.on('exit', code => {
-      clearTimeout(timer)
-      resolveRun({ code, stdout })
-    })
-  })
 }
 
 describe('the bundled action', () => {

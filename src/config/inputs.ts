@@ -18,7 +18,7 @@ export type GetInput = (name: string) => string
 
 export const MODES = ['gate', 'baseline', 'stress'] as const
 export type Mode = (typeof MODES)[number]
-export const BACKENDS = ['local', 'none'] as const
+export const BACKENDS = ['local', 'none', 'fargate'] as const
 export type Backend = (typeof BACKENDS)[number]
 
 export interface GateSettings {
@@ -58,6 +58,75 @@ export interface ActionInputs {
   commentKey: string
   artifact: boolean
   githubToken: string
+  /** The Fargate backend's settings (used with backend: fargate). */
+  fargate: FargateInputs
+}
+
+export interface FargateInputs {
+  roleToAssume: string
+  /** Region of STS and the results bucket (default: the first region). */
+  awsRegion: string
+  /** The raw `regions` input (YAML), parsed by src/plan/fleet.ts. */
+  regions: string
+  taskCpu: number
+  taskMemory: number
+  spot: boolean
+  maxTasks: number
+  maxCostUsd: number
+  vusPerVcpu: number | undefined
+  stackName: string
+  cluster: string
+  taskDefinition: string
+  subnets: string[]
+  securityGroups: string[]
+  resultsBucket: string
+  abortOn: string[]
+  minTaskSuccess: number
+}
+
+function parseNumber(name: string, v: string, dflt: number, min: number, max: number): number {
+  const s = v.trim().replace(/^\$/, '')
+  if (s === '') return dflt
+  const n = Number(s)
+  if (!/^\d+(\.\d+)?$/.test(s) || !Number.isFinite(n))
+    throw new InputError(name, `expected a number, got "${v}"`)
+  if (n < min || n > max) throw new InputError(name, `must be between ${min} and ${max}, got ${n}`)
+  return n
+}
+
+function readFargateInputs(get: GetInput, backend: Backend): FargateInputs {
+  const words = (v: string) =>
+    v
+      .split(/[\s,]+/)
+      .map(x => x.trim())
+      .filter(Boolean)
+  const regions = get(Inputs.Regions).trim()
+  if (backend === 'fargate' && !regions)
+    throw new InputError(Inputs.Regions, 'backend "fargate" needs at least one AWS region')
+  const awsRegion = get(Inputs.AwsRegion).trim()
+  if (awsRegion && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(awsRegion))
+    throw new InputError(Inputs.AwsRegion, `"${awsRegion}" is not an AWS region name like us-east-1`)
+  const minTaskSuccess = parseFraction(Inputs.MinTaskSuccess, get(Inputs.MinTaskSuccess), 1, 1.0000001)
+  const vusPerVcpu = get(Inputs.VusPerVcpu).trim()
+  return {
+    roleToAssume: get(Inputs.RoleToAssume).trim(),
+    awsRegion,
+    regions,
+    taskCpu: parseInteger(Inputs.TaskCpu, get(Inputs.TaskCpu), 1024, 256, 16384),
+    taskMemory: parseInteger(Inputs.TaskMemory, get(Inputs.TaskMemory), 2048, 512, 122880),
+    spot: parseBool(Inputs.Spot, get(Inputs.Spot), false),
+    maxTasks: parseInteger(Inputs.MaxTasks, get(Inputs.MaxTasks), 50, 1, 5000),
+    maxCostUsd: parseNumber(Inputs.MaxCostUsd, get(Inputs.MaxCostUsd), 5, 0, 100000),
+    vusPerVcpu: vusPerVcpu ? parseInteger(Inputs.VusPerVcpu, vusPerVcpu, 0, 1, 100000) : undefined,
+    stackName: get(Inputs.StackName).trim() || 'perf-gate-runner',
+    cluster: get(Inputs.Cluster).trim(),
+    taskDefinition: get(Inputs.TaskDefinition).trim(),
+    subnets: words(get(Inputs.Subnets)),
+    securityGroups: words(get(Inputs.SecurityGroups)),
+    resultsBucket: get(Inputs.ResultsBucket).trim(),
+    abortOn: lines(get(Inputs.AbortOn)),
+    minTaskSuccess
+  }
 }
 
 export function lines(v: string): string[] {
@@ -153,6 +222,7 @@ export function readInputs(get: GetInput): ActionInputs {
     checkRun: parseBool(Inputs.CheckRun, get(Inputs.CheckRun), false),
     commentKey: get(Inputs.CommentKey).trim(),
     artifact: parseBool(Inputs.Artifact, get(Inputs.Artifact), true),
-    githubToken: get(Inputs.GithubToken).trim()
+    githubToken: get(Inputs.GithubToken).trim(),
+    fargate: readFargateInputs(get, backend)
   }
 }

@@ -59,11 +59,24 @@ export function newRunId(scenario: string, now = new Date()): string {
 
 export function planRun(
   scenario: Scenario,
-  opts: { runId?: string; backend?: string; region?: string } = {}
+  opts: {
+    runId?: string
+    backend?: string
+    region?: string
+    /** Regions and their task counts, in task order (a Fargate fleet); they must add up to scenario.tasks. */
+    regions?: readonly { region: string; tasks: number }[]
+  } = {}
 ): FleetPlan {
   const runId = opts.runId ?? newRunId(scenario.name)
   const backend = opts.backend ?? 'local'
-  const region = opts.region ?? 'local'
+  const regionOf = (i: number): string => {
+    let first = 0
+    for (const r of opts.regions ?? []) {
+      if (i < first + r.tasks) return r.region
+      first += r.tasks
+    }
+    return opts.region ?? 'local'
+  }
   const load: TaskLoad = {
     vus: scenario.vus,
     durationS: scenario.durationS,
@@ -74,27 +87,30 @@ export function planRun(
   const shares = taskShares(scenario.engine, load, scenario.tasks)
   const hardMaxS = hardMaxSeconds(scenario)
   const steady = steadyOf(scenario)
-  const tasks: TaskSpec[] = shares.map((share, i) => ({
-    version: TASK_SPEC_VERSION,
-    runId,
-    scenario: scenario.name,
-    fingerprint: scenario.fingerprint,
-    backend,
-    region,
-    taskIndex: i,
-    taskCount: shares.length,
-    engine: scenario.engine,
-    ...(scenario.script ? { script: scenario.script } : {}),
-    ...(scenario.requests ? { requests: scenario.requests } : {}),
-    load: share.load,
-    share: share.share,
-    startAtMs: null,
-    hardMaxS,
-    intervalMs: scenario.intervalMs,
-    steady,
-    tags: {},
-    env: { [TARGET_ENV]: scenario.target, ...scenario.env },
-    out: `result-${region}-${i}.json`
-  }))
+  const tasks: TaskSpec[] = shares.map((share, i) => {
+    const region = regionOf(i)
+    return {
+      version: TASK_SPEC_VERSION,
+      runId,
+      scenario: scenario.name,
+      fingerprint: scenario.fingerprint,
+      backend,
+      region,
+      taskIndex: i,
+      taskCount: shares.length,
+      engine: scenario.engine,
+      ...(scenario.script ? { script: scenario.script } : {}),
+      ...(scenario.requests ? { requests: scenario.requests } : {}),
+      load: share.load,
+      share: share.share,
+      startAtMs: null,
+      hardMaxS,
+      intervalMs: scenario.intervalMs,
+      steady,
+      tags: {},
+      env: { [TARGET_ENV]: scenario.target, ...scenario.env },
+      out: `result-${region}-${i}.json`
+    }
+  })
   return { runId, tasks, expectedTasks: tasks.length }
 }

@@ -20,6 +20,8 @@ export interface RunScenarioOptions {
   fleet?: Fleet
   /** Called with the plan before the tasks start. */
   onPlan?: (plan: FleetPlan) => void
+  /** Regions and their task counts, in task order (a Fargate fleet). */
+  regions?: readonly { region: string; tasks: number }[]
 }
 
 /** Adds the scenario's thresholds to every task's metadata, so the result carries them. */
@@ -60,7 +62,8 @@ export function runResultOf(
         rampUpS: scenario.rampUpS,
         stages: scenario.stages?.length ?? 0,
         tasks: plan.tasks.length,
-        aborted: outcome.aborted
+        aborted: outcome.aborted,
+        ...outcome.facts
       }
     },
     tasks: withThresholds(outcome.tasks, scenario)
@@ -85,7 +88,7 @@ export function runProblems(result: RunResult): string | null {
 export async function runScenarioOnce(scenario: Scenario, opts: RunScenarioOptions = {}): Promise<RunResult> {
   const log = opts.log ?? (() => undefined)
   const createdMs = Date.now()
-  const plan = planRun(scenario, { backend: opts.fleet?.backend })
+  const plan = planRun(scenario, { backend: opts.fleet?.backend, regions: opts.regions })
   opts.onPlan?.(plan)
   const fleet = opts.fleet ?? new LocalFleet({ env: opts.env })
   const outcome = await fleet.run(plan, { signal: opts.signal, onProgress: opts.onProgress, onNotice: log })

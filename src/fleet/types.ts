@@ -69,6 +69,8 @@ export interface FleetOutcome {
   missing: MissingTask[]
   /** Whether the run was stopped through the abort signal. */
   aborted: boolean
+  /** Facts about the run a backend measured (start skew, regions, an abort-on reason). */
+  facts?: Record<string, string | number | boolean>
 }
 
 export interface Fleet {

@@ -35,6 +35,8 @@ export interface JobContext {
   /** SLOs from the configuration (k6 threshold syntax, already parsed). */
   slos: Slo[]
   store: BaselineStore | null
+  /** Share of tasks (0–1) that must complete for a partial run to be judged (default 1: all). */
+  minTaskSuccess?: number
   /** Prefer baselines at or before this commit (the PR's merge base) or time. */
   beforeCommit?: string
   beforeMs?: number
@@ -88,9 +90,21 @@ function withoutConfigSlos(view: ResultView, slos: readonly Slo[]): ResultView {
 }
 
 /** Why a run cannot be judged (failed or partial), or null when it is complete. */
-export function incompleteReason(run: RunResult): string | null {
+export function incompleteReason(run: RunResult, minTaskSuccess = 1): string | null {
   const reason = refusalReason(run)
-  if (reason) return reason
+  if (reason) {
+    const expected = Math.max(run.run.expectedTasks, run.tasks.length)
+    const ok = run.tasks.filter(t => t.task.status === 'ok').length
+    if (
+      minTaskSuccess >= 1 ||
+      run.run.facts.aborted === true ||
+      expected === 0 ||
+      ok / expected < minTaskSuccess
+    )
+      return minTaskSuccess < 1
+        ? `${reason}; ${ok} of ${expected} task(s) succeeded, below min-task-success`
+        : reason
+  }
   const requests = new ResultView(run.tasks).stats({ window: 'all' }).requests
   return requests > 0 ? null : 'the run completed no requests'
 }
@@ -150,8 +164,13 @@ export async function runGateJob(
 ): Promise<GateJobResult> {
   const first = await runOnce(0)
   const runs = [first]
-  const bad = incompleteReason(first)
+  const tripped = first.run.facts.abortOn
+  if (typeof tripped === 'string')
+    return { ...errorResult(runs, [`the fleet was stopped early: abort-on ${tripped}`]), outcome: 'FAIL' }
+  const bad = incompleteReason(first, ctx.minTaskSuccess)
   if (bad) return errorResult(runs, [`the run cannot be judged: ${bad}`])
+  const partial = refusalReason(first)
+  if (partial) ctx.log(`judging a partial run (min-task-success): ${partial}`)
 
   let baselines: BaselineRecord[]
   try {
@@ -174,7 +193,7 @@ export async function runGateJob(
       for (let i = 1; i <= stage1.replicates; i++) {
         const run = await runOnce(i)
         runs.push(run)
-        const why = incompleteReason(run)
+        const why = incompleteReason(run, ctx.minTaskSuccess)
         if (why) return errorResult(runs, [`confirmation run ${i} cannot be judged: ${why}`], baselines)
         metrics.push(extractRunMetrics(new ResultView(run.tasks)))
       }

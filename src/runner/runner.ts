@@ -124,6 +124,21 @@ export interface RunnerDeps {
   progressEveryMs?: number
   /** Called when a process engine has started. */
   onEngineStart?: (info: { pid: number | undefined }) => void
+  /** Called with every progress line (as written to `spec.progress`, which may be unset). */
+  onProgress?: (line: ProgressLine) => void
+}
+
+/** One progress line: what the task has done so far. */
+export interface ProgressLine {
+  t: number
+  taskIndex: number
+  region: string
+  elapsedS: number
+  requests: number
+  failures: number
+  rps: number
+  enginePid?: number
+  status?: TaskStatus
 }
 
 export const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -458,24 +473,25 @@ class Progress {
     private readonly spec: TaskSpec,
     private readonly recorder: TaskRecorder,
     private readonly now: () => number,
-    private readonly everyMs: number
+    private readonly everyMs: number,
+    private readonly onLine?: (line: ProgressLine) => void
   ) {}
 
   start(startMs: number): void {
-    if (!this.path) return
+    if (!this.path && !this.onLine) return
     this.startMs = startMs
     this.lastT = startMs
     this.write()
     this.timer = setInterval(() => this.write(), this.everyMs)
   }
 
-  private write(extra: Record<string, unknown> = {}): void {
+  private write(extra: { status?: TaskStatus } = {}): void {
     const path = this.path
-    if (!path) return
+    if (!path && !this.onLine) return
     const t = this.now()
     const requests = this.recorder.samples
     const dt = (t - this.lastT) / 1000
-    const line = {
+    const line: ProgressLine = {
       t,
       taskIndex: this.spec.taskIndex,
       region: this.spec.region,
@@ -488,6 +504,8 @@ class Progress {
     }
     this.lastT = t
     this.lastRequests = requests
+    this.onLine?.(line)
+    if (!path) return
     this.chain = this.chain.then(async () => {
       try {
         if (!this.dirReady) {
@@ -504,7 +522,7 @@ class Progress {
   async stop(status?: TaskStatus): Promise<void> {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
-    if (this.path && this.startMs) this.write(status ? { status } : {})
+    if ((this.path || this.onLine) && this.startMs) this.write(status ? { status } : {})
     await this.chain
   }
 }
@@ -548,7 +566,14 @@ export async function runTask(input: TaskSpecInput, deps: RunnerDeps = {}): Prom
     startedMs: null,
     endedMs: null
   }
-  const progress = new Progress(spec.progress, spec, recorder, now, deps.progressEveryMs ?? 1000)
+  const progress = new Progress(
+    spec.progress,
+    spec,
+    recorder,
+    now,
+    deps.progressEveryMs ?? 1000,
+    deps.onProgress
+  )
   let engineVersion = ''
   let workDir: string | undefined
   try {

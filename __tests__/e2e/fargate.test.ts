@@ -1,0 +1,330 @@
+/**
+ * End to end with `backend: fargate`: the bundled action (dist/index.js, then dist/post/index.js)
+ * runs as a child process against loopback fakes that speak the real wire protocols — GitHub's
+ * OIDC token endpoint, STS, CloudFormation and ECS (whose RunTask starts real runner processes,
+ * dist/runner/index.js, with the container overrides' environment) — and a real S3-protocol
+ * server (s3rver) behind a fault-injecting proxy. The load goes to the sample target on 127.0.0.1.
+ */
+import { createRequire } from 'node:module'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { S3Client } from '@aws-sdk/client-s3'
+import { startTarget, type TargetServer } from '../../src/target/server.js'
+import { RunObjects, runKeys, runPrefix } from '../../src/runner/objects.js'
+import { parseTaskResult } from '../../src/results/io.js'
+import { mergeTasks } from '../../src/results/merge.js'
+import { ResultView } from '../../src/results/query.js'
+import type { RunResult } from '../../src/results/model.js'
+import { startFakeAws, awsEnvFor, type FakeAws, type FakeAwsOptions } from '../helpers/fake-aws.js'
+import { startS3FaultProxy, type S3FaultProxy } from '../helpers/s3-fault-proxy.js'
+import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js'
+import { parseCommandFile, spawnNode } from '../helpers/action.js'
+import type { ChildProcess } from 'node:child_process'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const MAIN = join(root, 'dist', 'index.js')
+const POST = join(root, 'dist', 'post', 'index.js')
+const RUNNER = join(root, 'dist', 'runner', 'index.js')
+const REPO = 'acme/shop'
+const BUCKET = 'perf-gate-results'
+const ROLE = 'arn:aws:iam::123456789012:role/perf-gate'
+const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2']
+const STACK = 'perf-gate-runner'
+
+interface S3rverInstance {
+  run(): Promise<AddressInfo>
+  close(): Promise<void>
+}
+const S3rver = createRequire(import.meta.url)('@20minutes/s3rver') as new (
+  opts: Record<string, unknown>
+) => S3rverInstance
+
+const stackOutputs = (region: string) => ({
+  ClusterName: 'perf-gate',
+  TaskDefinitionArn: `arn:aws:ecs:${region}:123456789012:task-definition/perf-gate-runner:3`,
+  ContainerName: 'runner',
+  Subnets: 'subnet-aaa,subnet-bbb',
+  SecurityGroups: 'sg-123',
+  AssignPublicIp: 'ENABLED',
+  ResultsBucket: BUCKET,
+  LogGroup: '/perf-gate/runner'
+})
+
+interface ActionRun {
+  code: number | null
+  stdout: string
+  outputs: Record<string, string>
+  summary: string
+  state: Record<string, string>
+  post?: { code: number | null; stdout: string }
+}
+
+describe('the bundled action on a Fargate fleet (local fakes)', () => {
+  let target: TargetServer
+  let gh: FakeGitHub
+  let s3rver: S3rverInstance
+  let s3port: number
+  let proxy: S3FaultProxy
+  let work: string
+  let fake: FakeAws | null = null
+  let counter = 0
+  let s3: S3Client
+
+  beforeAll(async () => {
+    for (const f of [MAIN, POST, RUNNER])
+      if (!existsSync(f)) throw new Error(`${f} is missing: run npm run package`)
+    work = await mkdtemp(join(tmpdir(), 'pg-fargate-'))
+    target = await startTarget({ port: 0, maxSeconds: 900 })
+    gh = await startFakeGitHub()
+    // s3rver 4.0.4 canonicalises a bucket-level path (`/bucket/`, ListObjectsV2) as `/bucket`, so
+    // the SDK's signature of a listing never matches; it still checks that every request carries
+    // a well-formed SigV4 signature from a known key.
+    s3rver = new S3rver({
+      address: '127.0.0.1',
+      port: 0,
+      silent: true,
+      allowMismatchedSignatures: true,
+      directory: join(work, 's3'),
+      configureBuckets: [{ name: BUCKET, configs: [] }]
+    })
+    s3port = (await s3rver.run()).port
+    proxy = await startS3FaultProxy({ upstream: `http://127.0.0.1:${s3port}` })
+    s3 = new S3Client({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${s3port}`,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED'
+    })
+  })
+
+  afterEach(async () => {
+    await fake?.close()
+    fake = null
+    proxy.setFaults(undefined)
+  })
+
+  afterAll(async () => {
+    s3?.destroy()
+    await proxy?.close()
+    await s3rver?.close()
+    await target?.close()
+    await gh?.close()
+    if (work) await rm(work, { recursive: true, force: true })
+  })
+
+  async function startFake(opts: Partial<FakeAwsOptions> = {}): Promise<FakeAws> {
+    fake = await startFakeAws({
+      stackName: STACK,
+      stacks: Object.fromEntries(REGIONS.map(r => [r, stackOutputs(r)])),
+      runnerEntry: RUNNER,
+      stopGraceMs: 3000,
+      // s3rver checks signatures against its own key pair, so STS hands out that pair.
+      issuedCredentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      ...opts,
+      baseEnv: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        // The task role's credentials (ECS hands them to the container).
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        AWS_ENDPOINT_URL_S3: proxy.endpoint,
+        AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+        AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+        ...opts.baseEnv
+      }
+    })
+    return fake
+  }
+
+  const pr = (opts: { fork?: boolean } = {}) => ({
+    action: 'synchronize',
+    number: 7,
+    repository: { id: 1, full_name: REPO, name: 'shop', owner: { login: 'acme' }, default_branch: 'main' },
+    pull_request: {
+      number: 7,
+      head: {
+        sha: 'b'.repeat(40),
+        ref: 'feature',
+        repo: opts.fork ? { id: 2, full_name: 'mallory/shop' } : { id: 1, full_name: REPO }
+      },
+      base: { sha: 'c'.repeat(40), ref: 'main', repo: { id: 1, full_name: REPO } },
+      merge_commit_sha: 'd'.repeat(40)
+    }
+  })
+
+  async function runAction(
+    f: FakeAws | null,
+    inputs: Record<string, string>,
+    opts: {
+      event?: unknown
+      timing?: Record<string, number>
+      onSpawn?: (child: ChildProcess) => void
+      post?: boolean
+    } = {}
+  ): Promise<ActionRun> {
+    const dir = join(work, `run-${++counter}`)
+    await mkdir(dir, { recursive: true })
+    const files = {
+      event: join(dir, 'event.json'),
+      output: join(dir, 'output'),
+      summary: join(dir, 'summary.md'),
+      state: join(dir, 'state'),
+      env: join(dir, 'env')
+    }
+    await writeFile(files.event, JSON.stringify(opts.event ?? pr()))
+    for (const x of [files.output, files.summary, files.state, files.env]) await writeFile(x, '')
+    const defaults: Record<string, string> = {
+      mode: 'gate',
+      config: 'perf-gate.yml',
+      scenario: 'api',
+      engine: 'http',
+      target: target.url,
+      requests: 'GET /fast\nGET /health',
+      vus: '6',
+      duration: '3s',
+      backend: 'fargate',
+      regions: `[${REGIONS.join(', ')}]`,
+      'role-to-assume': ROLE,
+      'aws-region': 'us-east-1',
+      'stack-name': STACK,
+      'vus-per-vcpu': '1',
+      'task-cpu': '1024',
+      'task-memory': '2048',
+      'max-tasks': '20',
+      'baseline-store': `dir:${join(work, 'baselines')}`,
+      'confirm-replicates': '0',
+      comment: 'true',
+      'check-run': 'false',
+      artifact: 'false',
+      'github-token': 'ghs_faketoken'
+    }
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      GITHUB_ACTIONS: 'true',
+      GITHUB_API_URL: gh.url,
+      GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_REPOSITORY: REPO,
+      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_EVENT_PATH: files.event,
+      GITHUB_SHA: 'd'.repeat(40),
+      GITHUB_REF: 'refs/pull/7/merge',
+      GITHUB_JOB: 'perf',
+      GITHUB_RUN_ID: String(5000 + counter),
+      GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_WORKSPACE: dir,
+      RUNNER_TEMP: dir,
+      GITHUB_OUTPUT: files.output,
+      GITHUB_STEP_SUMMARY: files.summary,
+      GITHUB_STATE: files.state,
+      GITHUB_ENV: files.env,
+      PERF_GATE_S3_PATH_STYLE: '1',
+      PERF_GATE_FARGATE_TIMING: JSON.stringify({
+        pollMs: 500,
+        startLeadMs: 2000,
+        progressMs: 1000,
+        collectGraceMs: 8000,
+        readyTimeoutMs: 20000,
+        ...opts.timing
+      }),
+      ...(f ? awsEnvFor(f, proxy.endpoint) : {})
+    }
+    for (const [k, v] of Object.entries({ ...defaults, ...inputs })) env[`INPUT_${k.toUpperCase()}`] = v
+    const r = await spawnNode(process.execPath, MAIN, env, { timeoutMs: 150_000, onSpawn: opts.onSpawn })
+    const state = parseCommandFile(await readFile(files.state, 'utf8'))
+    const run: ActionRun = {
+      code: r.code,
+      stdout: r.stdout,
+      outputs: parseCommandFile(await readFile(files.output, 'utf8')),
+      summary: await readFile(files.summary, 'utf8'),
+      state
+    }
+    if (opts.post !== false) {
+      const postEnv: NodeJS.ProcessEnv = { ...env }
+      for (const [k, v] of Object.entries(state)) postEnv[`STATE_${k}`] = v
+      run.post = await spawnNode(process.execPath, POST, postEnv, { timeoutMs: 60_000 })
+    }
+    return run
+  }
+
+  async function s3TaskResults(runId: string) {
+    const objects = new RunObjects(s3, BUCKET)
+    const keys = runKeys(runPrefix(runId))
+    const listed = await objects.list(keys.resultsPrefix)
+    return Promise.all(listed.map(async k => parseTaskResult(k, await objects.getJson(k))))
+  }
+
+  const runResultOf = async (r: ActionRun): Promise<RunResult> =>
+    JSON.parse(await readFile(r.outputs['result-json'], 'utf8')) as RunResult
+
+  it('runs across 3 regions: OIDC → STS, per-region ECS, start barrier, exact merge, nothing left running', async () => {
+    const f = await startFake({
+      regions: {
+        'us-east-1': { provisioningDelayMs: 50 },
+        'eu-west-1': { provisioningDelayMs: 400 },
+        'ap-southeast-2': { provisioningDelayMs: 900 }
+      }
+    })
+    const r = await runAction(f, {})
+    expect(r.stdout).not.toMatch(/::error::/)
+    expect(r.code).toBe(0)
+    expect(r.outputs.verdict).toMatch(/^(PASS|INCONCLUSIVE)$/)
+    // Credentials: one AssumeRoleWithWebIdentity for the run, one more (fresh token) in the post step.
+    const sts = f.requests.filter(q => q.op === 'AssumeRoleWithWebIdentity')
+    expect(sts.map(q => (q.body as Record<string, string>).RoleSessionName)).toEqual([
+      expect.stringMatching(/^perf-gate-shop-\d+-1$/),
+      expect.stringMatching(/^perf-gate-shop-\d+-post-1$/)
+    ])
+    expect(f.calls('GetIDToken')).toBe(2)
+    const ecs = f.requests.filter(q => q.service === 'ecs')
+    expect(new Set(ecs.map(q => q.region))).toEqual(new Set(REGIONS))
+    expect(new Set(ecs.map(q => q.accessKeyId)).size).toBe(1)
+    expect(ecs[0].accessKeyId).toBe('S3RVER')
+    expect(ecs.every(q => !!q.sessionToken)).toBe(true)
+    // The session's secret parts were masked before use.
+    const masks = r.stdout.split('\n').filter(l => l.startsWith('::add-mask::'))
+    expect(masks.length).toBeGreaterThanOrEqual(3)
+    // 6 VUs at 1 VU per vCPU: 6 tasks, 2 per region, one RunTask per region.
+    expect(f.tasks()).toHaveLength(6)
+    expect(f.calls('RunTask')).toBe(3)
+    for (const q of f.requests.filter(x => x.op === 'RunTask')) {
+      const body = q.body as { count: number; startedBy: string; launchType?: string; overrides: unknown }
+      expect(body.count).toBe(2)
+      expect(body.startedBy).toMatch(/^perf-gate-\d+-1$/)
+      expect(body.launchType).toBe('FARGATE')
+      expect(JSON.stringify(body.overrides)).not.toMatch(/S3RVER|SecretAccessKey|SessionToken/)
+    }
+    // The merged result is exactly the union of the task results the tasks wrote to S3.
+    const result = await runResultOf(r)
+    expect(result.run.backend).toBe('fargate')
+    expect(result.run.missingTasks).toEqual([])
+    expect(result.tasks).toHaveLength(6)
+    expect(new Set(result.tasks.map(t => t.task.region))).toEqual(new Set(REGIONS))
+    const fromS3 = await s3TaskResults(result.run.runId)
+    expect(fromS3).toHaveLength(6)
+    const viewAction = new ResultView(result.tasks).stats({ window: 'all' })
+    const viewS3 = new ResultView(fromS3).stats({ window: 'all' })
+    expect(viewAction.requests).toBeGreaterThan(50)
+    expect(viewAction).toEqual(viewS3)
+    const merged = mergeTasks(fromS3)
+    expect(Object.keys(merged.labels).sort()).toEqual(['GET /fast', 'GET /health'])
+    // Start barrier: the tasks started together; the skew is reported.
+    expect(typeof result.run.facts.startSkewMs).toBe('number')
+    expect(result.run.facts.startSkewMs as number).toBeLessThan(1500)
+    expect(r.stdout).toMatch(/start barrier passed: 6 task\(s\)/)
+    expect(r.stdout).toMatch(/us-east-1: .*req\/s/)
+    // The state names the tasks, never credentials; the post step finds nothing left.
+    expect(r.state['fargate-tasks']).toContain('arn:aws:ecs:eu-west-1:123456789012:task/perf-gate/')
+    expect(JSON.stringify(r.state)).not.toMatch(/S3RVER|secret/i)
+    expect(f.running()).toEqual([])
+    expect(r.post?.code).toBe(0)
+    expect(r.post?.stdout).toMatch(/nothing left to clean up/)
+    expect(gh.find('POST', /\/statuses\//).length + gh.find('PATCH', /comments/).length).toBeGreaterThan(0)
+  }, 180_000)
+})
