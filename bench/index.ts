@@ -5,11 +5,12 @@
  *   node build/bench/index.js [--quick] [--only P1,P3]
  *
  * --quick  smaller sizes (a fast check that every benchmark runs; figures are less stable)
- * --only   a comma-separated subset of P1, P2, P3, P6
+ * --only   a comma-separated subset of P1, P2, P3, P4, P6
  */
 import { runP1 } from './p1-ingest.js'
 import { runP2 } from './p2-merge.js'
 import { runP3 } from './p3-accuracy.js'
+import { runP4 } from './p4-fleet.js'
 import { runP6 } from './p6-memory.js'
 import { loadAverage, machineFacts, nowMs, num, type BenchOptions, type BenchReport } from './util.js'
 
@@ -17,11 +18,12 @@ const BENCHMARKS: Record<string, (o: BenchOptions) => Promise<BenchReport>> = {
   P1: runP1,
   P2: runP2,
   P3: runP3,
+  P4: runP4,
   P6: runP6
 }
 
 function usage(message: string): never {
-  console.error(`bench: ${message} (usage: node build/bench/index.js [--quick] [--only P1,P2,P3,P6])`)
+  console.error(`bench: ${message} (usage: node build/bench/index.js [--quick] [--only P1,P2,P3,P4,P6])`)
   process.exit(2)
 }
 

@@ -14,6 +14,7 @@ import { Inputs, Outputs, State } from './constants.js'
 import { LocalFleet } from './fleet/local.js'
 import { runScenarioOnce } from './fleet/run.js'
 import type { Fleet } from './fleet/types.js'
+import type { S3ClientConfig } from '@aws-sdk/client-s3'
 import { prepareFargate } from './jobs/fargate.js'
 import { parseSlos } from './gate/slo.js'
 import { importRunResult } from './jobs/import.js'
@@ -183,6 +184,8 @@ export async function run(): Promise<void> {
     let engine = ''
     let vus: number | null = null
     let canRerun: boolean
+    /** AWS client settings of a Fargate run (assumed credentials), for an S3 baseline store. */
+    let awsConfig: S3ClientConfig | undefined
     if (inputs.backend === 'none') {
       const imported = await importRunResult(inputs.results, { cwd, scenario: inputs.scenario || 'default' })
       scenarioName = imported.run.scenario
@@ -220,6 +223,7 @@ export async function run(): Promise<void> {
         )
         scenario = setup.scenario
         regions = setup.size.regions
+        awsConfig = setup.awsConfig
         fleet = setup.fleet
       } else {
         const pids: number[] = []
@@ -257,6 +261,13 @@ export async function run(): Promise<void> {
 
     const store = await createBaselineStore(inputs.baselineStore, {
       cwd,
+      ...(awsConfig
+        ? {
+            s3: {
+              clientConfig: { ...awsConfig, forcePathStyle: process.env.PERF_GATE_S3_PATH_STYLE === '1' }
+            }
+          }
+        : {}),
       github: {
         token: inputs.githubToken,
         baseBranch: event.baseRef ?? undefined

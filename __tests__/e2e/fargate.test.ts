@@ -163,6 +163,7 @@ describe('the bundled action on a Fargate fleet (local fakes)', () => {
     inputs: Record<string, string>,
     opts: {
       event?: unknown
+      eventName?: string
       timing?: Record<string, number>
       onSpawn?: (child: ChildProcess) => void
       post?: boolean
@@ -211,7 +212,7 @@ describe('the bundled action on a Fargate fleet (local fakes)', () => {
       GITHUB_API_URL: gh.url,
       GITHUB_SERVER_URL: 'https://github.com',
       GITHUB_REPOSITORY: REPO,
-      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_EVENT_NAME: opts.eventName ?? 'pull_request',
       GITHUB_EVENT_PATH: files.event,
       GITHUB_SHA: 'd'.repeat(40),
       GITHUB_REF: 'refs/pull/7/merge',
@@ -327,4 +328,201 @@ describe('the bundled action on a Fargate fleet (local fakes)', () => {
     expect(r.post?.stdout).toMatch(/nothing left to clean up/)
     expect(gh.find('POST', /\/statuses\//).length + gh.find('PATCH', /comments/).length).toBeGreaterThan(0)
   }, 180_000)
+
+  /** Every task the fake ever started has stopped and its process is gone. */
+  const nothingLeft = (f: FakeAws) => {
+    expect(f.running()).toEqual([])
+    for (const t of f.tasks()) {
+      expect(t.lastStatus).toBe('STOPPED')
+      if (t.pid) expect(() => process.kill(t.pid!, 0)).toThrow()
+    }
+  }
+
+  const storedBaselines = async (): Promise<number> => {
+    const dir = join(work, 'baselines')
+    if (!existsSync(dir)) return 0
+    const { readdir } = await import('node:fs/promises')
+    const files = (await readdir(dir, { recursive: true })) as string[]
+    return files.filter(n => n.endsWith('.json') && !n.endsWith('index.json')).length
+  }
+
+  it('the nightly baseline job stores every replicate in the S3 store with the assumed role', async () => {
+    const f = await startFake()
+    const r = await runAction(
+      f,
+      { mode: 'baseline', replicates: '2', 'baseline-store': `s3://${BUCKET}` },
+      {
+        event: {
+          ref: 'refs/heads/main',
+          after: 'e'.repeat(40),
+          repository: { id: 1, full_name: REPO, name: 'shop', owner: { login: 'acme' } }
+        },
+        eventName: 'push',
+        post: false
+      }
+    )
+    expect(r.stdout).not.toMatch(/::error::/)
+    expect(r.outputs.verdict).toBe('PASS')
+    const listed = await new RunObjects(s3, BUCKET).list('baselines/acme/shop/api/')
+    const docs = listed.filter(k => !k.endsWith('index.json'))
+    expect(docs).toHaveLength(2)
+    // The fingerprint covers the fleet: regions and task counts are in the stored path.
+    expect(new Set(docs.map(k => k.split('/')[4])).size).toBe(1)
+    expect(f.calls('RunTask')).toBe(6)
+    nothingLeft(f)
+  }, 120_000)
+
+  it('retries RunTask capacity failures and ECS throttling without launching a task twice', async () => {
+    const f = await startFake({
+      regions: { 'us-east-1': { capacityFailures: 2 }, 'eu-west-1': { throttle: 2 }, 'ap-southeast-2': {} }
+    })
+    const r = await runAction(f, {}, { post: false })
+    expect(r.stdout).not.toMatch(/::error::/)
+    expect(r.outputs.verdict).toMatch(/^(PASS|INCONCLUSIVE)$/)
+    // Exactly the planned 6 tasks exist: the failed attempts started nothing, the retries the rest.
+    expect(f.tasks()).toHaveLength(6)
+    const runTasks = f.requests.filter(q => q.op === 'RunTask')
+    expect(runTasks.filter(q => q.region === 'us-east-1')).toHaveLength(3)
+    expect(runTasks.filter(q => q.region === 'eu-west-1')).toHaveLength(3)
+    expect(new Set(runTasks.map(q => (q.body as { clientToken: string }).clientToken)).size).toBeLessThan(
+      runTasks.length
+    )
+    const result = await runResultOf(r)
+    expect(result.tasks).toHaveLength(6)
+    nothingLeft(f)
+  }, 120_000)
+
+  it('rides out S3 503 bursts on the action and the tasks', async () => {
+    const f = await startFake()
+    // Every 7th S3 request fails with 503 SlowDown, for the tasks and the action alike.
+    proxy.setFaults({ every: 7 })
+    const before = proxy.faulted
+    const r = await runAction(f, {}, { post: false })
+    expect(proxy.faulted - before).toBeGreaterThan(5)
+    expect(r.stdout).not.toMatch(/::error::/)
+    expect(r.outputs.verdict).toMatch(/^(PASS|INCONCLUSIVE)$/)
+    const result = await runResultOf(r)
+    expect(result.run.missingTasks).toEqual([])
+    expect(result.tasks).toHaveLength(6)
+    nothingLeft(f)
+  }, 120_000)
+
+  it('a task that crashes mid-run is named, the baseline job stores nothing, and the verdict is ERROR', async () => {
+    const f = await startFake({
+      faultFor: (region, index) => (region === 'eu-west-1' && index === 1 ? 'crash-after-ms:4500' : undefined)
+    })
+    const stored = await storedBaselines()
+    const r = await runAction(
+      f,
+      { mode: 'baseline', replicates: '1', duration: '6s' },
+      { event: pr(), post: false }
+    )
+    expect(r.outputs.verdict).toBe('ERROR')
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/task eu-west-1\/3 missing: no result \([^)]*exit code 137/)
+    expect(await storedBaselines()).toBe(stored)
+    nothingLeft(f)
+  }, 120_000)
+
+  it('a task that never writes its result is stopped at the hard limit and named', async () => {
+    const f = await startFake({
+      faultFor: (region, index) =>
+        region === 'ap-southeast-2' && index === 0 ? 'freeze-after-ms:3000' : undefined
+    })
+    const r = await runAction(f, {}, { post: false })
+    expect(r.outputs.verdict).toBe('ERROR')
+    expect(r.stdout).toMatch(/still running past the hard limit/)
+    expect(r.stdout).toMatch(/task ap-southeast-2\/4 missing: no result \(running\)/)
+    expect(r.summary).toMatch(/ap-southeast-2\/4/)
+    nothingLeft(f)
+  }, 150_000)
+
+  it('a region where no task starts ends the run at the start barrier with an error', async () => {
+    const f = await startFake({ regions: { 'eu-west-1': { neverStart: true } } })
+    const r = await runAction(f, {}, { timing: { readyTimeoutMs: 4000 }, post: false })
+    expect(r.outputs.verdict).toBe('ERROR')
+    expect(r.stdout).toMatch(/only 4 of 6 task\(s\) became ready/)
+    expect(r.stdout).toMatch(/task eu-west-1\/2 missing: not ready within 4 s \(provisioning\)/i)
+    // The load never started: no go.json, and the other regions' tasks were stopped.
+    expect(target.stats().served).toBeGreaterThanOrEqual(0)
+    nothingLeft(f)
+  }, 120_000)
+
+  it('abort-on stops the whole fleet early with a FAIL', async () => {
+    const f = await startFake()
+    const r = await runAction(
+      f,
+      { requests: 'GET /flaky', duration: '30s', 'abort-on': 'http_req_failed: rate<0.05' },
+      { post: false }
+    )
+    expect(r.outputs.verdict).toBe('FAIL')
+    expect(r.stdout).toMatch(
+      /stopping the fleet: abort-on: http_req_failed: rate<0.05 does not hold \(error rate/
+    )
+    const result = await runResultOf(r)
+    const ran = Math.max(...result.tasks.map(t => (t.task.endedMs ?? 0) - (t.task.startedMs ?? 0)))
+    expect(ran).toBeLessThan(25_000)
+    nothingLeft(f)
+  }, 120_000)
+
+  for (const phase of ['provisioning', 'load'] as const)
+    it(`SIGINT during ${phase}, then the post step: no task is left running`, async () => {
+      const slow = phase === 'provisioning' ? 8000 : 50
+      const f = await startFake({
+        regions: Object.fromEntries(REGIONS.map(r => [r, { provisioningDelayMs: slow }]))
+      })
+      let sent = false
+      const servedBefore = target.stats().served
+      const r = await runAction(
+        f,
+        { duration: '60s' },
+        {
+          onSpawn: child => {
+            const poll = setInterval(() => {
+              const ready =
+                phase === 'provisioning'
+                  ? f.calls('RunTask') >= 3
+                  : f.tasks().length === 6 &&
+                    f.tasks().every(t => t.lastStatus === 'RUNNING') &&
+                    target.stats().served > servedBefore + 200
+              if (ready && !sent) {
+                sent = true
+                child.kill('SIGINT')
+              }
+              if (sent || child.exitCode !== null) clearInterval(poll)
+            }, 100)
+          }
+        }
+      )
+      expect(sent).toBe(true)
+      if (phase === 'load') expect(target.stats().served).toBeGreaterThan(servedBefore + 200)
+      expect(r.stdout).toMatch(/cancelled; stopping the load generators/)
+      expect(r.outputs.verdict).toBe('ERROR')
+      expect(r.post?.code).toBe(0)
+      expect(r.state['fargate-tasks']).toMatch(/arn:aws:ecs:/)
+      // The post step re-assumed the role and looked for leftovers by startedBy.
+      expect(f.calls('ListTasks')).toBeGreaterThanOrEqual(3)
+      await f.waitForAll(t => t.lastStatus === 'STOPPED', 15_000)
+      nothingLeft(f)
+    }, 150_000)
+
+  it('a fork pull request never reaches AWS', async () => {
+    const f = await startFake()
+    const r = await runAction(f, {}, { event: pr({ fork: true }), post: false })
+    expect(r.code).toBe(0)
+    expect(r.outputs.verdict).toBe('INCONCLUSIVE')
+    expect(r.summary).toMatch(/fork pull requests never reach AWS/)
+    expect(f.requests).toEqual([])
+  }, 60_000)
+
+  it('refuses to start above max-cost-usd, naming the input, before any AWS call', async () => {
+    const f = await startFake()
+    const r = await runAction(f, { 'max-cost-usd': '0.001' }, { post: false })
+    expect(r.outputs.verdict).toBe('ERROR')
+    expect(r.stdout).toMatch(
+      /input 'max-cost-usd': the run may cost up to \$0\.\d+ .*above the cap of \$0\.001/
+    )
+    expect(r.stdout).not.toMatch(/\n\s+at .+:\d+:\d+\)/)
+    expect(f.requests).toEqual([])
+  }, 60_000)
 })

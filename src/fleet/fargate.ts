@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process'
 import { dirname, relative } from 'node:path'
 import type { ECSClient, Task } from '@aws-sdk/client-ecs'
 import type { RegionTarget } from './aws/discovery.js'
+import { profileSeconds } from './plan.js'
 import { describeTasks, launchBatch, RUN_TASK_BATCH, stopTasks } from './aws/ecs.js'
 import { awsMessage, realSleep, withRetry, type Sleep } from './aws/retry.js'
 import { parseTaskResult } from '../results/io.js'
@@ -39,6 +40,9 @@ import type {
   TaskProgress
 } from './types.js'
 
+/** RunTask batches in flight per region. */
+const LAUNCH_CONCURRENCY = 4
+
 export interface FargateTiming {
   /** Between polls of the barrier and of the running fleet. */
   pollMs: number
@@ -51,15 +55,18 @@ export interface FargateTiming {
   progressMs: number
   /** How long after the hard limit results are still waited for. */
   collectGraceMs: number
+  /** How long tasks get to stop by themselves (and write their results) after an abort. */
+  abortGraceMs: number
 }
 
 export const DEFAULT_FARGATE_TIMING: FargateTiming = {
-  pollMs: 5000,
+  pollMs: 2000,
   readyTimeoutMs: 10 * 60_000,
-  startLeadMs: 5000,
+  startLeadMs: 2000,
   heartbeatMs: 30_000,
-  progressMs: 15_000,
-  collectGraceMs: 90_000
+  progressMs: 10_000,
+  collectGraceMs: 90_000,
+  abortGraceMs: 30_000
 }
 
 export interface FargateFleetOptions {
@@ -148,7 +155,7 @@ export class FargateFleet implements Fleet {
   private readonly t: FargateTiming
   private readonly sleep: Sleep
   private readonly now: () => number
-  /** AWS API calls made, by operation (for the benchmark and the report). */
+  /** AWS API calls made, by operation, and `polls` (for the benchmark and the report). */
   readonly calls: Record<string, number> = {}
 
   constructor(private readonly o: FargateFleetOptions) {
@@ -187,9 +194,11 @@ export class FargateFleet implements Fleet {
       this.count('s3:PutObject')
       await withRetry(() => objects.putJson(key, doc), { sleep: this.sleep })
     }
+    let abortedAt: number | null = null
     const signalAbort = async (reason: string) => {
       if (abortReason) return
       abortReason = reason
+      abortedAt = this.now()
       notice(`stopping the fleet: ${reason}`)
       await put(keys.abort, { reason, atMs: this.now() }).catch(() => undefined)
     }
@@ -214,7 +223,7 @@ export class FargateFleet implements Fleet {
         bundle = true
         notice(`script bundle: ${Math.round(tgz.length / 1024)} KiB`)
       }
-      await eachLimit(slots, 16, async s => {
+      await eachLimit(slots, 32, async s => {
         const spec: Record<string, unknown> = { ...s.spec, startAtMs: null }
         if (s.spec.script) spec.script = relative(dirname(s.spec.script), s.spec.script)
         const env: TaskEnvelope = { schema: 'perf-gate/remote-task', version: 1, spec, bundle }
@@ -232,8 +241,12 @@ export class FargateFleet implements Fleet {
         regions.map(async region => {
           const target = this.target(region)
           const mine = slots.filter(s => s.region === region)
-          for (let b = 0; b < mine.length && !abortReason; b += RUN_TASK_BATCH) {
-            const batch = mine.slice(b, b + RUN_TASK_BATCH)
+          const batches: Slot[][] = []
+          for (let b = 0; b < mine.length; b += RUN_TASK_BATCH)
+            batches.push(mine.slice(b, b + RUN_TASK_BATCH))
+          // A few batches at a time per region: fast, and well inside RunTask's rate limit.
+          await eachLimit(batches, LAUNCH_CONCURRENCY, async batch => {
+            if (abortReason) return
             let next = 0
             const res = await launchBatch(
               this.o.ecs(region),
@@ -241,7 +254,7 @@ export class FargateFleet implements Fleet {
                 target,
                 count: batch.length,
                 startedBy: this.o.startedBy,
-                clientToken: `${plan.runId}-${region}-${b / RUN_TASK_BATCH}`
+                clientToken: `${plan.runId}-${region}-${batches.indexOf(batch)}`
                   .replace(/[^\w-]/g, '-')
                   .slice(-60),
                 env: {
@@ -257,8 +270,8 @@ export class FargateFleet implements Fleet {
               {
                 sleep: this.sleep,
                 signal: hooks.signal,
+                onCall: () => this.count('ecs:RunTask'),
                 onStarted: arns => {
-                  this.count('ecs:RunTask')
                   for (const arn of arns) {
                     const slot = batch[next++]
                     if (!slot) continue
@@ -277,7 +290,7 @@ export class FargateFleet implements Fleet {
               async s => put(keys.assign(ecsTaskId(s.arn!)), { key: s.key })
             )
             for (const s of batch) if (!s.arn) s.missing = `not launched: ${res.failures.join('; ')}`
-          }
+          })
         })
       )
       const launchedCount = slots.filter(s => s.arn).length
@@ -288,6 +301,7 @@ export class FargateFleet implements Fleet {
       const minReady = Math.ceil(slots.length * (this.o.minTaskSuccess ?? 1))
       for (;;) {
         if (abortReason) break
+        this.count('polls')
         const ready = await this.listKeys(objects, keys.readyPrefix)
         for (const s of slots) if (ready.has(s.key)) s.ready = true
         await this.describe(slots)
@@ -306,7 +320,7 @@ export class FargateFleet implements Fleet {
         notice(
           `start barrier: ${readyCount}/${slots.length} ready after ${Math.round((this.now() - barrierStart) / 1000)} s`
         )
-        await pause(Math.min(this.t.pollMs, 2000))
+        await pause(Math.min(this.t.pollMs, 500))
       }
       const readySlots = slots.filter(s => s.ready && !s.missing)
       facts.barrierS = Math.round((this.now() - barrierStart) / 100) / 10
@@ -314,6 +328,11 @@ export class FargateFleet implements Fleet {
         await signalAbort(
           `only ${readySlots.length} of ${slots.length} task(s) became ready (min-task-success needs ${minReady})`
         )
+      if (abortReason) {
+        // No load will run: tasks still starting up are stopped now; ready ones stop on abort.json.
+        const starting = slots.filter(s => s.arn && !s.ready)
+        if (starting.length) await this.stop(starting, abortReason, notice)
+      }
 
       let startAtMs: number | null = null
       if (!abortReason) {
@@ -329,12 +348,15 @@ export class FargateFleet implements Fleet {
 
       // 4. Watch until every started task has stopped or the hard limit (+ grace) has passed.
       const hardMaxMs = Math.max(...plan.tasks.map(t => t.hardMaxS)) * 1000
+      const loadEndMs =
+        (startAtMs ?? this.now()) + Math.max(...plan.tasks.map(t => profileSeconds(t.load))) * 1000
       const deadline = (startAtMs ?? this.now()) + hardMaxMs + this.t.collectGraceMs
       let lastProgress = 0
       const watched = slots.filter(s => s.arn)
       for (;;) {
         // A cancelled job has seconds left: stop the tasks now (finally) instead of waiting.
         if (hooks.signal?.aborted) break
+        this.count('polls')
         const results = await this.listKeys(objects, keys.resultsPrefix)
         await this.describe(watched)
         const open = watched.filter(s => !results.has(s.key) && s.task?.lastStatus !== 'STOPPED')
@@ -343,7 +365,13 @@ export class FargateFleet implements Fleet {
           notice(`${open.length} task(s) still running past the hard limit; stopping them`)
           break
         }
-        if (startAtMs !== null && this.now() - lastProgress >= this.t.progressMs) {
+        if (abortedAt !== null && this.now() - abortedAt > this.t.abortGraceMs) {
+          notice(
+            `${open.length} task(s) did not stop within ${Math.round(this.t.abortGraceMs / 1000)} s of the abort; stopping them`
+          )
+          break
+        }
+        if (startAtMs !== null && this.now() >= startAtMs && this.now() - lastProgress >= this.t.progressMs) {
           lastProgress = this.now()
           const p = await this.progress(watched, startAtMs, results)
           hooks.onProgress?.(p)
@@ -354,7 +382,9 @@ export class FargateFleet implements Fleet {
             await signalAbort(`abort-on: ${reason}`)
           }
         }
-        await pause(this.t.pollMs)
+        // Slow polls while the load runs; quick ones once it should be over.
+        const left = loadEndMs - this.now()
+        await pause(left > 0 ? Math.min(this.t.pollMs, left + 250) : Math.min(this.t.pollMs, 500))
       }
 
       // 5. Collect every result in parallel.

@@ -58,6 +58,8 @@ export interface FargateSetup {
   size: FleetSize
   cost: CostEstimate
   startedBy: string
+  /** Client settings with the assumed credentials, for other AWS clients of the job (an S3 baseline store). */
+  awsConfig: { region: string; credentials?: AwsCredentials }
 }
 
 function inputError(e: unknown): never {
@@ -282,7 +284,8 @@ export async function prepareFargate(
     },
     size,
     cost,
-    startedBy
+    startedBy,
+    awsConfig: clientConfig(stsRegion)
   }
 }
 

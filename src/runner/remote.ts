@@ -33,7 +33,7 @@ export interface RemoteTiming {
 }
 
 export const DEFAULT_TIMING: RemoteTiming = {
-  pollMs: 1000,
+  pollMs: 500,
   goTimeoutMs: 15 * 60_000,
   watchMs: 5000,
   progressMs: 5000,

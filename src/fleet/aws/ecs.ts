@@ -46,7 +46,14 @@ function isCapacityReason(reason: string): boolean {
 export async function launchBatch(
   ecs: ECSClient,
   req: LaunchRequest,
-  opts: { sleep?: Sleep; attempts?: number; signal?: AbortSignal; onStarted?: (arns: string[]) => void } = {}
+  opts: {
+    sleep?: Sleep
+    attempts?: number
+    signal?: AbortSignal
+    /** Called before every RunTask request (retries included). */
+    onCall?: () => void
+    onStarted?: (arns: string[]) => void
+  } = {}
 ): Promise<LaunchResult> {
   const arns: string[] = []
   let failures: string[] = []
@@ -62,8 +69,9 @@ export async function launchBatch(
     let res
     try {
       res = await withRetry(
-        () =>
-          ecs.send(
+        () => {
+          opts.onCall?.()
+          return ecs.send(
             new RunTaskCommand({
               cluster: req.target.cluster,
               taskDefinition: req.target.taskDefinition,
@@ -91,7 +99,8 @@ export async function launchBatch(
               tags: Object.entries(req.tags).map(([key, value]) => ({ key, value })),
               enableECSManagedTags: true
             })
-          ),
+          )
+        },
         { sleep: opts.sleep, attempts: 6 }
       )
     } catch (e) {
