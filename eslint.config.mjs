@@ -31,7 +31,11 @@ export default tseslint.config(
   {
     files: ['__tests__/**/*.ts'],
     ...jest.configs['flat/recommended'],
-    rules: { ...jest.configs['flat/recommended'].rules, 'jest/no-conditional-expect': 'off' }
+    rules: {
+      ...jest.configs['flat/recommended'].rules,
+      'jest/no-conditional-expect': 'off',
+      'jest/expect-expect': ['warn', { assertFunctionNames: ['expect', 'expectUsageError', 'nothingLeft'] }]
+    }
   },
   prettier
 )
