@@ -186,6 +186,8 @@ export async function run(): Promise<void> {
     let canRerun: boolean
     /** AWS client settings of a Fargate run (assumed credentials), for an S3 baseline store. */
     let awsConfig: S3ClientConfig | undefined
+    /** The worst-case cost of one Fargate run, for the report. */
+    let costUsd: number | undefined
     if (inputs.backend === 'none') {
       const imported = await importRunResult(inputs.results, { cwd, scenario: inputs.scenario || 'default' })
       scenarioName = imported.run.scenario
@@ -224,6 +226,7 @@ export async function run(): Promise<void> {
         scenario = setup.scenario
         regions = setup.size.regions
         awsConfig = setup.awsConfig
+        costUsd = setup.cost.maxUsd / setup.cost.runs
         fleet = setup.fleet
       } else {
         const pids: number[] = []
@@ -292,6 +295,7 @@ export async function run(): Promise<void> {
       backend: inputs.backend === 'none' ? 'import' : inputs.backend,
       engine,
       vus,
+      costUsd,
       commit: event.headSha,
       runUrl: event.runUrl,
       pr: event.isPullRequest && event.prNumber !== null ? { number: event.prNumber } : null,
