@@ -60,7 +60,8 @@ export function runResultOf(
         rampUpS: scenario.rampUpS,
         stages: scenario.stages?.length ?? 0,
         tasks: plan.tasks.length,
-        aborted: outcome.aborted
+        aborted: outcome.aborted,
+        ...(scenario.profile ? { profile: scenario.profile.name } : {})
       }
     },
     tasks: withThresholds(outcome.tasks, scenario)
