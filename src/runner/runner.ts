@@ -443,7 +443,10 @@ async function runInProcessEngine(engine: InProcessEngine, ctx: EngineRunContext
   }
 }
 
-/** Appends one JSON line per interval with the running totals of the task. */
+/**
+ * Appends one JSON line per interval with the running totals of the task, and in `live` the
+ * requests, failures and latency histogram since the previous line (for stop rules).
+ */
 class Progress {
   enginePid: number | undefined
   private timer: NodeJS.Timeout | undefined
@@ -484,6 +487,7 @@ class Progress {
       failures: this.recorder.failures,
       rps: dt > 0 ? (requests - this.lastRequests) / dt : 0,
       ...(this.enginePid !== undefined ? { enginePid: this.enginePid } : {}),
+      live: this.recorder.takeLive(),
       ...extra
     }
     this.lastT = t
@@ -539,7 +543,8 @@ export async function runTask(input: TaskSpecInput, deps: RunnerDeps = {}): Prom
   const sleep = deps.sleep ?? defaultSleep
   const env = deps.env ?? process.env
   const signal = deps.signal ?? new AbortController().signal
-  const recorder = new TaskRecorder({ intervalMs: spec.intervalMs })
+  // With a progress file, each progress line also carries the latencies since the previous one.
+  const recorder = new TaskRecorder({ intervalMs: spec.intervalMs, live: spec.progress !== undefined })
   const outcome: Outcome = {
     status: 'engine-error',
     exitCode: null,
