@@ -29,7 +29,12 @@ export const Inputs = {
   CheckRun: 'check-run',
   CommentKey: 'comment-key',
   GithubToken: 'github-token',
-  Artifact: 'artifact'
+  Artifact: 'artifact',
+  Profile: 'profile',
+  ProfileParams: 'profile-params',
+  Multiplier: 'multiplier',
+  TargetRps: 'target-rps',
+  Instances: 'instances'
 } as const
 
 export const Outputs = {
@@ -42,7 +47,8 @@ export const Outputs = {
   P99: 'p99-ms',
   ErrorRate: 'error-rate',
   Rps: 'rps',
-  DeltaP95: 'delta-p95-pct'
+  DeltaP95: 'delta-p95-pct',
+  CapacityRps: 'capacity-rps'
 } as const
 
 export const State = {
