@@ -123,10 +123,10 @@ describe('steps', () => {
   it('start when the engine did, not when its runner did', () => {
     // The first request came 3 s after the runner's start mark: the clock starts within an interval of it.
     const view = synthRun(stressProfile, capacity4, { startLagS: 3 })
-    expect(profileStartMs(view)).toBe(T0 + 2000)
+    expect(profileStartMs(view)).toBe(T0 + 3000)
     const steps = measureSteps(view, stressProfile.steps, [])
     // step 2 really holds from T0 + 15 s to T0 + 23 s; its window lies inside
-    expect(steps[1].window).toEqual({ startMs: T0 + 15_000, endMs: T0 + 22_000 })
+    expect(steps[1].window).toEqual({ startMs: T0 + 16_000, endMs: T0 + 23_000 })
     expect(steps.map(s => s.users)).toEqual([2, 4, 6, 8])
     expect(steps.map(s => Math.round(s.rps))).toEqual([40, 80, 80, 80])
   })

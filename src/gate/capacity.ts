@@ -3,10 +3,11 @@
  * merged result view, the profile's steps (seconds from the start) and the SLOs, and return plain
  * data.
  *
- * Time. The profile's clock starts at `profileStartMs`: the earliest task start, moved later when
- * the first request came more than one interval after it (a JVM or Python engine spends a few
- * seconds starting after the runner's start mark). A step is judged over the whole intervals of its
- * hold; with three or more, the first is dropped, so that the move into the level has settled.
+ * Time. The profile's clock starts at `profileStartMs`: the earliest task start, or the start of the
+ * first interval that holds requests when that is later (a JVM or Python engine spends a few seconds
+ * starting after the runner's start mark), so it is at most one interval early. A step is judged
+ * over the whole intervals of its hold; with three or more, the first is dropped, so that the move
+ * into the level has settled.
  *
  * - **Steps** (`measureSteps`): requests, throughput, latency, errors, bytes and active users of each
  *   step's hold, and whether every SLO held there (SLOs on checks are whole-run figures and are not
@@ -64,7 +65,7 @@ export function profileStartMs(view: ResultView): number {
   const firstData = span ? span.first * view.intervalMs : null
   const started = starts.length ? Math.min(...starts) : (firstData ?? 0)
   if (firstData === null) return started
-  return Math.max(started, firstData - view.intervalMs)
+  return Math.max(started, firstData)
 }
 
 /** Figures of one constant-load step. */

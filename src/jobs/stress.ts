@@ -139,7 +139,9 @@ export async function runStressJob(ctx: StressJobContext, runOnce: StressRunOnce
     profile.stopOnBreak && profile.steps.length > 1 ? new StepStopRule(profile.steps, judged) : null
   if (profile.stopOnBreak && rule && !rule.active)
     ctx.log(
-      'no SLO can be judged while the run goes on (latency, error rate or request rate of the whole run); the profile runs to its end'
+      judged.length
+        ? 'none of the SLOs can be judged while the run goes on (only latency, error rate and request rate of the whole run can); the profile runs to its end'
+        : 'no SLOs: the steps are measured, not judged, and the profile runs to its end'
     )
   const stopper = new AbortController()
   let stop: StopDecision | null = null
