@@ -106,11 +106,12 @@ const stressProfile = expandProfile(
 )
 
 describe('steps', () => {
-  it('are measured over the whole intervals of their holds, the first dropped', () => {
+  it('are measured over the whole intervals of their holds, the first and last dropped', () => {
     const view = synthRun(stressProfile, capacity4)
     expect(profileStartMs(view)).toBe(T0)
+    // step 2 holds from 12 s to 20 s
     const w = stepWindow(view, stressProfile.steps[1], T0)
-    expect(w).toEqual({ startMs: T0 + 13_000, endMs: T0 + 20_000 })
+    expect(w).toEqual({ startMs: T0 + 13_000, endMs: T0 + 19_000 })
     const steps = measureSteps(view, stressProfile.steps, [])
     expect(steps.map(s => s.vus)).toEqual([2, 4, 6, 8])
     expect(steps.map(s => s.users)).toEqual([2, 4, 6, 8])
@@ -126,16 +127,19 @@ describe('steps', () => {
     expect(profileStartMs(view)).toBe(T0 + 3000)
     const steps = measureSteps(view, stressProfile.steps, [])
     // step 2 really holds from T0 + 15 s to T0 + 23 s; its window lies inside
-    expect(steps[1].window).toEqual({ startMs: T0 + 16_000, endMs: T0 + 23_000 })
+    expect(steps[1].window).toEqual({ startMs: T0 + 16_000, endMs: T0 + 22_000 })
     expect(steps.map(s => s.users)).toEqual([2, 4, 6, 8])
     expect(steps.map(s => Math.round(s.rps))).toEqual([40, 80, 80, 80])
   })
 
-  it('that the run did not reach are marked so', () => {
-    const short = { ...stressProfile, totalS: 25 }
-    const view = synthRun(short, capacity4)
-    const steps = measureSteps(view, stressProfile.steps, [])
-    expect(steps.map(s => s.reached)).toEqual([true, true, false, false])
+  it('that the run did not reach (half of) are marked so; a step cut short at its end still counts', () => {
+    // step 3 holds from 22 s to 30 s
+    const steps = (totalS: number) =>
+      measureSteps(synthRun({ ...stressProfile, totalS }, capacity4), stressProfile.steps, [])
+    expect(steps(25).map(s => s.reached)).toEqual([true, true, false, false])
+    const cut = steps(29)
+    expect(cut.map(s => s.reached)).toEqual([true, true, true, false])
+    expect(cut[2].window).toEqual({ startMs: T0 + 23_000, endMs: T0 + 28_000 })
   })
 })
 

@@ -5,9 +5,11 @@
  *
  * Time. The profile's clock starts at `profileStartMs`: the earliest task start, or the start of the
  * first interval that holds requests when that is later (a JVM or Python engine spends a few seconds
- * starting after the runner's start mark), so it is at most one interval early. A step is judged
- * over the whole intervals of its hold; with three or more, the first is dropped, so that the move
- * into the level has settled.
+ * starting after the runner's start mark), so it is at most one interval early and, for an engine
+ * whose first request comes late, a little late. A step is judged over the whole intervals of its
+ * hold: with three or more the first is dropped (the move into the level settles), with four or
+ * more the last one too (the clock's error). A step counts as reached when the run covered at least
+ * half of its hold (and one whole interval); the window then ends with the run.
  *
  * - **Steps** (`measureSteps`): requests, throughput, latency, errors, bytes and active users of each
  *   step's hold, and whether every SLO held there (SLOs on checks are whole-run figures and are not
@@ -74,7 +76,7 @@ export interface StepResult {
   label: string
   /** VUs the profile held in this step. */
   vus: number
-  /** The judged window, or null when the run did not get through the step's hold. */
+  /** The judged window, or null when the run did not get through (half of) the step's hold. */
   window: Window | null
   reached: boolean
   requests: number
@@ -95,16 +97,20 @@ export interface StepResult {
   held: boolean | null
 }
 
-/** The whole intervals of a step's hold that the run covered, the first dropped when there are ≥ 3. */
+/**
+ * The whole intervals of a step's hold that the run covered (see the module comment), or null when
+ * the run did not reach the step.
+ */
 export function stepWindow(view: ResultView, step: ProfileStep, startMs: number): Window | null {
   const iv = view.intervalMs
-  const all = view.allWindow()
+  const runEnd = view.allWindow().endMs
   const from = startMs + step.holdFromS * 1000
-  const to = startMs + step.endS * 1000
-  if (to > all.endMs + iv / 2) return null
+  const to = Math.min(startMs + step.endS * 1000, runEnd)
+  if (to - from < Math.max(iv, ((step.endS - step.holdFromS) * 1000) / 2)) return null
   let lo = Math.ceil(from / iv)
-  const hi = Math.floor(Math.min(to, all.endMs + iv / 2) / iv)
+  let hi = Math.floor(to / iv)
   if (hi - lo >= 3) lo++
+  if (hi - lo >= 3) hi--
   if (hi <= lo) return null
   return { startMs: lo * iv, endMs: hi * iv }
 }
