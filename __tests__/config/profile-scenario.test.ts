@@ -5,7 +5,8 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { ConfigError, loadScenario, type LoadScenarioOptions } from '../../src/config/scenario.js'
 import { planRun } from '../../src/fleet/plan.js'
 
@@ -151,6 +152,18 @@ describe('profile flags', () => {
     // a --vus flag replaces the file's stages, as without a profile
   })
 
+  it('a profile from a flag replaces the file’s load shape: its duration and ramp-up do not apply', async () => {
+    yml('    vus: 10\n    duration: 2m\n    ramp-up: 20s\n')
+    const s = await load({ flags: { profile: 'stress' } })
+    expect(s.profile!.totalS).toBe(300)
+    const d = await load({ flags: { profile: 'load', duration: '1m', rampUp: '5s' } })
+    expect(d.stages![0]).toEqual({ durationS: 5, target: 10 })
+    expect(d.durationS).toBe(60)
+    const def = await load({ defaultProfile: 'stress' })
+    expect(def.profile!.name).toBe('stress')
+    expect(def.durationS).toBe(300)
+  })
+
   it('a default profile applies when none is named (stress mode)', async () => {
     const s = await load({ flags: { ...target, vus: '4', multiplier: '2' }, defaultProfile: 'stress' })
     expect(s.profile!.name).toBe('stress')
@@ -214,4 +227,20 @@ describe('volume', () => {
     yml("    requests: ['GET /a']\n    profile: volume\n")
     expect((await load()).requests).toEqual([{ method: 'GET', path: '/a' }])
   })
+})
+
+it('the example workflows’ scenario file loads for the gate and, with the dispatch inputs, as a stress run', async () => {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+  const config = join(root, 'examples', 'workflows', 'perf-gate.yml')
+  const gate = await loadScenario({ cwd: root, config })
+  expect(gate.profile).toBeUndefined()
+  expect(gate.rampUpS).toBe(20)
+  const stress = await loadScenario({
+    cwd: root,
+    config,
+    defaultProfile: 'stress',
+    flags: { profile: 'stress', multiplier: '3', duration: '10m', profileParams: ['steps=6'] }
+  })
+  expect(stress.profile!.steps.map(s => s.vus)).toEqual([10, 20, 30, 40, 50, 60])
+  expect(stress.durationS).toBe(600)
 })

@@ -616,14 +616,17 @@ export async function loadScenario(opts: LoadScenarioOptions = {}): Promise<Scen
     vus = vusFlag ?? base.vus ?? 1
     const { spec, where } = profileSpec
     const params: Record<string, ProfileValue> = { ...spec.params }
-    // The scenario's duration is the profile's total; its ramp-up the preset's ramp-up.
+    // The scenario's duration is the profile's total; its ramp-up the preset's ramp-up. The file's
+    // values count only for a profile of the file: a profile from a flag (or the default) replaces
+    // the file's load shape, as a --vus flag replaces its stages.
+    const fromFile = base.profile !== undefined && flags.profile === undefined
     const totalFrom = durationFlag !== undefined ? '--duration' : at('duration')
-    const total = durationFlag ?? base.duration
+    const total = durationFlag ?? (fromFile ? base.duration : undefined)
     if (total !== undefined && !where.has('duration')) {
       params.duration = total
       where.set('duration', totalFrom)
     }
-    const ramp = rampFlag ?? base['ramp-up']
+    const ramp = rampFlag ?? (fromFile ? base['ramp-up'] : undefined)
     if (ramp !== undefined && !where.has('ramp-up')) {
       const from = rampFlag !== undefined ? '--ramp-up' : at('ramp-up')
       try {
