@@ -46,7 +46,12 @@ export const Inputs = {
   SecurityGroups: 'security-groups',
   ResultsBucket: 'results-bucket',
   AbortOn: 'abort-on',
-  MinTaskSuccess: 'min-task-success'
+  MinTaskSuccess: 'min-task-success',
+  Profile: 'profile',
+  ProfileParams: 'profile-params',
+  Multiplier: 'multiplier',
+  TargetRps: 'target-rps',
+  Instances: 'instances'
 } as const
 
 export const Outputs = {
@@ -59,7 +64,8 @@ export const Outputs = {
   P99: 'p99-ms',
   ErrorRate: 'error-rate',
   Rps: 'rps',
-  DeltaP95: 'delta-p95-pct'
+  DeltaP95: 'delta-p95-pct',
+  CapacityRps: 'capacity-rps'
 } as const
 
 export const State = {

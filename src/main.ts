@@ -7,6 +7,7 @@ import * as github from '@actions/github'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { tmpdir } from 'node:os'
+import { runStressMode } from './action/stress.js'
 import { createBaselineStore } from './baseline/index.js'
 import { InputError, readInputs, type ActionInputs } from './config/inputs.js'
 import { loadScenario, type Scenario } from './config/scenario.js'
@@ -57,7 +58,10 @@ async function scenarioOf(inputs: ActionInputs, cwd: string): Promise<Scenario> 
       rampUp: o.rampUp || undefined,
       tasks: o.tasks || undefined,
       requests: o.requests.length ? o.requests : undefined,
-      allowHosts: o.allowedHosts.length ? o.allowedHosts : undefined
+      allowHosts: o.allowedHosts.length ? o.allowedHosts : undefined,
+      profile: inputs.profile.name || undefined,
+      multiplier: inputs.profile.multiplier || undefined,
+      profileParams: inputs.profile.params.length ? inputs.profile.params : undefined
     }
   })
 }
@@ -165,8 +169,6 @@ export async function run(): Promise<void> {
   try {
     const inputs = readInputs(name => core.getInput(name))
     const event = describeEvent(github.context.eventName, github.context.payload, process.env)
-    if (inputs.mode === 'stress')
-      throw new Error("input 'mode': stress runs are not available in this version")
     if (!inputs.githubToken && (inputs.baselineStore === 'artifact' || event.canWrite))
       throw new InputError(
         Inputs.GithubToken,
@@ -174,6 +176,10 @@ export async function run(): Promise<void> {
           ? 'is empty, but the artifact baseline store needs it to find baselines (keep the default ${{ github.token }})'
           : 'is empty; comments and statuses need it (keep the default ${{ github.token }})'
       )
+    if (inputs.mode === 'stress') {
+      await runStressMode(inputs, event, abort.signal)
+      return
+    }
     const cwd = workspace()
     const thresholds = inputs.overrides.thresholds
     const slos = parseSlos(thresholds, `input '${Inputs.Thresholds}'`)

@@ -13,6 +13,7 @@ import {
   actionsArtifactTransport,
   artifactName,
   baselineRecordFromRun,
+  capacityArtifactName,
   createBaselineStore,
   type ArtifactTransport,
   type BaselineRecord,
@@ -25,6 +26,7 @@ import {
   type TaskResult
 } from '../../src/results/model.js'
 import { synthSamples, taskFromSamples } from '../helpers/synthetic.js'
+import { capacityRecord } from '../helpers/capacity-record.js'
 
 const OWNER = 'octo'
 const NAME = 'shop'
@@ -317,5 +319,47 @@ describe('artifact store: lookup on a pull request', () => {
     } finally {
       gh.setPermission('actions', 'write')
     }
+  })
+})
+
+describe('artifact store: capacity records', () => {
+  /** A stress job: a workflow run on `branch` that uploads its capacity record with the real client. */
+  async function stressJob(runId: string, createdMs: number, branch = 'main') {
+    const wr = gh.addWorkflowRun({
+      repo: REPO,
+      head_branch: branch,
+      head_sha: runId,
+      event: 'workflow_dispatch'
+    })
+    const rec = capacityRecord(runId, createdMs, { repo: REPO, capacityRps: createdMs % 1000 })
+    await withEnv(gh.actionsEnv(wr.id), async () => {
+      const store = await createBaselineStore('artifact', {
+        github: { token: 'job-token', octokit, workDir: join(work, `cap-${wr.id}`) }
+      })
+      await store.putCapacity(rec)
+      await expect(store.putCapacity(rec)).rejects.toThrow(
+        /perf-gate-capacity-checkout was already uploaded by this run/
+      )
+    })
+    return { rec, workflowRunId: wr.id }
+  }
+
+  it('uploads perf-gate-capacity-<scenario> holding capacity.json, and lists the base branch’s newest records', async () => {
+    const first = await stressJob('s1', T0 + 11)
+    const second = await stressJob('s2', T0 + 22)
+    await stressJob('s3', T0 + 33, 'feature/y')
+    const art = gh.state.artifacts.find(a => a.workflowRunId === first.workflowRunId)!
+    expect(art.name).toBe(capacityArtifactName('checkout'))
+    const files = gh.artifactFiles(art.id)
+    expect(Object.keys(files)).toEqual(['capacity.json'])
+    expect(JSON.parse(files['capacity.json'].toString('utf8'))).toEqual(first.rec)
+
+    const store = prStore()
+    const q2 = { repo: REPO, scenario: 'checkout', limit: 10 }
+    expect((await store.listCapacity(q2)).map(r => r.capacityRps)).toEqual([11, 22])
+    expect((await store.listCapacity({ ...q2, limit: 1 })).map(r => r.runId)).toEqual([second.rec.runId])
+    expect(await store.listCapacity({ ...q2, scenario: 'search' })).toEqual([])
+    // baseline lookups do not see capacity artifacts
+    expect((await store.list({ ...q, limit: 20 })).every(r => r.id.includes('wr'))).toBe(true)
   })
 })

@@ -48,6 +48,7 @@ import {
   type TaskResult
 } from '../../src/results/model.js'
 import { rng, synthSamples, taskFromSamples } from '../helpers/synthetic.js'
+import { capacityRecord } from '../helpers/capacity-record.js'
 
 interface S3rverInstance {
   run(): Promise<AddressInfo>
@@ -483,5 +484,37 @@ describe('S3 baseline store', () => {
       'from-spec/baselines/octo/shop/checkout/fp-a/index.json'
     ])
     await expect(createBaselineStore('s3://Bad_Bucket/x')).rejects.toThrow(/not a valid S3 bucket name/)
+  })
+})
+
+describe('S3 capacity records', () => {
+  it('are written once under <prefix>/capacity/ and listed newest last, at most limit', async () => {
+    const store = new S3BaselineStore(viaProxy, BUCKET, 'team-cap')
+    const logStart = proxy.log.length
+    for (const i of [2, 1, 3])
+      await store.putCapacity(capacityRecord(`cap${i}`, T0 + i * 1000, { capacityRps: 70 + i }))
+    await store.putCapacity(capacityRecord('other', T0 + 9000, { scenario: 'search' }))
+    const puts = proxy.log.slice(logStart).filter(l => l.method === 'PUT')
+    expect(puts.map(l => l.key)).toContain(
+      `/${BUCKET}/team-cap/capacity/octo/shop/checkout/${T0 + 1000}-cap1.json`
+    )
+    expect(puts.every(l => l.ifNoneMatch === '*' && l.status === 200)).toBe(true)
+    const q = { repo: REPO, scenario: 'checkout', limit: 10 }
+    expect((await store.listCapacity(q)).map(r => r.capacityRps)).toEqual([71, 72, 73])
+    expect((await store.listCapacity({ ...q, limit: 2 })).map(r => r.runId)).toEqual(['cap2', 'cap3'])
+    expect(await store.listCapacity({ ...q, fingerprint: 'fp-b' })).toEqual([])
+    expect((await store.listCapacity({ ...q, scenario: 'search' })).map(r => r.runId)).toEqual(['other'])
+    // baselines under the same prefix are not disturbed
+    expect(await store.list({ repo: REPO, scenario: 'checkout', fingerprint: 'fp-a', limit: 5 })).toEqual([])
+  })
+
+  it('are never overwritten', async () => {
+    const store = new S3BaselineStore(viaProxy, BUCKET, 'team-cap2')
+    const rec = capacityRecord('once', T0)
+    await store.putCapacity(rec)
+    await expect(store.putCapacity({ ...rec, capacityRps: 1 })).rejects.toThrow(
+      `baseline-store: capacity record ${rec.id} already exists at s3://${BUCKET}/team-cap2/capacity/octo/shop/checkout/${rec.id}.json; records are immutable`
+    )
+    expect((await store.listCapacity({ repo: REPO, scenario: 'checkout', limit: 5 }))[0].capacityRps).toBe(80)
   })
 })

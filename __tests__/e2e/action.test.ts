@@ -238,6 +238,48 @@ describe('the bundled action', () => {
     expect(target.stats().served).toBe(served)
   })
 
+  it('mode: stress from workflow_dispatch writes the capacity report and a capacity record, and never gates', async () => {
+    const dispatch = {
+      ref: 'refs/heads/main',
+      inputs: { profile: 'stress' },
+      repository: { id: 1, full_name: REPO, name: 'shop', owner: { login: 'acme' }, default_branch: 'main' }
+    }
+    const writesBefore = gh.requests.filter(q => q.method !== 'GET').length
+    const r = await runAction('workflow_dispatch', dispatch, {
+      mode: 'stress',
+      scenario: 'capacity',
+      profile: 'stress',
+      multiplier: '2',
+      duration: '9s',
+      'profile-params': 'steps: 3',
+      thresholds: 'p(95)<2000',
+      'target-rps': '10',
+      'comment-key': 'capacity'
+    })
+    expect(r.stdout).not.toMatch(/::error::/)
+    expect(r.code).toBe(0)
+    expect(r.outputs.verdict).toBe('PASS')
+    expect(Number(r.outputs['capacity-rps'])).toBeGreaterThan(0)
+    expect(r.summary).toMatch(/^### 📈 perf-gate capacity · capacity \(stress\)/)
+    expect(r.summary).toContain('**Sustains ')
+    expect(r.summary).toContain('**Planning:** ')
+    expect(r.summary).toContain('```mermaid')
+    expect(existsSync(r.outputs['result-json'])).toBe(true)
+    expect(await readFile(r.outputs['report-html'], 'utf8')).toContain('<svg')
+    const records = await readdir(join(store, '_capacity', 'acme', 'shop', 'capacity'))
+    expect(records.filter(f => f.endsWith('.json'))).toHaveLength(1)
+    // a stress run writes no comment, status or check run
+    expect(gh.requests.filter(q => q.method !== 'GET').length).toBe(writesBefore)
+
+    const served = target.stats().served
+    const bad = await runAction('workflow_dispatch', dispatch, { mode: 'stress', multiplier: 'lots' })
+    expect(bad.code).toBe(1)
+    const errors = bad.stdout.split('\n').filter(l => l.startsWith('::error::'))
+    expect(errors).toEqual(['::error::perf-gate: --multiplier: expected a number > 1, got "lots"'])
+    expect(bad.outputs.verdict).toBe('ERROR')
+    expect(target.stats().served).toBe(served)
+  })
+
   it('the post step stops a leftover runner process and leaves others alone', async () => {
     const dir = join(work, 'leftover', 'runner')
     await mkdir(dir, { recursive: true })

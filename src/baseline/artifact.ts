@@ -14,6 +14,10 @@
  * 3. `GET /repos/{o}/{r}/actions/runs/{id}/artifacts`: that run's replicates;
  * 4. download each with `@actions/artifact` `downloadArtifact(id, {findBy})` and read its record.
  *
+ * Capacity records (stress mode) are uploaded as their own artifact, `perf-gate-capacity-<scenario>`,
+ * holding `capacity.json`; listing looks them up the same way (runs on the base branch of the
+ * repository itself, newest first), without asking whether the run succeeded.
+ *
  * Uploading and downloading go through the small `ArtifactTransport` interface; the default one is
  * `@actions/artifact`. Uploads need the job's ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL, which
  * GitHub Actions provides only to steps of a running job.
@@ -23,6 +27,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { getOctokit } from '@actions/github'
 import type { RunResult } from '../results/model.js'
+import { parseCapacityRecord, selectCapacity, type CapacityQuery, type CapacityRecord } from './capacity.js'
 import {
   BaselineStoreError,
   assertStorable,
@@ -41,6 +46,8 @@ export type Octokit = ReturnType<typeof getOctokit>
 
 export const ARTIFACT_PREFIX = 'perf-gate-baseline-'
 export const ARTIFACT_FILE = 'baseline.json'
+export const CAPACITY_ARTIFACT_PREFIX = 'perf-gate-capacity-'
+export const CAPACITY_ARTIFACT_FILE = 'capacity.json'
 
 export interface FindBy {
   token: string
@@ -79,6 +86,11 @@ export function actionsArtifactTransport(env: NodeJS.ProcessEnv = process.env): 
       return new DefaultArtifactClient().downloadArtifact(artifactId, options)
     }
   }
+}
+
+/** The artifact name of a scenario's capacity record. */
+export function capacityArtifactName(scenario: string): string {
+  return `${CAPACITY_ARTIFACT_PREFIX}${scenario.replace(/[^A-Za-z0-9._-]/g, '_')}`
 }
 
 /** The artifact name of a scenario's replicate. */
@@ -240,7 +252,7 @@ export class ArtifactBaselineStore implements BaselineStore {
     return ids
   }
 
-  private async fetchDoc(artifactId: number, runId: number): Promise<unknown> {
+  private async fetchDoc(artifactId: number, runId: number, fileName = ARTIFACT_FILE): Promise<unknown> {
     const { token, owner, repo } = this.opts
     const path = await mkdtemp(join(await this.dir(), `download-${artifactId}-`))
     try {
@@ -248,12 +260,12 @@ export class ArtifactBaselineStore implements BaselineStore {
         path,
         findBy: { token, workflowRunId: runId, repositoryOwner: owner, repositoryName: repo }
       })
-      const file = join(path, ARTIFACT_FILE)
+      const file = join(path, fileName)
       try {
         return JSON.parse(await readFile(file, 'utf8'))
       } catch (e) {
         throw new BaselineStoreError(
-          `baseline-store "artifact": artifact ${artifactId} (run ${runId}) has no readable ${ARTIFACT_FILE}: ${errorMessage(e)}`
+          `baseline-store "artifact": artifact ${artifactId} (run ${runId}) has no readable ${fileName}: ${errorMessage(e)}`
         )
       }
     } catch (e) {
@@ -324,5 +336,49 @@ export class ArtifactBaselineStore implements BaselineStore {
     }
     const parsed: BaselineDocument = parseBaselineDocument(where, doc)
     return parsed.result
+  }
+
+  async putCapacity(record: CapacityRecord): Promise<void> {
+    const rec = parseCapacityRecord('capacity record', record)
+    const name = capacityArtifactName(rec.scenario)
+    if (this.uploaded.has(name))
+      throw new BaselineStoreError(
+        `baseline-store "artifact": ${name} was already uploaded by this run; artifacts are immutable`
+      )
+    const staging = await mkdtemp(join(await this.dir(), 'upload-'))
+    const file = join(staging, CAPACITY_ARTIFACT_FILE)
+    await writeFile(file, JSON.stringify(rec) + '\n')
+    try {
+      const opts = this.opts.retentionDays ? { retentionDays: this.opts.retentionDays } : undefined
+      await this.transport.upload(name, [file], staging, opts)
+      this.uploaded.add(name)
+    } catch (e) {
+      if (e instanceof BaselineStoreError) throw e
+      throw new BaselineStoreError(`baseline-store "artifact": uploading ${name} failed: ${errorMessage(e)}`)
+    } finally {
+      await rm(staging, { recursive: true, force: true })
+    }
+  }
+
+  async listCapacity(q: CapacityQuery): Promise<CapacityRecord[]> {
+    if (!(q.limit > 0)) return []
+    const maxRuns = this.opts.maxRuns ?? 60
+    const candidates = await this.candidates(capacityArtifactName(q.scenario), maxRuns)
+    const records: CapacityRecord[] = []
+    for (const c of candidates.slice(0, maxRuns)) {
+      try {
+        records.push(
+          parseCapacityRecord(
+            `artifact ${c.artifactId}`,
+            await this.fetchDoc(c.artifactId, c.runId, CAPACITY_ARTIFACT_FILE)
+          )
+        )
+      } catch {
+        // An artifact that cannot be read is not a record; the others still count.
+        continue
+      }
+      if (selectCapacity(records, q).length >= q.limit) break
+    }
+    return selectCapacity(records, q)
   }
 }

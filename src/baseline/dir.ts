@@ -3,6 +3,7 @@
  *
  *   <path>/<owner>/<name>/<scenario>/<fingerprint>/<createdMs>-<runId>-<replicate>.json   (one per run, immutable)
  *   <path>/<owner>/<name>/<scenario>/<fingerprint>/index.json                            (cache of the records)
+ *   <path>/_capacity/<owner>/<name>/<scenario>/<createdMs>-<runId>.json                  (capacity records, immutable)
  *
  * A run file is written to a temporary name and published with `link()`, which fails when the name
  * exists: a run file is never overwritten and never seen half-written. The index is rebuilt from the
@@ -13,6 +14,14 @@ import { randomBytes } from 'node:crypto'
 import { link, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { RunResult } from '../results/model.js'
+import {
+  capacityId,
+  capacitySegments,
+  parseCapacityRecord,
+  selectCapacity,
+  type CapacityQuery,
+  type CapacityRecord
+} from './capacity.js'
 import {
   BaselineStoreError,
   assertStorable,
@@ -160,6 +169,59 @@ export class DirBaselineStore implements BaselineStore {
       throw new BaselineStoreError(`${file}: is not valid JSON (${errorMessage(e)})`)
     }
     return parseBaselineDocument(file, doc).result
+  }
+
+  /** Capacity records: `<root>/_capacity/<owner>/<name>/<scenario>/<id>.json`, written once with link(). */
+  async putCapacity(record: CapacityRecord): Promise<void> {
+    const rec = parseCapacityRecord('capacity record', record)
+    if (rec.id !== capacityId(rec.createdMs, rec.runId))
+      throw new BaselineStoreError(`capacity record ${rec.id}: the id must be <createdMs>-<runId>`)
+    const dir = join(this.root, '_capacity', ...capacitySegments(rec.repo, rec.scenario))
+    const file = join(dir, `${rec.id}.json`)
+    try {
+      await mkdir(dir, { recursive: true })
+    } catch (e) {
+      throw new BaselineStoreError(
+        `baseline-store ${this.location}: cannot create ${dir} (${errorMessage(e)})`
+      )
+    }
+    const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`)
+    await writeFile(tmp, JSON.stringify(rec) + '\n', { flag: 'wx' })
+    try {
+      await link(tmp, file)
+    } catch (e) {
+      if (code(e) === 'EEXIST')
+        throw new BaselineStoreError(
+          `baseline-store ${this.location}: capacity record ${rec.id} already exists; records are immutable`
+        )
+      throw new BaselineStoreError(
+        `baseline-store ${this.location}: cannot write ${file} (${errorMessage(e)})`
+      )
+    } finally {
+      await unlink(tmp).catch(() => undefined)
+    }
+  }
+
+  async listCapacity(q: CapacityQuery): Promise<CapacityRecord[]> {
+    const dir = join(this.root, '_capacity', ...capacitySegments(q.repo, q.scenario))
+    let names: string[]
+    try {
+      names = (await readdir(dir)).filter(n => n.endsWith('.json') && !n.startsWith('.')).sort()
+    } catch (e) {
+      if (code(e) === 'ENOENT') return []
+      throw new BaselineStoreError(`baseline-store ${this.location}: cannot read ${dir} (${errorMessage(e)})`)
+    }
+    const records: CapacityRecord[] = []
+    for (const name of names) {
+      try {
+        records.push(
+          parseCapacityRecord(join(dir, name), JSON.parse(await readFile(join(dir, name), 'utf8')))
+        )
+      } catch {
+        // A foreign or damaged file is not a record; it is skipped.
+      }
+    }
+    return selectCapacity(records, q)
   }
 }
 

@@ -9,6 +9,7 @@ import { BaselineStoreError, type BaselineStore } from './model.js'
 import { s3BaselineStore, type S3StoreOptions } from './s3.js'
 
 export * from './model.js'
+export * from './capacity.js'
 export { DirBaselineStore, dirBaselineStore } from './dir.js'
 export {
   S3BaselineStore,
@@ -21,6 +22,7 @@ export {
   ArtifactBaselineStore,
   actionsArtifactTransport,
   artifactName,
+  capacityArtifactName,
   type ArtifactStoreOptions,
   type ArtifactTransport,
   type FindBy,

@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { ResultView } from '../results/query.js'
 import { parseRunResult } from '../results/io.js'
 import type { RunResult } from '../results/model.js'
+import type { CapacityQuery, CapacityRecord } from './capacity.js'
 
 export const BASELINE_SCHEMA = 'perf-gate/baseline'
 export const BASELINE_INDEX_SCHEMA = 'perf-gate/baseline-index'
@@ -72,6 +73,10 @@ export interface BaselineStore {
   list(q: BaselineQuery): Promise<BaselineRecord[]>
   /** The full run result of a record (for per-label comparisons). */
   load(record: BaselineRecord): Promise<RunResult>
+  /** Stores one capacity record (stress mode's history, see capacity.ts); records are immutable. */
+  putCapacity(record: CapacityRecord): Promise<void>
+  /** Capacity records of a repository's scenario, oldest → newest, at most `limit`. */
+  listCapacity(q: CapacityQuery): Promise<CapacityRecord[]>
 }
 
 /** A store could not do what was asked; the message is one line meant for the user. */

@@ -5,12 +5,14 @@
  *                                                                            with If-None-Match: * (never overwritten)
  *   <prefix>/baselines/<owner>/<name>/<scenario>/<fingerprint>/index.json  the records, updated with
  *                                                                            conditional writes
+ *   <prefix>/capacity/<owner>/<name>/<scenario>/<id>.json                  capacity records (stress mode),
+ *                                                                            written with If-None-Match: *
  *
  * The index is read with its ETag and written back with `If-Match: <etag>` (or `If-None-Match: *`
  * when it does not exist yet). A 412 PreconditionFailed or 409 ConditionalRequestConflict means
  * another writer got there first: read again, merge, retry after a jittered back-off. Listing also
  * reconciles the index with a ListObjectsV2 of the directory, so a writer that died between the two
- * writes loses nothing either. Other prefixes (e.g. `<prefix>/capacity/`) are left free.
+ * writes loses nothing either. Capacity records are listed with ListObjectsV2 (no index).
  */
 import {
   GetObjectCommand,
@@ -20,6 +22,14 @@ import {
   type S3ClientConfig
 } from '@aws-sdk/client-s3'
 import type { RunResult } from '../results/model.js'
+import {
+  capacityId,
+  capacitySegments,
+  parseCapacityRecord,
+  selectCapacity,
+  type CapacityQuery,
+  type CapacityRecord
+} from './capacity.js'
 import {
   BaselineStoreError,
   assertStorable,
@@ -296,6 +306,58 @@ export class S3BaselineStore implements BaselineStore {
       throw new BaselineStoreError(`${this.where(key)}: is not valid JSON (${errorMessage(e)})`)
     }
     return parseBaselineDocument(this.where(key), doc).result
+  }
+
+  private capacityDir(repo: string, scenario: string): string {
+    return [...(this.prefix ? [this.prefix] : []), 'capacity', ...capacitySegments(repo, scenario)].join('/')
+  }
+
+  async putCapacity(record: CapacityRecord): Promise<void> {
+    const rec = parseCapacityRecord('capacity record', record)
+    if (rec.id !== capacityId(rec.createdMs, rec.runId))
+      throw new BaselineStoreError(`capacity record ${rec.id}: the id must be <createdMs>-<runId>`)
+    const key = `${this.capacityDir(rec.repo, rec.scenario)}/${rec.id}.json`
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: JSON.stringify(rec),
+          ContentType: 'application/json',
+          IfNoneMatch: '*'
+        })
+      )
+    } catch (e) {
+      if (status(e) === 412 || (e as AwsError).name === 'PreconditionFailed')
+        throw new BaselineStoreError(
+          `baseline-store: capacity record ${rec.id} already exists at ${this.where(key)}; records are immutable`
+        )
+      throw this.fail('write', key, e)
+    }
+  }
+
+  async listCapacity(q: CapacityQuery): Promise<CapacityRecord[]> {
+    if (!(q.limit > 0)) return []
+    const dir = this.capacityDir(q.repo, q.scenario)
+    // Ids start with the zero-padded creation time: the newest keys sort last.
+    const keys = (await this.listKeys(dir))
+      .filter(k => !k.slice(dir.length + 1).includes('/') && k.endsWith('.json'))
+      .sort()
+    const records: CapacityRecord[] = []
+    for (let i = keys.length - 1; i >= 0; i--) {
+      try {
+        const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: keys[i] }))
+        const rec = parseCapacityRecord(
+          this.where(keys[i]),
+          JSON.parse((await res.Body?.transformToString()) ?? '')
+        )
+        records.push(rec)
+      } catch {
+        // Not a readable record: skipped.
+      }
+      if (selectCapacity(records, q).length >= q.limit) break
+    }
+    return selectCapacity(records, q)
   }
 }
 

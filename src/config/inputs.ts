@@ -58,6 +58,11 @@ export interface ActionInputs {
   commentKey: string
   artifact: boolean
   githubToken: string
+  /** A test-type profile (src/plan/profiles.ts); empty strings and lists are "not given". */
+  profile: { name: string; params: string[]; multiplier: string }
+  /** Capacity planning (stress mode): the throughput to serve and today's instance count. */
+  targetRps: number | null
+  instances: number | null
   /** The Fargate backend's settings (used with backend: fargate). */
   fargate: FargateInputs
 }
@@ -170,6 +175,16 @@ export function parseFraction(name: string, v: string, dflt: number, max = 1): n
   return n
 }
 
+/** A number above 0, or null when empty. */
+export function parsePositiveNumber(name: string, v: string): number | null {
+  const s = v.trim()
+  if (s === '') return null
+  const n = Number(s)
+  if (!/^\d+(\.\d+)?$/.test(s) || !(n > 0))
+    throw new InputError(name, `expected a number above 0, got "${v}"`)
+  return n
+}
+
 export function parseChoice<T extends string>(name: string, v: string, choices: readonly T[], dflt: T): T {
   const s = v.trim()
   if (s === '') return dflt
@@ -223,6 +238,15 @@ export function readInputs(get: GetInput): ActionInputs {
     commentKey: get(Inputs.CommentKey).trim(),
     artifact: parseBool(Inputs.Artifact, get(Inputs.Artifact), true),
     githubToken: get(Inputs.GithubToken).trim(),
+    profile: {
+      name: get(Inputs.Profile).trim(),
+      params: lines(get(Inputs.ProfileParams)),
+      multiplier: get(Inputs.Multiplier).trim()
+    },
+    targetRps: parsePositiveNumber(Inputs.TargetRps, get(Inputs.TargetRps)),
+    instances: get(Inputs.Instances).trim()
+      ? parseInteger(Inputs.Instances, get(Inputs.Instances), 1, 1, 100_000)
+      : null,
     fargate: readFargateInputs(get, backend)
   }
 }

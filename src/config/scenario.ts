@@ -18,6 +18,19 @@ import { parseDocument } from 'yaml'
 import { z } from 'zod'
 import { ENGINE_NAMES, type EngineName, type HttpRequestSpec, type Stage } from '../engines/types.js'
 import type { ThresholdSpec } from '../results/model.js'
+import {
+  BODY_BYTES_ENV,
+  customStagesProfile,
+  expandProfile,
+  parseProfileName,
+  parseProfileParam,
+  parseProfileSpec,
+  ProfileParamError,
+  splitParamAssignment,
+  type ExpandedProfile,
+  type ProfileSpec,
+  type ProfileValue
+} from '../plan/profiles.js'
 
 /** A user-facing configuration error; its message is one complete line. */
 export class ConfigError extends Error {
@@ -59,6 +72,8 @@ export interface Scenario {
   configFile: string | null
   /** sha256 of the canonical scenario (see `scenarioFingerprint`). */
   fingerprint: string
+  /** The test-type profile the stages came from (or that custom stages override), when one is set. */
+  profile?: ExpandedProfile
 }
 
 /** Scenario settings given as command-line flags (raw strings, validated here). */
@@ -77,6 +92,12 @@ export interface ScenarioFlags {
   thresholds?: string[]
   /** `--allow-host name`, repeatable; added to the file's allowed-hosts. */
   allowHosts?: string[]
+  /** `--profile NAME`: a test-type preset (src/plan/profiles.ts). */
+  profile?: string
+  /** `--profile-param key=value`, repeatable. */
+  profileParams?: string[]
+  /** `--multiplier N`: the stress or spike profile's multiplier. */
+  multiplier?: string
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,6 +285,17 @@ const stageSchema = z.strictObject({
   target: field(v => intValue(v, 0))
 })
 
+/** `profile: NAME` or `profile: {name, ...parameters}`; errors name the parameter (`profile.steps`). */
+const profileField = z.unknown().transform((v, ctx): ProfileSpec => {
+  try {
+    return parseProfileSpec(v)
+  } catch (e) {
+    if (!(e instanceof ProfileParamError)) throw e
+    ctx.addIssue({ code: 'custom', message: e.detail, path: e.field ? [e.field] : [] })
+    return z.NEVER
+  }
+})
+
 const listOf = <T extends z.ZodType>(item: T, what: string) =>
   z.array(item, { error: iss => `expected a list of ${what}, got ${show(iss.input)}` })
 
@@ -279,7 +311,8 @@ const scenarioSchema = z.strictObject({
   tasks: field(v => intValue(v, 1, MAX_TASKS)).optional(),
   interval: field(v => durationValue(v, { positive: true })).optional(),
   thresholds: listOf(field(parseThreshold), 'threshold strings').optional(),
-  env: stringMap.optional()
+  env: stringMap.optional(),
+  profile: profileField.optional()
 })
 export type ScenarioConfig = z.infer<typeof scenarioSchema>
 
@@ -410,7 +443,7 @@ export function scenarioFingerprint(
   s: Pick<
     Scenario,
     'engine' | 'scriptHash' | 'target' | 'vus' | 'durationS' | 'rampUpS' | 'stages' | 'requests'
-  >
+  > & { profile?: Pick<ExpandedProfile, 'name' | 'params'> }
 ): string {
   const doc = {
     engine: s.engine,
@@ -424,7 +457,9 @@ export function scenarioFingerprint(
         path: r.path,
         headers: r.headers ?? {},
         body: r.body ?? null
-      })) ?? null
+      })) ?? null,
+    // Only present with a profile, so the fingerprints of runs without one do not change.
+    profile: s.profile ? { name: s.profile.name, params: s.profile.params } : undefined
   }
   return createHash('sha256').update(canonicalJson(doc)).digest('hex')
 }
@@ -441,6 +476,8 @@ export interface LoadScenarioOptions {
   cwd?: string
   /** Reads a script's content (for the fingerprint); defaults to the file system. */
   readScript?: (path: string) => Promise<Buffer>
+  /** The profile used when neither the file nor the flags name one (stress mode: `stress`). */
+  defaultProfile?: string
 }
 
 function flagValue<T>(flag: string, r: Parsed<T>): T {
@@ -542,7 +579,7 @@ export async function loadScenario(opts: LoadScenarioOptions = {}): Promise<Scen
   }
   checkTargetAllowed(targetRaw, allowedHosts, targetFrom)
 
-  const stages = base.stages?.map(s => ({ durationS: s.duration, target: s.target }))
+  const stages: Stage[] | undefined = base.stages?.map(s => ({ durationS: s.duration, target: s.target }))
   const vusFlag = flags.vus !== undefined ? flagValue('--vus', intValue(flags.vus, 1)) : undefined
   const durationFlag =
     flags.duration !== undefined
@@ -552,22 +589,76 @@ export async function loadScenario(opts: LoadScenarioOptions = {}): Promise<Scen
     flags.rampUp !== undefined
       ? flagValue('--ramp-up', durationValue(flags.rampUp, { positive: false }))
       : undefined
-  // A flag for the simple load shape replaces the file's stages.
+  // A flag for the simple load shape (or a --profile flag) replaces the file's stages.
   const useStages =
     stages &&
     stages.length > 0 &&
     vusFlag === undefined &&
     durationFlag === undefined &&
-    rampFlag === undefined
+    rampFlag === undefined &&
+    flags.profile === undefined
   let vus: number
   let durationS: number
   let rampUpS: number
+  let scenarioStages: Stage[] | undefined
+  let profile: ExpandedProfile | undefined
+  const profileSpec = mergeProfile(base, flags, at, opts.defaultProfile)
   if (useStages) {
     const peak = Math.max(...stages.map(s => s.target))
     if (peak < 1) throw new ConfigError(`${at('stages')}: at least one stage needs a target of 1 or more`)
     vus = base.vus ?? peak
     durationS = stages.reduce((a, s) => a + s.durationS, 0)
     rampUpS = 0
+    scenarioStages = stages
+    // Custom stages always override a preset's shape; the preset still names the analysis.
+    if (profileSpec) profile = customStagesProfile(profileSpec.spec, vus, stages)
+  } else if (profileSpec) {
+    vus = vusFlag ?? base.vus ?? 1
+    const { spec, where } = profileSpec
+    const params: Record<string, ProfileValue> = { ...spec.params }
+    // The scenario's duration is the profile's total; its ramp-up the preset's ramp-up. The file's
+    // values count only for a profile of the file: a profile from a flag (or the default) replaces
+    // the file's load shape, as a --vus flag replaces its stages.
+    const fromFile = base.profile !== undefined && flags.profile === undefined
+    const totalFrom = durationFlag !== undefined ? '--duration' : at('duration')
+    const total = durationFlag ?? (fromFile ? base.duration : undefined)
+    if (total !== undefined && !where.has('duration')) {
+      params.duration = total
+      where.set('duration', totalFrom)
+    }
+    const ramp = rampFlag ?? (fromFile ? base['ramp-up'] : undefined)
+    if (ramp !== undefined && !where.has('ramp-up')) {
+      const from = rampFlag !== undefined ? '--ramp-up' : at('ramp-up')
+      try {
+        params['ramp-up'] = parseProfileParam(spec.name, 'ramp-up', ramp)
+      } catch {
+        throw new ConfigError(
+          `${from}: the ${spec.name} profile has no ramp-up` +
+            (spec.name === 'stress'
+              ? ' (set step-ramp)'
+              : spec.name === 'scalability'
+                ? ' (set level-ramp)'
+                : '')
+        )
+      }
+      where.set('ramp-up', from)
+    }
+    try {
+      profile = expandProfile({ name: spec.name, params }, vus)
+    } catch (e) {
+      if (!(e instanceof ProfileParamError)) throw e
+      const from =
+        e.field === 'vus'
+          ? vusFlag !== undefined
+            ? '--vus'
+            : at('vus')
+          : (where.get(e.field) ??
+            (configPath && base.profile ? `${at('profile')}.${e.field}` : `--profile-param ${e.field}`))
+      throw new ConfigError(`${from}: ${e.detail}`)
+    }
+    durationS = profile.totalS
+    rampUpS = 0
+    scenarioStages = profile.stages
   } else {
     vus = vusFlag ?? base.vus ?? 1
     durationS = durationFlag ?? base.duration ?? 30
@@ -591,6 +682,20 @@ export async function loadScenario(opts: LoadScenarioOptions = {}): Promise<Scen
     requests = flags.requests.map(r => flagValue('--request', parseRequestShorthand(r)))
   } else if (base.requests !== undefined) {
     requests = base.requests
+  }
+  const env = { ...(base.env ?? {}) }
+  if (profile?.bodyBytes !== undefined && profile.name === 'volume') {
+    // Scripts read the body size from the environment; the http engine gets padded bodies.
+    env[BODY_BYTES_ENV] = String(profile.bodyBytes)
+    if (engine === 'http') {
+      const padded = volumeRequests(requests, profile.bodyBytes)
+      const explicit = profileSpec?.where.get('body-bytes')
+      if (padded.padded === 0 && explicit && profile.bodyBytes > 0)
+        throw new ConfigError(
+          `${explicit}: the http engine sends a body only with body-less POST, PUT or PATCH requests, and there is none (add one, e.g. 'POST /items')`
+        )
+      requests = padded.requests
+    }
   }
 
   let scriptHash: string | undefined
@@ -629,8 +734,9 @@ export async function loadScenario(opts: LoadScenarioOptions = {}): Promise<Scen
     vus,
     durationS,
     rampUpS,
-    stages: useStages ? stages : undefined,
-    requests
+    stages: scenarioStages,
+    requests,
+    profile
   }
   return {
     name,
@@ -649,11 +755,89 @@ export async function loadScenario(opts: LoadScenarioOptions = {}): Promise<Scen
       base.thresholds ?? [],
       (flags.thresholds ?? []).map(t => flagValue('--threshold', parseThreshold(t)))
     ),
-    env: base.env ?? {},
+    env,
     allowedHosts,
     configFile: configPath,
-    fingerprint: scenarioFingerprint(partial)
+    fingerprint: scenarioFingerprint(partial),
+    ...(profile ? { profile } : {})
   }
+}
+
+/**
+ * The profile of a scenario: the file's `profile` (or the default), with `--profile`, `--multiplier`
+ * and `--profile-param` applied (a `--profile` naming another preset drops the file's parameters).
+ * `where` tells, for each parameter given, where it came from, so errors can name it.
+ */
+function mergeProfile(
+  base: ScenarioConfig,
+  flags: ScenarioFlags,
+  at: (key: string) => string,
+  defaultProfile?: string
+): { spec: ProfileSpec; where: Map<string, string> } | null {
+  const where = new Map<string, string>()
+  let spec: ProfileSpec | null = base.profile
+    ? { name: base.profile.name, params: { ...base.profile.params } }
+    : defaultProfile !== undefined && flags.profile === undefined
+      ? { name: parseProfileName(defaultProfile), params: {} }
+      : null
+  if (spec) for (const k of Object.keys(spec.params)) where.set(k, `${at('profile')}.${k}`)
+  if (flags.profile !== undefined) {
+    let name
+    try {
+      name = parseProfileName(flags.profile)
+    } catch (e) {
+      throw new ConfigError(`--profile: ${(e as ProfileParamError).detail}`)
+    }
+    if (!spec || spec.name !== name) {
+      spec = { name, params: {} }
+      where.clear()
+    }
+  }
+  const assign = (key: string, value: unknown, from: string) => {
+    if (!spec)
+      throw new ConfigError(`${from}: needs a profile (give --profile, or profile: in perf-gate.yml)`)
+    try {
+      spec.params[key] = parseProfileParam(spec.name, key, value)
+    } catch (e) {
+      if (!(e instanceof ProfileParamError)) throw e
+      throw new ConfigError(`${from}: ${e.detail}`)
+    }
+    where.set(key, from)
+  }
+  if (flags.multiplier !== undefined) {
+    if (spec && !['stress', 'spike'].includes(spec.name))
+      throw new ConfigError(
+        `--multiplier: the ${spec.name} profile takes no multiplier (stress and spike do)`
+      )
+    assign('multiplier', flags.multiplier, '--multiplier')
+  }
+  for (const text of flags.profileParams ?? []) {
+    const kv = splitParamAssignment(text)
+    if (!kv) throw new ConfigError(`--profile-param: expected key=value (e.g. steps=6), got ${show(text)}`)
+    assign(kv.key, kv.value, `--profile-param ${kv.key}`)
+  }
+  return spec ? { spec, where } : null
+}
+
+/** Methods the volume profile sends a body with. */
+const BODY_METHODS = ['POST', 'PUT', 'PATCH']
+
+/** The requests with a body of `bytes` bytes added to every body-less POST, PUT and PATCH. */
+export function volumeRequests(
+  requests: HttpRequestSpec[] | undefined,
+  bytes: number
+): { requests: HttpRequestSpec[] | undefined; padded: number } {
+  if (!requests || bytes <= 0) return { requests, padded: 0 }
+  let padded = 0
+  const out = requests.map(r => {
+    if (r.body !== undefined || !BODY_METHODS.includes((r.method ?? 'GET').toUpperCase())) return r
+    padded++
+    const headers = { ...(r.headers ?? {}) }
+    if (!Object.keys(headers).some(h => h.toLowerCase() === 'content-type'))
+      headers['content-type'] = 'application/octet-stream'
+    return { ...r, headers, body: 'x'.repeat(bytes) }
+  })
+  return { requests: out, padded }
 }
 
 function mergeThresholds(a: ThresholdSpec[], b: ThresholdSpec[]): ThresholdSpec[] {

@@ -12,12 +12,16 @@
  * One JTL row = one sample, except Transaction Controller rows (they sum their children) and
  * sub-result rows (see `createJtlParser`).
  */
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import type { FailureKind, SampleSink } from '../results/model.js'
+import { BODY_BYTES_ENV } from '../plan/profiles.js'
 import { resolveBinary, runForOutput } from './common.js'
 import { CsvSplitter } from './csv.js'
+import { rewritePlanForStages, stagesToThreadGroups } from './jmeter-stages.js'
 import type { EngineCommand, EngineRunContext, ProcessEngine, StreamParser, TaskLoad } from './types.js'
 
 export const JMETER_BIN_ENV = 'PERF_GATE_JMETER_BIN'
@@ -75,10 +79,10 @@ export interface JmeterPlanParams {
  * - No stages: `threads` = vus, `rampup` = rampUpS, `duration` = rampUpS + durationS. JMeter's
  *   scheduler duration counts from the start of the ramp-up, so this keeps the full load for
  *   `durationS` seconds.
- * - Stages: the standard Thread Group has only threads/ramp-up/duration, so the profile is
- *   approximated: `threads` = the highest stage target, `rampup` = the first stage's duration,
- *   `duration` = the sum of all stage durations. Ramp-downs and intermediate levels are lost; use a
- *   plugin thread group in the plan (reading its own properties) for exact shapes.
+ * - Stages: `threads` = the highest stage target, `rampup` = the first stage's duration,
+ *   `duration` = the sum of all stage durations. These are only the plan's properties: with stages
+ *   the adapter also rewrites the plan into one thread group per load layer (`jmeter-stages.ts`),
+ *   which follows the stages themselves.
  */
 export function jmeterPlanParams(load: TaskLoad): JmeterPlanParams {
   let url: URL
@@ -115,17 +119,19 @@ export function jmeterPlanParams(load: TaskLoad): JmeterPlanParams {
 
 /**
  * The JMeter command line (without the binary):
- * `-n -t <script> -l <workDir>/results.jtl -j <workDir>/jmeter.log -Jthreads=… -Jrampup=…
- * -Jduration=… -Jhost=… -Jport=… -Jprotocol=… -Jjmeterengine.nongui.port=0 -J<save properties>`.
+ * `-n -t <plan> -l <workDir>/results.jtl -j <workDir>/jmeter.log -Jthreads=… -Jrampup=…
+ * -Jduration=… -Jhost=… -Jport=… -Jprotocol=… -Jjmeterengine.nongui.port=0 -J<save properties>`,
+ * plus `-Jbody_bytes=N` when the volume profile sets PERF_GATE_BODY_BYTES. `plan` is the script,
+ * or its stepped rewrite.
  */
-export function jmeterArgs(ctx: EngineRunContext): string[] {
-  if (!ctx.script)
+export function jmeterArgs(ctx: EngineRunContext, plan = ctx.script): string[] {
+  if (!ctx.script || !plan)
     throw new Error('engine jmeter: field "script" is empty (expected the path of a .jmx test plan)')
   const p = jmeterPlanParams(ctx.load)
   const args = [
     '-n',
     '-t',
-    ctx.script,
+    plan,
     '-l',
     join(ctx.workDir, JTL_FILE),
     '-j',
@@ -139,7 +145,40 @@ export function jmeterArgs(ctx: EngineRunContext): string[] {
     '-Jjmeterengine.nongui.port=0'
   ]
   for (const [k, v] of Object.entries(JMETER_SAVE_PROPERTIES)) args.push(`-J${k}=${v}`)
+  const bodyBytes = ctx.env[BODY_BYTES_ENV]
+  if (bodyBytes !== undefined && /^\d+$/.test(bodyBytes)) args.push(`-Jbody_bytes=${bodyBytes}`)
   return args
+}
+
+/** Stepped plans written for a task (by work directory), removed once JMeter has exited. */
+const steppedPlans = new Map<string, string>()
+
+/**
+ * Writes the plan rewritten for the task's stages and returns its path. It goes next to the
+ * original (hidden, removed after the run), so relative paths in the plan (CSV data files) still
+ * resolve; when that directory is not writable, into the work directory.
+ */
+export async function writeSteppedPlan(ctx: EngineRunContext): Promise<string> {
+  const script = ctx.script!
+  let xml: string
+  try {
+    xml = await readFile(script, 'utf8')
+  } catch (e) {
+    throw new Error(`engine jmeter: cannot read the test plan ${script}: ${(e as Error).message}`)
+  }
+  const text = rewritePlanForStages(xml, stagesToThreadGroups(ctx.load.stages ?? []))
+  const name = `.${basename(script, '.jmx')}.perf-gate-${process.pid}-${randomBytes(4).toString('hex')}.jmx`
+  for (const dir of [dirname(script), ctx.workDir]) {
+    const path = join(dir, name)
+    try {
+      await writeFile(path, text, { flag: 'wx' })
+      steppedPlans.set(ctx.workDir, path)
+      return path
+    } catch {
+      // not writable: try the next place
+    }
+  }
+  throw new Error(`engine jmeter: cannot write the stepped test plan into ${ctx.workDir}`)
 }
 
 /**
@@ -460,13 +499,22 @@ export const jmeterEngine: ProcessEngine = {
    * returned `env` holds only the user's variables (to add to the runner's environment).
    */
   async command(ctx: EngineRunContext, env: NodeJS.ProcessEnv = process.env): Promise<EngineCommand> {
-    const args = jmeterArgs(ctx)
+    jmeterArgs(ctx)
     mkdirSync(ctx.workDir, { recursive: true })
+    const plan = ctx.load.stages?.length ? await writeSteppedPlan(ctx) : ctx.script
+    const args = jmeterArgs(ctx, plan)
     const jtl = join(ctx.workDir, JTL_FILE)
     rmSync(jtl, { force: true })
     return { command: binary(env), args, env: { ...ctx.env }, samples: { kind: 'file', path: jtl } }
   },
   createParser: createJtlParser,
+  /** Removes the stepped plan written for the task, if any. */
+  async afterExit(ctx: EngineRunContext): Promise<void> {
+    const path = steppedPlans.get(ctx.workDir)
+    if (!path) return
+    steppedPlans.delete(ctx.workDir)
+    await rm(path, { force: true })
+  },
   /**
    * JMeter exits 0 after a completed run, also when samples failed. JMeter 2.13 also exits 0 when
    * the plan cannot be loaded: callers must check the parser (`problem()`, no rows) as well.

@@ -22,6 +22,7 @@ import type {
   FleetOutcome,
   FleetPlan,
   FleetProgress,
+  LiveWindow,
   MissingTask,
   TaskProgress
 } from './types.js'
@@ -96,6 +97,8 @@ interface Running {
   progressOffset: number
   progressRest: string
   last: TaskProgress | null
+  /** Live windows read since the last progress report. */
+  live: LiveWindow[]
 }
 
 /** Reads one progress line written by a runner; tolerant of naming variants. */
@@ -120,14 +123,28 @@ export function parseProgressLine(
   let elapsedS = num('elapsedS', 'elapsed_s', 'elapsed')
   const elapsedMs = num('elapsedMs', 'elapsed_ms')
   if (elapsedS === undefined && elapsedMs !== undefined) elapsedS = elapsedMs / 1000
+  const live = liveWindowOf(r.live, elapsedS ?? 0)
   return {
     region: spec.region,
     taskIndex: spec.taskIndex,
     elapsedS: elapsedS ?? 0,
     requests,
     failures: num('failures', 'errors', 'fails') ?? 0,
-    rps: num('rps', 'rate') ?? 0
+    rps: num('rps', 'rate') ?? 0,
+    ...(live ? { live: [live] } : {})
   }
+}
+
+/** The `live` field of a progress line, when it is well-formed. */
+function liveWindowOf(v: unknown, elapsedS: number): LiveWindow | null {
+  if (typeof v !== 'object' || v === null) return null
+  const o = v as Record<string, unknown>
+  const n = (k: string) => (typeof o[k] === 'number' && Number.isFinite(o[k]) ? (o[k] as number) : null)
+  const requests = n('requests')
+  const failures = n('failures')
+  const sumUs = n('sumUs')
+  if (requests === null || failures === null || sumUs === null || typeof o.hist !== 'string') return null
+  return { elapsedS, requests, failures, sumUs, hist: o.hist }
 }
 
 /** A pause that never keeps the process alive by itself and ends early on `signal`. */
@@ -301,6 +318,7 @@ export class LocalFleet implements Fleet {
       progressOffset: 0,
       progressRest: '',
       last: null,
+      live: [],
       exit: new Promise(resolveExit => {
         let error: string | undefined
         child.on('error', e => {
@@ -350,7 +368,10 @@ export class LocalFleet implements Fleet {
         r.progressRest = lines.pop() ?? ''
         for (const line of lines) {
           const p = line.trim() ? parseProgressLine(line, r.spec) : null
-          if (p) r.last = p
+          if (p) {
+            r.last = p
+            if (p.live) r.live.push(...p.live)
+          }
         }
       } catch {
         // A progress file being rewritten or removed is not an error; the result file counts.
@@ -362,7 +383,10 @@ export class LocalFleet implements Fleet {
 }
 
 function progressOf(running: Running[], startAtMs: number): FleetProgress {
-  const tasks = running.map(r => r.last).filter((p): p is TaskProgress => p !== null)
+  // Each report hands on the live windows read since the previous one.
+  const tasks = running
+    .map((r): TaskProgress | null => (r.last ? { ...r.last, live: r.live.splice(0) } : null))
+    .filter((p): p is TaskProgress => p !== null)
   return {
     elapsedS: Math.max(0, (Date.now() - startAtMs) / 1000),
     requests: tasks.reduce((a, p) => a + p.requests, 0),

@@ -86,7 +86,8 @@ export function planRun(
   }
   const shares = taskShares(scenario.engine, load, scenario.tasks)
   const hardMaxS = hardMaxSeconds(scenario)
-  const steady = steadyOf(scenario)
+  // A profile knows its steady phase (e.g. the spike's baseline); otherwise the stages tell.
+  const steady = scenario.profile?.steady ?? steadyOf(scenario)
   const tasks: TaskSpec[] = shares.map((share, i) => {
     const region = regionOf(i)
     return {

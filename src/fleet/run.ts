@@ -63,7 +63,8 @@ export function runResultOf(
         stages: scenario.stages?.length ?? 0,
         tasks: plan.tasks.length,
         aborted: outcome.aborted,
-        ...outcome.facts
+        ...outcome.facts,
+        ...(scenario.profile ? { profile: scenario.profile.name } : {})
       }
     },
     tasks: withThresholds(outcome.tasks, scenario)

@@ -143,6 +143,26 @@ export function mermaidTimeChart(
   ])
 }
 
+/**
+ * Values against named categories (e.g. load levels) as a Mermaid chart: a line, or bars. Returns
+ * null when there are no values.
+ */
+export function mermaidCategoryChart(
+  categories: readonly string[],
+  values: readonly number[],
+  opts: { title: string; yLabel: string; kind?: 'line' | 'bar' }
+): string | null {
+  if (!categories.length || categories.length !== values.length) return null
+  const max = Math.max(0, ...values.filter(Number.isFinite))
+  return mermaidBlock([
+    'xychart-beta',
+    `  title "${mermaidText(opts.title)}"`,
+    `  x-axis ${mermaidCategories(categories)}`,
+    `  y-axis "${mermaidText(opts.yLabel)}" 0 --> ${niceMax(max)}`,
+    `  ${opts.kind ?? 'line'} ${mermaidArray(values)}`
+  ])
+}
+
 /** One line or bar series of an SVG chart. */
 export interface SvgSeries {
   name: string

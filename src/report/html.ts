@@ -104,7 +104,7 @@ function headerSection(input: ReportInput): string {
   if (!hasBaseline(input)) {
     detect =
       input.mode === 'stress'
-        ? '<p class="muted">Stress run: no baseline comparison; SLOs decide the outcome.</p>'
+        ? '<p class="muted">Stress run: no baseline comparison and no gate; the capacity report holds the analysis.</p>'
         : '<p class="muted">No baseline to compare against yet: showing this run only.</p>'
   } else if (v.mdePct !== null && v.mdePct !== undefined && Number.isFinite(v.mdePct)) {
     const noise = v.noisePct !== null && v.noisePct !== undefined ? `σ=${formatPercent(v.noisePct)}, ` : ''

@@ -127,7 +127,7 @@ function detectSentence(input: ReportInput): string | null {
   const v = input.verdict
   if (!hasBaseline(input)) {
     return input.mode === 'stress'
-      ? '_Stress run: no baseline comparison; SLOs decide the outcome._'
+      ? '_Stress run: no baseline comparison and no gate; the capacity report holds the analysis._'
       : '_No baseline to compare against yet: showing this run only._'
   }
   const mde = v.mdePct

@@ -101,6 +101,18 @@ export interface RecorderOptions {
   intervalMs?: number
   /** How long (ms of sample time) an interval stays open for late samples. */
   graceMs?: number
+  /** Also keep a running window of every label's latencies for `takeLive` (progress lines). */
+  live?: boolean
+}
+
+/** What was recorded since the previous `takeLive`: counts and the latency histogram payload. */
+export interface LiveWindow {
+  requests: number
+  failures: number
+  /** Sum of latencies, µs. */
+  sumUs: number
+  /** HdrHistogram V2 payload of the latencies (µs), base64. */
+  hist: string
 }
 
 export class TaskRecorder implements SampleSink {
@@ -118,10 +130,34 @@ export class TaskRecorder implements SampleSink {
   failures = 0
   firstMs = Number.POSITIVE_INFINITY
   lastMs = Number.NEGATIVE_INFINITY
+  private readonly live: { counts: DenseCounts; requests: number; failures: number; sumUs: number } | null
 
   constructor(opts: RecorderOptions = {}) {
     this.intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS
     this.graceIntervals = Math.max(1, Math.ceil((opts.graceMs ?? DEFAULT_GRACE_MS) / this.intervalMs))
+    this.live = opts.live ? { counts: new DenseCounts(), requests: 0, failures: 0, sumUs: 0 } : null
+  }
+
+  /**
+   * The samples recorded since the previous call (all labels together), and a fresh window. Null
+   * unless the recorder was made with `live: true`.
+   */
+  takeLive(): LiveWindow | null {
+    const w = this.live
+    if (!w) return null
+    const sink = new ByteSink(256)
+    w.counts.encodePayload(sink)
+    const out = {
+      requests: w.requests,
+      failures: w.failures,
+      sumUs: Math.round(w.sumUs),
+      hist: Buffer.from(sink.bytes()).toString('base64')
+    }
+    w.counts.clear()
+    w.requests = 0
+    w.failures = 0
+    w.sumUs = 0
+    return out
   }
 
   sample(s: Sample): void {
@@ -153,6 +189,12 @@ export class TaskRecorder implements SampleSink {
     }
     if (s.bytesIn) iv.bytesIn += s.bytesIn
     if (s.bytesOut) iv.bytesOut += s.bytesOut
+    if (this.live) {
+      this.live.counts.recordUs(us)
+      this.live.requests++
+      this.live.sumUs += us
+      if (s.failure) this.live.failures++
+    }
     this.samples++
     if (s.endMs < this.firstMs) this.firstMs = s.endMs
     if (s.endMs > this.lastMs) this.lastMs = s.endMs

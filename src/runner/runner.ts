@@ -30,7 +30,7 @@ import type {
   StreamParser
 } from '../engines/types.js'
 import { defaultTaskMeta, type TaskResult, type TaskStatus } from '../results/model.js'
-import { TaskRecorder } from '../results/recorder.js'
+import { TaskRecorder, type LiveWindow } from '../results/recorder.js'
 import { followFile, type FileFollower } from './follow.js'
 import { taskSpecSchema, type TaskSpec } from './spec.js'
 import type { z } from 'zod'
@@ -139,6 +139,8 @@ export interface ProgressLine {
   rps: number
   enginePid?: number
   status?: TaskStatus
+  /** Requests and latency since the previous line (for live SLO checks). */
+  live?: LiveWindow | null
 }
 
 export const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -458,7 +460,10 @@ async function runInProcessEngine(engine: InProcessEngine, ctx: EngineRunContext
   }
 }
 
-/** Appends one JSON line per interval with the running totals of the task. */
+/**
+ * Appends one JSON line per interval with the running totals of the task, and in `live` the
+ * requests, failures and latency histogram since the previous line (for stop rules).
+ */
 class Progress {
   enginePid: number | undefined
   private timer: NodeJS.Timeout | undefined
@@ -500,6 +505,7 @@ class Progress {
       failures: this.recorder.failures,
       rps: dt > 0 ? (requests - this.lastRequests) / dt : 0,
       ...(this.enginePid !== undefined ? { enginePid: this.enginePid } : {}),
+      live: this.recorder.takeLive(),
       ...extra
     }
     this.lastT = t
@@ -557,7 +563,8 @@ export async function runTask(input: TaskSpecInput, deps: RunnerDeps = {}): Prom
   const sleep = deps.sleep ?? defaultSleep
   const env = deps.env ?? process.env
   const signal = deps.signal ?? new AbortController().signal
-  const recorder = new TaskRecorder({ intervalMs: spec.intervalMs })
+  // With a progress file, each progress line also carries the latencies since the previous one.
+  const recorder = new TaskRecorder({ intervalMs: spec.intervalMs, live: spec.progress !== undefined })
   const outcome: Outcome = {
     status: 'engine-error',
     exitCode: null,

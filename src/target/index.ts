@@ -1,6 +1,7 @@
 /**
  * `node dist/target/index.js [--port N] [--max-seconds S] [--concurrency C] [--service-ms M]
- *  [--fault /route:delayMs[:errorRate]]...` starts the sample target and prints its URL.
+ *  [--recovery-ms R] [--recovery-penalty-ms P] [--fault /route:delayMs[:errorRate]]...` starts the
+ * sample target and prints its URL.
  */
 import { parseArgs } from 'node:util'
 import { startTarget, type RouteFault } from './server.js'
@@ -12,6 +13,8 @@ async function main(): Promise<void> {
       'max-seconds': { type: 'string', default: '900' },
       concurrency: { type: 'string', default: '0' },
       'service-ms': { type: 'string', default: '0' },
+      'recovery-ms': { type: 'string', default: '0' },
+      'recovery-penalty-ms': { type: 'string', default: '0' },
       fault: { type: 'string', multiple: true, default: [] }
     }
   })
@@ -26,6 +29,8 @@ async function main(): Promise<void> {
     maxSeconds: Number(values['max-seconds']),
     concurrency: Number(values.concurrency),
     serviceMs: Number(values['service-ms']),
+    recoveryMs: Number(values['recovery-ms']),
+    recoveryPenaltyMs: Number(values['recovery-penalty-ms']),
     faults
   })
   console.log(t.url)

@@ -6,9 +6,13 @@
  *
  * Faults can be injected per route, at start or at run time through `POST /__perf-gate/faults`:
  * `{ "/fast": { "delayMs": 30, "errorRate": 0.1 } }` adds latency and failures to chosen routes.
- * `concurrency` caps how many requests are served at once (the rest queue), which gives the
- * server a known capacity for stress tests. The server refuses to bind anything but loopback and
- * stops by itself after `maxSeconds`.
+ * `concurrency` caps how many requests are served at once (the rest queue), each taking
+ * `serviceMs`, which gives the server a known capacity of concurrency / serviceMs requests per
+ * second for stress tests. With `recoveryMs`, an overload (a request had to queue) also leaves the
+ * server slower for that long after the last queued request got its turn: every request then takes
+ * `recoveryPenaltyMs` more service time, as a cache or a pool that needs time to recover would.
+ * That gives spike tests a known recovery time. The server refuses to bind anything but loopback
+ * and stops by itself after `maxSeconds`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -30,6 +34,10 @@ export interface TargetOptions {
   concurrency?: number
   /** Fixed service time of every request when `concurrency` is set, ms. */
   serviceMs?: number
+  /** With `concurrency`: how long the server stays slow after the last queued request, ms. */
+  recoveryMs?: number
+  /** Extra service time of every request while the server recovers, ms. */
+  recoveryPenaltyMs?: number
   /** The server closes itself after this many seconds. */
   maxSeconds?: number
   /** Seeded randomness for reproducible runs. */
@@ -71,18 +79,26 @@ export async function startTarget(opts: TargetOptions = {}): Promise<TargetServe
   let active = 0
   const queue: (() => void)[] = []
   const limit = opts.concurrency ?? 0
+  /** Until when (epoch ms) the server is recovering from an overload. */
+  let recoveringUntil = 0
+  const overloaded = () => {
+    if (opts.recoveryMs) recoveringUntil = Math.max(recoveringUntil, Date.now() + opts.recoveryMs)
+  }
 
   async function acquire(): Promise<void> {
     if (!limit || active < limit) {
       active++
       return
     }
+    overloaded()
     await new Promise<void>(resolve => queue.push(resolve))
   }
   function release(): void {
     const next = queue.shift()
-    if (next) next()
-    else active--
+    if (next) {
+      overloaded()
+      next()
+    } else active--
   }
 
   function send(res: ServerResponse, code: number, body: Buffer | string, type = 'application/json'): void {
@@ -113,7 +129,8 @@ export async function startTarget(opts: TargetOptions = {}): Promise<TargetServe
     try {
       served++
       byRoute[path] = (byRoute[path] ?? 0) + 1
-      if (limit && opts.serviceMs) await sleep(opts.serviceMs)
+      const penalty = Date.now() < recoveringUntil ? (opts.recoveryPenaltyMs ?? 0) : 0
+      if (limit && (opts.serviceMs || penalty)) await sleep((opts.serviceMs ?? 0) + penalty)
       const f = faults[path]
       if (f?.delayMs || f?.jitterMs) await sleep((f.delayMs ?? 0) + random() * (f.jitterMs ?? 0))
       if (f?.errorRate && random() < f.errorRate) {

@@ -26,7 +26,8 @@ Runs the scenario (or reads --results), compares it with the stored baselines us
 as the GitHub Action, and prints the same report. With --baseline it stores the runs as baselines.
 
 Scenario: the options of perf-gate run (--config, --scenario, --engine, --script, --target,
-  --request, --vus, --duration, --ramp-up, --tasks, --threshold, --allow-host).
+  --request, --vus, --duration, --ramp-up, --tasks, --threshold, --allow-host, --profile,
+  --multiplier, --profile-param).
   --results FILE         gate existing result files instead of running (repeatable; globs allowed)
 
 Baselines:
@@ -65,6 +66,9 @@ const OPTIONS = {
   interval: { type: 'string' },
   threshold: { type: 'string', multiple: true },
   'allow-host': { type: 'string', multiple: true },
+  profile: { type: 'string' },
+  multiplier: { type: 'string' },
+  'profile-param': { type: 'string', multiple: true },
   results: { type: 'string', multiple: true },
   'baseline-store': { type: 'string' },
   baseline: { type: 'boolean', default: false },
@@ -156,7 +160,10 @@ export const gateCommand: Command = {
         tasks: values.tasks,
         interval: values.interval,
         requests: values.request,
-        allowHosts: values['allow-host']
+        allowHosts: values['allow-host'],
+        profile: values.profile,
+        multiplier: values.multiplier,
+        profileParams: values['profile-param']
       }
       const scenario = await loadScenario({
         config: values.config,

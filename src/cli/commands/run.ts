@@ -36,6 +36,10 @@ Scenario (perf-gate.yml in the current directory is read when present; flags win
   --interval D           result interval (default 1s)
   --threshold EXPR       a k6-syntax threshold recorded with the result, repeatable
   --allow-host HOST      also allow this target host, repeatable
+  --profile NAME         a test-type preset: load, stress, spike, soak, scalability or volume
+                         (--vus is its expected load, --duration its total length; docs/profiles.md)
+  --multiplier N         the stress or spike profile's multiplier
+  --profile-param K=V    another profile parameter, repeatable (e.g. steps=6)
 
 Output:
   --out FILE             run result JSON (default .perf-gate/results/<scenario>-<time>.json)
@@ -60,6 +64,9 @@ const OPTIONS = {
   interval: { type: 'string' },
   threshold: { type: 'string', multiple: true },
   'allow-host': { type: 'string', multiple: true },
+  profile: { type: 'string' },
+  multiplier: { type: 'string' },
+  'profile-param': { type: 'string', multiple: true },
   out: { type: 'string' },
   window: { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -103,7 +110,10 @@ export const runCommand: Command = {
       interval: values.interval,
       requests: values.request,
       thresholds: values.threshold,
-      allowHosts: values['allow-host']
+      allowHosts: values['allow-host'],
+      profile: values.profile,
+      multiplier: values.multiplier,
+      profileParams: values['profile-param']
     }
     const scenario = await loadScenario({
       config: values.config,

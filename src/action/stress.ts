@@ -1,0 +1,138 @@
+/**
+ * The action's `mode: stress` (typically from a `workflow_dispatch` with `profile`, `multiplier` and
+ * `duration` inputs): run the profile once on this runner, write the capacity report to the job
+ * summary and the artifact, keep a capacity record in the baseline store, and set the outputs. It
+ * writes no comment or status: a stress run does not gate. The work itself is `runStressJob`
+ * (src/jobs/stress.ts), shared with `perf-gate stress`.
+ */
+import * as core from '@actions/core'
+import { existsSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createBaselineStore } from '../baseline/index.js'
+import { InputError, type ActionInputs } from '../config/inputs.js'
+import { loadScenario, type Scenario } from '../config/scenario.js'
+import { Inputs, Outputs, State } from '../constants.js'
+import { LocalFleet } from '../fleet/local.js'
+import { runScenarioOnce } from '../fleet/run.js'
+import { parseSlos } from '../gate/slo.js'
+import { capacityReportInput, runStressJob, stressHtmlInput } from '../jobs/stress.js'
+import { reportArtifactName, uploadReportArtifact, writeReportFiles } from '../report/artifact.js'
+import { renderCapacityMarkdown } from '../report/capacity.js'
+import { setOutputs, writeJobSummary, type EventInfo } from '../report/github.js'
+import { renderHtml } from '../report/html.js'
+
+/** The profile a stress run uses when neither the inputs nor the scenario name one. */
+export const DEFAULT_STRESS_PROFILE = 'stress'
+
+async function stressScenario(inputs: ActionInputs, cwd: string): Promise<Scenario> {
+  const o = inputs.overrides
+  const configPath = resolve(cwd, inputs.config)
+  return loadScenario({
+    cwd,
+    defaultProfile: DEFAULT_STRESS_PROFILE,
+    config: existsSync(configPath) || inputs.config !== 'perf-gate.yml' ? inputs.config : undefined,
+    scenario: inputs.scenario || undefined,
+    flags: {
+      engine: o.engine || undefined,
+      script: o.script || undefined,
+      target: o.target || undefined,
+      vus: o.vus || undefined,
+      duration: o.duration || undefined,
+      rampUp: o.rampUp || undefined,
+      tasks: o.tasks || undefined,
+      requests: o.requests.length ? o.requests : undefined,
+      allowHosts: o.allowedHosts.length ? o.allowedHosts : undefined,
+      profile: inputs.profile.name || undefined,
+      multiplier: inputs.profile.multiplier || undefined,
+      profileParams: inputs.profile.params.length ? inputs.profile.params : undefined
+    }
+  })
+}
+
+/** Runs `mode: stress`; throws (one line) for bad inputs, reports everything else. */
+export async function runStressMode(
+  inputs: ActionInputs,
+  event: EventInfo,
+  signal: AbortSignal
+): Promise<void> {
+  if (inputs.backend !== 'local')
+    throw new InputError(
+      Inputs.Backend,
+      `stress mode runs the load itself on the local backend, got "${inputs.backend}"`
+    )
+  const cwd = process.env.GITHUB_WORKSPACE || process.cwd()
+  const scenario = await stressScenario(inputs, cwd)
+  const slos = parseSlos(inputs.overrides.thresholds, `input '${Inputs.Thresholds}'`)
+  slos.push(
+    ...parseSlos(
+      scenario.thresholds.map(t => `${t.metric}: ${t.expr}`),
+      `scenario ${scenario.name} thresholds`
+    )
+  )
+  const store = await createBaselineStore(inputs.baselineStore, {
+    cwd,
+    github: { token: inputs.githubToken, baseBranch: event.baseRef ?? undefined }
+  })
+  const pids: number[] = []
+  const fleet = new LocalFleet({
+    env: process.env,
+    onSpawn: (_spec, pid) => {
+      pids.push(pid)
+      core.saveState(State.Pids, pids.join(','))
+    }
+  })
+  core.saveState(State.Started, '1')
+  const log = (m: string) => core.info(`perf-gate: ${m}`)
+  const job = await runStressJob(
+    {
+      repo: `${event.owner}/${event.repo}`,
+      commit: event.headSha,
+      ref: event.headRef ?? '',
+      scenario,
+      slos,
+      store,
+      targetRps: inputs.targetRps,
+      instances: inputs.instances,
+      gate: { alpha: inputs.gate.alpha, minEffect: inputs.gate.minEffect },
+      log
+    },
+    ({ onProgress, signal: stop }) =>
+      runScenarioOnce(scenario, {
+        env: process.env,
+        fleet,
+        onProgress,
+        signal: AbortSignal.any([stop, signal]),
+        log
+      })
+  )
+
+  const key = inputs.commentKey || [scenario.name, process.env.GITHUB_JOB].filter(Boolean).join('/')
+  const artifactName = inputs.artifact ? reportArtifactName(key) : null
+  const rctx = { key, backend: inputs.backend, commit: event.headSha, runUrl: event.runUrl, artifactName }
+  const markdown = renderCapacityMarkdown(capacityReportInput(rctx, scenario, slos, job))
+  const html = stressHtmlInput(rctx, scenario, job)
+  const outDir = join(process.env.RUNNER_TEMP || tmpdir(), 'perf-gate', key.replace(/[^A-Za-z0-9_.-]+/g, '-'))
+  await mkdir(outDir, { recursive: true })
+  const files = await writeReportFiles(outDir, job.run, html ? renderHtml(html) : '', markdown)
+  if (job.record) await writeFile(join(outDir, 'capacity.json'), JSON.stringify(job.record) + '\n')
+  if (artifactName) {
+    try {
+      const up = await uploadReportArtifact(artifactName, files)
+      if (up.reason) core.info(`perf-gate: report artifact not uploaded: ${up.reason}`)
+    } catch (e) {
+      core.warning(`perf-gate could not upload the report artifact: ${(e as Error).message}`)
+    }
+  }
+  await writeJobSummary(markdown)
+  setOutputs({
+    [Outputs.Verdict]: job.outcome,
+    [Outputs.ResultJson]: files.resultJson,
+    [Outputs.ReportHtml]: files.reportHtml,
+    [Outputs.CapacityRps]: job.record?.capacityRps ?? undefined
+  })
+  const line = `perf-gate ${scenario.name} (${scenario.profile?.name}): ${job.analysis?.sentence ?? 'no analysis'}`
+  if (job.outcome === 'PASS') core.info(line)
+  else core.setFailed(`${line} — ${job.reasons.join('; ')}`)
+}

@@ -1,0 +1,207 @@
+/**
+ * The stress profile's stopping rule: judge each step while the run goes on, and stop once a step
+ * has broken an SLO.
+ *
+ * It reads the fleet's progress reports. Runners that write progress lines add a `live` window to
+ * each (the requests, failures, latency sum and latency histogram recorded since their previous
+ * line, all labels together; see the runner's Progress). A window belongs to a step when it lies
+ * within the step's hold by the task's own clock (seconds since that task's engine started). Once
+ * every reporting task is past the end of a step's hold, the step's windows are merged exactly and
+ * the SLOs that can be judged this way are evaluated: latency aggregations and the error rate of
+ * the whole run (`p(95)<300`, `avg<200`, `rate<0.01`) and the request rate (`http_reqs: rate>100`).
+ * SLOs on one label, on checks and request counts are left to the analysis after the run. A step
+ * with fewer than `minRequests` requests is not judged.
+ *
+ * The rule only decides; the caller stops the fleet. The analysis after the run judges the steps
+ * again on the recorded results, which are exact; this rule's figures differ from them only by the
+ * few requests at the edges of the hold.
+ */
+import type { FleetProgress } from '../fleet/types.js'
+import type { ProfileStep } from '../plan/profiles.js'
+import { DenseCounts } from '../results/hdr.js'
+import { aggregationText, type Slo } from './slo.js'
+import { formatValue } from './format.js'
+
+/** Least requests a step needs before the rule judges it. */
+export const MIN_STEP_REQUESTS = 20
+/** Seconds a window may end after the hold's end and still count (progress lines are ~1 s apart). */
+const END_SLACK_S = 0.5
+
+/** What the rule saw in one step. */
+export interface LiveStepVerdict {
+  step: ProfileStep
+  requests: number
+  failures: number
+  p95Ms: number
+  rps: number
+  /** The SLOs that failed, as sentences; empty when the step held. */
+  failed: string[]
+}
+
+export interface StopDecision {
+  /** The step that broke. */
+  verdict: LiveStepVerdict
+  reason: string
+}
+
+interface Acc {
+  counts: DenseCounts
+  requests: number
+  failures: number
+  sumUs: number
+  /** Seconds of each task's windows that were counted. */
+  covered: Map<string, number>
+  requestsByTask: Map<string, number>
+}
+
+/** Whether the rule can judge an SLO from live windows. */
+export function liveJudgeable(slo: Slo): boolean {
+  if (slo.label !== null) return false
+  if (slo.metric === 'http_req_duration') return slo.aggregation.kind !== 'count'
+  if (slo.metric === 'http_req_failed') return true
+  if (slo.metric === 'http_reqs') return slo.aggregation.kind === 'rate'
+  return false
+}
+
+function compare(a: number, op: Slo['op'], b: number): boolean {
+  switch (op) {
+    case '<':
+      return a < b
+    case '<=':
+      return a <= b
+    case '>':
+      return a > b
+    case '>=':
+      return a >= b
+    case '==':
+      return a === b
+    case '!=':
+      return a !== b
+  }
+}
+
+export class StepStopRule {
+  /** The SLOs this rule judges. */
+  readonly slos: Slo[]
+  /** Every step judged so far, in order. */
+  readonly verdicts: LiveStepVerdict[] = []
+  private readonly accs: Acc[]
+  private readonly prev = new Map<string, number>()
+  private next = 0
+  private decided: StopDecision | null = null
+  private readonly minRequests: number
+
+  constructor(
+    private readonly steps: readonly ProfileStep[],
+    slos: readonly Slo[],
+    opts: { minRequests?: number } = {}
+  ) {
+    this.slos = slos.filter(liveJudgeable)
+    this.minRequests = opts.minRequests ?? MIN_STEP_REQUESTS
+    this.accs = steps.map(() => ({
+      counts: new DenseCounts(),
+      requests: 0,
+      failures: 0,
+      sumUs: 0,
+      covered: new Map(),
+      requestsByTask: new Map()
+    }))
+  }
+
+  /** Whether the rule has anything to judge. */
+  get active(): boolean {
+    return this.slos.length > 0 && this.steps.length > 0
+  }
+
+  /** Takes one progress report; returns the decision to stop the first time a step breaks. */
+  feed(p: FleetProgress): StopDecision | null {
+    if (this.decided || !this.active) return null
+    for (const t of p.tasks) {
+      const key = `${t.region}/${t.taskIndex}`
+      for (const w of t.live ?? []) {
+        const from = this.prev.get(key) ?? 0
+        this.prev.set(key, w.elapsedS)
+        const i = this.steps.findIndex(s => from >= s.holdFromS && w.elapsedS <= s.endS + END_SLACK_S)
+        if (i < 0 || w.requests === 0) continue
+        const a = this.accs[i]
+        if (w.hist) {
+          const bytes = Buffer.from(w.hist, 'base64')
+          a.counts.addPayload(bytes, 0, bytes.length)
+        }
+        a.requests += w.requests
+        a.failures += w.failures
+        a.sumUs += w.sumUs
+        a.covered.set(key, (a.covered.get(key) ?? 0) + (w.elapsedS - from))
+        a.requestsByTask.set(key, (a.requestsByTask.get(key) ?? 0) + w.requests)
+      }
+    }
+    // A step is complete once every task has reported past its end (or every task has finished).
+    const allDone = p.total > 0 && p.finished >= p.total
+    const behind =
+      p.reporting < p.total && !allDone
+        ? 0
+        : Math.min(...p.tasks.map(t => t.elapsedS), Number.POSITIVE_INFINITY)
+    while (this.next < this.steps.length && (allDone || behind >= this.steps[this.next].endS)) {
+      const verdict = this.judge(this.next++)
+      if (!verdict) continue
+      this.verdicts.push(verdict)
+      if (verdict.failed.length) {
+        this.decided = {
+          verdict,
+          reason:
+            `${verdict.step.label} (${verdict.step.vus} VUs) broke ${verdict.failed.join('; ')}` +
+            '; stopping the run at the end of that step'
+        }
+        return this.decided
+      }
+    }
+    return null
+  }
+
+  private judge(i: number): LiveStepVerdict | null {
+    const a = this.accs[i]
+    if (a.requests < this.minRequests) return null
+    const h = a.counts.total ? a.counts.toHistogram() : null
+    const pct = (q: number) => (h ? h.getValueAtPercentile(q) / 1000 : Number.NaN)
+    let rps = 0
+    for (const [key, n] of a.requestsByTask) {
+      const s = a.covered.get(key) ?? 0
+      if (s > 0) rps += n / s
+    }
+    const failed: string[] = []
+    for (const slo of this.slos) {
+      let observed: number
+      let unit: 'ms' | 'fraction' | 'req/s'
+      if (slo.metric === 'http_req_failed') {
+        observed = a.failures / a.requests
+        unit = 'fraction'
+      } else if (slo.metric === 'http_reqs') {
+        observed = rps
+        unit = 'req/s'
+      } else {
+        const g = slo.aggregation
+        unit = 'ms'
+        observed =
+          g.kind === 'p'
+            ? pct(g.p)
+            : g.kind === 'med'
+              ? pct(50)
+              : g.kind === 'avg'
+                ? a.sumUs / a.requests / 1000
+                : g.kind === 'max'
+                  ? pct(100)
+                  : pct(0)
+      }
+      if (!compare(observed, slo.op, slo.value))
+        failed.push(`"${slo.text}" (${aggregationText(slo.aggregation)} = ${formatValue(observed, unit)})`)
+    }
+    return {
+      step: this.steps[i],
+      requests: a.requests,
+      failures: a.failures,
+      p95Ms: pct(95),
+      rps,
+      failed
+    }
+  }
+}

@@ -1,0 +1,355 @@
+/**
+ * The stress job, shared by the action (`mode: stress`) and the CLI (`perf-gate stress`): run a
+ * profile once, stop it early when a stress step breaks an SLO, analyse the per-interval results,
+ * keep a capacity record in the baseline store and hand back everything the capacity report needs.
+ * It never gates: the outcome is PASS when the run could be analysed (whatever the SLOs did) and
+ * ERROR when it could not, or when the record could not be stored.
+ */
+import type { BaselineStore } from '../baseline/model.js'
+import { capacityId, CAPACITY_SCHEMA, CAPACITY_VERSION, type CapacityRecord } from '../baseline/capacity.js'
+import type { Scenario } from '../config/scenario.js'
+import type { FleetProgress } from '../fleet/types.js'
+import {
+  analyzeProfile,
+  capacityPlan,
+  stepSlos,
+  sustainedRps,
+  type CapacityAnalysis,
+  type CapacityPlan
+} from '../gate/capacity.js'
+import type { GateOptions } from '../gate/options.js'
+import type { Slo } from '../gate/slo.js'
+import { StepStopRule, type StopDecision } from '../gate/stop-rule.js'
+import { describeProfile, type ExpandedProfile } from '../plan/profiles.js'
+import type { RunResult } from '../results/model.js'
+import { ResultView } from '../results/query.js'
+import type { CapacityReportInput } from '../report/capacity.js'
+import type { ReportInput, ReportMetric } from '../report/types.js'
+
+export interface StressJobContext {
+  repo: string
+  commit: string
+  ref: string
+  scenario: Scenario
+  /** SLOs the steps are judged by (configuration and inputs, already parsed). */
+  slos: Slo[]
+  store: BaselineStore | null
+  /** Capacity planning: the throughput the system must serve, and its instance count today. */
+  targetRps?: number | null
+  instances?: number | null
+  /** Capacity records shown in the history (default 20). */
+  historyLimit?: number
+  /** The gate's settings, for the soak comparison. */
+  gate?: Partial<GateOptions>
+  log: (message: string) => void
+  now?: () => number
+}
+
+/** Runs the scenario once; `onProgress` gets the fleet's reports, aborting `signal` stops the run. */
+export type StressRunOnce = (hooks: {
+  onProgress: (p: FleetProgress) => void
+  signal: AbortSignal
+}) => Promise<RunResult>
+
+export interface StressJobResult {
+  outcome: 'PASS' | 'ERROR'
+  /** Problems (ERROR) or remarks. */
+  reasons: string[]
+  run: RunResult | null
+  view: ResultView | null
+  profile: ExpandedProfile
+  analysis: CapacityAnalysis | null
+  plan: CapacityPlan | null
+  /** The stopping rule's decision, when it ended the run. */
+  stop: StopDecision | null
+  record: CapacityRecord | null
+  history: CapacityRecord[]
+}
+
+/** Why a run cannot be analysed as a whole: failed or missing tasks, or an interruption not ours. */
+function runTrouble(run: RunResult, stoppedByRule: boolean): string[] {
+  const out: string[] = []
+  for (const m of run.run.missingTasks) out.push(`task ${m.region}/${m.taskIndex} missing: ${m.reason}`)
+  for (const t of run.tasks) {
+    if (t.task.status === 'ok' || (t.task.status === 'aborted' && stoppedByRule)) continue
+    out.push(
+      `task ${t.task.region}/${t.task.taskIndex} ${t.task.status}${t.task.message ? `: ${t.task.message}` : ''}`
+    )
+  }
+  if (run.run.facts.aborted === true && !stoppedByRule) out.push('the run was interrupted')
+  return out
+}
+
+const finiteOrNull = (v: number | null | undefined): number | null =>
+  v === null || v === undefined || !Number.isFinite(v) ? null : v
+
+/** The capacity record of an analysed run. */
+export function capacityRecordOf(
+  ctx: Pick<StressJobContext, 'repo' | 'commit' | 'ref' | 'scenario'>,
+  run: RunResult,
+  analysis: CapacityAnalysis,
+  stopped: boolean,
+  createdMs: number
+): CapacityRecord {
+  const a = analysis
+  const steps = a.steps.map(s => ({
+    label: s.label,
+    vus: s.vus,
+    rps: s.reached ? s.rps : 0,
+    p95Ms: s.reached ? finiteOrNull(s.p95Ms) : null,
+    errorRate: s.reached ? s.errorRate : 0,
+    held: s.reached ? s.held : null
+  }))
+  const peak = a.steps.filter(s => s.reached).map(s => s.rps)
+  return {
+    schema: CAPACITY_SCHEMA,
+    version: CAPACITY_VERSION,
+    id: capacityId(createdMs, run.run.runId),
+    repo: ctx.repo,
+    scenario: ctx.scenario.name,
+    fingerprint: ctx.scenario.fingerprint,
+    profile: ctx.scenario.profile?.name ?? a.kind,
+    commit: ctx.commit,
+    ref: ctx.ref,
+    createdMs: Math.round(createdMs),
+    runId: run.run.runId,
+    capacityRps: finiteOrNull(sustainedRps(a)),
+    peakRps: peak.length ? Math.max(...peak) : null,
+    breakingVus: a.kind === 'stress' ? (a.breakingPoint?.vus ?? null) : null,
+    breaksAtVus: a.kind === 'stress' ? (a.breaksAt?.vus ?? null) : null,
+    breaksAtRps: a.kind === 'stress' ? finiteOrNull(a.breaksAt?.rps) : null,
+    kneeVus: a.kind === 'stress' ? (a.knee?.step.vus ?? null) : null,
+    kneeRps: a.kind === 'stress' ? finiteOrNull(a.knee?.step.rps) : null,
+    recoveryS: a.kind === 'spike' ? a.recoveryS : null,
+    degraded: a.kind === 'soak' ? a.degraded : null,
+    stoppedEarly: stopped,
+    sentence: a.sentence,
+    steps
+  }
+}
+
+/** Runs the stress job (see the module comment). */
+export async function runStressJob(ctx: StressJobContext, runOnce: StressRunOnce): Promise<StressJobResult> {
+  const profile = ctx.scenario.profile
+  if (!profile) throw new Error(`scenario ${ctx.scenario.name} has no profile; a stress run needs one`)
+  const now = ctx.now ?? Date.now
+  ctx.log(describeProfile(profile))
+  const judged = stepSlos(ctx.slos)
+  const rule =
+    profile.stopOnBreak && profile.steps.length > 1 ? new StepStopRule(profile.steps, judged) : null
+  if (profile.stopOnBreak && rule && !rule.active)
+    ctx.log(
+      judged.length
+        ? 'none of the SLOs can be judged while the run goes on (only latency, error rate and request rate of the whole run can); the profile runs to its end'
+        : 'no SLOs: the steps are measured, not judged, and the profile runs to its end'
+    )
+  const stopper = new AbortController()
+  let stop: StopDecision | null = null
+  const run = await runOnce({
+    signal: stopper.signal,
+    onProgress: p => {
+      if (!rule?.active || stop) return
+      const d = rule.feed(p)
+      if (d) {
+        stop = d
+        ctx.log(d.reason)
+        stopper.abort(new Error('stress step broke an SLO'))
+      }
+    }
+  })
+  const stopped = stop !== null
+  const reasons = runTrouble(run, stopped)
+  const hasData = run.tasks.some(t => Object.keys(t.labels).length > 0)
+  const base = { run, profile, stop, plan: null, record: null, history: [] as CapacityRecord[] }
+  if (!hasData)
+    return {
+      ...base,
+      outcome: 'ERROR',
+      reasons: [...reasons, 'the run recorded no requests'],
+      view: null,
+      analysis: null
+    }
+  const view = new ResultView(run.tasks)
+  const analysis = analyzeProfile(view, profile, ctx.slos, ctx.gate)
+  ctx.log(analysis.sentence)
+  if (!analysis.steps.some(s => s.reached && s.requests > 0))
+    reasons.push(
+      `no step of the profile could be measured: each hold needs at least one whole result interval (${view.intervalMs / 1000} s) with requests`
+    )
+  const sustained = sustainedRps(analysis)
+  const plan =
+    ctx.targetRps && ctx.targetRps > 0 && sustained !== null && sustained > 0
+      ? capacityPlan(sustained, ctx.targetRps, ctx.instances ?? null)
+      : null
+  if (ctx.targetRps && !plan)
+    reasons.push('capacity planning skipped: the run sustained no measurable throughput')
+  if (plan) ctx.log(plan.sentence)
+  if (reasons.length) return { ...base, outcome: 'ERROR', reasons, view, analysis, plan }
+
+  let record: CapacityRecord | null = null
+  let history: CapacityRecord[] = []
+  if (ctx.store) {
+    record = capacityRecordOf(ctx, run, analysis, stopped, now())
+    try {
+      await ctx.store.putCapacity(record)
+      ctx.log(`stored capacity record ${record.id} in ${ctx.store.location}`)
+    } catch (e) {
+      return {
+        ...base,
+        outcome: 'ERROR',
+        reasons: [`the capacity record could not be stored: ${(e as Error).message}`],
+        view,
+        analysis,
+        plan,
+        record
+      }
+    }
+    try {
+      history = await ctx.store.listCapacity({
+        repo: ctx.repo,
+        scenario: ctx.scenario.name,
+        fingerprint: ctx.scenario.fingerprint,
+        limit: ctx.historyLimit ?? 20
+      })
+      if (!history.some(r => r.id === record!.id)) history.push(record)
+    } catch (e) {
+      history = [record]
+      reasons.push(`the capacity history could not be read: ${(e as Error).message}`)
+    }
+  }
+  return { ...base, outcome: 'PASS', reasons, view, analysis, plan, record, history }
+}
+
+export interface StressReportContext {
+  key: string
+  backend: string
+  commit?: string | null
+  runUrl?: string | null
+  artifactName?: string | null
+}
+
+/** The capacity report's input for a stress job. */
+export function capacityReportInput(
+  ctx: StressReportContext,
+  scenario: Scenario,
+  slos: readonly Slo[],
+  job: StressJobResult
+): CapacityReportInput {
+  const view = job.view
+  const all = view?.allWindow()
+  const series = view
+    ? view
+        .series({ window: 'all' }, 120)
+        .filter((p, i, a) => p.requests > 0 || (i > 0 && i < a.length - 1))
+        .map(p => ({
+          startMs: p.startMs,
+          rps: p.rps,
+          p50Ms: p.p50Ms,
+          p95Ms: p.p95Ms,
+          p99Ms: p.p99Ms,
+          users: p.users
+        }))
+    : []
+  return {
+    scenario: scenario.name,
+    outcome: job.outcome,
+    reasons: job.reasons,
+    profile: {
+      name: job.profile.name,
+      description: describeProfile(job.profile),
+      params: job.profile.params
+    },
+    analysis: job.analysis,
+    plan: job.plan,
+    stopped: job.stop?.reason ?? null,
+    slos: stepSlos(slos).map(s => s.text),
+    series,
+    history: job.history,
+    facts: {
+      engine: scenario.engine,
+      backend: ctx.backend,
+      tasks: job.run?.tasks.length ?? 0,
+      durationS: all ? (all.endMs - all.startMs) / 1000 : 0,
+      commit: ctx.commit ?? null,
+      runUrl: ctx.runUrl ?? null,
+      artifactName: ctx.artifactName ?? null
+    }
+  }
+}
+
+/** The HTML report's input for a stress run: this run's figures over its whole length, no gate. */
+export function stressHtmlInput(
+  ctx: StressReportContext,
+  scenario: Scenario,
+  job: StressJobResult
+): ReportInput | null {
+  const view = job.view
+  if (!view || !job.run) return null
+  const cur = view.stats({ window: 'all' })
+  const metric = (name: string, label: string, unit: ReportMetric['unit'], v: number): ReportMetric => ({
+    name,
+    label,
+    unit,
+    baseline: null,
+    current: v,
+    deltaPct: null,
+    status: 'advisory',
+    primary: false
+  })
+  const all = view.allWindow()
+  return {
+    key: ctx.key,
+    scenario: scenario.name,
+    title: `perf-gate ${job.profile.name}: ${scenario.name}`,
+    mode: 'stress',
+    verdict: {
+      outcome: job.outcome,
+      provisional: false,
+      reasons: [job.analysis?.sentence ?? '', ...job.reasons].filter(Boolean),
+      baselines: 0,
+      replicates: 1
+    },
+    metrics: [
+      metric('p50', 'p50 latency', 'ms', cur.p50Ms),
+      metric('p95', 'p95 latency', 'ms', cur.p95Ms),
+      metric('p99', 'p99 latency', 'ms', cur.p99Ms),
+      metric('error_rate', 'Error rate', '%', cur.errorRate * 100),
+      metric('throughput', 'Throughput', 'rps', cur.rps)
+    ],
+    slos: [],
+    labels: Object.entries(view.statsByLabel({ window: 'all' })).map(([label, s]) => ({
+      label,
+      requests: s.requests,
+      errorRate: s.errorRate,
+      p50: s.p50Ms,
+      p95: s.p95Ms,
+      p99: s.p99Ms,
+      baseline: null
+    })),
+    series: view.series({ window: 'all' }, 60).map(p => ({
+      startMs: p.startMs,
+      rps: p.rps,
+      p50Ms: p.p50Ms,
+      p95Ms: p.p95Ms,
+      p99Ms: p.p99Ms,
+      users: p.users
+    })),
+    baselinePercentiles: null,
+    currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
+    facts: {
+      backend: ctx.backend,
+      regions: view.regions(),
+      tasks: job.run.tasks.length,
+      vus: scenario.vus,
+      durationS: (all.endMs - all.startMs) / 1000,
+      engine: scenario.engine,
+      engineVersion: job.run.tasks[0]?.task.engineVersion || null,
+      steadyWindow: null,
+      missingTasks: job.run.run.missingTasks,
+      runUrl: ctx.runUrl ?? null,
+      commit: ctx.commit ?? null
+    },
+    pr: null,
+    artifact: ctx.artifactName ? { name: ctx.artifactName } : null
+  }
+}

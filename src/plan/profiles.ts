@@ -1,0 +1,700 @@
+/**
+ * Test-type profiles: named presets that expand into load stages. Pure functions, no I/O.
+ *
+ * A profile is written as a name (`profile: stress`) or a mapping with parameters
+ * (`profile: { name: stress, multiplier: 3, steps: 6, step-duration: 20s }`). Every preset derives
+ * its load from the scenario's `vus`, the expected load V, and has documented defaults:
+ *
+ * | preset        | shape                                                                  |
+ * | ------------- | ---------------------------------------------------------------------- |
+ * | `load`        | ramp-up → hold V → ramp-down                                           |
+ * | `stress`      | `steps` levels evenly up to multiplier × V, each a short ramp and a hold |
+ * | `spike`       | ramp-up → baseline V → sudden surge to multiplier × V → drop → recovery |
+ * | `soak`        | ramp-up → long hold V → ramp-down                                      |
+ * | `scalability` | levels at 25/50/75/100% of V (by default), each a ramp and a hold      |
+ * | `volume`      | like load, with large request bodies (`body-bytes`)                    |
+ *
+ * `duration` sets the whole profile's length: the preset's phases that were not given explicitly
+ * are scaled together (the "sudden" spike ramps excepted) so that the total matches. Durations are
+ * rounded to whole seconds, because JMeter's thread groups take whole seconds.
+ *
+ * Besides the stages, an expansion names its constant-load phases (`steps`), which the capacity
+ * analysis judges one by one, and the window a gate run would treat as steady.
+ *
+ * Problems are reported as a `ProfileParamError` naming the parameter (`multiplier`) and what is
+ * wrong with it; the scenario loader prefixes the file and scenario, so the user reads
+ * `perf-gate.yml: scenarios.x.profile.multiplier: expected a number > 1, got "lots"`.
+ */
+import type { Stage } from '../engines/types.js'
+
+export const PROFILE_NAMES = ['load', 'stress', 'spike', 'soak', 'scalability', 'volume'] as const
+export type ProfileName = (typeof PROFILE_NAMES)[number]
+
+/** A parameter value after validation: seconds for durations, bytes for sizes, percent for levels. */
+export type ProfileValue = number | boolean | number[]
+
+/** A profile as written: its name and its parameters, validated but not yet expanded. */
+export interface ProfileSpec {
+  name: ProfileName
+  params: Record<string, ProfileValue>
+}
+
+/** A bad profile name or parameter. `field` is the parameter (`''` for the profile itself). */
+export class ProfileParamError extends Error {
+  constructor(
+    readonly field: string,
+    readonly detail: string
+  ) {
+    super(field ? `${field}: ${detail}` : detail)
+    this.name = 'ProfileParamError'
+  }
+}
+
+type Kind = 'multiplier' | 'count' | 'duration' | 'ramp' | 'bool' | 'levels' | 'bytes'
+
+interface ParamDef {
+  kind: Kind
+  /** Default value (seconds, count, …). */
+  dflt: ProfileValue
+  /** Scaled with the others when `duration` sets the total. */
+  scales?: boolean
+  /** What the parameter does, for help texts and errors. */
+  doc: string
+  min?: number
+  max?: number
+}
+
+/** Every preset's parameters and their defaults. `duration` (the total) is accepted by all. */
+export const PROFILE_PARAMS: Readonly<Record<ProfileName, Readonly<Record<string, ParamDef>>>> = {
+  load: {
+    'ramp-up': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp from 0 to the expected load' },
+    hold: { kind: 'duration', dflt: 240, scales: true, doc: 'hold at the expected load' },
+    'ramp-down': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp back to 0 (0 = none)' }
+  },
+  stress: {
+    multiplier: { kind: 'multiplier', dflt: 2, doc: 'the last step runs multiplier × the expected load' },
+    steps: { kind: 'count', dflt: 5, min: 2, max: 50, doc: 'number of load levels' },
+    'step-duration': {
+      kind: 'duration',
+      dflt: 60,
+      scales: true,
+      doc: 'length of each step, its ramp included'
+    },
+    'step-ramp': { kind: 'ramp', dflt: 10, scales: true, doc: 'ramp from one level to the next' },
+    'stop-on-break': { kind: 'bool', dflt: true, doc: 'end the run after the first step that breaks an SLO' }
+  },
+  spike: {
+    multiplier: { kind: 'multiplier', dflt: 5, doc: 'the surge runs multiplier × the expected load' },
+    'ramp-up': { kind: 'ramp', dflt: 10, scales: true, doc: 'ramp from 0 to the expected load' },
+    baseline: { kind: 'duration', dflt: 60, scales: true, doc: 'hold at the expected load before the surge' },
+    'surge-ramp': { kind: 'ramp', dflt: 2, doc: 'how fast the surge arrives' },
+    surge: { kind: 'duration', dflt: 30, scales: true, doc: 'hold at the surge load' },
+    drop: { kind: 'ramp', dflt: 2, doc: 'how fast the load falls back to the expected load' },
+    recovery: { kind: 'duration', dflt: 120, scales: true, doc: 'hold at the expected load after the surge' }
+  },
+  soak: {
+    'ramp-up': { kind: 'ramp', dflt: 60, scales: true, doc: 'ramp from 0 to the expected load' },
+    hold: { kind: 'duration', dflt: 3600, scales: true, doc: 'the long hold' },
+    'ramp-down': { kind: 'ramp', dflt: 60, scales: true, doc: 'ramp back to 0 (0 = none)' },
+    window: {
+      kind: 'duration',
+      dflt: 0,
+      doc: 'length of the first and last steady windows compared (default: a sixth of the hold)'
+    }
+  },
+  scalability: {
+    levels: { kind: 'levels', dflt: [25, 50, 75, 100], doc: 'load levels in percent of the expected load' },
+    'level-duration': {
+      kind: 'duration',
+      dflt: 60,
+      scales: true,
+      doc: 'length of each level, its ramp included'
+    },
+    'level-ramp': { kind: 'ramp', dflt: 10, scales: true, doc: 'ramp from one level to the next' }
+  },
+  volume: {
+    'ramp-up': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp from 0 to the expected load' },
+    hold: { kind: 'duration', dflt: 240, scales: true, doc: 'hold at the expected load' },
+    'ramp-down': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp back to 0 (0 = none)' },
+    'body-bytes': {
+      kind: 'bytes',
+      dflt: 65_536,
+      min: 0,
+      max: 64 * 1024 * 1024,
+      doc: 'request body size: the http engine sends it with body-less POST, PUT and PATCH requests; scripts read PERF_GATE_BODY_BYTES'
+    }
+  }
+}
+
+/** The total length parameter every preset accepts. */
+export const DURATION_PARAM = 'duration'
+
+/** Environment variable (and JMeter property `body_bytes`) that carries the volume body size to scripts. */
+export const BODY_BYTES_ENV = 'PERF_GATE_BODY_BYTES'
+
+// ---------------------------------------------------------------------------------------------
+// Parsing values.
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing'
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'a list'
+  if (typeof v === 'object') return 'a mapping'
+  const s = typeof v === 'string' ? JSON.stringify(v) : String(v)
+  return s.length > 60 ? s.slice(0, 57) + '...' : s
+}
+
+function toNumber(v: unknown): number {
+  if (typeof v === 'number') return v
+  if (typeof v === 'string' && /^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/.test(v)) return Number(v)
+  return Number.NaN
+}
+
+const UNIT_S: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 }
+
+/** Seconds of a duration (`500ms`, `30s`, `2m`, `1h30m`, a bare number of seconds); null if not one. */
+export function durationSeconds(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v : null
+  if (typeof v !== 'string' || v.trim() === '') return null
+  const s = v.trim()
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s)
+  const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/y
+  let total = 0
+  let pos = 0
+  while (pos < s.length) {
+    part.lastIndex = pos
+    const m = part.exec(s)
+    if (!m) return null
+    total += Number(m[1]) * UNIT_S[m[2]]
+    pos = part.lastIndex
+  }
+  return total
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1000,
+  kb: 1000,
+  kib: 1024,
+  m: 1_000_000,
+  mb: 1_000_000,
+  mib: 1024 * 1024
+}
+
+/** Bytes of a size (`65536`, `64KiB`, `1MB`); null if not one. */
+export function byteSize(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 ? v : null
+  if (typeof v !== 'string') return null
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(v)
+  if (!m) return null
+  const unit = BYTE_UNITS[m[2].toLowerCase()]
+  if (unit === undefined) return null
+  const n = Number(m[1]) * unit
+  return Number.isFinite(n) ? Math.round(n) : null
+}
+
+function parseLevels(v: unknown): number[] | null {
+  const items =
+    typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : Array.isArray(v) ? (v as unknown[]) : null
+  if (!items || items.length === 0) return null
+  const out: number[] = []
+  for (const it of items) {
+    const text = typeof it === 'string' ? it.trim().replace(/%$/, '') : it
+    const n = toNumber(text)
+    if (!Number.isFinite(n) || n <= 0 || n > 1000) return null
+    out.push(n)
+  }
+  return out
+}
+
+function parseValue(key: string, def: ParamDef, v: unknown): ProfileValue {
+  switch (def.kind) {
+    case 'multiplier': {
+      const n = toNumber(v)
+      if (!Number.isFinite(n) || n <= 1 || n > 1000)
+        throw new ProfileParamError(key, `expected a number > 1, got ${show(v)}`)
+      return n
+    }
+    case 'count': {
+      const n = toNumber(v)
+      const min = def.min ?? 1
+      const max = def.max ?? 1000
+      if (!Number.isInteger(n) || n < min || n > max)
+        throw new ProfileParamError(key, `expected a whole number from ${min} to ${max}, got ${show(v)}`)
+      return n
+    }
+    case 'duration':
+    case 'ramp': {
+      const s = durationSeconds(v)
+      if (s === null)
+        throw new ProfileParamError(key, `expected a duration like 10s, 2m or 1h, got ${show(v)}`)
+      return s
+    }
+    case 'bool': {
+      if (typeof v === 'boolean') return v
+      const s = typeof v === 'string' ? v.trim().toLowerCase() : ''
+      if (['true', 'yes', 'on', '1'].includes(s)) return true
+      if (['false', 'no', 'off', '0'].includes(s)) return false
+      throw new ProfileParamError(key, `expected true or false, got ${show(v)}`)
+    }
+    case 'levels': {
+      const levels = parseLevels(v)
+      if (!levels)
+        throw new ProfileParamError(
+          key,
+          `expected percentages of the expected load like "25%, 50%, 100%" (each above 0 and at most 1000), got ${show(v)}`
+        )
+      for (let i = 1; i < levels.length; i++)
+        if (levels[i] <= levels[i - 1])
+          throw new ProfileParamError(key, `expected increasing levels, got ${levels.join(', ')}`)
+      return levels
+    }
+    case 'bytes': {
+      const n = byteSize(v)
+      const max = def.max ?? Number.MAX_SAFE_INTEGER
+      if (n === null || n < (def.min ?? 0) || n > max)
+        throw new ProfileParamError(
+          key,
+          `expected a size in bytes like 65536, 64KiB or 1MB (at most ${max} bytes), got ${show(v)}`
+        )
+      return n
+    }
+  }
+}
+
+function paramList(name: ProfileName): string {
+  return [...Object.keys(PROFILE_PARAMS[name]), DURATION_PARAM].join(', ')
+}
+
+/** Parses a profile name. */
+export function parseProfileName(v: unknown): ProfileName {
+  if (typeof v === 'string' && (PROFILE_NAMES as readonly string[]).includes(v.trim()))
+    return v.trim() as ProfileName
+  throw new ProfileParamError('', `expected one of ${PROFILE_NAMES.join(', ')}, got ${show(v)}`)
+}
+
+/** Validates one parameter of a preset; the key must be one the preset takes. */
+export function parseProfileParam(name: ProfileName, key: string, v: unknown): ProfileValue {
+  if (key === DURATION_PARAM) {
+    const s = durationSeconds(v)
+    if (s === null || s <= 0)
+      throw new ProfileParamError(key, `expected a duration greater than zero like 5m, got ${show(v)}`)
+    return s
+  }
+  const def = PROFILE_PARAMS[name][key]
+  if (!def)
+    throw new ProfileParamError(key, `unknown parameter of the ${name} profile (it takes ${paramList(name)})`)
+  return parseValue(key, def, v)
+}
+
+/**
+ * Parses a profile as written in perf-gate.yml: a name, or a mapping with `name` and parameters.
+ * Throws a ProfileParamError naming the first bad field.
+ */
+export function parseProfileSpec(raw: unknown): ProfileSpec {
+  if (typeof raw === 'string') return { name: parseProfileName(raw), params: {} }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ProfileParamError(
+      '',
+      `expected a profile name (${PROFILE_NAMES.join(', ')}) or a mapping with name and parameters, got ${show(raw)}`
+    )
+  const o = raw as Record<string, unknown>
+  if (!('name' in o)) throw new ProfileParamError('name', `is required (one of ${PROFILE_NAMES.join(', ')})`)
+  let name: ProfileName
+  try {
+    name = parseProfileName(o.name)
+  } catch (e) {
+    throw new ProfileParamError('name', (e as ProfileParamError).detail)
+  }
+  const params: Record<string, ProfileValue> = {}
+  for (const [key, v] of Object.entries(o)) {
+    if (key === 'name') continue
+    params[key] = parseProfileParam(name, key, v)
+  }
+  return { name, params }
+}
+
+/**
+ * Parses `key=value` or `key: value` (the `--profile-param` flag and the `profile-params` input).
+ * Returns the key and the raw value; the value is validated by `parseProfileParam`.
+ */
+export function splitParamAssignment(text: string): { key: string; value: string } | null {
+  const m = /^\s*([A-Za-z][A-Za-z0-9-]*)\s*[=:]\s*(.*?)\s*$/.exec(text)
+  return m && m[2] !== '' ? { key: m[1], value: m[2] } : null
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expansion.
+
+/** A constant-load phase of a profile, in seconds from the start of the run. */
+export interface ProfileStep {
+  /** 1-based position among the profile's steps. */
+  index: number
+  /** `step 3`, `75%`, `baseline`, `surge`, `recovery`, `hold`. */
+  label: string
+  /** Total VUs held (over all tasks). */
+  vus: number
+  /** When the move to this level begins. */
+  startS: number
+  /** When the level is reached and held. */
+  holdFromS: number
+  /** When the hold ends. */
+  endS: number
+}
+
+/** A profile turned into stages, with the facts its analysis needs. */
+export interface ExpandedProfile {
+  name: ProfileName
+  /** Every parameter with its value in effect (seconds, bytes, percent), for reports and fingerprints. */
+  params: Record<string, ProfileValue>
+  /** The expected load V the profile was built from. */
+  vus: number
+  stages: Stage[]
+  /** The constant-load phases, in time order. */
+  steps: ProfileStep[]
+  /** The window a gate run treats as steady, seconds from the start; null when there is none. */
+  steady: { fromS: number; toS: number } | null
+  /** Seconds the whole profile runs. */
+  totalS: number
+  /** Whether custom `stages` replaced the preset's shape (the analysis still uses the preset's kind). */
+  custom: boolean
+  /** Spike: the surge ends (the load is back at V) this many seconds after the start. */
+  surgeEndS?: number
+  /** Soak: length of the first and last windows compared, seconds. */
+  windowS?: number
+  /** Stress: end the run once a step breaks an SLO. */
+  stopOnBreak: boolean
+  /** Volume: request body size in bytes. */
+  bodyBytes?: number
+}
+
+function num(p: Record<string, ProfileValue>, key: string): number {
+  return p[key] as number
+}
+
+/** Whole seconds, at least `min`. */
+function whole(s: number, min = 1): number {
+  return Math.max(min, Math.round(s))
+}
+
+/** The phases whose lengths add up to each preset's total. Inner ramps (step-ramp) scale along. */
+const TOTAL_PHASES: Record<ProfileName, string[]> = {
+  load: ['ramp-up', 'hold', 'ramp-down'],
+  volume: ['ramp-up', 'hold', 'ramp-down'],
+  soak: ['ramp-up', 'hold', 'ramp-down'],
+  stress: ['step-duration'],
+  scalability: ['level-duration'],
+  spike: ['ramp-up', 'baseline', 'surge-ramp', 'surge', 'drop', 'recovery']
+}
+
+const INNER: Partial<Record<ProfileName, Record<string, string>>> = {
+  stress: { 'step-ramp': 'step-duration' },
+  scalability: { 'level-ramp': 'level-duration' }
+}
+
+/** Defaults overlaid with the given parameters, with `duration` spread over the phases not given. */
+function resolveParams(spec: ProfileSpec): Record<string, ProfileValue> {
+  const defs = PROFILE_PARAMS[spec.name]
+  const out: Record<string, ProfileValue> = {}
+  for (const [k, d] of Object.entries(defs)) out[k] = spec.params[k] ?? d.dflt
+  const total = spec.params[DURATION_PARAM] as number | undefined
+  if (total === undefined) return out
+
+  const counts = (key: string): number => {
+    if (spec.name === 'stress' && key === 'step-duration') return num(out, 'steps')
+    if (spec.name === 'scalability' && key === 'level-duration') return (out.levels as number[]).length
+    return 1
+  }
+  let fixed = 0
+  let free = 0
+  const given = (key: string) => spec.params[key] !== undefined || !defs[key].scales
+  for (const key of TOTAL_PHASES[spec.name]) {
+    if (given(key)) fixed += counts(key) * num(out, key)
+    else free += counts(key) * num(out, key)
+  }
+  if (free <= 0)
+    throw new ProfileParamError(
+      DURATION_PARAM,
+      `every phase of the ${spec.name} profile is set explicitly; drop duration or one of them`
+    )
+  const factor = (total - fixed) / free
+  if (!(factor > 0))
+    throw new ProfileParamError(
+      DURATION_PARAM,
+      `${total}s is not longer than the phases set explicitly (${fixed}s)`
+    )
+  for (const key of TOTAL_PHASES[spec.name]) if (!given(key)) out[key] = whole(num(out, key) * factor)
+  for (const [inner, outer] of Object.entries(INNER[spec.name] ?? {}))
+    if (spec.params[inner] === undefined && spec.params[outer] === undefined)
+      out[inner] = whole(num(out, inner) * factor)
+  out[DURATION_PARAM] = total
+  return out
+}
+
+function atLeast(key: string, v: number, min: number, why = ''): void {
+  if (!(v >= min))
+    throw new ProfileParamError(key, `expected at least ${min}s${why ? ` (${why})` : ''}, got ${v}s`)
+}
+
+class StageBuilder {
+  readonly stages: Stage[] = []
+  readonly steps: ProfileStep[] = []
+  t = 0
+
+  move(durationS: number, target: number): void {
+    if (durationS <= 0) return
+    this.stages.push({ durationS, target })
+    this.t += durationS
+  }
+
+  /** A ramp to `vus` then a hold, recorded as a step. */
+  step(label: string, vus: number, rampS: number, holdS: number): void {
+    const startS = this.t
+    this.move(rampS, vus)
+    const holdFromS = this.t
+    this.move(holdS, vus)
+    this.steps.push({ index: this.steps.length + 1, label, vus, startS, holdFromS, endS: this.t })
+  }
+}
+
+function rampHoldDown(
+  p: Record<string, ProfileValue>,
+  vus: number
+): Pick<ExpandedProfile, 'stages' | 'steps' | 'steady'> {
+  atLeast('ramp-up', num(p, 'ramp-up'), 1, 'a ramp needs time; use 1s for a near-instant start')
+  atLeast('hold', num(p, 'hold'), 1)
+  const down = num(p, 'ramp-down')
+  if (down !== 0) atLeast('ramp-down', down, 1, 'or 0 for none')
+  const b = new StageBuilder()
+  b.step('hold', vus, num(p, 'ramp-up'), num(p, 'hold'))
+  b.move(down, 0)
+  const hold = b.steps[0]
+  return { stages: b.stages, steps: b.steps, steady: { fromS: hold.holdFromS, toS: hold.endS } }
+}
+
+/** Levels evenly spaced up to `top`, rounded to whole VUs; refuses repeated levels. */
+function evenLevels(top: number, steps: number, vus: number, multiplier: number): number[] {
+  const levels = Array.from({ length: steps }, (_, i) => Math.max(1, Math.round((top * (i + 1)) / steps)))
+  for (let i = 1; i < levels.length; i++)
+    if (levels[i] <= levels[i - 1])
+      throw new ProfileParamError(
+        'steps',
+        `${steps} steps up to ${top} VUs (${multiplier} × ${vus}) would repeat a level; use fewer steps or more vus`
+      )
+  return levels
+}
+
+/** Steps ramp, hold, ramp, hold, …: `levels` in VUs. */
+function stepped(
+  p: Record<string, ProfileValue>,
+  levels: number[],
+  labels: string[],
+  durKey: string,
+  rampKey: string
+): Pick<ExpandedProfile, 'stages' | 'steps'> {
+  const dur = num(p, durKey)
+  const ramp = num(p, rampKey)
+  atLeast(rampKey, ramp, 1)
+  if (!(dur - ramp >= 1))
+    throw new ProfileParamError(
+      durKey,
+      `expected at least 1s more than ${rampKey} (${ramp}s) so that each level is held, got ${dur}s`
+    )
+  const b = new StageBuilder()
+  levels.forEach((v, i) => b.step(labels[i], v, ramp, dur - ramp))
+  return { stages: b.stages, steps: b.steps }
+}
+
+/** The step whose level is closest to the expected load (the first of equals), as a steady window. */
+function steadyNear(steps: ProfileStep[], vus: number): { fromS: number; toS: number } | null {
+  let best: ProfileStep | null = null
+  for (const s of steps) if (!best || Math.abs(s.vus - vus) < Math.abs(best.vus - vus)) best = s
+  return best ? { fromS: best.holdFromS, toS: best.endS } : null
+}
+
+/**
+ * Expands a profile for an expected load of `vus` VUs into stages, steps and facts. Throws a
+ * ProfileParamError naming the parameter when the combination cannot be built.
+ */
+export function expandProfile(spec: ProfileSpec, vus: number): ExpandedProfile {
+  if (!Number.isInteger(vus) || vus < 1)
+    throw new ProfileParamError('vus', `expected a positive integer, got ${vus}`)
+  const p = resolveParams(spec)
+  let built: Pick<ExpandedProfile, 'stages' | 'steps' | 'steady'>
+  const extra: Partial<ExpandedProfile> = {}
+  switch (spec.name) {
+    case 'load':
+    case 'volume':
+      built = rampHoldDown(p, vus)
+      if (spec.name === 'volume') extra.bodyBytes = num(p, 'body-bytes')
+      break
+    case 'soak': {
+      built = rampHoldDown(p, vus)
+      const hold = num(p, 'hold')
+      const w = num(p, 'window') || whole(hold / 6)
+      if (w * 2 > hold)
+        throw new ProfileParamError('window', `expected at most half of the hold (${hold}s), got ${w}s`)
+      p.window = w
+      extra.windowS = w
+      break
+    }
+    case 'stress': {
+      const m = num(p, 'multiplier')
+      const levels = evenLevels(Math.round(vus * m), num(p, 'steps'), vus, m)
+      const s = stepped(
+        p,
+        levels,
+        levels.map((_, i) => `step ${i + 1}`),
+        'step-duration',
+        'step-ramp'
+      )
+      built = { ...s, steady: steadyNear(s.steps, vus) }
+      break
+    }
+    case 'scalability': {
+      const pct = p.levels as number[]
+      const levels = pct.map(x => Math.max(1, Math.round((vus * x) / 100)))
+      for (let i = 1; i < levels.length; i++)
+        if (levels[i] <= levels[i - 1])
+          throw new ProfileParamError(
+            'levels',
+            `${pct[i - 1]}% and ${pct[i]}% of ${vus} VUs are both ${levels[i]} VUs; use more vus or fewer levels`
+          )
+      const s = stepped(
+        p,
+        levels,
+        pct.map(x => `${x}%`),
+        'level-duration',
+        'level-ramp'
+      )
+      built = { ...s, steady: steadyNear(s.steps, vus) }
+      break
+    }
+    case 'spike': {
+      const surgeVus = Math.round(vus * num(p, 'multiplier'))
+      if (surgeVus <= vus)
+        throw new ProfileParamError('multiplier', `${num(p, 'multiplier')} × ${vus} VUs rounds to no surge`)
+      for (const k of ['ramp-up', 'surge-ramp', 'drop']) atLeast(k, num(p, k), 1)
+      for (const k of ['baseline', 'surge', 'recovery']) atLeast(k, num(p, k), 1)
+      const b = new StageBuilder()
+      b.step('baseline', vus, num(p, 'ramp-up'), num(p, 'baseline'))
+      b.step('surge', surgeVus, num(p, 'surge-ramp'), num(p, 'surge'))
+      b.step('recovery', vus, num(p, 'drop'), num(p, 'recovery'))
+      extra.surgeEndS = b.steps[2].holdFromS
+      built = {
+        stages: b.stages,
+        steps: b.steps,
+        steady: { fromS: b.steps[0].holdFromS, toS: b.steps[0].endS }
+      }
+      break
+    }
+  }
+  const totalS = built.stages.reduce((a, s) => a + s.durationS, 0)
+  return {
+    name: spec.name,
+    params: p,
+    vus,
+    ...built,
+    totalS,
+    custom: false,
+    stopOnBreak: spec.name === 'stress' ? (p['stop-on-break'] as boolean) : false,
+    ...extra
+  }
+}
+
+/**
+ * The constant-load phases of arbitrary stages: every stage that keeps a non-zero level, together
+ * with the move into it. Used when custom `stages` replace a preset's shape.
+ */
+export function stepsFromStages(stages: readonly Stage[]): ProfileStep[] {
+  const steps: ProfileStep[] = []
+  let t = 0
+  let level = 0
+  let moveStart = 0
+  for (const st of stages) {
+    if (st.target === level && level > 0) {
+      const last = steps[steps.length - 1]
+      if (last && last.endS === t && last.vus === level) last.endS = t + st.durationS
+      else
+        steps.push({
+          index: steps.length + 1,
+          label: `stage ${steps.length + 1}`,
+          vus: level,
+          startS: moveStart,
+          holdFromS: t,
+          endS: t + st.durationS
+        })
+    } else {
+      moveStart = t
+    }
+    level = st.target
+    t += st.durationS
+  }
+  return steps.map((s, i) => ({ ...s, index: i + 1, label: `stage ${i + 1}` }))
+}
+
+/**
+ * The preset's facts over custom stages: the stages as given, their constant phases as steps. The
+ * spike's surge end is the end of the highest step's hold, the soak window a sixth of the longest step.
+ */
+export function customStagesProfile(spec: ProfileSpec, vus: number, stages: Stage[]): ExpandedProfile {
+  const steps = stepsFromStages(stages)
+  const totalS = stages.reduce((a, s) => a + s.durationS, 0)
+  const peak = steps.reduce<ProfileStep | null>((b, s) => (!b || s.vus > b.vus ? s : b), null)
+  // The surge ends when the load is back down: where the step after the highest one is reached.
+  const afterPeak = peak ? steps[steps.indexOf(peak) + 1] : undefined
+  const longest = steps.reduce<ProfileStep | null>(
+    (b, s) => (!b || s.endS - s.holdFromS > b.endS - b.holdFromS ? s : b),
+    null
+  )
+  const params: Record<string, ProfileValue> = { ...spec.params }
+  const stopOnBreak =
+    spec.name === 'stress' ? ((spec.params['stop-on-break'] as boolean | undefined) ?? true) : false
+  return {
+    name: spec.name,
+    params,
+    vus,
+    stages,
+    steps,
+    steady: longest ? { fromS: longest.holdFromS, toS: longest.endS } : null,
+    totalS,
+    custom: true,
+    stopOnBreak,
+    ...(spec.name === 'spike' && peak ? { surgeEndS: afterPeak?.holdFromS ?? peak.endS } : {}),
+    ...(spec.name === 'soak' && longest
+      ? { windowS: Math.max(1, Math.round((longest.endS - longest.holdFromS) / 6)) }
+      : {}),
+    ...(spec.name === 'volume'
+      ? {
+          bodyBytes:
+            (spec.params['body-bytes'] as number | undefined) ?? PROFILE_PARAMS.volume['body-bytes'].dflt
+        }
+      : {})
+  } as ExpandedProfile
+}
+
+/** `2m 30s`, `45s`, `1h 5m`. */
+function human(s: number): string {
+  if (s < 60) return `${Number(s.toFixed(1))}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? ` ${Math.round(s % 60)}s` : ''}`
+  return `${Math.floor(s / 3600)}h${Math.round((s % 3600) / 60) ? ` ${Math.round((s % 3600) / 60)}m` : ''}`
+}
+
+/** A one-line description for logs and reports. */
+export function describeProfile(p: ExpandedProfile): string {
+  const peak = Math.max(0, ...p.stages.map(s => s.target))
+  const base = `${p.name} profile${p.custom ? ' (custom stages)' : ''}, expected load ${p.vus} VUs`
+  switch (p.name) {
+    case 'stress':
+      return `${base}: ${p.steps.length} steps up to ${peak} VUs, ${human(p.totalS)} in total`
+    case 'scalability':
+      return `${base}: levels ${p.steps.map(s => `${s.label} (${s.vus})`).join(', ')}, ${human(p.totalS)}`
+    case 'spike':
+      return `${base}: surge to ${peak} VUs, ${human(p.totalS)} in total`
+    case 'volume':
+      return `${base}: ${p.bodyBytes ?? 0}-byte request bodies, ${human(p.totalS)}`
+    default:
+      return `${base}, ${human(p.totalS)}`
+  }
+}
