@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net'
 import { S3Client } from '@aws-sdk/client-s3'
 import { ECSClient } from '@aws-sdk/client-ecs'
 import { startFakeAws, type FakeTaskLaunch, type SimulatedTask } from '../__tests__/helpers/fake-aws.js'
-import { FargateFleet } from '../src/fleet/fargate.js'
+import { DEFAULT_FARGATE_TIMING, FargateFleet } from '../src/fleet/fargate.js'
 import type { RegionTarget } from '../src/fleet/aws/discovery.js'
 import type { FleetPlan } from '../src/fleet/types.js'
 import { defaultTaskMeta } from '../src/results/model.js'
@@ -185,11 +185,51 @@ interface P4Row {
   ecs: Record<string, number>
   s3: Record<string, number>
   polls: number
+  /** The floor: the start lead plus the per-task S3 round trips the run needs, done back to back. */
+  floorS: number
   /** Σ ⌈tasks in a region / 100⌉: DescribeTasks calls one poll needs. */
   describePerPoll: number
   /** Σ ⌈tasks in a region / 10⌉: the RunTask calls the launch needs. */
   runTaskNeeded: number
   collected: number
+}
+
+/** Runs `fn` over `n` items, `limit` at a time. */
+async function pool(n: number, limit: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(limit, n) }, async () => {
+      for (let i = next++; i < n; i = next++) await fn(i)
+    })
+  )
+}
+
+/**
+ * The floor of a run's overhead: the start lead, plus the S3 round trips every task needs from the
+ * action — its envelope and its assignment written, its result read — done back to back against
+ * a fresh in-memory S3, at the fleet's concurrency.
+ */
+async function floorSeconds(tasks: number, template: string): Promise<number> {
+  const srv = await startMemoryS3()
+  const client = new S3Client({
+    region: 'us-east-1',
+    endpoint: srv.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED'
+  })
+  const o = new RunObjects(client, BUCKET)
+  // The results are written by the tasks, not the action: they are put in place untimed.
+  await pool(tasks, 16, i => o.put(`f/results/${i}.json`, template))
+  const t0 = Date.now()
+  await pool(tasks, 32, i => o.putJson(`f/tasks/${i}.json`, { spec: { i } }))
+  await pool(tasks, 10, i => o.putJson(`f/assign/${i}.json`, { key: String(i) }))
+  await pool(tasks, 16, i => o.getJson(`f/results/${i}.json`))
+  const ms = Date.now() - t0
+  client.destroy()
+  await srv.close()
+  return (DEFAULT_FARGATE_TIMING.startLeadMs + ms) / 1000
 }
 
 async function runOnce(tasks: number): Promise<P4Row> {
@@ -298,6 +338,7 @@ async function runOnce(tasks: number): Promise<P4Row> {
     ecs: ecsCalls,
     s3: { ...s3srv.counts },
     polls: fleet.calls.polls ?? 0,
+    floorS: await floorSeconds(tasks, template),
     runTaskNeeded: REGIONS.reduce((a, r) => a + Math.ceil(specs.filter(x => x.region === r).length / 10), 0),
     describePerPoll: REGIONS.reduce(
       (a, r) => a + Math.ceil(specs.filter(x => x.region === r).length / 100),
@@ -319,12 +360,14 @@ export async function runP4(o: BenchOptions): Promise<BenchReport> {
     title: 'Fargate fleet overhead beyond the load',
     tables: [
       {
-        caption: `${LOAD_S} s of (simulated) load per task, 4 regions, zero provisioning delay, default timing (poll 2 s, barrier poll 1 s, start lead 2 s; tasks poll go.json every 0.5 s). Overhead = wall time of FargateFleet.run − load time; "to go" = from the call to the common start; "after load" = from the load's end to the return (polling, collection, StopTask).`,
+        caption: `${LOAD_S} s of (simulated) load per task, 4 regions, zero provisioning delay, default timing (poll 2 s, barrier poll 1 s, start lead 2 s; tasks poll go.json every 0.5 s). "Overhead" = wall time of FargateFleet.run − load time; "floor" = the 2 s start lead + the action's own per-task S3 round trips (envelope and assignment written, result read) done back to back at the same concurrency against a fresh in-memory S3 in the same run; "to go" = from the call to the common start; "after load" = from the load's end to the return (polling, collection, StopTask).`,
         markdown: table(
           [
             'tasks',
             'wall s',
             'overhead s',
+            'floor s',
+            'overhead / floor',
             'to go s',
             'after load s',
             'polls',
@@ -340,6 +383,8 @@ export async function runP4(o: BenchOptions): Promise<BenchReport> {
             int(r.tasks),
             num(r.wallS, 2),
             num(r.overheadS, 2),
+            num(r.floorS, 2),
+            `${num(r.overheadS / r.floorS, 2)}×`,
             num(r.toGoS, 2),
             num(r.afterLoadS, 2),
             int(r.polls),

@@ -167,6 +167,8 @@ describe('the bundled action on a Fargate fleet (local fakes)', () => {
       timing?: Record<string, number>
       onSpawn?: (child: ChildProcess) => void
       post?: boolean
+      /** The Node binary that runs the action and its post step. */
+      node?: string
     } = {}
   ): Promise<ActionRun> {
     const dir = join(work, `run-${++counter}`)
@@ -237,7 +239,8 @@ describe('the bundled action on a Fargate fleet (local fakes)', () => {
       ...(f ? awsEnvFor(f, proxy.endpoint) : {})
     }
     for (const [k, v] of Object.entries({ ...defaults, ...inputs })) env[`INPUT_${k.toUpperCase()}`] = v
-    const r = await spawnNode(process.execPath, MAIN, env, { timeoutMs: 150_000, onSpawn: opts.onSpawn })
+    const node = opts.node ?? process.execPath
+    const r = await spawnNode(node, MAIN, env, { timeoutMs: 150_000, onSpawn: opts.onSpawn })
     const state = parseCommandFile(await readFile(files.state, 'utf8'))
     const run: ActionRun = {
       code: r.code,
@@ -249,7 +252,7 @@ describe('the bundled action on a Fargate fleet (local fakes)', () => {
     if (opts.post !== false) {
       const postEnv: NodeJS.ProcessEnv = { ...env }
       for (const [k, v] of Object.entries(state)) postEnv[`STATE_${k}`] = v
-      run.post = await spawnNode(process.execPath, POST, postEnv, { timeoutMs: 60_000 })
+      run.post = await spawnNode(node, POST, postEnv, { timeoutMs: 60_000 })
     }
     return run
   }
@@ -264,7 +267,9 @@ describe('the bundled action on a Fargate fleet (local fakes)', () => {
   const runResultOf = async (r: ActionRun): Promise<RunResult> =>
     JSON.parse(await readFile(r.outputs['result-json'], 'utf8')) as RunResult
 
-  it('runs across 3 regions: OIDC → STS, per-region ECS, start barrier, exact merge, nothing left running', async () => {
+  it('runs across 3 regions on Node 24: OIDC → STS, per-region ECS, start barrier, exact merge, nothing left running', async () => {
+    const node24 = process.env.PERF_GATE_NODE24
+    expect(node24 && existsSync(node24)).toBeTruthy()
     const f = await startFake({
       regions: {
         'us-east-1': { provisioningDelayMs: 50 },
@@ -272,7 +277,7 @@ describe('the bundled action on a Fargate fleet (local fakes)', () => {
         'ap-southeast-2': { provisioningDelayMs: 900 }
       }
     })
-    const r = await runAction(f, {})
+    const r = await runAction(f, {}, { node: node24 })
     expect(r.stdout).not.toMatch(/::error::/)
     expect(r.code).toBe(0)
     expect(r.outputs.verdict).toMatch(/^(PASS|INCONCLUSIVE)$/)

@@ -67748,6 +67748,565 @@ function preprocess(fn, schema) {
 ;// CONCATENATED MODULE: ./src/engines/types.ts
 const ENGINE_NAMES = ['k6', 'locust', 'jmeter', 'http'];
 
+;// CONCATENATED MODULE: ./src/plan/profiles.ts
+const PROFILE_NAMES = ['load', 'stress', 'spike', 'soak', 'scalability', 'volume'];
+/** A bad profile name or parameter. `field` is the parameter (`''` for the profile itself). */
+class ProfileParamError extends Error {
+    field;
+    detail;
+    constructor(field, detail) {
+        super(field ? `${field}: ${detail}` : detail);
+        this.field = field;
+        this.detail = detail;
+        this.name = 'ProfileParamError';
+    }
+}
+/** Every preset's parameters and their defaults. `duration` (the total) is accepted by all. */
+const PROFILE_PARAMS = {
+    load: {
+        'ramp-up': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp from 0 to the expected load' },
+        hold: { kind: 'duration', dflt: 240, scales: true, doc: 'hold at the expected load' },
+        'ramp-down': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp back to 0 (0 = none)' }
+    },
+    stress: {
+        multiplier: { kind: 'multiplier', dflt: 2, doc: 'the last step runs multiplier × the expected load' },
+        steps: { kind: 'count', dflt: 5, min: 2, max: 50, doc: 'number of load levels' },
+        'step-duration': {
+            kind: 'duration',
+            dflt: 60,
+            scales: true,
+            doc: 'length of each step, its ramp included'
+        },
+        'step-ramp': { kind: 'ramp', dflt: 10, scales: true, doc: 'ramp from one level to the next' },
+        'stop-on-break': { kind: 'bool', dflt: true, doc: 'end the run after the first step that breaks an SLO' }
+    },
+    spike: {
+        multiplier: { kind: 'multiplier', dflt: 5, doc: 'the surge runs multiplier × the expected load' },
+        'ramp-up': { kind: 'ramp', dflt: 10, scales: true, doc: 'ramp from 0 to the expected load' },
+        baseline: { kind: 'duration', dflt: 60, scales: true, doc: 'hold at the expected load before the surge' },
+        'surge-ramp': { kind: 'ramp', dflt: 2, doc: 'how fast the surge arrives' },
+        surge: { kind: 'duration', dflt: 30, scales: true, doc: 'hold at the surge load' },
+        drop: { kind: 'ramp', dflt: 2, doc: 'how fast the load falls back to the expected load' },
+        recovery: { kind: 'duration', dflt: 120, scales: true, doc: 'hold at the expected load after the surge' }
+    },
+    soak: {
+        'ramp-up': { kind: 'ramp', dflt: 60, scales: true, doc: 'ramp from 0 to the expected load' },
+        hold: { kind: 'duration', dflt: 3600, scales: true, doc: 'the long hold' },
+        'ramp-down': { kind: 'ramp', dflt: 60, scales: true, doc: 'ramp back to 0 (0 = none)' },
+        window: {
+            kind: 'duration',
+            dflt: 0,
+            doc: 'length of the first and last steady windows compared (default: a sixth of the hold)'
+        }
+    },
+    scalability: {
+        levels: { kind: 'levels', dflt: [25, 50, 75, 100], doc: 'load levels in percent of the expected load' },
+        'level-duration': {
+            kind: 'duration',
+            dflt: 60,
+            scales: true,
+            doc: 'length of each level, its ramp included'
+        },
+        'level-ramp': { kind: 'ramp', dflt: 10, scales: true, doc: 'ramp from one level to the next' }
+    },
+    volume: {
+        'ramp-up': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp from 0 to the expected load' },
+        hold: { kind: 'duration', dflt: 240, scales: true, doc: 'hold at the expected load' },
+        'ramp-down': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp back to 0 (0 = none)' },
+        'body-bytes': {
+            kind: 'bytes',
+            dflt: 65_536,
+            min: 0,
+            max: 64 * 1024 * 1024,
+            doc: 'request body size: the http engine sends it with body-less POST, PUT and PATCH requests; scripts read PERF_GATE_BODY_BYTES'
+        }
+    }
+};
+/** The total length parameter every preset accepts. */
+const DURATION_PARAM = 'duration';
+/** Environment variable (and JMeter property `body_bytes`) that carries the volume body size to scripts. */
+const BODY_BYTES_ENV = 'PERF_GATE_BODY_BYTES';
+// ---------------------------------------------------------------------------------------------
+// Parsing values.
+function show(v) {
+    if (v === undefined)
+        return 'nothing';
+    if (v === null)
+        return 'null';
+    if (Array.isArray(v))
+        return 'a list';
+    if (typeof v === 'object')
+        return 'a mapping';
+    const s = typeof v === 'string' ? JSON.stringify(v) : String(v);
+    return s.length > 60 ? s.slice(0, 57) + '...' : s;
+}
+function toNumber(v) {
+    if (typeof v === 'number')
+        return v;
+    if (typeof v === 'string' && /^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/.test(v))
+        return Number(v);
+    return Number.NaN;
+}
+const UNIT_S = { ms: 0.001, s: 1, m: 60, h: 3600 };
+/** Seconds of a duration (`500ms`, `30s`, `2m`, `1h30m`, a bare number of seconds); null if not one. */
+function durationSeconds(v) {
+    if (typeof v === 'number')
+        return Number.isFinite(v) && v >= 0 ? v : null;
+    if (typeof v !== 'string' || v.trim() === '')
+        return null;
+    const s = v.trim();
+    if (/^\d+(\.\d+)?$/.test(s))
+        return Number(s);
+    const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
+    let total = 0;
+    let pos = 0;
+    while (pos < s.length) {
+        part.lastIndex = pos;
+        const m = part.exec(s);
+        if (!m)
+            return null;
+        total += Number(m[1]) * UNIT_S[m[2]];
+        pos = part.lastIndex;
+    }
+    return total;
+}
+const BYTE_UNITS = {
+    '': 1,
+    b: 1,
+    k: 1000,
+    kb: 1000,
+    kib: 1024,
+    m: 1_000_000,
+    mb: 1_000_000,
+    mib: 1024 * 1024
+};
+/** Bytes of a size (`65536`, `64KiB`, `1MB`); null if not one. */
+function byteSize(v) {
+    if (typeof v === 'number')
+        return Number.isInteger(v) && v >= 0 ? v : null;
+    if (typeof v !== 'string')
+        return null;
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(v);
+    if (!m)
+        return null;
+    const unit = BYTE_UNITS[m[2].toLowerCase()];
+    if (unit === undefined)
+        return null;
+    const n = Number(m[1]) * unit;
+    return Number.isFinite(n) ? Math.round(n) : null;
+}
+function parseLevels(v) {
+    const items = typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : Array.isArray(v) ? v : null;
+    if (!items || items.length === 0)
+        return null;
+    const out = [];
+    for (const it of items) {
+        const text = typeof it === 'string' ? it.trim().replace(/%$/, '') : it;
+        const n = toNumber(text);
+        if (!Number.isFinite(n) || n <= 0 || n > 1000)
+            return null;
+        out.push(n);
+    }
+    return out;
+}
+function parseValue(key, def, v) {
+    switch (def.kind) {
+        case 'multiplier': {
+            const n = toNumber(v);
+            if (!Number.isFinite(n) || n <= 1 || n > 1000)
+                throw new ProfileParamError(key, `expected a number > 1, got ${show(v)}`);
+            return n;
+        }
+        case 'count': {
+            const n = toNumber(v);
+            const min = def.min ?? 1;
+            const max = def.max ?? 1000;
+            if (!Number.isInteger(n) || n < min || n > max)
+                throw new ProfileParamError(key, `expected a whole number from ${min} to ${max}, got ${show(v)}`);
+            return n;
+        }
+        case 'duration':
+        case 'ramp': {
+            const s = durationSeconds(v);
+            if (s === null)
+                throw new ProfileParamError(key, `expected a duration like 10s, 2m or 1h, got ${show(v)}`);
+            return s;
+        }
+        case 'bool': {
+            if (typeof v === 'boolean')
+                return v;
+            const s = typeof v === 'string' ? v.trim().toLowerCase() : '';
+            if (['true', 'yes', 'on', '1'].includes(s))
+                return true;
+            if (['false', 'no', 'off', '0'].includes(s))
+                return false;
+            throw new ProfileParamError(key, `expected true or false, got ${show(v)}`);
+        }
+        case 'levels': {
+            const levels = parseLevels(v);
+            if (!levels)
+                throw new ProfileParamError(key, `expected percentages of the expected load like "25%, 50%, 100%" (each above 0 and at most 1000), got ${show(v)}`);
+            for (let i = 1; i < levels.length; i++)
+                if (levels[i] <= levels[i - 1])
+                    throw new ProfileParamError(key, `expected increasing levels, got ${levels.join(', ')}`);
+            return levels;
+        }
+        case 'bytes': {
+            const n = byteSize(v);
+            const max = def.max ?? Number.MAX_SAFE_INTEGER;
+            if (n === null || n < (def.min ?? 0) || n > max)
+                throw new ProfileParamError(key, `expected a size in bytes like 65536, 64KiB or 1MB (at most ${max} bytes), got ${show(v)}`);
+            return n;
+        }
+    }
+}
+function paramList(name) {
+    return [...Object.keys(PROFILE_PARAMS[name]), DURATION_PARAM].join(', ');
+}
+/** Parses a profile name. */
+function parseProfileName(v) {
+    if (typeof v === 'string' && PROFILE_NAMES.includes(v.trim()))
+        return v.trim();
+    throw new ProfileParamError('', `expected one of ${PROFILE_NAMES.join(', ')}, got ${show(v)}`);
+}
+/** Validates one parameter of a preset; the key must be one the preset takes. */
+function parseProfileParam(name, key, v) {
+    if (key === DURATION_PARAM) {
+        const s = durationSeconds(v);
+        if (s === null || s <= 0)
+            throw new ProfileParamError(key, `expected a duration greater than zero like 5m, got ${show(v)}`);
+        return s;
+    }
+    const def = PROFILE_PARAMS[name][key];
+    if (!def)
+        throw new ProfileParamError(key, `unknown parameter of the ${name} profile (it takes ${paramList(name)})`);
+    return parseValue(key, def, v);
+}
+/**
+ * Parses a profile as written in perf-gate.yml: a name, or a mapping with `name` and parameters.
+ * Throws a ProfileParamError naming the first bad field.
+ */
+function parseProfileSpec(raw) {
+    if (typeof raw === 'string')
+        return { name: parseProfileName(raw), params: {} };
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+        throw new ProfileParamError('', `expected a profile name (${PROFILE_NAMES.join(', ')}) or a mapping with name and parameters, got ${show(raw)}`);
+    const o = raw;
+    if (!('name' in o))
+        throw new ProfileParamError('name', `is required (one of ${PROFILE_NAMES.join(', ')})`);
+    let name;
+    try {
+        name = parseProfileName(o.name);
+    }
+    catch (e) {
+        throw new ProfileParamError('name', e.detail);
+    }
+    const params = {};
+    for (const [key, v] of Object.entries(o)) {
+        if (key === 'name')
+            continue;
+        params[key] = parseProfileParam(name, key, v);
+    }
+    return { name, params };
+}
+/**
+ * Parses `key=value` or `key: value` (the `--profile-param` flag and the `profile-params` input).
+ * Returns the key and the raw value; the value is validated by `parseProfileParam`.
+ */
+function splitParamAssignment(text) {
+    const m = /^\s*([A-Za-z][A-Za-z0-9-]*)\s*[=:]\s*(.*?)\s*$/.exec(text);
+    return m && m[2] !== '' ? { key: m[1], value: m[2] } : null;
+}
+function num(p, key) {
+    return p[key];
+}
+/** Whole seconds, at least `min`. */
+function whole(s, min = 1) {
+    return Math.max(min, Math.round(s));
+}
+/** The phases whose lengths add up to each preset's total. Inner ramps (step-ramp) scale along. */
+const TOTAL_PHASES = {
+    load: ['ramp-up', 'hold', 'ramp-down'],
+    volume: ['ramp-up', 'hold', 'ramp-down'],
+    soak: ['ramp-up', 'hold', 'ramp-down'],
+    stress: ['step-duration'],
+    scalability: ['level-duration'],
+    spike: ['ramp-up', 'baseline', 'surge-ramp', 'surge', 'drop', 'recovery']
+};
+const INNER = {
+    stress: { 'step-ramp': 'step-duration' },
+    scalability: { 'level-ramp': 'level-duration' }
+};
+/** Defaults overlaid with the given parameters, with `duration` spread over the phases not given. */
+function resolveParams(spec) {
+    const defs = PROFILE_PARAMS[spec.name];
+    const out = {};
+    for (const [k, d] of Object.entries(defs))
+        out[k] = spec.params[k] ?? d.dflt;
+    const total = spec.params[DURATION_PARAM];
+    if (total === undefined)
+        return out;
+    const counts = (key) => {
+        if (spec.name === 'stress' && key === 'step-duration')
+            return num(out, 'steps');
+        if (spec.name === 'scalability' && key === 'level-duration')
+            return out.levels.length;
+        return 1;
+    };
+    let fixed = 0;
+    let free = 0;
+    const given = (key) => spec.params[key] !== undefined || !defs[key].scales;
+    for (const key of TOTAL_PHASES[spec.name]) {
+        if (given(key))
+            fixed += counts(key) * num(out, key);
+        else
+            free += counts(key) * num(out, key);
+    }
+    if (free <= 0)
+        throw new ProfileParamError(DURATION_PARAM, `every phase of the ${spec.name} profile is set explicitly; drop duration or one of them`);
+    const factor = (total - fixed) / free;
+    if (!(factor > 0))
+        throw new ProfileParamError(DURATION_PARAM, `${total}s is not longer than the phases set explicitly (${fixed}s)`);
+    for (const key of TOTAL_PHASES[spec.name])
+        if (!given(key))
+            out[key] = whole(num(out, key) * factor);
+    for (const [inner, outer] of Object.entries(INNER[spec.name] ?? {}))
+        if (spec.params[inner] === undefined && spec.params[outer] === undefined)
+            out[inner] = whole(num(out, inner) * factor);
+    out[DURATION_PARAM] = total;
+    return out;
+}
+function atLeast(key, v, min, why = '') {
+    if (!(v >= min))
+        throw new ProfileParamError(key, `expected at least ${min}s${why ? ` (${why})` : ''}, got ${v}s`);
+}
+class StageBuilder {
+    stages = [];
+    steps = [];
+    t = 0;
+    move(durationS, target) {
+        if (durationS <= 0)
+            return;
+        this.stages.push({ durationS, target });
+        this.t += durationS;
+    }
+    /** A ramp to `vus` then a hold, recorded as a step. */
+    step(label, vus, rampS, holdS) {
+        const startS = this.t;
+        this.move(rampS, vus);
+        const holdFromS = this.t;
+        this.move(holdS, vus);
+        this.steps.push({ index: this.steps.length + 1, label, vus, startS, holdFromS, endS: this.t });
+    }
+}
+function rampHoldDown(p, vus) {
+    atLeast('ramp-up', num(p, 'ramp-up'), 1, 'a ramp needs time; use 1s for a near-instant start');
+    atLeast('hold', num(p, 'hold'), 1);
+    const down = num(p, 'ramp-down');
+    if (down !== 0)
+        atLeast('ramp-down', down, 1, 'or 0 for none');
+    const b = new StageBuilder();
+    b.step('hold', vus, num(p, 'ramp-up'), num(p, 'hold'));
+    b.move(down, 0);
+    const hold = b.steps[0];
+    return { stages: b.stages, steps: b.steps, steady: { fromS: hold.holdFromS, toS: hold.endS } };
+}
+/** Levels evenly spaced up to `top`, rounded to whole VUs; refuses repeated levels. */
+function evenLevels(top, steps, vus, multiplier) {
+    const levels = Array.from({ length: steps }, (_, i) => Math.max(1, Math.round((top * (i + 1)) / steps)));
+    for (let i = 1; i < levels.length; i++)
+        if (levels[i] <= levels[i - 1])
+            throw new ProfileParamError('steps', `${steps} steps up to ${top} VUs (${multiplier} × ${vus}) would repeat a level; use fewer steps or more vus`);
+    return levels;
+}
+/** Steps ramp, hold, ramp, hold, …: `levels` in VUs. */
+function stepped(p, levels, labels, durKey, rampKey) {
+    const dur = num(p, durKey);
+    const ramp = num(p, rampKey);
+    atLeast(rampKey, ramp, 1);
+    if (!(dur - ramp >= 1))
+        throw new ProfileParamError(durKey, `expected at least 1s more than ${rampKey} (${ramp}s) so that each level is held, got ${dur}s`);
+    const b = new StageBuilder();
+    levels.forEach((v, i) => b.step(labels[i], v, ramp, dur - ramp));
+    return { stages: b.stages, steps: b.steps };
+}
+/** The step whose level is closest to the expected load (the first of equals), as a steady window. */
+function steadyNear(steps, vus) {
+    let best = null;
+    for (const s of steps)
+        if (!best || Math.abs(s.vus - vus) < Math.abs(best.vus - vus))
+            best = s;
+    return best ? { fromS: best.holdFromS, toS: best.endS } : null;
+}
+/**
+ * Expands a profile for an expected load of `vus` VUs into stages, steps and facts. Throws a
+ * ProfileParamError naming the parameter when the combination cannot be built.
+ */
+function expandProfile(spec, vus) {
+    if (!Number.isInteger(vus) || vus < 1)
+        throw new ProfileParamError('vus', `expected a positive integer, got ${vus}`);
+    const p = resolveParams(spec);
+    let built;
+    const extra = {};
+    switch (spec.name) {
+        case 'load':
+        case 'volume':
+            built = rampHoldDown(p, vus);
+            if (spec.name === 'volume')
+                extra.bodyBytes = num(p, 'body-bytes');
+            break;
+        case 'soak': {
+            built = rampHoldDown(p, vus);
+            const hold = num(p, 'hold');
+            const w = num(p, 'window') || whole(hold / 6);
+            if (w * 2 > hold)
+                throw new ProfileParamError('window', `expected at most half of the hold (${hold}s), got ${w}s`);
+            p.window = w;
+            extra.windowS = w;
+            break;
+        }
+        case 'stress': {
+            const m = num(p, 'multiplier');
+            const levels = evenLevels(Math.round(vus * m), num(p, 'steps'), vus, m);
+            const s = stepped(p, levels, levels.map((_, i) => `step ${i + 1}`), 'step-duration', 'step-ramp');
+            built = { ...s, steady: steadyNear(s.steps, vus) };
+            break;
+        }
+        case 'scalability': {
+            const pct = p.levels;
+            const levels = pct.map(x => Math.max(1, Math.round((vus * x) / 100)));
+            for (let i = 1; i < levels.length; i++)
+                if (levels[i] <= levels[i - 1])
+                    throw new ProfileParamError('levels', `${pct[i - 1]}% and ${pct[i]}% of ${vus} VUs are both ${levels[i]} VUs; use more vus or fewer levels`);
+            const s = stepped(p, levels, pct.map(x => `${x}%`), 'level-duration', 'level-ramp');
+            built = { ...s, steady: steadyNear(s.steps, vus) };
+            break;
+        }
+        case 'spike': {
+            const surgeVus = Math.round(vus * num(p, 'multiplier'));
+            if (surgeVus <= vus)
+                throw new ProfileParamError('multiplier', `${num(p, 'multiplier')} × ${vus} VUs rounds to no surge`);
+            for (const k of ['ramp-up', 'surge-ramp', 'drop'])
+                atLeast(k, num(p, k), 1);
+            for (const k of ['baseline', 'surge', 'recovery'])
+                atLeast(k, num(p, k), 1);
+            const b = new StageBuilder();
+            b.step('baseline', vus, num(p, 'ramp-up'), num(p, 'baseline'));
+            b.step('surge', surgeVus, num(p, 'surge-ramp'), num(p, 'surge'));
+            b.step('recovery', vus, num(p, 'drop'), num(p, 'recovery'));
+            extra.surgeEndS = b.steps[2].holdFromS;
+            built = {
+                stages: b.stages,
+                steps: b.steps,
+                steady: { fromS: b.steps[0].holdFromS, toS: b.steps[0].endS }
+            };
+            break;
+        }
+    }
+    const totalS = built.stages.reduce((a, s) => a + s.durationS, 0);
+    return {
+        name: spec.name,
+        params: p,
+        vus,
+        ...built,
+        totalS,
+        custom: false,
+        stopOnBreak: spec.name === 'stress' ? p['stop-on-break'] : false,
+        ...extra
+    };
+}
+/**
+ * The constant-load phases of arbitrary stages: every stage that keeps a non-zero level, together
+ * with the move into it. Used when custom `stages` replace a preset's shape.
+ */
+function stepsFromStages(stages) {
+    const steps = [];
+    let t = 0;
+    let level = 0;
+    let moveStart = 0;
+    for (const st of stages) {
+        if (st.target === level && level > 0) {
+            const last = steps[steps.length - 1];
+            if (last && last.endS === t && last.vus === level)
+                last.endS = t + st.durationS;
+            else
+                steps.push({
+                    index: steps.length + 1,
+                    label: `stage ${steps.length + 1}`,
+                    vus: level,
+                    startS: moveStart,
+                    holdFromS: t,
+                    endS: t + st.durationS
+                });
+        }
+        else {
+            moveStart = t;
+        }
+        level = st.target;
+        t += st.durationS;
+    }
+    return steps.map((s, i) => ({ ...s, index: i + 1, label: `stage ${i + 1}` }));
+}
+/**
+ * The preset's facts over custom stages: the stages as given, their constant phases as steps. The
+ * spike's surge end is the end of the highest step's hold, the soak window a sixth of the longest step.
+ */
+function customStagesProfile(spec, vus, stages) {
+    const steps = stepsFromStages(stages);
+    const totalS = stages.reduce((a, s) => a + s.durationS, 0);
+    const peak = steps.reduce((b, s) => (!b || s.vus > b.vus ? s : b), null);
+    // The surge ends when the load is back down: where the step after the highest one is reached.
+    const afterPeak = peak ? steps[steps.indexOf(peak) + 1] : undefined;
+    const longest = steps.reduce((b, s) => (!b || s.endS - s.holdFromS > b.endS - b.holdFromS ? s : b), null);
+    const params = { ...spec.params };
+    const stopOnBreak = spec.name === 'stress' ? (spec.params['stop-on-break'] ?? true) : false;
+    return {
+        name: spec.name,
+        params,
+        vus,
+        stages,
+        steps,
+        steady: longest ? { fromS: longest.holdFromS, toS: longest.endS } : null,
+        totalS,
+        custom: true,
+        stopOnBreak,
+        ...(spec.name === 'spike' && peak ? { surgeEndS: afterPeak?.holdFromS ?? peak.endS } : {}),
+        ...(spec.name === 'soak' && longest
+            ? { windowS: Math.max(1, Math.round((longest.endS - longest.holdFromS) / 6)) }
+            : {}),
+        ...(spec.name === 'volume'
+            ? {
+                bodyBytes: spec.params['body-bytes'] ?? PROFILE_PARAMS.volume['body-bytes'].dflt
+            }
+            : {})
+    };
+}
+/** `2m 30s`, `45s`, `1h 5m`. */
+function human(s) {
+    if (s < 60)
+        return `${Number(s.toFixed(1))}s`;
+    if (s < 3600)
+        return `${Math.floor(s / 60)}m${s % 60 ? ` ${Math.round(s % 60)}s` : ''}`;
+    return `${Math.floor(s / 3600)}h${Math.round((s % 3600) / 60) ? ` ${Math.round((s % 3600) / 60)}m` : ''}`;
+}
+/** A one-line description for logs and reports. */
+function describeProfile(p) {
+    const peak = Math.max(0, ...p.stages.map(s => s.target));
+    const base = `${p.name} profile${p.custom ? ' (custom stages)' : ''}, expected load ${p.vus} VUs`;
+    switch (p.name) {
+        case 'stress':
+            return `${base}: ${p.steps.length} steps up to ${peak} VUs, ${human(p.totalS)} in total`;
+        case 'scalability':
+            return `${base}: levels ${p.steps.map(s => `${s.label} (${s.vus})`).join(', ')}, ${human(p.totalS)}`;
+        case 'spike':
+            return `${base}: surge to ${peak} VUs, ${human(p.totalS)} in total`;
+        case 'volume':
+            return `${base}: ${p.bodyBytes ?? 0}-byte request bodies, ${human(p.totalS)}`;
+        default:
+            return `${base}, ${human(p.totalS)}`;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/config/scenario.ts
 /**
  * Scenario configuration: the optional `perf-gate.yml` merged with command-line flags (flags win),
@@ -67760,6 +68319,7 @@ const ENGINE_NAMES = ['k6', 'locust', 'jmeter', 'http'];
  * The target host must be a loopback address or listed in `allowed-hosts`; nothing else is ever
  * accepted as a target.
  */
+
 
 
 
@@ -67783,7 +68343,7 @@ const MAX_TASKS = 256;
 const ok = (value) => ({ ok: true, value });
 const fail = (error) => ({ ok: false, error });
 /** A short, one-line rendering of a user value for error messages. */
-function show(v) {
+function scenario_show(v) {
     if (v === undefined)
         return 'nothing';
     if (v === null)
@@ -67826,42 +68386,42 @@ function parseDuration(v) {
 function durationValue(v, opts) {
     const d = parseDuration(v);
     if (d === null)
-        return fail(`expected a duration like 500ms, 30s, 2m or 1h30m, got ${show(v)}`);
+        return fail(`expected a duration like 500ms, 30s, 2m or 1h30m, got ${scenario_show(v)}`);
     if (opts.positive && d <= 0)
-        return fail(`expected a duration greater than zero, got ${show(v)}`);
+        return fail(`expected a duration greater than zero, got ${scenario_show(v)}`);
     return ok(d);
 }
 function intValue(v, min, max = Number.MAX_SAFE_INTEGER) {
     const what = min > 0 ? 'a positive integer' : 'a non-negative integer';
     const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
     if (!Number.isInteger(n) || n < min)
-        return fail(`expected ${what}, got ${show(v)}`);
+        return fail(`expected ${what}, got ${scenario_show(v)}`);
     if (n > max)
-        return fail(`expected at most ${max}, got ${show(v)}`);
+        return fail(`expected at most ${max}, got ${scenario_show(v)}`);
     return ok(n);
 }
 function engineValue(v) {
     if (typeof v === 'string' && ENGINE_NAMES.includes(v))
         return ok(v);
-    return fail(`expected one of ${ENGINE_NAMES.join(', ')}, got ${show(v)}`);
+    return fail(`expected one of ${ENGINE_NAMES.join(', ')}, got ${scenario_show(v)}`);
 }
 function nonEmptyString(v, what = 'a non-empty string') {
     if (typeof v === 'string' && v.trim() !== '')
         return ok(v);
-    return fail(`expected ${what}, got ${show(v)}`);
+    return fail(`expected ${what}, got ${scenario_show(v)}`);
 }
 function urlValue(v) {
     if (typeof v !== 'string' || v.trim() === '')
-        return fail(`expected a URL like http://127.0.0.1:8080, got ${show(v)}`);
+        return fail(`expected a URL like http://127.0.0.1:8080, got ${scenario_show(v)}`);
     let u;
     try {
         u = new URL(v.trim());
     }
     catch {
-        return fail(`expected a URL like http://127.0.0.1:8080, got ${show(v)}`);
+        return fail(`expected a URL like http://127.0.0.1:8080, got ${scenario_show(v)}`);
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:')
-        return fail(`expected an http:// or https:// URL, got ${show(v)}`);
+        return fail(`expected an http:// or https:// URL, got ${scenario_show(v)}`);
     if (u.username || u.password)
         return fail('credentials in the URL are not supported; pass them through env');
     // A base URL without a trailing slash: engines append paths that start with '/'.
@@ -67870,9 +68430,9 @@ function urlValue(v) {
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 function pathValue(v) {
     if (typeof v !== 'string' || !v.startsWith('/'))
-        return fail(`expected a path starting with / (relative to the target), got ${show(v)}`);
+        return fail(`expected a path starting with / (relative to the target), got ${scenario_show(v)}`);
     if (/\s/.test(v))
-        return fail(`expected a path without spaces, got ${show(v)}`);
+        return fail(`expected a path without spaces, got ${scenario_show(v)}`);
     return ok(v);
 }
 /** Parses the `--request` shorthand `[METHOD] /path`. */
@@ -67880,10 +68440,10 @@ function parseRequestShorthand(v) {
     const parts = v.trim().split(/\s+/);
     if (parts.length === 1 && parts[0] !== '') {
         const p = pathValue(parts[0]);
-        return p.ok ? ok({ method: 'GET', path: p.value }) : fail(`expected 'METHOD /path', got ${show(v)}`);
+        return p.ok ? ok({ method: 'GET', path: p.value }) : fail(`expected 'METHOD /path', got ${scenario_show(v)}`);
     }
     if (parts.length !== 2 || !HTTP_METHODS.includes(parts[0].toUpperCase()))
-        return fail(`expected 'METHOD /path' (METHOD one of ${HTTP_METHODS.join(', ')}), got ${show(v)}`);
+        return fail(`expected 'METHOD /path' (METHOD one of ${HTTP_METHODS.join(', ')}), got ${scenario_show(v)}`);
     const p = pathValue(parts[1]);
     if (!p.ok)
         return p;
@@ -67898,14 +68458,14 @@ const THRESHOLD_METRIC = /^([A-Za-z_][A-Za-z0-9_]*(?:\{[^{}]*\})?)\s*:\s*(.+)$/;
  */
 function parseThreshold(v) {
     if (typeof v !== 'string')
-        return fail(`expected a threshold like "p(95)<500", got ${show(v)}`);
+        return fail(`expected a threshold like "p(95)<500", got ${scenario_show(v)}`);
     const s = v.trim();
     const m = THRESHOLD_METRIC.exec(s);
     const metric = m ? m[1] : undefined;
     const expr = (m ? m[2] : s).replace(/\s+/g, '');
     const e = THRESHOLD_EXPR.exec(expr);
     if (!e)
-        return fail(`expected a threshold like "p(95)<500" or "rate<0.01", got ${show(v)}`);
+        return fail(`expected a threshold like "p(95)<500" or "rate<0.01", got ${scenario_show(v)}`);
     const agg = e[1];
     const defaultMetric = agg === 'rate' ? 'http_req_failed' : agg === 'count' ? 'http_reqs' : 'http_req_duration';
     return ok({ metric: metric ?? defaultMetric, expr });
@@ -67923,7 +68483,7 @@ function field(parse) {
 }
 const stringMap = field(v => {
     if (typeof v !== 'object' || v === null || Array.isArray(v))
-        return fail(`expected a mapping of names to values, got ${show(v)}`);
+        return fail(`expected a mapping of names to values, got ${scenario_show(v)}`);
     const out = {};
     for (const [k, x] of Object.entries(v)) {
         if (typeof x === 'string')
@@ -67931,7 +68491,7 @@ const stringMap = field(v => {
         else if (typeof x === 'number' || typeof x === 'boolean')
             out[k] = String(x);
         else
-            return fail(`${k}: expected a string, number or boolean, got ${show(x)}`);
+            return fail(`${k}: expected a string, number or boolean, got ${scenario_show(x)}`);
     }
     return ok(out);
 });
@@ -67939,14 +68499,14 @@ const requestObject = strictObject({
     label: field(v => nonEmptyString(v)).optional(),
     method: field(v => typeof v === 'string' && HTTP_METHODS.includes(v.toUpperCase())
         ? ok(v.toUpperCase())
-        : fail(`expected one of ${HTTP_METHODS.join(', ')}, got ${show(v)}`)).optional(),
+        : fail(`expected one of ${HTTP_METHODS.join(', ')}, got ${scenario_show(v)}`)).optional(),
     path: field(pathValue),
     headers: stringMap.optional(),
     body: field(v => typeof v === 'string'
         ? ok(v)
         : typeof v === 'object' && v !== null
             ? ok(JSON.stringify(v))
-            : fail(`expected a string or a mapping (sent as JSON), got ${show(v)}`)).optional()
+            : fail(`expected a string or a mapping (sent as JSON), got ${scenario_show(v)}`)).optional()
 });
 const requestItem = preprocess((v, ctx) => {
     if (typeof v !== 'string')
@@ -67961,7 +68521,19 @@ const stageSchema = strictObject({
     duration: field(v => durationValue(v, { positive: true })),
     target: field(v => intValue(v, 0))
 });
-const listOf = (item, what) => array(item, { error: iss => `expected a list of ${what}, got ${show(iss.input)}` });
+/** `profile: NAME` or `profile: {name, ...parameters}`; errors name the parameter (`profile.steps`). */
+const profileField = unknown().transform((v, ctx) => {
+    try {
+        return parseProfileSpec(v);
+    }
+    catch (e) {
+        if (!(e instanceof ProfileParamError))
+            throw e;
+        ctx.addIssue({ code: 'custom', message: e.detail, path: e.field ? [e.field] : [] });
+        return NEVER;
+    }
+});
+const listOf = (item, what) => array(item, { error: iss => `expected a list of ${what}, got ${scenario_show(iss.input)}` });
 const scenarioSchema = strictObject({
     engine: field(engineValue).optional(),
     script: field(v => nonEmptyString(v, 'a file path')).optional(),
@@ -67974,17 +68546,18 @@ const scenarioSchema = strictObject({
     tasks: field(v => intValue(v, 1, MAX_TASKS)).optional(),
     interval: field(v => durationValue(v, { positive: true })).optional(),
     thresholds: listOf(field(parseThreshold), 'threshold strings').optional(),
-    env: stringMap.optional()
+    env: stringMap.optional(),
+    profile: profileField.optional()
 });
 const hostValue = field(v => {
     if (typeof v !== 'string' ||
         !/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:]*:[0-9a-fA-F:.]*|[A-Za-z0-9.-]+)$/.test(v.trim()))
-        return fail(`expected a host name like api.staging.example.com (no scheme, port or path), got ${show(v)}`);
+        return fail(`expected a host name like api.staging.example.com (no scheme, port or path), got ${scenario_show(v)}`);
     return ok(normalHost(v.trim()));
 });
 const configSchema = strictObject({
     scenarios: record(schemas_string(), scenarioSchema, {
-        error: iss => `expected a mapping of scenario names, got ${show(iss.input)}`
+        error: iss => `expected a mapping of scenario names, got ${scenario_show(iss.input)}`
     })
         .optional(),
     'allowed-hosts': listOf(hostValue, 'host names').optional(),
@@ -68011,7 +68584,7 @@ function issueMessage(iss) {
         return iss.message;
     if (iss.code === 'invalid_type') {
         const what = iss.expected === 'object' ? 'a mapping' : iss.expected === 'array' ? 'a list' : `a ${iss.expected}`;
-        return `expected ${what}, got ${show(iss.input)}`;
+        return `expected ${what}, got ${scenario_show(iss.input)}`;
     }
     return iss.message;
 }
@@ -68097,7 +68670,9 @@ function scenarioFingerprint(s) {
             path: r.path,
             headers: r.headers ?? {},
             body: r.body ?? null
-        })) ?? null
+        })) ?? null,
+        // Only present with a profile, so the fingerprints of runs without one do not change.
+        profile: s.profile ? { name: s.profile.name, params: s.profile.params } : undefined
     };
     return (0,external_node_crypto_.createHash)('sha256').update(canonicalJson(doc)).digest('hex');
 }
@@ -68208,15 +68783,19 @@ async function loadScenario(opts = {}) {
     const rampFlag = flags.rampUp !== undefined
         ? flagValue('--ramp-up', durationValue(flags.rampUp, { positive: false }))
         : undefined;
-    // A flag for the simple load shape replaces the file's stages.
+    // A flag for the simple load shape (or a --profile flag) replaces the file's stages.
     const useStages = stages &&
         stages.length > 0 &&
         vusFlag === undefined &&
         durationFlag === undefined &&
-        rampFlag === undefined;
+        rampFlag === undefined &&
+        flags.profile === undefined;
     let vus;
     let durationS;
     let rampUpS;
+    let scenarioStages;
+    let profile;
+    const profileSpec = mergeProfile(base, flags, at, opts.defaultProfile);
     if (useStages) {
         const peak = Math.max(...stages.map(s => s.target));
         if (peak < 1)
@@ -68224,6 +68803,58 @@ async function loadScenario(opts = {}) {
         vus = base.vus ?? peak;
         durationS = stages.reduce((a, s) => a + s.durationS, 0);
         rampUpS = 0;
+        scenarioStages = stages;
+        // Custom stages always override a preset's shape; the preset still names the analysis.
+        if (profileSpec)
+            profile = customStagesProfile(profileSpec.spec, vus, stages);
+    }
+    else if (profileSpec) {
+        vus = vusFlag ?? base.vus ?? 1;
+        const { spec, where } = profileSpec;
+        const params = { ...spec.params };
+        // The scenario's duration is the profile's total; its ramp-up the preset's ramp-up. The file's
+        // values count only for a profile of the file: a profile from a flag (or the default) replaces
+        // the file's load shape, as a --vus flag replaces its stages.
+        const fromFile = base.profile !== undefined && flags.profile === undefined;
+        const totalFrom = durationFlag !== undefined ? '--duration' : at('duration');
+        const total = durationFlag ?? (fromFile ? base.duration : undefined);
+        if (total !== undefined && !where.has('duration')) {
+            params.duration = total;
+            where.set('duration', totalFrom);
+        }
+        const ramp = rampFlag ?? (fromFile ? base['ramp-up'] : undefined);
+        if (ramp !== undefined && !where.has('ramp-up')) {
+            const from = rampFlag !== undefined ? '--ramp-up' : at('ramp-up');
+            try {
+                params['ramp-up'] = parseProfileParam(spec.name, 'ramp-up', ramp);
+            }
+            catch {
+                throw new ConfigError(`${from}: the ${spec.name} profile has no ramp-up` +
+                    (spec.name === 'stress'
+                        ? ' (set step-ramp)'
+                        : spec.name === 'scalability'
+                            ? ' (set level-ramp)'
+                            : ''));
+            }
+            where.set('ramp-up', from);
+        }
+        try {
+            profile = expandProfile({ name: spec.name, params }, vus);
+        }
+        catch (e) {
+            if (!(e instanceof ProfileParamError))
+                throw e;
+            const from = e.field === 'vus'
+                ? vusFlag !== undefined
+                    ? '--vus'
+                    : at('vus')
+                : (where.get(e.field) ??
+                    (configPath && base.profile ? `${at('profile')}.${e.field}` : `--profile-param ${e.field}`));
+            throw new ConfigError(`${from}: ${e.detail}`);
+        }
+        durationS = profile.totalS;
+        rampUpS = 0;
+        scenarioStages = profile.stages;
     }
     else {
         vus = vusFlag ?? base.vus ?? 1;
@@ -68243,6 +68874,18 @@ async function loadScenario(opts = {}) {
     }
     else if (base.requests !== undefined) {
         requests = base.requests;
+    }
+    const env = { ...(base.env ?? {}) };
+    if (profile?.bodyBytes !== undefined && profile.name === 'volume') {
+        // Scripts read the body size from the environment; the http engine gets padded bodies.
+        env[BODY_BYTES_ENV] = String(profile.bodyBytes);
+        if (engine === 'http') {
+            const padded = volumeRequests(requests, profile.bodyBytes);
+            const explicit = profileSpec?.where.get('body-bytes');
+            if (padded.padded === 0 && explicit && profile.bodyBytes > 0)
+                throw new ConfigError(`${explicit}: the http engine sends a body only with body-less POST, PUT or PATCH requests, and there is none (add one, e.g. 'POST /items')`);
+            requests = padded.requests;
+        }
     }
     let scriptHash;
     if (engine === 'http') {
@@ -68276,8 +68919,9 @@ async function loadScenario(opts = {}) {
         vus,
         durationS,
         rampUpS,
-        stages: useStages ? stages : undefined,
-        requests
+        stages: scenarioStages,
+        requests,
+        profile
     };
     return {
         name,
@@ -68293,11 +68937,84 @@ async function loadScenario(opts = {}) {
         tasks,
         intervalMs,
         thresholds: mergeThresholds(base.thresholds ?? [], (flags.thresholds ?? []).map(t => flagValue('--threshold', parseThreshold(t)))),
-        env: base.env ?? {},
+        env,
         allowedHosts,
         configFile: configPath,
-        fingerprint: scenarioFingerprint(partial)
+        fingerprint: scenarioFingerprint(partial),
+        ...(profile ? { profile } : {})
     };
+}
+/**
+ * The profile of a scenario: the file's `profile` (or the default), with `--profile`, `--multiplier`
+ * and `--profile-param` applied (a `--profile` naming another preset drops the file's parameters).
+ * `where` tells, for each parameter given, where it came from, so errors can name it.
+ */
+function mergeProfile(base, flags, at, defaultProfile) {
+    const where = new Map();
+    let spec = base.profile
+        ? { name: base.profile.name, params: { ...base.profile.params } }
+        : defaultProfile !== undefined && flags.profile === undefined
+            ? { name: parseProfileName(defaultProfile), params: {} }
+            : null;
+    if (spec)
+        for (const k of Object.keys(spec.params))
+            where.set(k, `${at('profile')}.${k}`);
+    if (flags.profile !== undefined) {
+        let name;
+        try {
+            name = parseProfileName(flags.profile);
+        }
+        catch (e) {
+            throw new ConfigError(`--profile: ${e.detail}`);
+        }
+        if (!spec || spec.name !== name) {
+            spec = { name, params: {} };
+            where.clear();
+        }
+    }
+    const assign = (key, value, from) => {
+        if (!spec)
+            throw new ConfigError(`${from}: needs a profile (give --profile, or profile: in perf-gate.yml)`);
+        try {
+            spec.params[key] = parseProfileParam(spec.name, key, value);
+        }
+        catch (e) {
+            if (!(e instanceof ProfileParamError))
+                throw e;
+            throw new ConfigError(`${from}: ${e.detail}`);
+        }
+        where.set(key, from);
+    };
+    if (flags.multiplier !== undefined) {
+        if (spec && !['stress', 'spike'].includes(spec.name))
+            throw new ConfigError(`--multiplier: the ${spec.name} profile takes no multiplier (stress and spike do)`);
+        assign('multiplier', flags.multiplier, '--multiplier');
+    }
+    for (const text of flags.profileParams ?? []) {
+        const kv = splitParamAssignment(text);
+        if (!kv)
+            throw new ConfigError(`--profile-param: expected key=value (e.g. steps=6), got ${scenario_show(text)}`);
+        assign(kv.key, kv.value, `--profile-param ${kv.key}`);
+    }
+    return spec ? { spec, where } : null;
+}
+/** Methods the volume profile sends a body with. */
+const BODY_METHODS = ['POST', 'PUT', 'PATCH'];
+/** The requests with a body of `bytes` bytes added to every body-less POST, PUT and PATCH. */
+function volumeRequests(requests, bytes) {
+    if (!requests || bytes <= 0)
+        return { requests, padded: 0 };
+    let padded = 0;
+    const out = requests.map(r => {
+        if (r.body !== undefined || !BODY_METHODS.includes((r.method ?? 'GET').toUpperCase()))
+            return r;
+        padded++;
+        const headers = { ...(r.headers ?? {}) };
+        if (!Object.keys(headers).some(h => h.toLowerCase() === 'content-type'))
+            headers['content-type'] = 'application/octet-stream';
+        return { ...r, headers, body: 'x'.repeat(bytes) };
+    });
+    return { requests: out, padded };
 }
 function mergeThresholds(a, b) {
     const out = [];
@@ -69684,7 +70401,7 @@ function errorMessage(e) {
 ;// CONCATENATED MODULE: ./src/gate/format.ts
 /** Number formatting for the gate's messages. */
 /** A plain number with a sensible number of decimals. */
-function num(x) {
+function format_num(x) {
     if (!Number.isFinite(x))
         return String(x);
     const a = Math.abs(x);
@@ -69705,10 +70422,10 @@ function formatValue(v, unit) {
     if (unit === 'fraction')
         return `${Number((100 * v).toPrecision(3))}%`;
     if (unit === 'ms')
-        return `${num(v)} ms`;
+        return `${format_num(v)} ms`;
     if (unit === 'req/s')
-        return `${num(v)} req/s`;
-    return num(v);
+        return `${format_num(v)} req/s`;
+    return format_num(v);
 }
 /** A test statistic or quantile: up to three decimals. */
 function stat(x) {
@@ -70097,7 +70814,29 @@ const constants_Inputs = {
     CheckRun: 'check-run',
     CommentKey: 'comment-key',
     GithubToken: 'github-token',
-    Artifact: 'artifact'
+    Artifact: 'artifact',
+    RoleToAssume: 'role-to-assume',
+    AwsRegion: 'aws-region',
+    Regions: 'regions',
+    TaskCpu: 'task-cpu',
+    TaskMemory: 'task-memory',
+    Spot: 'spot',
+    MaxTasks: 'max-tasks',
+    MaxCostUsd: 'max-cost-usd',
+    VusPerVcpu: 'vus-per-vcpu',
+    StackName: 'stack-name',
+    Cluster: 'cluster',
+    TaskDefinition: 'task-definition',
+    Subnets: 'subnets',
+    SecurityGroups: 'security-groups',
+    ResultsBucket: 'results-bucket',
+    AbortOn: 'abort-on',
+    MinTaskSuccess: 'min-task-success',
+    Profile: 'profile',
+    ProfileParams: 'profile-params',
+    Multiplier: 'multiplier',
+    TargetRps: 'target-rps',
+    Instances: 'instances'
 };
 const Outputs = {
     Verdict: 'verdict',
@@ -70109,12 +70848,15 @@ const Outputs = {
     P99: 'p99-ms',
     ErrorRate: 'error-rate',
     Rps: 'rps',
-    DeltaP95: 'delta-p95-pct'
+    DeltaP95: 'delta-p95-pct',
+    CapacityRps: 'capacity-rps'
 };
 const State = {
     Started: 'started',
     /** PIDs of the local runner processes, comma-separated (never credentials). */
-    Pids: 'pids'
+    Pids: 'pids',
+    /** Fargate tasks started: JSON {startedBy, role, stsRegion, regions: {region: {cluster, arns}}} (never credentials). */
+    FargateTasks: 'fargate-tasks'
 };
 /** Environment variables the action and the runner read. */
 const EnvVars = {
@@ -70140,7 +70882,51 @@ class InputError extends Error {
     }
 }
 const MODES = (/* unused pure expression or super */ null && (['gate', 'baseline', 'stress']));
-const BACKENDS = (/* unused pure expression or super */ null && (['local', 'none']));
+const BACKENDS = (/* unused pure expression or super */ null && (['local', 'none', 'fargate']));
+function parseNumber(name, v, dflt, min, max) {
+    const s = v.trim().replace(/^\$/, '');
+    if (s === '')
+        return dflt;
+    const n = Number(s);
+    if (!/^\d+(\.\d+)?$/.test(s) || !Number.isFinite(n))
+        throw new InputError(name, `expected a number, got "${v}"`);
+    if (n < min || n > max)
+        throw new InputError(name, `must be between ${min} and ${max}, got ${n}`);
+    return n;
+}
+function readFargateInputs(get, backend) {
+    const words = (v) => v
+        .split(/[\s,]+/)
+        .map(x => x.trim())
+        .filter(Boolean);
+    const regions = get(Inputs.Regions).trim();
+    if (backend === 'fargate' && !regions)
+        throw new InputError(Inputs.Regions, 'backend "fargate" needs at least one AWS region');
+    const awsRegion = get(Inputs.AwsRegion).trim();
+    if (awsRegion && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(awsRegion))
+        throw new InputError(Inputs.AwsRegion, `"${awsRegion}" is not an AWS region name like us-east-1`);
+    const minTaskSuccess = parseFraction(Inputs.MinTaskSuccess, get(Inputs.MinTaskSuccess), 1, 1.0000001);
+    const vusPerVcpu = get(Inputs.VusPerVcpu).trim();
+    return {
+        roleToAssume: get(Inputs.RoleToAssume).trim(),
+        awsRegion,
+        regions,
+        taskCpu: parseInteger(Inputs.TaskCpu, get(Inputs.TaskCpu), 1024, 256, 16384),
+        taskMemory: parseInteger(Inputs.TaskMemory, get(Inputs.TaskMemory), 2048, 512, 122880),
+        spot: parseBool(Inputs.Spot, get(Inputs.Spot), false),
+        maxTasks: parseInteger(Inputs.MaxTasks, get(Inputs.MaxTasks), 50, 1, 5000),
+        maxCostUsd: parseNumber(Inputs.MaxCostUsd, get(Inputs.MaxCostUsd), 5, 0, 100000),
+        vusPerVcpu: vusPerVcpu ? parseInteger(Inputs.VusPerVcpu, vusPerVcpu, 0, 1, 100000) : undefined,
+        stackName: get(Inputs.StackName).trim() || 'perf-gate-runner',
+        cluster: get(Inputs.Cluster).trim(),
+        taskDefinition: get(Inputs.TaskDefinition).trim(),
+        subnets: words(get(Inputs.Subnets)),
+        securityGroups: words(get(Inputs.SecurityGroups)),
+        resultsBucket: get(Inputs.ResultsBucket).trim(),
+        abortOn: lines(get(Inputs.AbortOn)),
+        minTaskSuccess
+    };
+}
 function lines(v) {
     return v
         .split(/\r?\n/)
@@ -70179,6 +70965,16 @@ function parseFraction(name, v, dflt, max = 1) {
     const n = m[2] ? Number(m[1]) / 100 : Number(m[1]);
     if (!(n > 0) || n >= max)
         throw new InputError(name, `must be above 0 and below ${max * 100}%, got "${v}"`);
+    return n;
+}
+/** A number above 0, or null when empty. */
+function parsePositiveNumber(name, v) {
+    const s = v.trim();
+    if (s === '')
+        return null;
+    const n = Number(s);
+    if (!/^\d+(\.\d+)?$/.test(s) || !(n > 0))
+        throw new InputError(name, `expected a number above 0, got "${v}"`);
     return n;
 }
 function parseChoice(name, v, choices, dflt) {
@@ -70228,7 +71024,17 @@ function readInputs(get) {
         checkRun: parseBool(Inputs.CheckRun, get(Inputs.CheckRun), false),
         commentKey: get(Inputs.CommentKey).trim(),
         artifact: parseBool(Inputs.Artifact, get(Inputs.Artifact), true),
-        githubToken: get(Inputs.GithubToken).trim()
+        githubToken: get(Inputs.GithubToken).trim(),
+        profile: {
+            name: get(Inputs.Profile).trim(),
+            params: lines(get(Inputs.ProfileParams)),
+            multiplier: get(Inputs.Multiplier).trim()
+        },
+        targetRps: parsePositiveNumber(Inputs.TargetRps, get(Inputs.TargetRps)),
+        instances: get(Inputs.Instances).trim()
+            ? parseInteger(Inputs.Instances, get(Inputs.Instances), 1, 1, 100_000)
+            : null,
+        fargate: readFargateInputs(get, backend)
     };
 }
 
@@ -71010,6 +71816,170 @@ const k6Engine = {
 
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(48161);
+;// CONCATENATED MODULE: ./src/engines/jmeter-stages.ts
+/** Most groups a ramp-down stage is split into. */
+const MAX_DOWN_CHUNKS = 4;
+/** Most thread groups one plan may get. */
+const MAX_THREAD_GROUPS = 128;
+/**
+ * The thread groups that follow `stages` (each stage moves linearly from the previous target to its
+ * own, starting from 0). Throws when they would need more than MAX_THREAD_GROUPS groups.
+ */
+function stagesToThreadGroups(stages) {
+    const out = [];
+    const stack = [];
+    let t = 0;
+    let level = 0;
+    const release = (count, end) => {
+        let need = count;
+        while (need > 0 && stack.length) {
+            const top = stack[stack.length - 1];
+            const take = Math.min(top.threads, need);
+            out.push({ threads: take, start: top.start, ramp: top.ramp, end });
+            top.threads -= take;
+            need -= take;
+            if (top.threads === 0)
+                stack.pop();
+        }
+    };
+    for (const st of stages) {
+        const target = Math.max(0, Math.round(st.target));
+        const d = st.durationS;
+        if (target > level) {
+            stack.push({ threads: target - level, start: t, ramp: d });
+        }
+        else if (target < level) {
+            const drop = level - target;
+            const chunks = Math.max(1, Math.min(drop, MAX_DOWN_CHUNKS, Math.round(d)));
+            let done = 0;
+            for (let c = 1; c <= chunks; c++) {
+                const upTo = Math.round((drop * c) / chunks);
+                release(upTo - done, t + (d * (c - 0.5)) / chunks);
+                done = upTo;
+            }
+        }
+        level = target;
+        t += d;
+    }
+    for (let i = stack.length - 1; i >= 0; i--)
+        out.push({ ...stack[i], end: t });
+    const groups = out
+        .map(g => {
+        const delayS = Math.round(g.start);
+        return {
+            threads: g.threads,
+            delayS,
+            rampS: Math.round(g.ramp),
+            durationS: Math.max(1, Math.round(g.end) - delayS)
+        };
+    })
+        .filter(g => g.threads > 0)
+        .sort((a, b) => a.delayS - b.delayS || b.durationS - a.durationS);
+    if (groups.length > MAX_THREAD_GROUPS)
+        throw new Error(`engine jmeter: the stages need ${groups.length} thread groups, more than ${MAX_THREAD_GROUPS}; use fewer stages`);
+    return groups;
+}
+/** Start and end offsets of an element `<tag …>…</tag>` starting at `from` (its `<`). */
+function elementEnd(xml, from, tag) {
+    const open = xml.indexOf('>', from);
+    if (open < 0)
+        return -1;
+    if (xml[open - 1] === '/')
+        return open + 1;
+    const close = xml.indexOf(`</${tag}>`, open);
+    return close < 0 ? -1 : close + tag.length + 3;
+}
+/** End offset of the `<hashTree>` (or `<hashTree/>`) that starts at `from`, nested trees included. */
+function hashTreeEnd(xml, from) {
+    const re = /<hashTree\s*\/>|<hashTree\s*>|<\/hashTree\s*>/g;
+    re.lastIndex = from;
+    let depth = 0;
+    for (let m = re.exec(xml); m; m = re.exec(xml)) {
+        const end = m.index + m[0].length;
+        if (m[0].startsWith('</')) {
+            depth--;
+            if (depth === 0)
+                return end;
+        }
+        else if (m[0].endsWith('/>')) {
+            if (depth === 0)
+                return end;
+        }
+        else {
+            depth++;
+        }
+    }
+    return -1;
+}
+/** A property element `<stringProp|intProp|longProp|boolProp name="…">…</…>` (or self-closing). */
+const PROP = (name) => new RegExp(`<(stringProp|intProp|longProp|boolProp)\\s+name="${name.replace(/\./g, '\\.')}"\\s*(?:/>|>[^<]*</\\1>)`);
+/**
+ * Sets a property in an element's text: the existing one keeps its type and gets the value; a
+ * missing one is added (as `kind`) before `</tag>`.
+ */
+function setProp(element, tag, name, value, kind = 'stringProp') {
+    const m = PROP(name).exec(element);
+    if (m)
+        return (element.slice(0, m.index) +
+            `<${m[1]} name="${name}">${value}</${m[1]}>` +
+            element.slice(m.index + m[0].length));
+    const close = element.lastIndexOf(`</${tag}>`);
+    return (element.slice(0, close) + `  <${kind} name="${name}">${value}</${kind}>\n      ` + element.slice(close));
+}
+function isEnabled(openTag) {
+    return !/\benabled="false"/.test(openTag);
+}
+/**
+ * The plan text with its single enabled thread group replaced by one copy per group spec. Throws an
+ * Error naming the problem when the plan has no standard thread group or several enabled ones.
+ */
+function rewritePlanForStages(xml, groups) {
+    if (!groups.length)
+        throw new Error('engine jmeter: the stages hold no threads');
+    const found = [];
+    const re = /<ThreadGroup[\s>]/g;
+    for (let m = re.exec(xml); m; m = re.exec(xml)) {
+        const openEnd = xml.indexOf('>', m.index);
+        if (!isEnabled(xml.slice(m.index, openEnd + 1)))
+            continue;
+        const end = elementEnd(xml, m.index, 'ThreadGroup');
+        if (end < 0)
+            throw new Error('engine jmeter: the test plan has an unterminated <ThreadGroup> element');
+        const treeStart = xml.slice(end).search(/\S/);
+        const at = end + treeStart;
+        if (treeStart < 0 || !xml.startsWith('<hashTree', at))
+            throw new Error('engine jmeter: the test plan has a <ThreadGroup> without its <hashTree>');
+        const treeEnd = hashTreeEnd(xml, at);
+        if (treeEnd < 0)
+            throw new Error('engine jmeter: the test plan has an unterminated <hashTree>');
+        found.push({ start: m.index, end, treeEnd });
+    }
+    if (found.length === 0)
+        throw new Error('engine jmeter: stages need a standard Thread Group in the plan (plugin thread groups are not rewritten); none is enabled');
+    if (found.length > 1)
+        throw new Error(`engine jmeter: stages need a plan with exactly one enabled Thread Group, found ${found.length}`);
+    const g = found[0];
+    const element = xml.slice(g.start, g.end);
+    const tree = xml.slice(g.end, g.treeEnd);
+    const copies = groups.map((spec, i) => {
+        let el = element.replace(/\btestname="([^"]*)"/, (_m, name) => `testname="${name} [perf-gate ${i + 1}/${groups.length}]"`);
+        el = setProp(el, 'ThreadGroup', 'ThreadGroup.num_threads', String(spec.threads));
+        el = setProp(el, 'ThreadGroup', 'ThreadGroup.ramp_time', String(spec.rampS));
+        el = setProp(el, 'ThreadGroup', 'ThreadGroup.scheduler', 'true', 'boolProp');
+        el = setProp(el, 'ThreadGroup', 'ThreadGroup.duration', String(spec.durationS));
+        el = setProp(el, 'ThreadGroup', 'ThreadGroup.delay', String(spec.delayS));
+        // Loop forever: the scheduler ends the threads. The loop count lives in the main controller.
+        const loops = PROP('LoopController.loops').exec(el);
+        if (loops)
+            el =
+                el.slice(0, loops.index) +
+                    `<${loops[1]} name="LoopController.loops">-1</${loops[1]}>` +
+                    el.slice(loops.index + loops[0].length);
+        return el + tree;
+    });
+    return xml.slice(0, g.start) + copies.join('\n      ') + xml.slice(g.treeEnd);
+}
+
 ;// CONCATENATED MODULE: ./src/engines/jmeter.ts
 /**
  * The JMeter adapter.
@@ -71025,6 +71995,10 @@ var external_node_os_ = __nccwpck_require__(48161);
  * One JTL row = one sample, except Transaction Controller rows (they sum their children) and
  * sub-result rows (see `createJtlParser`).
  */
+
+
+
+
 
 
 
@@ -71072,10 +72046,10 @@ const JMETER_SAVE_PROPERTIES = {
  * - No stages: `threads` = vus, `rampup` = rampUpS, `duration` = rampUpS + durationS. JMeter's
  *   scheduler duration counts from the start of the ramp-up, so this keeps the full load for
  *   `durationS` seconds.
- * - Stages: the standard Thread Group has only threads/ramp-up/duration, so the profile is
- *   approximated: `threads` = the highest stage target, `rampup` = the first stage's duration,
- *   `duration` = the sum of all stage durations. Ramp-downs and intermediate levels are lost; use a
- *   plugin thread group in the plan (reading its own properties) for exact shapes.
+ * - Stages: `threads` = the highest stage target, `rampup` = the first stage's duration,
+ *   `duration` = the sum of all stage durations. These are only the plan's properties: with stages
+ *   the adapter also rewrites the plan into one thread group per load layer (`jmeter-stages.ts`),
+ *   which follows the stages themselves.
  */
 function jmeterPlanParams(load) {
     let url;
@@ -71113,17 +72087,19 @@ function jmeterPlanParams(load) {
 }
 /**
  * The JMeter command line (without the binary):
- * `-n -t <script> -l <workDir>/results.jtl -j <workDir>/jmeter.log -Jthreads=… -Jrampup=…
- * -Jduration=… -Jhost=… -Jport=… -Jprotocol=… -Jjmeterengine.nongui.port=0 -J<save properties>`.
+ * `-n -t <plan> -l <workDir>/results.jtl -j <workDir>/jmeter.log -Jthreads=… -Jrampup=…
+ * -Jduration=… -Jhost=… -Jport=… -Jprotocol=… -Jjmeterengine.nongui.port=0 -J<save properties>`,
+ * plus `-Jbody_bytes=N` when the volume profile sets PERF_GATE_BODY_BYTES. `plan` is the script,
+ * or its stepped rewrite.
  */
-function jmeterArgs(ctx) {
-    if (!ctx.script)
+function jmeterArgs(ctx, plan = ctx.script) {
+    if (!ctx.script || !plan)
         throw new Error('engine jmeter: field "script" is empty (expected the path of a .jmx test plan)');
     const p = jmeterPlanParams(ctx.load);
     const args = [
         '-n',
         '-t',
-        ctx.script,
+        plan,
         '-l',
         (0,external_node_path_.join)(ctx.workDir, JTL_FILE),
         '-j',
@@ -71138,7 +72114,41 @@ function jmeterArgs(ctx) {
     ];
     for (const [k, v] of Object.entries(JMETER_SAVE_PROPERTIES))
         args.push(`-J${k}=${v}`);
+    const bodyBytes = ctx.env[BODY_BYTES_ENV];
+    if (bodyBytes !== undefined && /^\d+$/.test(bodyBytes))
+        args.push(`-Jbody_bytes=${bodyBytes}`);
     return args;
+}
+/** Stepped plans written for a task (by work directory), removed once JMeter has exited. */
+const steppedPlans = new Map();
+/**
+ * Writes the plan rewritten for the task's stages and returns its path. It goes next to the
+ * original (hidden, removed after the run), so relative paths in the plan (CSV data files) still
+ * resolve; when that directory is not writable, into the work directory.
+ */
+async function writeSteppedPlan(ctx) {
+    const script = ctx.script;
+    let xml;
+    try {
+        xml = await (0,promises_.readFile)(script, 'utf8');
+    }
+    catch (e) {
+        throw new Error(`engine jmeter: cannot read the test plan ${script}: ${e.message}`);
+    }
+    const text = rewritePlanForStages(xml, stagesToThreadGroups(ctx.load.stages ?? []));
+    const name = `.${(0,external_node_path_.basename)(script, '.jmx')}.perf-gate-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.jmx`;
+    for (const dir of [(0,external_node_path_.dirname)(script), ctx.workDir]) {
+        const path = (0,external_node_path_.join)(dir, name);
+        try {
+            await (0,promises_.writeFile)(path, text, { flag: 'wx' });
+            steppedPlans.set(ctx.workDir, path);
+            return path;
+        }
+        catch {
+            // not writable: try the next place
+        }
+    }
+    throw new Error(`engine jmeter: cannot write the stepped test plan into ${ctx.workDir}`);
 }
 /**
  * The JMeter version from `jmeter --version` output: 2.13 prints `Version 2.13.19691222` (the last
@@ -71426,13 +72436,23 @@ const jmeterEngine = {
      * returned `env` holds only the user's variables (to add to the runner's environment).
      */
     async command(ctx, env = process.env) {
-        const args = jmeterArgs(ctx);
+        jmeterArgs(ctx);
         (0,external_node_fs_.mkdirSync)(ctx.workDir, { recursive: true });
+        const plan = ctx.load.stages?.length ? await writeSteppedPlan(ctx) : ctx.script;
+        const args = jmeterArgs(ctx, plan);
         const jtl = (0,external_node_path_.join)(ctx.workDir, JTL_FILE);
         (0,external_node_fs_.rmSync)(jtl, { force: true });
         return { command: jmeter_binary(env), args, env: { ...ctx.env }, samples: { kind: 'file', path: jtl } };
     },
     createParser: createJtlParser,
+    /** Removes the stepped plan written for the task, if any. */
+    async afterExit(ctx) {
+        const path = steppedPlans.get(ctx.workDir);
+        if (!path)
+            return;
+        steppedPlans.delete(ctx.workDir);
+        await (0,promises_.rm)(path, { force: true });
+    },
     /**
      * JMeter exits 0 after a completed run, also when samples failed. JMeter 2.13 also exits 0 when
      * the plan cannot be loaded: callers must check the parser (`problem()`, no rows) as well.
@@ -72260,9 +73280,33 @@ class TaskRecorder {
     failures = 0;
     firstMs = Number.POSITIVE_INFINITY;
     lastMs = Number.NEGATIVE_INFINITY;
+    live;
     constructor(opts = {}) {
         this.intervalMs = opts.intervalMs ?? recorder_DEFAULT_INTERVAL_MS;
         this.graceIntervals = Math.max(1, Math.ceil((opts.graceMs ?? DEFAULT_GRACE_MS) / this.intervalMs));
+        this.live = opts.live ? { counts: new DenseCounts(), requests: 0, failures: 0, sumUs: 0 } : null;
+    }
+    /**
+     * The samples recorded since the previous call (all labels together), and a fresh window. Null
+     * unless the recorder was made with `live: true`.
+     */
+    takeLive() {
+        const w = this.live;
+        if (!w)
+            return null;
+        const sink = new ByteSink(256);
+        w.counts.encodePayload(sink);
+        const out = {
+            requests: w.requests,
+            failures: w.failures,
+            sumUs: Math.round(w.sumUs),
+            hist: Buffer.from(sink.bytes()).toString('base64')
+        };
+        w.counts.clear();
+        w.requests = 0;
+        w.failures = 0;
+        w.sumUs = 0;
+        return out;
     }
     sample(s) {
         const index = Math.floor(s.endMs / this.intervalMs);
@@ -72297,6 +73341,13 @@ class TaskRecorder {
             iv.bytesIn += s.bytesIn;
         if (s.bytesOut)
             iv.bytesOut += s.bytesOut;
+        if (this.live) {
+            this.live.counts.recordUs(us);
+            this.live.requests++;
+            this.live.sumUs += us;
+            if (s.failure)
+                this.live.failures++;
+        }
         this.samples++;
         if (s.endMs < this.firstMs)
             this.firstMs = s.endMs;
@@ -72740,6 +73791,97 @@ function oneLine(e) {
     return msg.split('\n')[0].trim() || (e instanceof Error ? e.name : 'unknown error');
 }
 
+;// CONCATENATED MODULE: ./src/baseline/capacity.ts
+/**
+ * Capacity records: what each stress-mode run found (sustained throughput, breaking point, knee,
+ * recovery time, …), kept in the baseline store so that capacity can be followed over time. One
+ * small immutable JSON document per run; stores list them per repository and scenario.
+ *
+ * Where each store keeps them:
+ * - `dir:<path>`: `<path>/_capacity/<owner>/<name>/<scenario>/<id>.json` (GitHub owners cannot start
+ *   with `_`, so this never meets a baseline directory);
+ * - `s3://bucket/prefix`: `<prefix>/capacity/<owner>/<name>/<scenario>/<id>.json`;
+ * - `artifact`: one artifact `perf-gate-capacity-<scenario>` per workflow run, holding `capacity.json`.
+ */
+
+
+const CAPACITY_SCHEMA = 'perf-gate/capacity';
+const CAPACITY_VERSION = 1;
+const nullableNumber = schemas_number().nullable();
+const capacityStepSchema = object({
+    label: schemas_string(),
+    vus: schemas_number(),
+    rps: schemas_number(),
+    p95Ms: nullableNumber,
+    errorRate: schemas_number(),
+    held: schemas_boolean().nullable()
+});
+const capacityRecordSchema = object({
+    schema: literal(CAPACITY_SCHEMA),
+    version: literal(CAPACITY_VERSION),
+    id: schemas_string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*$/, 'must be a plain file name ([A-Za-z0-9._-])'),
+    repo: schemas_string().min(1),
+    scenario: schemas_string().min(1),
+    fingerprint: schemas_string(),
+    /** The profile the run used (`stress`, `spike`, …). */
+    profile: schemas_string(),
+    commit: schemas_string(),
+    ref: schemas_string(),
+    createdMs: schemas_number().int().nonnegative(),
+    runId: schemas_string().min(1),
+    /** Throughput sustained within the SLOs (stress), at the baseline (spike), or over the hold. */
+    capacityRps: nullableNumber,
+    peakRps: nullableNumber,
+    /** VUs of the breaking point (the last step that held), and of the first step that broke. */
+    breakingVus: nullableNumber,
+    breaksAtVus: nullableNumber,
+    breaksAtRps: nullableNumber,
+    kneeVus: nullableNumber,
+    kneeRps: nullableNumber,
+    /** Spike: seconds until the SLOs held again. */
+    recoveryS: nullableNumber,
+    /** Soak: whether p95 degraded. */
+    degraded: schemas_boolean().nullable(),
+    /** The run was ended by the stopping rule. */
+    stoppedEarly: schemas_boolean(),
+    sentence: schemas_string(),
+    steps: array(capacityStepSchema)
+});
+/** The id of a capacity record: `<createdMs>-<runId>`, also its file name without `.json`. */
+function capacityId(createdMs, runId) {
+    return `${String(Math.round(createdMs)).padStart(13, '0')}-${safeRunId(runId)}`;
+}
+/** Validates a record; throws a BaselineStoreError naming the field. */
+function parseCapacityRecord(where, doc) {
+    const r = capacityRecordSchema.safeParse(doc);
+    if (r.success)
+        return r.data;
+    const issue = r.error.issues[0];
+    const field = issue?.path.map(String).join('.') || 'record';
+    throw new BaselineStoreError(`${where}: field '${field}' of the capacity record ${issue?.message ?? 'is invalid'}`);
+}
+/** `owner/name/scenario` as safe segments. */
+function capacitySegments(repo, scenario) {
+    const parts = repo.split('/').filter(p => p.length > 0);
+    if (parts.length === 0)
+        throw new BaselineStoreError(`capacity: repo "${repo}" is empty (expected owner/name)`);
+    return [...parts.map(keySegment), keySegment(scenario)];
+}
+/** The newest `limit` records of a query, oldest → newest. */
+function selectCapacity(records, q) {
+    if (!(q.limit > 0))
+        return [];
+    const seen = new Map();
+    for (const r of records)
+        if (r.repo === q.repo &&
+            r.scenario === q.scenario &&
+            (q.fingerprint === undefined || r.fingerprint === q.fingerprint) &&
+            !seen.has(r.id))
+            seen.set(r.id, r);
+    const sorted = [...seen.values()].sort((a, b) => a.createdMs - b.createdMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return sorted.slice(Math.max(0, sorted.length - Math.floor(q.limit)));
+}
+
 ;// CONCATENATED MODULE: ./src/baseline/artifact.ts
 /**
  * `artifact`: baselines as GitHub Actions artifacts, no cloud account needed.
@@ -72757,6 +73899,10 @@ function oneLine(e) {
  * 3. `GET /repos/{o}/{r}/actions/runs/{id}/artifacts`: that run's replicates;
  * 4. download each with `@actions/artifact` `downloadArtifact(id, {findBy})` and read its record.
  *
+ * Capacity records (stress mode) are uploaded as their own artifact, `perf-gate-capacity-<scenario>`,
+ * holding `capacity.json`; listing looks them up the same way (runs on the base branch of the
+ * repository itself, newest first), without asking whether the run succeeded.
+ *
  * Uploading and downloading go through the small `ArtifactTransport` interface; the default one is
  * `@actions/artifact`. Uploads need the job's ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL, which
  * GitHub Actions provides only to steps of a running job.
@@ -72765,8 +73911,11 @@ function oneLine(e) {
 
 
 
+
 const ARTIFACT_PREFIX = 'perf-gate-baseline-';
 const ARTIFACT_FILE = 'baseline.json';
+const CAPACITY_ARTIFACT_PREFIX = 'perf-gate-capacity-';
+const CAPACITY_ARTIFACT_FILE = 'capacity.json';
 /** `@actions/artifact` behind the transport interface, with a clear error outside a workflow job. */
 function actionsArtifactTransport(env = process.env) {
     return {
@@ -72784,6 +73933,10 @@ function actionsArtifactTransport(env = process.env) {
             return new DefaultArtifactClient().downloadArtifact(artifactId, options);
         }
     };
+}
+/** The artifact name of a scenario's capacity record. */
+function capacityArtifactName(scenario) {
+    return `${CAPACITY_ARTIFACT_PREFIX}${scenario.replace(/[^A-Za-z0-9._-]/g, '_')}`;
 }
 /** The artifact name of a scenario's replicate. */
 function artifactName(scenario, replicate = 0) {
@@ -72914,7 +74067,7 @@ class ArtifactBaselineStore {
         }
         return ids;
     }
-    async fetchDoc(artifactId, runId) {
+    async fetchDoc(artifactId, runId, fileName = ARTIFACT_FILE) {
         const { token, owner, repo } = this.opts;
         const path = await (0,promises_.mkdtemp)((0,external_node_path_.join)(await this.dir(), `download-${artifactId}-`));
         try {
@@ -72922,12 +74075,12 @@ class ArtifactBaselineStore {
                 path,
                 findBy: { token, workflowRunId: runId, repositoryOwner: owner, repositoryName: repo }
             });
-            const file = (0,external_node_path_.join)(path, ARTIFACT_FILE);
+            const file = (0,external_node_path_.join)(path, fileName);
             try {
                 return JSON.parse(await (0,promises_.readFile)(file, 'utf8'));
             }
             catch (e) {
-                throw new BaselineStoreError(`baseline-store "artifact": artifact ${artifactId} (run ${runId}) has no readable ${ARTIFACT_FILE}: ${errorMessage(e)}`);
+                throw new BaselineStoreError(`baseline-store "artifact": artifact ${artifactId} (run ${runId}) has no readable ${fileName}: ${errorMessage(e)}`);
             }
         }
         catch (e) {
@@ -73000,6 +74153,47 @@ class ArtifactBaselineStore {
         const parsed = parseBaselineDocument(where, doc);
         return parsed.result;
     }
+    async putCapacity(record) {
+        const rec = parseCapacityRecord('capacity record', record);
+        const name = capacityArtifactName(rec.scenario);
+        if (this.uploaded.has(name))
+            throw new BaselineStoreError(`baseline-store "artifact": ${name} was already uploaded by this run; artifacts are immutable`);
+        const staging = await (0,promises_.mkdtemp)((0,external_node_path_.join)(await this.dir(), 'upload-'));
+        const file = (0,external_node_path_.join)(staging, CAPACITY_ARTIFACT_FILE);
+        await (0,promises_.writeFile)(file, JSON.stringify(rec) + '\n');
+        try {
+            const opts = this.opts.retentionDays ? { retentionDays: this.opts.retentionDays } : undefined;
+            await this.transport.upload(name, [file], staging, opts);
+            this.uploaded.add(name);
+        }
+        catch (e) {
+            if (e instanceof BaselineStoreError)
+                throw e;
+            throw new BaselineStoreError(`baseline-store "artifact": uploading ${name} failed: ${errorMessage(e)}`);
+        }
+        finally {
+            await (0,promises_.rm)(staging, { recursive: true, force: true });
+        }
+    }
+    async listCapacity(q) {
+        if (!(q.limit > 0))
+            return [];
+        const maxRuns = this.opts.maxRuns ?? 60;
+        const candidates = await this.candidates(capacityArtifactName(q.scenario), maxRuns);
+        const records = [];
+        for (const c of candidates.slice(0, maxRuns)) {
+            try {
+                records.push(parseCapacityRecord(`artifact ${c.artifactId}`, await this.fetchDoc(c.artifactId, c.runId, CAPACITY_ARTIFACT_FILE)));
+            }
+            catch {
+                // An artifact that cannot be read is not a record; the others still count.
+                continue;
+            }
+            if (selectCapacity(records, q).length >= q.limit)
+                break;
+        }
+        return selectCapacity(records, q);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/baseline/dir.ts
@@ -73008,12 +74202,14 @@ class ArtifactBaselineStore {
  *
  *   <path>/<owner>/<name>/<scenario>/<fingerprint>/<createdMs>-<runId>-<replicate>.json   (one per run, immutable)
  *   <path>/<owner>/<name>/<scenario>/<fingerprint>/index.json                            (cache of the records)
+ *   <path>/_capacity/<owner>/<name>/<scenario>/<createdMs>-<runId>.json                  (capacity records, immutable)
  *
  * A run file is written to a temporary name and published with `link()`, which fails when the name
  * exists: a run file is never overwritten and never seen half-written. The index is rebuilt from the
  * directory listing on every write and read, so concurrent writers cannot lose an entry even when
  * their index updates race (the last rename wins, and the next reader repairs it).
  */
+
 
 
 
@@ -73140,6 +74336,55 @@ class DirBaselineStore {
         }
         return parseBaselineDocument(file, doc).result;
     }
+    /** Capacity records: `<root>/_capacity/<owner>/<name>/<scenario>/<id>.json`, written once with link(). */
+    async putCapacity(record) {
+        const rec = parseCapacityRecord('capacity record', record);
+        if (rec.id !== capacityId(rec.createdMs, rec.runId))
+            throw new BaselineStoreError(`capacity record ${rec.id}: the id must be <createdMs>-<runId>`);
+        const dir = (0,external_node_path_.join)(this.root, '_capacity', ...capacitySegments(rec.repo, rec.scenario));
+        const file = (0,external_node_path_.join)(dir, `${rec.id}.json`);
+        try {
+            await (0,promises_.mkdir)(dir, { recursive: true });
+        }
+        catch (e) {
+            throw new BaselineStoreError(`baseline-store ${this.location}: cannot create ${dir} (${errorMessage(e)})`);
+        }
+        const tmp = (0,external_node_path_.join)(dir, `.tmp-${process.pid}-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
+        await (0,promises_.writeFile)(tmp, JSON.stringify(rec) + '\n', { flag: 'wx' });
+        try {
+            await (0,promises_.link)(tmp, file);
+        }
+        catch (e) {
+            if (code(e) === 'EEXIST')
+                throw new BaselineStoreError(`baseline-store ${this.location}: capacity record ${rec.id} already exists; records are immutable`);
+            throw new BaselineStoreError(`baseline-store ${this.location}: cannot write ${file} (${errorMessage(e)})`);
+        }
+        finally {
+            await (0,promises_.unlink)(tmp).catch(() => undefined);
+        }
+    }
+    async listCapacity(q) {
+        const dir = (0,external_node_path_.join)(this.root, '_capacity', ...capacitySegments(q.repo, q.scenario));
+        let names;
+        try {
+            names = (await (0,promises_.readdir)(dir)).filter(n => n.endsWith('.json') && !n.startsWith('.')).sort();
+        }
+        catch (e) {
+            if (code(e) === 'ENOENT')
+                return [];
+            throw new BaselineStoreError(`baseline-store ${this.location}: cannot read ${dir} (${errorMessage(e)})`);
+        }
+        const records = [];
+        for (const name of names) {
+            try {
+                records.push(parseCapacityRecord((0,external_node_path_.join)(dir, name), JSON.parse(await (0,promises_.readFile)((0,external_node_path_.join)(dir, name), 'utf8'))));
+            }
+            catch {
+                // A foreign or damaged file is not a record; it is skipped.
+            }
+        }
+        return selectCapacity(records, q);
+    }
 }
 function dirBaselineStore(path, cwd = process.cwd()) {
     return new DirBaselineStore((0,external_node_path_.resolve)(cwd, path));
@@ -73155,13 +74400,16 @@ var dist_cjs = __nccwpck_require__(53711);
  *                                                                            with If-None-Match: * (never overwritten)
  *   <prefix>/baselines/<owner>/<name>/<scenario>/<fingerprint>/index.json  the records, updated with
  *                                                                            conditional writes
+ *   <prefix>/capacity/<owner>/<name>/<scenario>/<id>.json                  capacity records (stress mode),
+ *                                                                            written with If-None-Match: *
  *
  * The index is read with its ETag and written back with `If-Match: <etag>` (or `If-None-Match: *`
  * when it does not exist yet). A 412 PreconditionFailed or 409 ConditionalRequestConflict means
  * another writer got there first: read again, merge, retry after a jittered back-off. Listing also
  * reconciles the index with a ListObjectsV2 of the directory, so a writer that died between the two
- * writes loses nothing either. Other prefixes (e.g. `<prefix>/capacity/`) are left free.
+ * writes loses nothing either. Capacity records are listed with ListObjectsV2 (no index).
  */
+
 
 
 const s3_INDEX = 'index.json';
@@ -73380,6 +74628,52 @@ class S3BaselineStore {
         }
         return parseBaselineDocument(this.where(key), doc).result;
     }
+    capacityDir(repo, scenario) {
+        return [...(this.prefix ? [this.prefix] : []), 'capacity', ...capacitySegments(repo, scenario)].join('/');
+    }
+    async putCapacity(record) {
+        const rec = parseCapacityRecord('capacity record', record);
+        if (rec.id !== capacityId(rec.createdMs, rec.runId))
+            throw new BaselineStoreError(`capacity record ${rec.id}: the id must be <createdMs>-<runId>`);
+        const key = `${this.capacityDir(rec.repo, rec.scenario)}/${rec.id}.json`;
+        try {
+            await this.client.send(new dist_cjs/* PutObjectCommand */.wKZ({
+                Bucket: this.bucket,
+                Key: key,
+                Body: JSON.stringify(rec),
+                ContentType: 'application/json',
+                IfNoneMatch: '*'
+            }));
+        }
+        catch (e) {
+            if (s3_status(e) === 412 || e.name === 'PreconditionFailed')
+                throw new BaselineStoreError(`baseline-store: capacity record ${rec.id} already exists at ${this.where(key)}; records are immutable`);
+            throw this.fail('write', key, e);
+        }
+    }
+    async listCapacity(q) {
+        if (!(q.limit > 0))
+            return [];
+        const dir = this.capacityDir(q.repo, q.scenario);
+        // Ids start with the zero-padded creation time: the newest keys sort last.
+        const keys = (await this.listKeys(dir))
+            .filter(k => !k.slice(dir.length + 1).includes('/') && k.endsWith('.json'))
+            .sort();
+        const records = [];
+        for (let i = keys.length - 1; i >= 0; i--) {
+            try {
+                const res = await this.client.send(new dist_cjs/* GetObjectCommand */.jLs({ Bucket: this.bucket, Key: keys[i] }));
+                const rec = parseCapacityRecord(this.where(keys[i]), JSON.parse((await res.Body?.transformToString()) ?? ''));
+                records.push(rec);
+            }
+            catch {
+                // Not a readable record: skipped.
+            }
+            if (selectCapacity(records, q).length >= q.limit)
+                break;
+        }
+        return selectCapacity(records, q);
+    }
 }
 async function s3BaselineStore(spec, opts = {}) {
     const { bucket, prefix } = parseS3Url(spec);
@@ -73397,6 +74691,7 @@ async function s3BaselineStore(spec, opts = {}) {
  * `s3://bucket/prefix`, `artifact`, `dir:<path>`, or a plain relative/absolute path (the CLI default
  * `.perf-gate/baselines`).
  */
+
 
 
 
@@ -73564,7 +74859,15 @@ function newRunId(scenario, now = new Date()) {
 function planRun(scenario, opts = {}) {
     const runId = opts.runId ?? newRunId(scenario.name);
     const backend = opts.backend ?? 'local';
-    const region = opts.region ?? 'local';
+    const regionOf = (i) => {
+        let first = 0;
+        for (const r of opts.regions ?? []) {
+            if (i < first + r.tasks)
+                return r.region;
+            first += r.tasks;
+        }
+        return opts.region ?? 'local';
+    };
     const load = {
         vus: scenario.vus,
         durationS: scenario.durationS,
@@ -73574,29 +74877,33 @@ function planRun(scenario, opts = {}) {
     };
     const shares = taskShares(scenario.engine, load, scenario.tasks);
     const hardMaxS = hardMaxSeconds(scenario);
-    const steady = steadyOf(scenario);
-    const tasks = shares.map((share, i) => ({
-        version: TASK_SPEC_VERSION,
-        runId,
-        scenario: scenario.name,
-        fingerprint: scenario.fingerprint,
-        backend,
-        region,
-        taskIndex: i,
-        taskCount: shares.length,
-        engine: scenario.engine,
-        ...(scenario.script ? { script: scenario.script } : {}),
-        ...(scenario.requests ? { requests: scenario.requests } : {}),
-        load: share.load,
-        share: share.share,
-        startAtMs: null,
-        hardMaxS,
-        intervalMs: scenario.intervalMs,
-        steady,
-        tags: {},
-        env: { [TARGET_ENV]: scenario.target, ...scenario.env },
-        out: `result-${region}-${i}.json`
-    }));
+    // A profile knows its steady phase (e.g. the spike's baseline); otherwise the stages tell.
+    const steady = scenario.profile?.steady ?? steadyOf(scenario);
+    const tasks = shares.map((share, i) => {
+        const region = regionOf(i);
+        return {
+            version: TASK_SPEC_VERSION,
+            runId,
+            scenario: scenario.name,
+            fingerprint: scenario.fingerprint,
+            backend,
+            region,
+            taskIndex: i,
+            taskCount: shares.length,
+            engine: scenario.engine,
+            ...(scenario.script ? { script: scenario.script } : {}),
+            ...(scenario.requests ? { requests: scenario.requests } : {}),
+            load: share.load,
+            share: share.share,
+            startAtMs: null,
+            hardMaxS,
+            intervalMs: scenario.intervalMs,
+            steady,
+            tags: {},
+            env: { [TARGET_ENV]: scenario.target, ...scenario.env },
+            out: `result-${region}-${i}.json`
+        };
+    });
     return { runId, tasks, expectedTasks: tasks.length };
 }
 
@@ -73678,14 +74985,29 @@ function parseProgressLine(line, spec) {
     const elapsedMs = num('elapsedMs', 'elapsed_ms');
     if (elapsedS === undefined && elapsedMs !== undefined)
         elapsedS = elapsedMs / 1000;
+    const live = liveWindowOf(r.live, elapsedS ?? 0);
     return {
         region: spec.region,
         taskIndex: spec.taskIndex,
         elapsedS: elapsedS ?? 0,
         requests,
         failures: num('failures', 'errors', 'fails') ?? 0,
-        rps: num('rps', 'rate') ?? 0
+        rps: num('rps', 'rate') ?? 0,
+        ...(live ? { live: [live] } : {})
     };
+}
+/** The `live` field of a progress line, when it is well-formed. */
+function liveWindowOf(v, elapsedS) {
+    if (typeof v !== 'object' || v === null)
+        return null;
+    const o = v;
+    const n = (k) => (typeof o[k] === 'number' && Number.isFinite(o[k]) ? o[k] : null);
+    const requests = n('requests');
+    const failures = n('failures');
+    const sumUs = n('sumUs');
+    if (requests === null || failures === null || sumUs === null || typeof o.hist !== 'string')
+        return null;
+    return { elapsedS, requests, failures, sumUs, hist: o.hist };
 }
 /** A pause that never keeps the process alive by itself and ends early on `signal`. */
 const sleep = (ms, signal) => new Promise(resolveSleep => {
@@ -73858,6 +75180,7 @@ class LocalFleet {
             progressOffset: 0,
             progressRest: '',
             last: null,
+            live: [],
             exit: new Promise(resolveExit => {
                 let error;
                 child.on('error', e => {
@@ -73913,8 +75236,11 @@ class LocalFleet {
                 r.progressRest = lines.pop() ?? '';
                 for (const line of lines) {
                     const p = line.trim() ? parseProgressLine(line, r.spec) : null;
-                    if (p)
+                    if (p) {
                         r.last = p;
+                        if (p.live)
+                            r.live.push(...p.live);
+                    }
                 }
             }
             catch {
@@ -73927,7 +75253,10 @@ class LocalFleet {
     }
 }
 function progressOf(running, startAtMs) {
-    const tasks = running.map(r => r.last).filter((p) => p !== null);
+    // Each report hands on the live windows read since the previous one.
+    const tasks = running
+        .map((r) => (r.last ? { ...r.last, live: r.live.splice(0) } : null))
+        .filter((p) => p !== null);
     return {
         elapsedS: Math.max(0, (Date.now() - startAtMs) / 1000),
         requests: tasks.reduce((a, p) => a + p.requests, 0),
@@ -73977,7 +75306,9 @@ function runResultOf(scenario, plan, backend, createdMs, outcome) {
                 rampUpS: scenario.rampUpS,
                 stages: scenario.stages?.length ?? 0,
                 tasks: plan.tasks.length,
-                aborted: outcome.aborted
+                aborted: outcome.aborted,
+                ...outcome.facts,
+                ...(scenario.profile ? { profile: scenario.profile.name } : {})
             }
         },
         tasks: withThresholds(outcome.tasks, scenario)
@@ -73999,7 +75330,7 @@ function runProblems(result) {
 async function runScenarioOnce(scenario, opts = {}) {
     const log = opts.log ?? (() => undefined);
     const createdMs = Date.now();
-    const plan = planRun(scenario, { backend: opts.fleet?.backend });
+    const plan = planRun(scenario, { backend: opts.fleet?.backend, regions: opts.regions });
     opts.onPlan?.(plan);
     const fleet = opts.fleet ?? new LocalFleet({ env: opts.env });
     const outcome = await fleet.run(plan, { signal: opts.signal, onProgress: opts.onProgress, onNotice: log });
@@ -74309,7 +75640,7 @@ function advisoryReason(obs, options = options_DEFAULT_GATE_OPTIONS) {
     if (obs.advisory)
         return 'advisory metric';
     if (obs.tailSamples !== undefined && obs.tailSamples < options.minTailSamples)
-        return `its tail holds ${num(obs.tailSamples)} samples, fewer than ${options.minTailSamples}`;
+        return `its tail holds ${format_num(obs.tailSamples)} samples, fewer than ${options.minTailSamples}`;
     return null;
 }
 function logOf(v, floor) {
@@ -74758,10 +76089,19 @@ function withoutConfigSlos(view, slos) {
     return new ResultView(view.tasks.map(t => ({ ...t, task: { ...t.task, thresholds: t.task.thresholds.filter(keep) } })), view.names);
 }
 /** Why a run cannot be judged (failed or partial), or null when it is complete. */
-function incompleteReason(run) {
+function incompleteReason(run, minTaskSuccess = 1) {
     const reason = refusalReason(run);
-    if (reason)
-        return reason;
+    if (reason) {
+        const expected = Math.max(run.run.expectedTasks, run.tasks.length);
+        const ok = run.tasks.filter(t => t.task.status === 'ok').length;
+        if (minTaskSuccess >= 1 ||
+            run.run.facts.aborted === true ||
+            expected === 0 ||
+            ok / expected < minTaskSuccess)
+            return minTaskSuccess < 1
+                ? `${reason}; ${ok} of ${expected} task(s) succeeded, below min-task-success`
+                : reason;
+    }
     const requests = new ResultView(run.tasks).stats({ window: 'all' }).requests;
     return requests > 0 ? null : 'the run completed no requests';
 }
@@ -74814,9 +76154,15 @@ function errorResult(runs, reasons, baselines = []) {
 async function runGateJob(ctx, runOnce, canRerun) {
     const first = await runOnce(0);
     const runs = [first];
-    const bad = incompleteReason(first);
+    const tripped = first.run.facts.abortOn;
+    if (typeof tripped === 'string')
+        return { ...errorResult(runs, [`the fleet was stopped early: abort-on ${tripped}`]), outcome: 'FAIL' };
+    const bad = incompleteReason(first, ctx.minTaskSuccess);
     if (bad)
         return errorResult(runs, [`the run cannot be judged: ${bad}`]);
+    const partial = refusalReason(first);
+    if (partial)
+        ctx.log(`judging a partial run (min-task-success): ${partial}`);
     let baselines;
     try {
         baselines = await listBaselines(ctx);
@@ -74837,7 +76183,7 @@ async function runGateJob(ctx, runOnce, canRerun) {
             for (let i = 1; i <= stage1.replicates; i++) {
                 const run = await runOnce(i);
                 runs.push(run);
-                const why = incompleteReason(run);
+                const why = incompleteReason(run, ctx.minTaskSuccess);
                 if (why)
                     return errorResult(runs, [`confirmation run ${i} cannot be judged: ${why}`], baselines);
                 metrics.push(extractRunMetrics(new ResultView(run.tasks)));
@@ -75480,6 +76826,22 @@ function mermaidTimeChart(points, opts) {
         `  line ${mermaidArray(ys)}`
     ]);
 }
+/**
+ * Values against named categories (e.g. load levels) as a Mermaid chart: a line, or bars. Returns
+ * null when there are no values.
+ */
+function mermaidCategoryChart(categories, values, opts) {
+    if (!categories.length || categories.length !== values.length)
+        return null;
+    const max = Math.max(0, ...values.filter(Number.isFinite));
+    return mermaidBlock([
+        'xychart-beta',
+        `  title "${mermaidText(opts.title)}"`,
+        `  x-axis ${mermaidCategories(categories)}`,
+        `  y-axis "${mermaidText(opts.yLabel)}" 0 --> ${niceMax(max)}`,
+        `  ${opts.kind ?? 'line'} ${mermaidArray(values)}`
+    ]);
+}
 const W = 720;
 const H = 280;
 const PAD = { left: 64, right: 16, top: 36, bottom: 52 };
@@ -76112,7 +77474,7 @@ function detectSentence(input) {
     const v = input.verdict;
     if (!hasBaseline(input)) {
         return input.mode === 'stress'
-            ? '_Stress run: no baseline comparison; SLOs decide the outcome._'
+            ? '_Stress run: no baseline comparison and no gate; the capacity report holds the analysis._'
             : '_No baseline to compare against yet: showing this run only._';
     }
     const mde = v.mdePct;
@@ -76495,7 +77857,7 @@ function headerSection(input) {
     if (!hasBaseline(input)) {
         detect =
             input.mode === 'stress'
-                ? '<p class="muted">Stress run: no baseline comparison; SLOs decide the outcome.</p>'
+                ? '<p class="muted">Stress run: no baseline comparison and no gate; the capacity report holds the analysis.</p>'
                 : '<p class="muted">No baseline to compare against yet: showing this run only.</p>';
     }
     else if (v.mdePct !== null && v.mdePct !== undefined && Number.isFinite(v.mdePct)) {
@@ -76767,7 +78129,8 @@ Runs the scenario (or reads --results), compares it with the stored baselines us
 as the GitHub Action, and prints the same report. With --baseline it stores the runs as baselines.
 
 Scenario: the options of perf-gate run (--config, --scenario, --engine, --script, --target,
-  --request, --vus, --duration, --ramp-up, --tasks, --threshold, --allow-host).
+  --request, --vus, --duration, --ramp-up, --tasks, --threshold, --allow-host, --profile,
+  --multiplier, --profile-param).
   --results FILE         gate existing result files instead of running (repeatable; globs allowed)
 
 Baselines:
@@ -76805,6 +78168,9 @@ const OPTIONS = {
     interval: { type: 'string' },
     threshold: { type: 'string', multiple: true },
     'allow-host': { type: 'string', multiple: true },
+    profile: { type: 'string' },
+    multiplier: { type: 'string' },
+    'profile-param': { type: 'string', multiple: true },
     results: { type: 'string', multiple: true },
     'baseline-store': { type: 'string' },
     baseline: { type: 'boolean', default: false },
@@ -76892,7 +78258,10 @@ const gateCommand = {
                 tasks: values.tasks,
                 interval: values.interval,
                 requests: values.request,
-                allowHosts: values['allow-host']
+                allowHosts: values['allow-host'],
+                profile: values.profile,
+                multiplier: values.multiplier,
+                profileParams: values['profile-param']
             };
             const scenario = await loadScenario({
                 config: values.config,
@@ -77214,6 +78583,10 @@ Scenario (perf-gate.yml in the current directory is read when present; flags win
   --interval D           result interval (default 1s)
   --threshold EXPR       a k6-syntax threshold recorded with the result, repeatable
   --allow-host HOST      also allow this target host, repeatable
+  --profile NAME         a test-type preset: load, stress, spike, soak, scalability or volume
+                         (--vus is its expected load, --duration its total length; docs/profiles.md)
+  --multiplier N         the stress or spike profile's multiplier
+  --profile-param K=V    another profile parameter, repeatable (e.g. steps=6)
 
 Output:
   --out FILE             run result JSON (default .perf-gate/results/<scenario>-<time>.json)
@@ -77237,6 +78610,9 @@ const run_OPTIONS = {
     interval: { type: 'string' },
     threshold: { type: 'string', multiple: true },
     'allow-host': { type: 'string', multiple: true },
+    profile: { type: 'string' },
+    multiplier: { type: 'string' },
+    'profile-param': { type: 'string', multiple: true },
     out: { type: 'string' },
     window: { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -77275,7 +78651,10 @@ const runCommand = {
             interval: values.interval,
             requests: values.request,
             thresholds: values.threshold,
-            allowHosts: values['allow-host']
+            allowHosts: values['allow-host'],
+            profile: values.profile,
+            multiplier: values.multiplier,
+            profileParams: values['profile-param']
         };
         const scenario = await loadScenario({
             config: values.config,
@@ -77365,6 +78744,1433 @@ const runCommand = {
             io.stdout.write(renderTerminal(summary, { color: useColor(io.stdout, io.env), title }));
         }
         return runProblems(result) ? EXIT_FAILED : EXIT_OK;
+    }
+};
+
+;// CONCATENATED MODULE: ./src/gate/capacity.ts
+/**
+ * Capacity analysis on the per-interval results of a profile run. Pure functions: they take a
+ * merged result view, the profile's steps (seconds from the start) and the SLOs, and return plain
+ * data.
+ *
+ * Time. The profile's clock starts at `profileStartMs`: the earliest task start, or the start of the
+ * first interval that holds requests when that is later (a JVM or Python engine spends a few seconds
+ * starting after the runner's start mark), so it is at most one interval early and, for an engine
+ * whose first request comes late, a little late. A step is judged over the whole intervals of its
+ * hold: with three or more the first is dropped (the move into the level settles), with four or
+ * more the last one too (the clock's error). A step counts as reached when the run covered at least
+ * half of its hold (and one whole interval); the window then ends with the run.
+ *
+ * - **Steps** (`measureSteps`): requests, throughput, latency, errors, bytes and active users of each
+ *   step's hold, and whether every SLO held there (SLOs on checks are whole-run figures and are not
+ *   judged per step).
+ * - **Stress** (`analyzeStress`): the breaking point is the highest step below the first step that
+ *   broke an SLO, i.e. the last step of the unbroken run from the bottom; the knee is the last step
+ *   before the first increment that raised throughput by less than half of the load increase
+ *   (`KNEE_EFFICIENCY`) while p95 rose by 10% or more (`KNEE_LATENCY_RISE`); error onset is the first
+ *   step whose error rate is at least 1% (`ERROR_ONSET_RATE`) and 1 point above the first step's.
+ * - **Spike** (`analyzeSpike`): recovery time runs from the surge's end (the load is back at the
+ *   expected level) to the start of the first window of `RECOVERY_WINDOW_INTERVALS` intervals in
+ *   which every SLO holds; without SLOs, in which p95 is within 25% of the baseline's
+ *   (`RECOVERY_TOLERANCE`) and the error rate at most 1 point above it.
+ * - **Soak** (`analyzeSoak`): p95 of the first and the last steady window, each cut into five parts;
+ *   the last window's parts are judged against the first window's with the gate's rule (a one-sided
+ *   Student-t prediction interval on ln p95, `judgeMetric`, stage 2, α = 0.01, minimum effect 3%); a
+ *   least-squares slope of ln p95 over the hold flags slow degradation when it is significant
+ *   (one-sided p < 0.01) and adds up to the minimum effect over the hold.
+ * - **Scalability** (`analyzeScalability`): throughput per VU at each level relative to the first
+ *   level; efficiency drops at the first level below 80% (`EFFICIENCY_DROP`).
+ * - **Load / volume** (`analyzeHold`): the hold's figures, bytes per second included.
+ * - **Planning** (`capacityPlan`): the headroom of a capacity over a target rate.
+ */
+
+
+
+
+
+/** An increment scales when throughput grows by at least this share of the load's growth. */
+const KNEE_EFFICIENCY = 0.5;
+/** …and the knee also needs p95 to rise by at least this much. */
+const KNEE_LATENCY_RISE = 0.1;
+/** Error rate (0–1) that counts as the onset of errors. */
+const ERROR_ONSET_RATE = 0.01;
+/** Intervals in a row that must hold for a spike to count as recovered. */
+const RECOVERY_WINDOW_INTERVALS = 3;
+/** Without SLOs, recovered means p95 within this share of the baseline's p95. */
+const RECOVERY_TOLERANCE = 0.25;
+/** Scalability: efficiency below this share of the first level's counts as a drop. */
+const EFFICIENCY_DROP = 0.8;
+/** Soak: parts each compared window is cut into. */
+const SOAK_PARTS = 5;
+// ---------------------------------------------------------------------------------------------
+// Time and steps.
+/** Epoch ms at which the profile started (see the module comment). */
+function profileStartMs(view) {
+    const starts = view.tasks.map(t => t.task.startedMs).filter((x) => x !== null);
+    const span = view.dataSpan();
+    const firstData = span ? span.first * view.intervalMs : null;
+    const started = starts.length ? Math.min(...starts) : (firstData ?? 0);
+    if (firstData === null)
+        return started;
+    return Math.max(started, firstData);
+}
+/**
+ * The whole intervals of a step's hold that the run covered (see the module comment), or null when
+ * the run did not reach the step.
+ */
+function stepWindow(view, step, startMs) {
+    const iv = view.intervalMs;
+    const runEnd = view.allWindow().endMs;
+    const from = startMs + step.holdFromS * 1000;
+    const to = Math.min(startMs + step.endS * 1000, runEnd);
+    if (to - from < Math.max(iv, ((step.endS - step.holdFromS) * 1000) / 2))
+        return null;
+    let lo = Math.ceil(from / iv);
+    let hi = Math.floor(to / iv);
+    if (hi - lo >= 3)
+        lo++;
+    if (hi - lo >= 3)
+        hi--;
+    if (hi <= lo)
+        return null;
+    return { startMs: lo * iv, endMs: hi * iv };
+}
+/** SLOs that can be judged on a part of the run (checks are whole-run counts). */
+function stepSlos(slos) {
+    return slos.filter(s => s.metric !== 'checks');
+}
+function capacity_median(xs) {
+    if (!xs.length)
+        return null;
+    const s = [...xs].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+function emptyStep(step) {
+    return {
+        index: step.index,
+        label: step.label,
+        vus: step.vus,
+        window: null,
+        reached: false,
+        requests: 0,
+        failures: 0,
+        errorRate: 0,
+        rps: 0,
+        meanMs: Number.NaN,
+        p50Ms: Number.NaN,
+        p95Ms: Number.NaN,
+        p99Ms: Number.NaN,
+        bytesInPerS: 0,
+        bytesOutPerS: 0,
+        users: null,
+        slo: [],
+        held: null
+    };
+}
+/** The figures of every step over its hold window. */
+function measureSteps(view, steps, slos, startMs = profileStartMs(view)) {
+    const judged = stepSlos(slos);
+    return steps.map(step => {
+        const window = stepWindow(view, step, startMs);
+        if (!window)
+            return emptyStep(step);
+        const s = view.stats({ window });
+        const users = view
+            .series({ window }, Number.MAX_SAFE_INTEGER)
+            .map(p => p.users)
+            .filter((u) => u !== null);
+        const slo = s.requests > 0 ? evaluateSlos(view, judged, { window }) : [];
+        return {
+            index: step.index,
+            label: step.label,
+            vus: step.vus,
+            window,
+            reached: true,
+            requests: s.requests,
+            failures: s.failures,
+            errorRate: s.errorRate,
+            rps: s.rps,
+            meanMs: s.meanMs,
+            p50Ms: s.p50Ms,
+            p95Ms: s.p95Ms,
+            p99Ms: s.p99Ms,
+            bytesInPerS: s.durationS > 0 ? s.bytesIn / s.durationS : 0,
+            bytesOutPerS: s.durationS > 0 ? s.bytesOut / s.durationS : 0,
+            users: capacity_median(users),
+            slo,
+            held: slo.length ? slo.every(r => r.status === 'pass') : null
+        };
+    });
+}
+// ---------------------------------------------------------------------------------------------
+// Wording.
+function rps(v) {
+    if (!Number.isFinite(v))
+        return '—';
+    const r = v >= 100 ? Math.round(v) : Number(v.toPrecision(3));
+    return `${r.toLocaleString('en-US')} req/s`;
+}
+function capacity_ms(v) {
+    return formatValue(v, 'ms');
+}
+const OP_TEXT = { '<': '<', '<=': '≤', '>': '>', '>=': '≥', '==': '=', '!=': '≠' };
+/**
+ * How an SLO reads in a sentence: `p95 < 300 ms`, `error rate < 1%`. The latency SLO on the whole
+ * run comes first, then the error-rate one; null when there is neither.
+ */
+function sloPhrase(slos) {
+    const latency = slos.find(s => s.metric === 'http_req_duration' && s.label === null && s.aggregation.kind !== 'count');
+    if (latency) {
+        const a = latency.aggregation;
+        const name = a.kind === 'p'
+            ? `p${a.p}`
+            : a.kind === 'med'
+                ? 'p50'
+                : a.kind === 'avg'
+                    ? 'mean latency'
+                    : aggregationText(a);
+        return `${name} ${OP_TEXT[latency.op]} ${capacity_ms(latency.value)}`;
+    }
+    const errors = slos.find(s => s.metric === 'http_req_failed' && s.label === null);
+    if (errors)
+        return `error rate ${OP_TEXT[errors.op]} ${Number((errors.value * 100).toPrecision(3))}%`;
+    return null;
+}
+function failedText(step) {
+    return step.slo
+        .filter(r => r.status !== 'pass')
+        .map(r => r.reason.replace(/^SLO /, ''))
+        .join('; ');
+}
+/** The knee of a series of steps (see the module comment); null when throughput kept scaling. */
+function findKnee(steps) {
+    const ok = steps.filter(s => s.reached && s.requests > 0);
+    for (let i = 1; i < ok.length; i++) {
+        const a = ok[i - 1];
+        const b = ok[i];
+        const loadGain = b.vus / a.vus - 1;
+        if (!(loadGain > 0) || !(a.rps > 0))
+            continue;
+        const efficiency = (b.rps / a.rps - 1) / loadGain;
+        const latencyRise = b.p95Ms / a.p95Ms - 1;
+        if (efficiency < KNEE_EFFICIENCY && latencyRise >= KNEE_LATENCY_RISE)
+            return { step: a, next: b, efficiency, latencyRise };
+    }
+    return null;
+}
+/** The first step where errors set in (see the module comment). */
+function findErrorOnset(steps) {
+    const ok = steps.filter(s => s.reached && s.requests > 0);
+    if (!ok.length)
+        return null;
+    const base = ok[0].errorRate;
+    return (ok.find((s, i) => s.errorRate >= ERROR_ONSET_RATE && (i === 0 || s.errorRate - base >= ERROR_ONSET_RATE)) ?? null);
+}
+/** Breaking point, knee, error onset and the capacity sentence of a stress run's steps. */
+function analyzeStress(steps, slos, expectedVus) {
+    const reached = steps.filter(s => s.reached && s.requests > 0);
+    const judged = reached.some(s => s.held !== null);
+    const firstBroken = reached.find(s => s.held === false) ?? null;
+    const unbroken = firstBroken ? reached.filter(s => s.index < firstBroken.index) : reached;
+    const breakingPoint = judged && unbroken.length ? unbroken[unbroken.length - 1] : null;
+    const knee = findKnee(reached);
+    const errorOnset = findErrorOnset(reached);
+    const peakRps = Math.max(0, ...reached.map(s => s.rps));
+    const phrase = sloPhrase(stepSlos(slos));
+    const at = phrase ? ` at ${phrase}` : '';
+    const times = (s) => expectedVus ? `, ${Number((s.vus / expectedVus).toPrecision(3))}× the expected load` : '';
+    let capacityRps;
+    let sentence;
+    if (!reached.length) {
+        capacityRps = null;
+        sentence = 'no step was completed, so nothing can be said about capacity';
+    }
+    else if (!judged) {
+        const k = knee?.step ?? null;
+        capacityRps = k ? k.rps : null;
+        sentence = k
+            ? `no SLOs to judge the steps by; throughput stops scaling after ${rps(k.rps)} (${k.vus} VUs), peak ${rps(peakRps)}`
+            : `no SLOs to judge the steps by; throughput kept scaling up to ${rps(peakRps)} (${reached[reached.length - 1].vus} VUs)`;
+    }
+    else if (firstBroken && !breakingPoint) {
+        capacityRps = null;
+        sentence =
+            `breaks already at the first step: ${rps(firstBroken.rps)} (${firstBroken.vus} VUs)` +
+                (failedText(firstBroken) ? `; ${failedText(firstBroken)}` : '');
+    }
+    else if (firstBroken && breakingPoint) {
+        capacityRps = breakingPoint.rps;
+        sentence =
+            `sustains ${rps(breakingPoint.rps)}${at} (${breakingPoint.vus} VUs${times(breakingPoint)}); ` +
+                `breaks at ${rps(firstBroken.rps)} (${firstBroken.vus} VUs)` +
+                (failedText(firstBroken) ? `: ${failedText(firstBroken)}` : '');
+    }
+    else {
+        const top = breakingPoint;
+        capacityRps = top.rps;
+        sentence =
+            `sustains ${rps(top.rps)}${at} up to the last step (${top.vus} VUs${times(top)}); ` +
+                'no step broke the SLOs, so the breaking point lies beyond this run';
+    }
+    return {
+        kind: 'stress',
+        steps,
+        judged,
+        breakingPoint,
+        breaksAt: firstBroken,
+        knee,
+        errorOnset,
+        capacityRps,
+        peakRps,
+        sentence
+    };
+}
+/** Recovery time after a spike (see the module comment). */
+function analyzeSpike(view, profile, slos, startMs = profileStartMs(view)) {
+    const steps = measureSteps(view, profile.steps, slos, startMs);
+    // The surge is the highest step; the baseline and the recovery are its neighbours.
+    let peak = 1;
+    steps.forEach((s, i) => {
+        if (i > 0 && i < steps.length - 1 && s.vus > steps[peak].vus)
+            peak = i;
+    });
+    const baseline = steps[peak - 1];
+    const surge = steps[peak];
+    const recovery = steps[peak + 1];
+    const iv = view.intervalMs;
+    const surgeEndMs = startMs + (profile.surgeEndS ?? profile.steps[peak].endS) * 1000;
+    const recoveryEndMs = Math.min(startMs + profile.steps[profile.steps.length - 1].endS * 1000, view.allWindow().endMs);
+    const judged = stepSlos(slos);
+    const tolerance = baseline.reached ? baseline.p95Ms * (1 + RECOVERY_TOLERANCE) : Number.NaN;
+    const criterion = judged.length
+        ? 'every SLO holds'
+        : `p95 within ${RECOVERY_TOLERANCE * 100}% of the baseline's (≤ ${capacity_ms(tolerance)}) and the error rate at most ${ERROR_ONSET_RATE * 100} point above it`;
+    const holds = (window) => {
+        if (judged.length)
+            return evaluateSlos(view, judged, { window }).every(r => r.status === 'pass');
+        const s = view.stats({ window });
+        return s.requests > 0 && s.p95Ms <= tolerance && s.errorRate <= baseline.errorRate + ERROR_ONSET_RATE;
+    };
+    let recoveredAtMs = null;
+    if (judged.length || baseline.reached) {
+        const span = RECOVERY_WINDOW_INTERVALS * iv;
+        for (let t = Math.ceil(surgeEndMs / iv) * iv; t + span <= recoveryEndMs; t += iv) {
+            if (holds({ startMs: t, endMs: t + span })) {
+                recoveredAtMs = t;
+                break;
+            }
+        }
+    }
+    const recoveryS = recoveredAtMs === null ? null : Math.max(0, (recoveredAtMs - surgeEndMs) / 1000);
+    const seconds = (s) => `${Number(s.toFixed(1))} s`;
+    const sentence = recoveryS !== null
+        ? `recovers ${seconds(recoveryS)} after the surge to ${surge.vus} VUs (${criterion})`
+        : `does not recover within the ${seconds((recoveryEndMs - surgeEndMs) / 1000)} after the surge to ${surge.vus} VUs (${criterion})`;
+    return {
+        kind: 'spike',
+        steps,
+        baseline,
+        surge,
+        recovery,
+        surgeEndMs,
+        criterion,
+        recoveredAtMs,
+        recoveryS,
+        resolutionS: iv / 1000,
+        sentence
+    };
+}
+/** Splits a window into `n` parts of whole intervals (fewer when it is shorter). */
+function parts(view, w, n) {
+    const iv = view.intervalMs;
+    const count = Math.round((w.endMs - w.startMs) / iv);
+    const k = Math.max(1, Math.min(n, count));
+    const out = [];
+    for (let i = 0; i < k; i++) {
+        const a = w.startMs + Math.round((count * i) / k) * iv;
+        const b = w.startMs + Math.round((count * (i + 1)) / k) * iv;
+        if (b > a)
+            out.push({ startMs: a, endMs: b });
+    }
+    return out;
+}
+function p95s(view, ws) {
+    return ws.map(w => view.stats({ window: w }).p95Ms).filter(v => Number.isFinite(v) && v > 0);
+}
+/** Least-squares slope of ln(y) against x (hours), with its one-sided p-value. */
+function logSlope(xs, ys) {
+    const n = xs.length;
+    if (n < 4)
+        return null;
+    const ly = ys.map(Math.log);
+    const mx = xs.reduce((a, b) => a + b, 0) / n;
+    const my = ly.reduce((a, b) => a + b, 0) / n;
+    let sxx = 0;
+    let sxy = 0;
+    for (let i = 0; i < n; i++) {
+        sxx += (xs[i] - mx) ** 2;
+        sxy += (xs[i] - mx) * (ly[i] - my);
+    }
+    if (!(sxx > 0))
+        return null;
+    const slope = sxy / sxx;
+    let sse = 0;
+    for (let i = 0; i < n; i++)
+        sse += (ly[i] - my - slope * (xs[i] - mx)) ** 2;
+    const se = Math.sqrt(sse / (n - 2) / sxx);
+    const T = se > 0 ? slope / se : slope > 0 ? Number.POSITIVE_INFINITY : slope < 0 ? Number.NEGATIVE_INFINITY : 0;
+    return { slope, pValue: 1 - tCdf(T, n - 2) };
+}
+/** First-vs-last window and trend of a soak run (see the module comment). */
+function analyzeSoak(view, profile, slos, options = {}, startMs = profileStartMs(view)) {
+    const o = resolveGateOptions({
+        ...options,
+        minBaselines: 2,
+        maxBaselines: 1000,
+        confirmReplicates: SOAK_PARTS - 1
+    });
+    const steps = measureSteps(view, profile.steps, slos, startMs);
+    const hold = steps[0];
+    const iv = view.intervalMs;
+    let firstWindow = null;
+    let lastWindow = null;
+    let firstP95s = [];
+    let lastP95s = [];
+    let judgement = null;
+    let trend = null;
+    if (hold.window) {
+        const w = Math.max(iv, Math.round(((profile.windowS ?? 0) * 1000) / iv) * iv);
+        const len = hold.window.endMs - hold.window.startMs;
+        if (w * 2 <= len) {
+            firstWindow = { startMs: hold.window.startMs, endMs: hold.window.startMs + w };
+            lastWindow = { startMs: hold.window.endMs - w, endMs: hold.window.endMs };
+            firstP95s = p95s(view, parts(view, firstWindow, SOAK_PARTS));
+            lastP95s = p95s(view, parts(view, lastWindow, SOAK_PARTS));
+            if (firstP95s.length >= 2 && lastP95s.length >= 1)
+                judgement = judgeMetric({ name: 'p95', values: lastP95s, baseline: firstP95s, higherIsWorse: true, unit: 'ms' }, { stage: 2, familySize: 1 }, o);
+            // The trend: p95 of every part of the hold as long as a fifth of the window.
+            const seg = Math.max(iv, Math.round(w / SOAK_PARTS / iv) * iv);
+            const segs = parts(view, hold.window, Math.max(1, Math.round(len / seg)));
+            const xs = [];
+            const ys = [];
+            for (const s of segs) {
+                const v = view.stats({ window: s }).p95Ms;
+                if (!(Number.isFinite(v) && v > 0))
+                    continue;
+                xs.push((s.startMs + s.endMs) / 2 / 3_600_000);
+                ys.push(v);
+            }
+            const fit = logSlope(xs, ys);
+            if (fit) {
+                const hours = len / 3_600_000;
+                const overHold = Math.expm1(fit.slope * hours);
+                trend = {
+                    points: xs.length,
+                    perHour: Math.expm1(fit.slope),
+                    overHold,
+                    pValue: fit.pValue,
+                    flagged: fit.pValue < o.alpha && overHold >= o.minEffect
+                };
+            }
+        }
+    }
+    const degraded = judgement?.status === 'fail' || trend?.flagged === true;
+    const pctText = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+    let sentence;
+    if (!judgement)
+        sentence = 'the hold was too short to compare its first and last windows';
+    else {
+        const verdict = judgement.status === 'fail'
+            ? 'p95 degraded'
+            : judgement.status === 'inconclusive'
+                ? 'p95 may have degraded (inconclusive)'
+                : 'p95 held steady';
+        sentence =
+            `${verdict}: last window ${capacity_ms(judgement.current ?? Number.NaN)} vs first ${capacity_ms(judgement.reference ?? Number.NaN)}` +
+                ` (${pctText((judgement.deltaPct ?? 0) / 100)})` +
+                (trend
+                    ? `; trend ${pctText(trend.perHour)} per hour${trend.flagged ? ', a significant slow degradation' : ''}`
+                    : '');
+    }
+    return {
+        kind: 'soak',
+        steps,
+        hold,
+        firstWindow,
+        lastWindow,
+        firstP95s,
+        lastP95s,
+        judgement,
+        trend,
+        degraded,
+        sentence
+    };
+}
+/** The throughput-vs-load curve and where efficiency drops. */
+function analyzeScalability(steps) {
+    const first = steps.find(s => s.reached && s.requests > 0);
+    const perVu = first ? first.rps / first.vus : Number.NaN;
+    const levels = steps.map(s => ({
+        ...s,
+        efficiency: s.reached && s.requests > 0 && perVu > 0 ? s.rps / s.vus / perVu : null
+    }));
+    const drop = levels.find(l => l.efficiency !== null && l.efficiency < EFFICIENCY_DROP) ?? null;
+    const reached = levels.filter(l => l.efficiency !== null);
+    const last = reached[reached.length - 1];
+    let sentence;
+    if (!last)
+        sentence = 'no level was completed';
+    else if (!drop)
+        sentence = `throughput scales with the load up to ${last.label} (${rps(last.rps)}, ${last.vus} VUs, efficiency ${Math.round(last.efficiency * 100)}%)`;
+    else {
+        const before = reached.filter(l => l.index < drop.index);
+        const ok = before[before.length - 1];
+        sentence =
+            (ok ? `throughput scales up to ${ok.label} (${rps(ok.rps)}, ${ok.vus} VUs); ` : '') +
+                `efficiency drops to ${Math.round(drop.efficiency * 100)}% at ${drop.label} (${rps(drop.rps)}, ${drop.vus} VUs)`;
+    }
+    return { kind: 'scalability', steps: levels, efficiencyDropsAt: drop, sentence };
+}
+function bytesRate(v) {
+    const units = ['B/s', 'KiB/s', 'MiB/s', 'GiB/s'];
+    let x = v;
+    let u = 0;
+    while (x >= 1024 && u < units.length - 1) {
+        x /= 1024;
+        u++;
+    }
+    return `${Number(x.toPrecision(3))} ${units[u]}`;
+}
+/** The hold of a load or volume run, with its byte throughput. */
+function analyzeHold(kind, steps) {
+    const hold = steps[0];
+    const perReq = (perS) => (hold.rps > 0 && perS > 0 ? perS / hold.rps : null);
+    const requestBytes = perReq(hold.bytesOutPerS);
+    const responseBytes = perReq(hold.bytesInPerS);
+    const held = hold.held === null ? '' : hold.held ? '; every SLO held' : `; ${failedText(hold)}`;
+    const sentence = !hold.reached
+        ? 'the hold was not completed'
+        : `${rps(hold.rps)} at p95 ${capacity_ms(hold.p95Ms)} with ${hold.vus} VUs; ` +
+            `${bytesRate(hold.bytesOutPerS)} sent, ${bytesRate(hold.bytesInPerS)} received${held}`;
+    return { kind, steps, hold, requestBytes, responseBytes, sentence };
+}
+
+/** The analysis that fits the profile's kind. */
+function analyzeProfile(view, profile, slos, options = {}) {
+    const startMs = profileStartMs(view);
+    const kind = profile.name;
+    if (kind === 'spike' && profile.steps.length >= 3)
+        return analyzeSpike(view, profile, slos, startMs);
+    if (kind === 'soak' && profile.steps.length >= 1)
+        return analyzeSoak(view, profile, slos, options, startMs);
+    const steps = measureSteps(view, profile.steps, slos, startMs);
+    if (kind === 'scalability')
+        return analyzeScalability(steps);
+    if ((kind === 'load' || kind === 'volume') && steps.length === 1)
+        return analyzeHold(kind, steps);
+    return analyzeStress(steps, slos, profile.vus);
+}
+/** The throughput a run showed it sustains: what capacity planning compares with. */
+function sustainedRps(a) {
+    switch (a.kind) {
+        case 'stress':
+            return a.capacityRps;
+        case 'spike':
+            return a.baseline.reached ? a.baseline.rps : null;
+        case 'scalability': {
+            const ok = a.steps.filter(s => s.reached && s.held !== false && s.requests > 0);
+            return ok.length ? Math.max(...ok.map(s => s.rps)) : null;
+        }
+        default:
+            return a.hold.reached && a.hold.held !== false ? a.hold.rps : null;
+    }
+}
+/** The headroom of a measured capacity over a target rate (optionally per instance). */
+function capacityPlan(capacityRps, targetRps, instances) {
+    const ratio = capacityRps / targetRps;
+    const x = (v) => `${Number(v.toFixed(v >= 10 ? 0 : 1))}×`;
+    let sentence = ratio >= 1
+        ? `has ${x(ratio)} headroom over the target of ${rps(targetRps)} (capacity ${rps(capacityRps)})`
+        : `needs ${x(1 / ratio)} today's capacity to reach the target of ${rps(targetRps)} (capacity ${rps(capacityRps)})`;
+    let instancesNeeded = null;
+    if (instances && instances > 0) {
+        const perInstance = capacityRps / instances;
+        instancesNeeded = Math.max(1, Math.ceil(targetRps / perInstance));
+        sentence +=
+            `; at ${rps(perInstance)} per instance that is ${instancesNeeded} instance${instancesNeeded === 1 ? '' : 's'} ` +
+                `for the target (${instances} today), assuming throughput scales linearly with instances`;
+    }
+    return { capacityRps, targetRps, ratio, instances: instances ?? null, instancesNeeded, sentence };
+}
+
+;// CONCATENATED MODULE: ./src/gate/stop-rule.ts
+
+
+
+/** Least requests a step needs before the rule judges it. */
+const MIN_STEP_REQUESTS = 20;
+/** Seconds a window may end after the hold's end and still count (progress lines are ~1 s apart). */
+const END_SLACK_S = 0.5;
+/** Whether the rule can judge an SLO from live windows. */
+function liveJudgeable(slo) {
+    if (slo.label !== null)
+        return false;
+    if (slo.metric === 'http_req_duration')
+        return slo.aggregation.kind !== 'count';
+    if (slo.metric === 'http_req_failed')
+        return true;
+    if (slo.metric === 'http_reqs')
+        return slo.aggregation.kind === 'rate';
+    return false;
+}
+function stop_rule_compare(a, op, b) {
+    switch (op) {
+        case '<':
+            return a < b;
+        case '<=':
+            return a <= b;
+        case '>':
+            return a > b;
+        case '>=':
+            return a >= b;
+        case '==':
+            return a === b;
+        case '!=':
+            return a !== b;
+    }
+}
+class StepStopRule {
+    steps;
+    /** The SLOs this rule judges. */
+    slos;
+    /** Every step judged so far, in order. */
+    verdicts = [];
+    accs;
+    prev = new Map();
+    next = 0;
+    decided = null;
+    minRequests;
+    constructor(steps, slos, opts = {}) {
+        this.steps = steps;
+        this.slos = slos.filter(liveJudgeable);
+        this.minRequests = opts.minRequests ?? MIN_STEP_REQUESTS;
+        this.accs = steps.map(() => ({
+            counts: new DenseCounts(),
+            requests: 0,
+            failures: 0,
+            sumUs: 0,
+            covered: new Map(),
+            requestsByTask: new Map()
+        }));
+    }
+    /** Whether the rule has anything to judge. */
+    get active() {
+        return this.slos.length > 0 && this.steps.length > 0;
+    }
+    /** Takes one progress report; returns the decision to stop the first time a step breaks. */
+    feed(p) {
+        if (this.decided || !this.active)
+            return null;
+        for (const t of p.tasks) {
+            const key = `${t.region}/${t.taskIndex}`;
+            for (const w of t.live ?? []) {
+                const from = this.prev.get(key) ?? 0;
+                this.prev.set(key, w.elapsedS);
+                const i = this.steps.findIndex(s => from >= s.holdFromS && w.elapsedS <= s.endS + END_SLACK_S);
+                if (i < 0 || w.requests === 0)
+                    continue;
+                const a = this.accs[i];
+                if (w.hist) {
+                    const bytes = Buffer.from(w.hist, 'base64');
+                    a.counts.addPayload(bytes, 0, bytes.length);
+                }
+                a.requests += w.requests;
+                a.failures += w.failures;
+                a.sumUs += w.sumUs;
+                a.covered.set(key, (a.covered.get(key) ?? 0) + (w.elapsedS - from));
+                a.requestsByTask.set(key, (a.requestsByTask.get(key) ?? 0) + w.requests);
+            }
+        }
+        // A step is complete once every task has reported past its end (or every task has finished).
+        const allDone = p.total > 0 && p.finished >= p.total;
+        const behind = p.reporting < p.total && !allDone
+            ? 0
+            : Math.min(...p.tasks.map(t => t.elapsedS), Number.POSITIVE_INFINITY);
+        while (this.next < this.steps.length && (allDone || behind >= this.steps[this.next].endS)) {
+            const verdict = this.judge(this.next++);
+            if (!verdict)
+                continue;
+            this.verdicts.push(verdict);
+            if (verdict.failed.length) {
+                this.decided = {
+                    verdict,
+                    reason: `${verdict.step.label} (${verdict.step.vus} VUs) broke ${verdict.failed.join('; ')}` +
+                        '; stopping the run at the end of that step'
+                };
+                return this.decided;
+            }
+        }
+        return null;
+    }
+    judge(i) {
+        const a = this.accs[i];
+        if (a.requests < this.minRequests)
+            return null;
+        const h = a.counts.total ? a.counts.toHistogram() : null;
+        const pct = (q) => (h ? h.getValueAtPercentile(q) / 1000 : Number.NaN);
+        let rps = 0;
+        for (const [key, n] of a.requestsByTask) {
+            const s = a.covered.get(key) ?? 0;
+            if (s > 0)
+                rps += n / s;
+        }
+        const failed = [];
+        for (const slo of this.slos) {
+            let observed;
+            let unit;
+            if (slo.metric === 'http_req_failed') {
+                observed = a.failures / a.requests;
+                unit = 'fraction';
+            }
+            else if (slo.metric === 'http_reqs') {
+                observed = rps;
+                unit = 'req/s';
+            }
+            else {
+                const g = slo.aggregation;
+                unit = 'ms';
+                observed =
+                    g.kind === 'p'
+                        ? pct(g.p)
+                        : g.kind === 'med'
+                            ? pct(50)
+                            : g.kind === 'avg'
+                                ? a.sumUs / a.requests / 1000
+                                : g.kind === 'max'
+                                    ? pct(100)
+                                    : pct(0);
+            }
+            if (!stop_rule_compare(observed, slo.op, slo.value))
+                failed.push(`"${slo.text}" (${aggregationText(slo.aggregation)} = ${formatValue(observed, unit)})`);
+        }
+        return {
+            step: this.steps[i],
+            requests: a.requests,
+            failures: a.failures,
+            p95Ms: pct(95),
+            rps,
+            failed
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/jobs/stress.ts
+
+
+
+
+
+/** Why a run cannot be analysed as a whole: failed or missing tasks, or an interruption not ours. */
+function runTrouble(run, stoppedByRule) {
+    const out = [];
+    for (const m of run.run.missingTasks)
+        out.push(`task ${m.region}/${m.taskIndex} missing: ${m.reason}`);
+    for (const t of run.tasks) {
+        if (t.task.status === 'ok' || (t.task.status === 'aborted' && stoppedByRule))
+            continue;
+        out.push(`task ${t.task.region}/${t.task.taskIndex} ${t.task.status}${t.task.message ? `: ${t.task.message}` : ''}`);
+    }
+    if (run.run.facts.aborted === true && !stoppedByRule)
+        out.push('the run was interrupted');
+    return out;
+}
+const finiteOrNull = (v) => v === null || v === undefined || !Number.isFinite(v) ? null : v;
+/** The capacity record of an analysed run. */
+function capacityRecordOf(ctx, run, analysis, stopped, createdMs) {
+    const a = analysis;
+    const steps = a.steps.map(s => ({
+        label: s.label,
+        vus: s.vus,
+        rps: s.reached ? s.rps : 0,
+        p95Ms: s.reached ? finiteOrNull(s.p95Ms) : null,
+        errorRate: s.reached ? s.errorRate : 0,
+        held: s.reached ? s.held : null
+    }));
+    const peak = a.steps.filter(s => s.reached).map(s => s.rps);
+    return {
+        schema: CAPACITY_SCHEMA,
+        version: CAPACITY_VERSION,
+        id: capacityId(createdMs, run.run.runId),
+        repo: ctx.repo,
+        scenario: ctx.scenario.name,
+        fingerprint: ctx.scenario.fingerprint,
+        profile: ctx.scenario.profile?.name ?? a.kind,
+        commit: ctx.commit,
+        ref: ctx.ref,
+        createdMs: Math.round(createdMs),
+        runId: run.run.runId,
+        capacityRps: finiteOrNull(sustainedRps(a)),
+        peakRps: peak.length ? Math.max(...peak) : null,
+        breakingVus: a.kind === 'stress' ? (a.breakingPoint?.vus ?? null) : null,
+        breaksAtVus: a.kind === 'stress' ? (a.breaksAt?.vus ?? null) : null,
+        breaksAtRps: a.kind === 'stress' ? finiteOrNull(a.breaksAt?.rps) : null,
+        kneeVus: a.kind === 'stress' ? (a.knee?.step.vus ?? null) : null,
+        kneeRps: a.kind === 'stress' ? finiteOrNull(a.knee?.step.rps) : null,
+        recoveryS: a.kind === 'spike' ? a.recoveryS : null,
+        degraded: a.kind === 'soak' ? a.degraded : null,
+        stoppedEarly: stopped,
+        sentence: a.sentence,
+        steps
+    };
+}
+/** Runs the stress job (see the module comment). */
+async function runStressJob(ctx, runOnce) {
+    const profile = ctx.scenario.profile;
+    if (!profile)
+        throw new Error(`scenario ${ctx.scenario.name} has no profile; a stress run needs one`);
+    const now = ctx.now ?? Date.now;
+    ctx.log(describeProfile(profile));
+    const judged = stepSlos(ctx.slos);
+    const rule = profile.stopOnBreak && profile.steps.length > 1 ? new StepStopRule(profile.steps, judged) : null;
+    if (profile.stopOnBreak && rule && !rule.active)
+        ctx.log(judged.length
+            ? 'none of the SLOs can be judged while the run goes on (only latency, error rate and request rate of the whole run can); the profile runs to its end'
+            : 'no SLOs: the steps are measured, not judged, and the profile runs to its end');
+    const stopper = new AbortController();
+    let stop = null;
+    const run = await runOnce({
+        signal: stopper.signal,
+        onProgress: p => {
+            if (!rule?.active || stop)
+                return;
+            const d = rule.feed(p);
+            if (d) {
+                stop = d;
+                ctx.log(d.reason);
+                stopper.abort(new Error('stress step broke an SLO'));
+            }
+        }
+    });
+    const stopped = stop !== null;
+    const reasons = runTrouble(run, stopped);
+    const hasData = run.tasks.some(t => Object.keys(t.labels).length > 0);
+    const base = { run, profile, stop, plan: null, record: null, history: [] };
+    if (!hasData)
+        return {
+            ...base,
+            outcome: 'ERROR',
+            reasons: [...reasons, 'the run recorded no requests'],
+            view: null,
+            analysis: null
+        };
+    const view = new ResultView(run.tasks);
+    const analysis = analyzeProfile(view, profile, ctx.slos, ctx.gate);
+    ctx.log(analysis.sentence);
+    if (!analysis.steps.some(s => s.reached && s.requests > 0))
+        reasons.push(`no step of the profile could be measured: each hold needs at least one whole result interval (${view.intervalMs / 1000} s) with requests`);
+    const sustained = sustainedRps(analysis);
+    const plan = ctx.targetRps && ctx.targetRps > 0 && sustained !== null && sustained > 0
+        ? capacityPlan(sustained, ctx.targetRps, ctx.instances ?? null)
+        : null;
+    if (ctx.targetRps && !plan)
+        reasons.push('capacity planning skipped: the run sustained no measurable throughput');
+    if (plan)
+        ctx.log(plan.sentence);
+    if (reasons.length)
+        return { ...base, outcome: 'ERROR', reasons, view, analysis, plan };
+    let record = null;
+    let history = [];
+    if (ctx.store) {
+        record = capacityRecordOf(ctx, run, analysis, stopped, now());
+        try {
+            await ctx.store.putCapacity(record);
+            ctx.log(`stored capacity record ${record.id} in ${ctx.store.location}`);
+        }
+        catch (e) {
+            return {
+                ...base,
+                outcome: 'ERROR',
+                reasons: [`the capacity record could not be stored: ${e.message}`],
+                view,
+                analysis,
+                plan,
+                record
+            };
+        }
+        try {
+            history = await ctx.store.listCapacity({
+                repo: ctx.repo,
+                scenario: ctx.scenario.name,
+                fingerprint: ctx.scenario.fingerprint,
+                limit: ctx.historyLimit ?? 20
+            });
+            if (!history.some(r => r.id === record.id))
+                history.push(record);
+        }
+        catch (e) {
+            history = [record];
+            reasons.push(`the capacity history could not be read: ${e.message}`);
+        }
+    }
+    return { ...base, outcome: 'PASS', reasons, view, analysis, plan, record, history };
+}
+/** The capacity report's input for a stress job. */
+function capacityReportInput(ctx, scenario, slos, job) {
+    const view = job.view;
+    const all = view?.allWindow();
+    const series = view
+        ? view
+            .series({ window: 'all' }, 120)
+            .filter((p, i, a) => p.requests > 0 || (i > 0 && i < a.length - 1))
+            .map(p => ({
+            startMs: p.startMs,
+            rps: p.rps,
+            p50Ms: p.p50Ms,
+            p95Ms: p.p95Ms,
+            p99Ms: p.p99Ms,
+            users: p.users
+        }))
+        : [];
+    return {
+        scenario: scenario.name,
+        outcome: job.outcome,
+        reasons: job.reasons,
+        profile: {
+            name: job.profile.name,
+            description: describeProfile(job.profile),
+            params: job.profile.params
+        },
+        analysis: job.analysis,
+        plan: job.plan,
+        stopped: job.stop?.reason ?? null,
+        slos: stepSlos(slos).map(s => s.text),
+        series,
+        history: job.history,
+        facts: {
+            engine: scenario.engine,
+            backend: ctx.backend,
+            tasks: job.run?.tasks.length ?? 0,
+            durationS: all ? (all.endMs - all.startMs) / 1000 : 0,
+            commit: ctx.commit ?? null,
+            runUrl: ctx.runUrl ?? null,
+            artifactName: ctx.artifactName ?? null
+        }
+    };
+}
+/** The HTML report's input for a stress run: this run's figures over its whole length, no gate. */
+function stressHtmlInput(ctx, scenario, job) {
+    const view = job.view;
+    if (!view || !job.run)
+        return null;
+    const cur = view.stats({ window: 'all' });
+    const metric = (name, label, unit, v) => ({
+        name,
+        label,
+        unit,
+        baseline: null,
+        current: v,
+        deltaPct: null,
+        status: 'advisory',
+        primary: false
+    });
+    const all = view.allWindow();
+    return {
+        key: ctx.key,
+        scenario: scenario.name,
+        title: `perf-gate ${job.profile.name}: ${scenario.name}`,
+        mode: 'stress',
+        verdict: {
+            outcome: job.outcome,
+            provisional: false,
+            reasons: [job.analysis?.sentence ?? '', ...job.reasons].filter(Boolean),
+            baselines: 0,
+            replicates: 1
+        },
+        metrics: [
+            metric('p50', 'p50 latency', 'ms', cur.p50Ms),
+            metric('p95', 'p95 latency', 'ms', cur.p95Ms),
+            metric('p99', 'p99 latency', 'ms', cur.p99Ms),
+            metric('error_rate', 'Error rate', '%', cur.errorRate * 100),
+            metric('throughput', 'Throughput', 'rps', cur.rps)
+        ],
+        slos: [],
+        labels: Object.entries(view.statsByLabel({ window: 'all' })).map(([label, s]) => ({
+            label,
+            requests: s.requests,
+            errorRate: s.errorRate,
+            p50: s.p50Ms,
+            p95: s.p95Ms,
+            p99: s.p99Ms,
+            baseline: null
+        })),
+        series: view.series({ window: 'all' }, 60).map(p => ({
+            startMs: p.startMs,
+            rps: p.rps,
+            p50Ms: p.p50Ms,
+            p95Ms: p.p95Ms,
+            p99Ms: p.p99Ms,
+            users: p.users
+        })),
+        baselinePercentiles: null,
+        currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
+        facts: {
+            backend: ctx.backend,
+            regions: view.regions(),
+            tasks: job.run.tasks.length,
+            vus: scenario.vus,
+            durationS: (all.endMs - all.startMs) / 1000,
+            engine: scenario.engine,
+            engineVersion: job.run.tasks[0]?.task.engineVersion || null,
+            steadyWindow: null,
+            missingTasks: job.run.run.missingTasks,
+            runUrl: ctx.runUrl ?? null,
+            commit: ctx.commit ?? null
+        },
+        pr: null,
+        artifact: ctx.artifactName ? { name: ctx.artifactName } : null
+    };
+}
+
+;// CONCATENATED MODULE: ./src/report/capacity.ts
+/**
+ * The capacity report of a profile run (stress mode): markdown for the job summary and the artifact.
+ * It formats an analysis made beforehand (src/gate/capacity.ts) and computes no statistics.
+ *
+ * Layout: a headline with the capacity sentence ("sustains 1,850 req/s at p95 < 300 ms; breaks at
+ * 2,100 req/s"), the planning line, a table of the steps, the kind's own findings (breaking point,
+ * knee and error onset; recovery; soak windows and trend; scaling efficiency; bytes), Mermaid charts
+ * of latency and throughput against the load and over time, the capacity history of earlier runs,
+ * and the run's facts.
+ */
+
+
+
+
+
+const KIND_EMOJI = '📈';
+function capitalize(s) {
+    return s ? s[0].toUpperCase() + s.slice(1) : s;
+}
+function heldCell(s) {
+    if (!s.reached)
+        return 'not reached';
+    if (s.held === null)
+        return '—';
+    return s.held ? '✅ held' : '❌ broke';
+}
+function usersCell(s) {
+    return s.users === null ? '—' : formatCount(s.users);
+}
+function stepRows(steps, extra) {
+    return steps.map(s => [
+        escapeMarkdown(s.label),
+        formatCount(s.vus),
+        usersCell(s),
+        s.reached ? formatRps(s.rps) : '—',
+        s.reached ? formatMs(s.p50Ms) : '—',
+        s.reached ? formatMs(s.p95Ms) : '—',
+        s.reached ? formatMs(s.p99Ms) : '—',
+        s.reached ? formatRate(s.errorRate) : '—',
+        ...(extra ? extra(s) : []),
+        heldCell(s)
+    ]);
+}
+function stepTable(steps, extraHeader = [], extra) {
+    const header = [
+        'Step',
+        'VUs',
+        'Users seen',
+        'Throughput',
+        'p50',
+        'p95',
+        'p99',
+        'Errors',
+        ...extraHeader,
+        'SLOs'
+    ];
+    const align = header.map((_, i) => (i === 0 || i === header.length - 1 ? 'l' : 'r'));
+    return markdownTable([header, ...stepRows(steps, extra)], { align, alignDelimiters: false });
+}
+function stepText(s) {
+    return `${escapeMarkdown(s.label)} (${formatCount(s.vus)} VUs, ${formatRps(s.rps)}, p95 ${formatMs(s.p95Ms)})`;
+}
+function findings(a) {
+    switch (a.kind) {
+        case 'stress': {
+            const out = [];
+            out.push(`- **Breaking point:** ${a.breakingPoint
+                ? stepText(a.breakingPoint)
+                : a.judged
+                    ? 'none: the first step already broke an SLO'
+                    : 'not judged: no SLOs were given'}`);
+            if (a.breaksAt)
+                out.push(`- **Breaks at:** ${stepText(a.breaksAt)}`);
+            out.push(`- **Knee:** ${a.knee
+                ? `${stepText(a.knee.step)}; the next step added ${Math.round((a.knee.next.vus / a.knee.step.vus - 1) * 100)}% load ` +
+                    `for ${Math.round(a.knee.efficiency * (a.knee.next.vus / a.knee.step.vus - 1) * 100)}% more throughput while p95 rose ${Math.round(a.knee.latencyRise * 100)}%`
+                : 'none: throughput kept scaling with the load'}`);
+            out.push(`- **Error onset:** ${a.errorOnset ? `${stepText(a.errorOnset)} with ${formatRate(a.errorOnset.errorRate)} errors` : 'none'}`);
+            return out;
+        }
+        case 'spike':
+            return [
+                `- **Recovery:** ${a.recoveryS === null ? 'not within the run' : `${Number(a.recoveryS.toFixed(1))} s after the surge ended (resolution ${a.resolutionS} s)`}`,
+                `- **Recovered means:** ${escapeMarkdown(a.criterion)} over ${RECOVERY_WINDOW_INTERVALS} intervals in a row`,
+                `- **Surge:** ${stepText(a.surge)}, ${a.surge.held === null ? 'not judged' : a.surge.held ? 'SLOs held' : 'SLOs broke'}`
+            ];
+        case 'soak': {
+            const out = [];
+            if (a.judgement)
+                out.push(`- **First vs last window:** ${escapeMarkdown(a.judgement.reason)}`);
+            if (a.trend)
+                out.push(`- **Trend:** ${(a.trend.perHour * 100).toFixed(1)}% per hour over ${a.trend.points} points ` +
+                    `(p = ${Number(a.trend.pValue.toPrecision(2))}${a.trend.flagged ? ', flagged as slow degradation' : ''})`);
+            return out;
+        }
+        case 'scalability':
+            return [
+                `- **Efficiency drops:** ${a.efficiencyDropsAt ? `at ${stepText(a.efficiencyDropsAt)}, ${Math.round((a.efficiencyDropsAt.efficiency ?? 0) * 100)}% of the first level's throughput per VU` : 'not within the levels run'}`
+            ];
+        default:
+            return [
+                `- **Bytes:** ${bytesRate(a.hold.bytesOutPerS)} sent (${a.requestBytes === null ? '—' : `${formatCount(a.requestBytes)} B`} per request), ` +
+                    `${bytesRate(a.hold.bytesInPerS)} received (${a.responseBytes === null ? '—' : `${formatCount(a.responseBytes)} B`} per response)`
+            ];
+    }
+}
+function capacity_table(a) {
+    if (a.kind === 'scalability')
+        return stepTable(a.steps, ['Efficiency'], s => {
+            const e = s.efficiency;
+            return [e === null ? '—' : `${Math.round(e * 100)}%`];
+        });
+    if (a.kind === 'load' || a.kind === 'volume')
+        return stepTable(a.steps, ['Sent', 'Received'], s => [
+            bytesRate(s.bytesOutPerS),
+            bytesRate(s.bytesInPerS)
+        ]);
+    return stepTable(a.steps);
+}
+function charts(input) {
+    const a = input.analysis;
+    const out = [];
+    if (a && a.steps.length > 1) {
+        const reached = a.steps.filter(s => s.reached);
+        const cats = reached.map(s => (a.kind === 'spike' ? `${s.label} (${s.vus})` : `${s.vus} VUs`));
+        const p95 = mermaidCategoryChart(cats, reached.map(s => s.p95Ms), { title: 'p95 latency against load', yLabel: 'ms' });
+        const rps = mermaidCategoryChart(cats, reached.map(s => s.rps), { title: 'Throughput against load', yLabel: 'req/s', kind: 'bar' });
+        if (p95)
+            out.push(p95);
+        if (rps)
+            out.push(rps);
+    }
+    const lat = mermaidTimeChart(input.series, { title: 'p95 latency over time', field: 'p95Ms', yLabel: 'ms' });
+    const thr = mermaidTimeChart(input.series, { title: 'Throughput over time', field: 'rps', yLabel: 'req/s' });
+    const users = input.series.some(p => p.users !== null)
+        ? mermaidTimeChart(input.series, { title: 'Active users over time', field: 'users', yLabel: 'VUs' })
+        : null;
+    for (const c of [lat, thr, users])
+        if (c)
+            out.push(c);
+    return out.length ? ['<details open><summary>Charts</summary>', '', out.join('\n\n'), '', '</details>'] : [];
+}
+function capacity_history(input) {
+    const h = input.history;
+    if (!h.length)
+        return [];
+    const rows = h.map(r => [
+        new Date(r.createdMs).toISOString().slice(0, 16).replace('T', ' '),
+        r.commit ? codeSpan(shortSha(r.commit)) : '—',
+        escapeMarkdown(r.profile),
+        r.capacityRps === null ? '—' : formatRps(r.capacityRps),
+        r.breaksAtRps === null ? '—' : formatRps(r.breaksAtRps),
+        r.recoveryS === null ? '—' : `${Number(r.recoveryS.toFixed(1))} s`
+    ]);
+    const out = [
+        `**Capacity history** (${formatCount(h.length)} run${h.length === 1 ? '' : 's'} of this scenario)`,
+        '',
+        markdownTable([['When (UTC)', 'Commit', 'Profile', 'Sustained', 'Breaks at', 'Recovery'], ...rows], {
+            align: ['l', 'l', 'l', 'r', 'r', 'r'],
+            alignDelimiters: false
+        })
+    ];
+    const points = h.filter(r => r.capacityRps !== null);
+    if (points.length >= 2) {
+        const chart = mermaidCategoryChart(points.map(r => new Date(r.createdMs).toISOString().slice(5, 10)), points.map(r => r.capacityRps), { title: 'Sustained throughput per run', yLabel: 'req/s' });
+        if (chart)
+            out.push('', chart);
+    }
+    return out;
+}
+function paramsText(params) {
+    const show = (k, v) => {
+        if (Array.isArray(v))
+            return v.map(x => `${x}%`).join(', ');
+        if (typeof v === 'boolean')
+            return String(v);
+        if (/duration|ramp|hold|baseline|surge|drop|recovery|window/.test(k))
+            return formatDuration(v);
+        return String(v);
+    };
+    return Object.entries(params)
+        .map(([k, v]) => `${k} ${show(k, v)}`)
+        .join(', ');
+}
+function capacity_runLine(input) {
+    const f = input.facts;
+    const parts = [
+        `${escapeMarkdown(f.engine)} on ${codeSpan(f.backend)}`,
+        `${formatCount(f.tasks)} ${f.tasks === 1 ? 'task' : 'tasks'}`,
+        formatDuration(f.durationS)
+    ];
+    if (f.commit)
+        parts.push(`commit ${codeSpan(shortSha(f.commit))}`);
+    const url = safeHttpUrl(f.runUrl);
+    if (url)
+        parts.push(`[workflow run](${url.replace(/[()\s]/g, c => encodeURIComponent(c))})`);
+    return `**Run:** ${parts.join(' · ')}  \n**Profile:** ${escapeMarkdown(input.profile.description)} (${escapeMarkdown(paramsText(input.profile.params))})`;
+}
+/** Renders the capacity report as markdown (GitHub-flavoured, with Mermaid charts). */
+function renderCapacityMarkdown(input) {
+    const a = input.analysis;
+    const blocks = [];
+    const status = input.outcome === 'ERROR' ? '⛔ perf-gate capacity ERROR' : `${KIND_EMOJI} perf-gate capacity`;
+    blocks.push([`### ${status} · ${escapeMarkdown(input.scenario)} (${escapeMarkdown(input.profile.name)})`]);
+    if (a)
+        blocks.push([`**${escapeMarkdown(capitalize(a.sentence))}.**`]);
+    if (input.plan)
+        blocks.push([`**Planning:** ${escapeMarkdown(capitalize(input.plan.sentence))}.`]);
+    if (input.stopped)
+        blocks.push([`> ⏹️ **Stopped early:** ${escapeMarkdown(input.stopped)}.`]);
+    if (input.reasons.length)
+        blocks.push(input.reasons.map(r => `- ${escapeMarkdown(r)}`));
+    if (a) {
+        blocks.push([capacity_table(a)]);
+        blocks.push(findings(a));
+    }
+    if (input.slos.length)
+        blocks.push([`**SLOs judged per step:** ${input.slos.map(s => codeSpan(s)).join(', ')}`]);
+    else if (a)
+        blocks.push(['_No SLOs were given: steps are not judged, only measured._']);
+    blocks.push(charts(input));
+    blocks.push(capacity_history(input));
+    blocks.push([capacity_runLine(input)]);
+    if (input.facts.artifactName)
+        blocks.push([
+            `<sub>Result JSON and HTML report: the artifact ${codeSpan(input.facts.artifactName)}.</sub>`
+        ]);
+    return (blocks
+        .filter(b => b.length)
+        .map(b => b.join('\n'))
+        .join('\n\n') + '\n');
+}
+/** A one-line summary for logs: the sentence and the planning line. */
+function capacityLine(input) {
+    const parts = [input.analysis?.sentence, input.plan?.sentence].filter((s) => !!s);
+    return parts.join('; ');
+}
+
+;// CONCATENATED MODULE: ./src/cli/commands/stress.ts
+/**
+ * `perf-gate stress`: the action's `mode: stress` in the terminal. It runs a profile (stress by
+ * default) once on the local fleet, stops a stress run once a step breaks an SLO, writes the
+ * capacity report (markdown) to stdout, keeps a capacity record in the baseline store and shows the
+ * scenario's capacity history. It never gates.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const stress_HELP = `Usage: perf-gate stress [options]
+
+Runs a test-type profile once (stress unless the scenario or --profile names another), stops a
+stress run at the end of the first step that breaks an SLO, and prints the capacity report:
+breaking point, knee and error onset (stress), recovery time (spike), first-vs-last window and
+trend (soak), scaling efficiency (scalability) or bytes per second (load, volume). A capacity
+record is kept in the baseline store. It never gates.
+
+Scenario: the options of perf-gate run (--config, --scenario, --engine, --script, --target,
+  --request, --vus, --duration, --ramp-up, --tasks, --interval, --threshold, --allow-host).
+  --vus is the expected load the profile is built from; --duration the profile's total length.
+
+Profile:
+  --profile NAME         load, stress, spike, soak, scalability or volume (default: stress)
+  --multiplier N         stress: the last step's load, spike: the surge, as N × --vus
+  --profile-param K=V    any other parameter, repeatable (e.g. steps=6, step-duration=20s)
+
+Capacity:
+  --target-rps N         state the headroom over this throughput
+  --instances N          instances of the system under test today (for the planning line)
+  --baseline-store S     dir:<path>, s3://bucket/prefix (default dir:${DEFAULT_BASELINE_STORE})
+  --no-store             do not keep a capacity record
+  --repo OWNER/NAME      repository the records belong to (default $GITHUB_REPOSITORY or "local")
+
+Output:
+  --report-dir DIR       also write report.md, report.html, result.json and capacity.json there
+  -h, --help             show this help
+
+Exit codes: 0 the run was analysed, 1 it could not be (or the record could not be stored), 2 bad input.
+`;
+const stress_OPTIONS = {
+    config: { type: 'string' },
+    scenario: { type: 'string' },
+    engine: { type: 'string' },
+    script: { type: 'string' },
+    target: { type: 'string' },
+    request: { type: 'string', multiple: true },
+    vus: { type: 'string' },
+    duration: { type: 'string' },
+    'ramp-up': { type: 'string' },
+    tasks: { type: 'string' },
+    interval: { type: 'string' },
+    threshold: { type: 'string', multiple: true },
+    'allow-host': { type: 'string', multiple: true },
+    profile: { type: 'string' },
+    multiplier: { type: 'string' },
+    'profile-param': { type: 'string', multiple: true },
+    'target-rps': { type: 'string' },
+    instances: { type: 'string' },
+    'baseline-store': { type: 'string' },
+    'no-store': { type: 'boolean', default: false },
+    repo: { type: 'string' },
+    'report-dir': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false }
+};
+function stress_git(cwd, args) {
+    const r = (0,external_node_child_process_.spawnSync)('git', args, { cwd, encoding: 'utf8' });
+    return r.status === 0 ? r.stdout.trim() : '';
+}
+/** `--target-rps`: a positive number. */
+function positiveNumber(flag, v) {
+    if (v === undefined || v.trim() === '')
+        return null;
+    const n = Number(v.trim());
+    if (!Number.isFinite(n) || n <= 0)
+        throw new UsageError(`${flag}: expected a number above 0, got "${v}"`);
+    return n;
+}
+const stressCommand = {
+    name: 'stress',
+    summary: 'run a stress (or other) profile and report the capacity it shows',
+    help: stress_HELP,
+    async run(argv, io) {
+        const { values } = parseFlags('stress', argv, stress_OPTIONS, false);
+        if (values.help) {
+            io.stdout.write(stress_HELP);
+            return EXIT_OK;
+        }
+        const log = (m) => io.stderr.write(`perf-gate stress: ${m}\n`);
+        const targetRps = positiveNumber('--target-rps', values['target-rps']);
+        let instances = null;
+        try {
+            instances = values.instances ? parseInteger('instances', values.instances, 0, 1, 100_000) : null;
+        }
+        catch (e) {
+            if (e instanceof InputError)
+                throw new UsageError(`--instances: ${e.message.replace(/^input '[^']+': /, '')}`);
+            throw e;
+        }
+        let slos;
+        try {
+            slos = parseSlos(values.threshold ?? [], '--threshold');
+        }
+        catch (e) {
+            if (e instanceof SloParseError)
+                throw new UsageError(e.message);
+            throw e;
+        }
+        const flags = {
+            engine: values.engine,
+            script: values.script,
+            target: values.target,
+            vus: values.vus,
+            duration: values.duration,
+            rampUp: values['ramp-up'],
+            tasks: values.tasks,
+            interval: values.interval,
+            requests: values.request,
+            allowHosts: values['allow-host'],
+            profile: values.profile,
+            multiplier: values.multiplier,
+            profileParams: values['profile-param']
+        };
+        // Without a profile anywhere, a stress run uses the stress preset.
+        const scenario = await loadScenario({
+            config: values.config,
+            scenario: values.scenario,
+            flags,
+            cwd: io.cwd,
+            defaultProfile: 'stress'
+        });
+        slos.push(...parseSlos(scenario.thresholds.map(t => `${t.metric}: ${t.expr}`), `scenario ${scenario.name} thresholds`));
+        const store = values['no-store']
+            ? null
+            : await createBaselineStore(values['baseline-store'] ?? `dir:${DEFAULT_BASELINE_STORE}`, {
+                cwd: io.cwd,
+                env: io.env
+            });
+        const abort = new AbortController();
+        const onSigint = () => {
+            log('interrupted; stopping the tasks and collecting what they wrote');
+            abort.abort();
+        };
+        process.on('SIGINT', onSigint);
+        const commit = stress_git(io.cwd, ['rev-parse', 'HEAD']) || 'local';
+        let job;
+        try {
+            job = await runStressJob({
+                repo: values.repo ?? io.env.GITHUB_REPOSITORY ?? 'local',
+                commit,
+                ref: stress_git(io.cwd, ['rev-parse', '--abbrev-ref', 'HEAD']),
+                scenario,
+                slos,
+                store,
+                targetRps,
+                instances,
+                log
+            }, ({ onProgress, signal }) => runScenarioOnce(scenario, {
+                env: io.env,
+                log,
+                onProgress,
+                signal: AbortSignal.any([signal, abort.signal])
+            }));
+        }
+        catch (e) {
+            if (!(e instanceof ShareError))
+                throw e;
+            const where = values.tasks !== undefined || !scenario.configFile
+                ? '--tasks'
+                : `${displayPath(scenario.configFile, io.cwd)}: scenarios.${scenario.name}.tasks`;
+            throw new UsageError(`${where}: ${e.message}`);
+        }
+        finally {
+            process.off('SIGINT', onSigint);
+        }
+        const rctx = { key: scenario.name, backend: 'local', commit: commit === 'local' ? null : commit };
+        const markdown = renderCapacityMarkdown(capacityReportInput(rctx, scenario, slos, job));
+        io.stdout.write(markdown);
+        if (values['report-dir']) {
+            const html = stressHtmlInput(rctx, scenario, job);
+            const files = await writeReportFiles(values['report-dir'], job.run, html ? renderHtml(html) : '', markdown);
+            if (job.record)
+                await writeJsonFile((0,external_node_path_.join)(files.dir, 'capacity.json'), job.record);
+            log(`report: ${displayPath(files.reportMd, io.cwd)}`);
+        }
+        if (job.outcome !== 'PASS')
+            log(`ERROR: ${job.reasons.join('; ')}`);
+        return job.outcome === 'PASS' ? EXIT_OK : EXIT_FAILED;
     }
 };
 
@@ -77459,7 +80265,8 @@ const summarizeCommand = {
 
 
 
-const COMMANDS = [runCommand, gateCommand, summarizeCommand];
+
+const COMMANDS = [runCommand, gateCommand, stressCommand, summarizeCommand];
 function findCommand(name) {
     return COMMANDS.find(c => c.name === name);
 }

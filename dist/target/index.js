@@ -14,9 +14,13 @@ const external_node_http_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
  *
  * Faults can be injected per route, at start or at run time through `POST /__perf-gate/faults`:
  * `{ "/fast": { "delayMs": 30, "errorRate": 0.1 } }` adds latency and failures to chosen routes.
- * `concurrency` caps how many requests are served at once (the rest queue), which gives the
- * server a known capacity for stress tests. The server refuses to bind anything but loopback and
- * stops by itself after `maxSeconds`.
+ * `concurrency` caps how many requests are served at once (the rest queue), each taking
+ * `serviceMs`, which gives the server a known capacity of concurrency / serviceMs requests per
+ * second for stress tests. With `recoveryMs`, an overload (a request had to queue) also leaves the
+ * server slower for that long after the last queued request got its turn: every request then takes
+ * `recoveryPenaltyMs` more service time, as a cache or a pool that needs time to recover would.
+ * That gives spike tests a known recovery time. The server refuses to bind anything but loopback
+ * and stops by itself after `maxSeconds`.
  */
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -43,17 +47,26 @@ async function startTarget(opts = {}) {
     let active = 0;
     const queue = [];
     const limit = opts.concurrency ?? 0;
+    /** Until when (epoch ms) the server is recovering from an overload. */
+    let recoveringUntil = 0;
+    const overloaded = () => {
+        if (opts.recoveryMs)
+            recoveringUntil = Math.max(recoveringUntil, Date.now() + opts.recoveryMs);
+    };
     async function acquire() {
         if (!limit || active < limit) {
             active++;
             return;
         }
+        overloaded();
         await new Promise(resolve => queue.push(resolve));
     }
     function release() {
         const next = queue.shift();
-        if (next)
+        if (next) {
+            overloaded();
             next();
+        }
         else
             active--;
     }
@@ -85,8 +98,9 @@ async function startTarget(opts = {}) {
         try {
             served++;
             byRoute[path] = (byRoute[path] ?? 0) + 1;
-            if (limit && opts.serviceMs)
-                await sleep(opts.serviceMs);
+            const penalty = Date.now() < recoveringUntil ? (opts.recoveryPenaltyMs ?? 0) : 0;
+            if (limit && (opts.serviceMs || penalty))
+                await sleep((opts.serviceMs ?? 0) + penalty);
             const f = faults[path];
             if (f?.delayMs || f?.jitterMs)
                 await sleep((f.delayMs ?? 0) + random() * (f.jitterMs ?? 0));
@@ -166,7 +180,8 @@ async function startTarget(opts = {}) {
 ;// CONCATENATED MODULE: ./src/target/index.ts
 /**
  * `node dist/target/index.js [--port N] [--max-seconds S] [--concurrency C] [--service-ms M]
- *  [--fault /route:delayMs[:errorRate]]...` starts the sample target and prints its URL.
+ *  [--recovery-ms R] [--recovery-penalty-ms P] [--fault /route:delayMs[:errorRate]]...` starts the
+ * sample target and prints its URL.
  */
 
 
@@ -177,6 +192,8 @@ async function main() {
             'max-seconds': { type: 'string', default: '900' },
             concurrency: { type: 'string', default: '0' },
             'service-ms': { type: 'string', default: '0' },
+            'recovery-ms': { type: 'string', default: '0' },
+            'recovery-penalty-ms': { type: 'string', default: '0' },
             fault: { type: 'string', multiple: true, default: [] }
         }
     });
@@ -192,6 +209,8 @@ async function main() {
         maxSeconds: Number(values['max-seconds']),
         concurrency: Number(values.concurrency),
         serviceMs: Number(values['service-ms']),
+        recoveryMs: Number(values['recovery-ms']),
+        recoveryPenaltyMs: Number(values['recovery-penalty-ms']),
         faults
     });
     console.log(t.url);
