@@ -368,6 +368,23 @@ describe('k6 NDJSON parser on the v0.48.0 fixture', () => {
 })
 
 describe('k6 NDJSON parser robustness', () => {
+  it('reads unused Points without parsing them, but never a truncated one', () => {
+    const used = ['http_req_duration', 'checks', 'vus']
+    const lines = ndjson.toString('utf8').split('\n').filter(Boolean)
+    const unused = lines.filter(
+      l => /^\{"metric":"[a-z_]+","type":"Point"/.test(l) && !used.some(m => l.startsWith(`{"metric":"${m}"`))
+    )
+    expect(unused.length).toBeGreaterThan(300)
+    const p = createK6JsonParser(collector().sink)
+    feed(p, [unused.join('\n')])
+    expect(p.recognized).toBe(unused.length)
+    expect(p.skipped).toBe(0)
+    const truncated = createK6JsonParser(collector().sink)
+    feed(truncated, ['{"metric":"http_reqs","type":"Point","data":{"time":"2026-11-25T05:50:05Z","val'])
+    expect(truncated.skipped).toBe(1)
+    expect(truncated.recognized).toBe(0)
+  })
+
   it('counts malformed lines and goes on', () => {
     const lines = ndjson.toString('utf8').split('\n')
     const bad = [

@@ -181,6 +181,21 @@ function describe(kind: string, recognized: number, skipped: number): string | u
   return `no k6 ${kind} output found (the input was empty)`
 }
 
+/** The Point metrics PointHandler uses; k6 writes about ten Points per request, most of them unused. */
+const USED_POINT_METRICS = new Set(['http_req_duration', 'checks', 'vus'])
+const POINT_PREFIX = '{"metric":"'
+
+/**
+ * The metric of a Point line in k6's own field order (`{"metric":"NAME","type":"Point",…}`), read
+ * without parsing the line; null for any other shape, which then goes through JSON.parse.
+ */
+function pointMetricOf(text: string): string | null {
+  if (!text.startsWith(POINT_PREFIX)) return null
+  const end = text.indexOf('"', POINT_PREFIX.length)
+  if (end < 0 || !text.startsWith('","type":"Point","data":{', end)) return null
+  return text.charCodeAt(text.length - 1) === 125 /* } */ ? text.slice(POINT_PREFIX.length, end) : null
+}
+
 /** A parser for k6 `--out json` NDJSON (plain text; decompress `.gz` files before feeding). */
 export function createK6JsonParser(sink: SampleSink): K6Parser {
   const points = new PointHandler(sink)
@@ -188,6 +203,12 @@ export function createK6JsonParser(sink: SampleSink): K6Parser {
   let skipped = 0
 
   const line = (text: string): void => {
+    // Points of metrics nothing reads are counted without being parsed: most of the stream.
+    const metric = pointMetricOf(text)
+    if (metric !== null && !USED_POINT_METRICS.has(metric)) {
+      recognized++
+      return
+    }
     if (!text.trim()) return
     let o: unknown
     try {
@@ -285,6 +306,9 @@ export function createCsvParser(sink: SampleSink): K6Parser {
       skipped++
       return
     }
+    recognized++
+    // Tags are built only for the metrics PointHandler reads.
+    if (!USED_POINT_METRICS.has(metric)) return
     const tags: Tags = {}
     for (let i = 0; i < header.length; i++)
       if (!CSV_FIXED.has(header[i]) && fields[i] !== '') tags[header[i]] = fields[i]
@@ -293,7 +317,6 @@ export function createCsvParser(sink: SampleSink): K6Parser {
         const eq = pair.indexOf('=')
         if (eq > 0) tags[pair.slice(0, eq)] = pair.slice(eq + 1)
       }
-    recognized++
     points.point(metric, endMs, value, tags)
   }
 
