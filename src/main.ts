@@ -4,13 +4,12 @@
  */
 import * as core from '@actions/core'
 import * as github from '@actions/github'
-import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { tmpdir } from 'node:os'
 import { runStressMode } from './action/stress.js'
 import { createBaselineStore } from './baseline/index.js'
 import { InputError, readInputs, type ActionInputs } from './config/inputs.js'
-import { loadScenario, type Scenario } from './config/scenario.js'
+import { scenarioFromInputs } from './config/action-scenario.js'
 import { Inputs, Outputs, State } from './constants.js'
 import { LocalFleet } from './fleet/local.js'
 import { runScenarioOnce } from './fleet/run.js'
@@ -40,30 +39,6 @@ import type { RunResult } from './results/model.js'
 
 function workspace(): string {
   return process.env.GITHUB_WORKSPACE || process.cwd()
-}
-
-async function scenarioOf(inputs: ActionInputs, cwd: string): Promise<Scenario> {
-  const o = inputs.overrides
-  const configPath = resolve(cwd, inputs.config)
-  return loadScenario({
-    cwd,
-    config: existsSync(configPath) || inputs.config !== 'perf-gate.yml' ? inputs.config : undefined,
-    scenario: inputs.scenario || undefined,
-    flags: {
-      engine: o.engine || undefined,
-      script: o.script || undefined,
-      target: o.target || undefined,
-      vus: o.vus || undefined,
-      duration: o.duration || undefined,
-      rampUp: o.rampUp || undefined,
-      tasks: o.tasks || undefined,
-      requests: o.requests.length ? o.requests : undefined,
-      allowHosts: o.allowedHosts.length ? o.allowedHosts : undefined,
-      profile: inputs.profile.name || undefined,
-      multiplier: inputs.profile.multiplier || undefined,
-      profileParams: inputs.profile.params.length ? inputs.profile.params : undefined
-    }
-  })
 }
 
 /** The decision rule's settings among the inputs. */
@@ -202,7 +177,7 @@ export async function run(): Promise<void> {
       runOnce = async () => imported
       canRerun = false
     } else {
-      let scenario = await scenarioOf(inputs, cwd)
+      let scenario = await scenarioFromInputs(inputs, cwd)
       if (inputs.backend === 'fargate' && event.isFork) {
         const reason =
           'fork pull requests never reach AWS (they get no OIDC token and a read-only token), so the Fargate run was skipped; a maintainer can run it from a branch of this repository'

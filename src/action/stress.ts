@@ -6,13 +6,12 @@
  * (src/jobs/stress.ts), shared with `perf-gate stress`.
  */
 import * as core from '@actions/core'
-import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { createBaselineStore } from '../baseline/index.js'
 import { InputError, type ActionInputs } from '../config/inputs.js'
-import { loadScenario, type Scenario } from '../config/scenario.js'
+import { scenarioFromInputs } from '../config/action-scenario.js'
 import { Inputs, Outputs, State } from '../constants.js'
 import { LocalFleet } from '../fleet/local.js'
 import { runScenarioOnce } from '../fleet/run.js'
@@ -26,31 +25,6 @@ import { renderHtml } from '../report/html.js'
 /** The profile a stress run uses when neither the inputs nor the scenario name one. */
 export const DEFAULT_STRESS_PROFILE = 'stress'
 
-async function stressScenario(inputs: ActionInputs, cwd: string): Promise<Scenario> {
-  const o = inputs.overrides
-  const configPath = resolve(cwd, inputs.config)
-  return loadScenario({
-    cwd,
-    defaultProfile: DEFAULT_STRESS_PROFILE,
-    config: existsSync(configPath) || inputs.config !== 'perf-gate.yml' ? inputs.config : undefined,
-    scenario: inputs.scenario || undefined,
-    flags: {
-      engine: o.engine || undefined,
-      script: o.script || undefined,
-      target: o.target || undefined,
-      vus: o.vus || undefined,
-      duration: o.duration || undefined,
-      rampUp: o.rampUp || undefined,
-      tasks: o.tasks || undefined,
-      requests: o.requests.length ? o.requests : undefined,
-      allowHosts: o.allowedHosts.length ? o.allowedHosts : undefined,
-      profile: inputs.profile.name || undefined,
-      multiplier: inputs.profile.multiplier || undefined,
-      profileParams: inputs.profile.params.length ? inputs.profile.params : undefined
-    }
-  })
-}
-
 /** Runs `mode: stress`; throws (one line) for bad inputs, reports everything else. */
 export async function runStressMode(
   inputs: ActionInputs,
@@ -63,7 +37,7 @@ export async function runStressMode(
       `stress mode runs the load itself on the local backend, got "${inputs.backend}"`
     )
   const cwd = process.env.GITHUB_WORKSPACE || process.cwd()
-  const scenario = await stressScenario(inputs, cwd)
+  const scenario = await scenarioFromInputs(inputs, cwd, DEFAULT_STRESS_PROFILE)
   const slos = parseSlos(inputs.overrides.thresholds, `input '${Inputs.Thresholds}'`)
   slos.push(
     ...parseSlos(

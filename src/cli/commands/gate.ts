@@ -3,10 +3,11 @@
  * (or reads `--results`), compares it with the baselines in a store, and prints the same report a
  * pull request gets. `--baseline` stores runs as baselines instead (the nightly job).
  */
+import { SCENARIO_OPTIONS, scenarioFlagsOf } from '../scenario-flags.js'
 import { spawnSync } from 'node:child_process'
 import { createBaselineStore, DEFAULT_BASELINE_STORE } from '../../baseline/index.js'
 import { InputError, parseFraction, parseInteger } from '../../config/inputs.js'
-import { loadScenario, type ScenarioFlags } from '../../config/scenario.js'
+import { loadScenario } from '../../config/scenario.js'
 import { runScenarioOnce } from '../../fleet/run.js'
 import { parseSlos, SloParseError } from '../../gate/slo.js'
 import { importRunResult } from '../../jobs/import.js'
@@ -53,22 +54,7 @@ Exit codes: 0 PASS or INCONCLUSIVE (baseline: stored), 1 FAIL or ERROR, 2 bad in
 `
 
 const OPTIONS = {
-  config: { type: 'string' },
-  scenario: { type: 'string' },
-  engine: { type: 'string' },
-  script: { type: 'string' },
-  target: { type: 'string' },
-  request: { type: 'string', multiple: true },
-  vus: { type: 'string' },
-  duration: { type: 'string' },
-  'ramp-up': { type: 'string' },
-  tasks: { type: 'string' },
-  interval: { type: 'string' },
-  threshold: { type: 'string', multiple: true },
-  'allow-host': { type: 'string', multiple: true },
-  profile: { type: 'string' },
-  multiplier: { type: 'string' },
-  'profile-param': { type: 'string', multiple: true },
+  ...SCENARIO_OPTIONS,
   results: { type: 'string', multiple: true },
   'baseline-store': { type: 'string' },
   baseline: { type: 'boolean', default: false },
@@ -150,21 +136,7 @@ export const gateCommand: Command = {
       runOnce = async () => imported
       canRerun = false
     } else {
-      const flags: ScenarioFlags = {
-        engine: values.engine,
-        script: values.script,
-        target: values.target,
-        vus: values.vus,
-        duration: values.duration,
-        rampUp: values['ramp-up'],
-        tasks: values.tasks,
-        interval: values.interval,
-        requests: values.request,
-        allowHosts: values['allow-host'],
-        profile: values.profile,
-        multiplier: values.multiplier,
-        profileParams: values['profile-param']
-      }
+      const flags = scenarioFlagsOf(values)
       const scenario = await loadScenario({
         config: values.config,
         scenario: values.scenario,

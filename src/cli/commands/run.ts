@@ -2,8 +2,9 @@
  * `perf-gate run`: builds the scenario (perf-gate.yml + flags), splits the load over the tasks,
  * runs them on the local fleet with progress on stderr, writes the run result and prints the report.
  */
+import { SCENARIO_OPTIONS, scenarioFlagsOf } from '../scenario-flags.js'
 import { resolve } from 'node:path'
-import { displayPath, loadScenario, type ScenarioFlags } from '../../config/scenario.js'
+import { displayPath, loadScenario } from '../../config/scenario.js'
 import { profileSeconds } from '../../fleet/plan.js'
 import { runProblems, runScenarioOnce } from '../../fleet/run.js'
 import type { FleetProgress } from '../../fleet/types.js'
@@ -51,22 +52,7 @@ Exit codes: 0 the run worked, 1 tasks failed or were missing, 2 bad input.
 `
 
 const OPTIONS = {
-  config: { type: 'string' },
-  scenario: { type: 'string' },
-  engine: { type: 'string' },
-  script: { type: 'string' },
-  target: { type: 'string' },
-  request: { type: 'string', multiple: true },
-  vus: { type: 'string' },
-  duration: { type: 'string' },
-  'ramp-up': { type: 'string' },
-  tasks: { type: 'string' },
-  interval: { type: 'string' },
-  threshold: { type: 'string', multiple: true },
-  'allow-host': { type: 'string', multiple: true },
-  profile: { type: 'string' },
-  multiplier: { type: 'string' },
-  'profile-param': { type: 'string', multiple: true },
+  ...SCENARIO_OPTIONS,
   out: { type: 'string' },
   window: { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -99,22 +85,7 @@ export const runCommand: Command = {
       return EXIT_OK
     }
     const window = windowFlag(values.window, 'steady')
-    const flags: ScenarioFlags = {
-      engine: values.engine,
-      script: values.script,
-      target: values.target,
-      vus: values.vus,
-      duration: values.duration,
-      rampUp: values['ramp-up'],
-      tasks: values.tasks,
-      interval: values.interval,
-      requests: values.request,
-      thresholds: values.threshold,
-      allowHosts: values['allow-host'],
-      profile: values.profile,
-      multiplier: values.multiplier,
-      profileParams: values['profile-param']
-    }
+    const flags = scenarioFlagsOf(values)
     const scenario = await loadScenario({
       config: values.config,
       scenario: values.scenario,

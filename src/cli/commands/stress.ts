@@ -4,10 +4,11 @@
  * capacity report (markdown) to stdout, keeps a capacity record in the baseline store and shows the
  * scenario's capacity history. It never gates.
  */
+import { SCENARIO_OPTIONS, scenarioFlagsOf } from '../scenario-flags.js'
 import { spawnSync } from 'node:child_process'
 import { createBaselineStore, DEFAULT_BASELINE_STORE } from '../../baseline/index.js'
 import { InputError, parseInteger } from '../../config/inputs.js'
-import { displayPath, loadScenario, type ScenarioFlags } from '../../config/scenario.js'
+import { displayPath, loadScenario } from '../../config/scenario.js'
 import { runScenarioOnce } from '../../fleet/run.js'
 import { parseSlos, SloParseError } from '../../gate/slo.js'
 import { capacityReportInput, runStressJob, stressHtmlInput } from '../../jobs/stress.js'
@@ -54,22 +55,7 @@ Exit codes: 0 the run was analysed, 1 it could not be (or the record could not b
 `
 
 const OPTIONS = {
-  config: { type: 'string' },
-  scenario: { type: 'string' },
-  engine: { type: 'string' },
-  script: { type: 'string' },
-  target: { type: 'string' },
-  request: { type: 'string', multiple: true },
-  vus: { type: 'string' },
-  duration: { type: 'string' },
-  'ramp-up': { type: 'string' },
-  tasks: { type: 'string' },
-  interval: { type: 'string' },
-  threshold: { type: 'string', multiple: true },
-  'allow-host': { type: 'string', multiple: true },
-  profile: { type: 'string' },
-  multiplier: { type: 'string' },
-  'profile-param': { type: 'string', multiple: true },
+  ...SCENARIO_OPTIONS,
   'target-rps': { type: 'string' },
   instances: { type: 'string' },
   'baseline-store': { type: 'string' },
@@ -119,21 +105,7 @@ export const stressCommand: Command = {
       if (e instanceof SloParseError) throw new UsageError(e.message)
       throw e
     }
-    const flags: ScenarioFlags = {
-      engine: values.engine,
-      script: values.script,
-      target: values.target,
-      vus: values.vus,
-      duration: values.duration,
-      rampUp: values['ramp-up'],
-      tasks: values.tasks,
-      interval: values.interval,
-      requests: values.request,
-      allowHosts: values['allow-host'],
-      profile: values.profile,
-      multiplier: values.multiplier,
-      profileParams: values['profile-param']
-    }
+    const flags = scenarioFlagsOf(values)
     // Without a profile anywhere, a stress run uses the stress preset.
     const scenario = await loadScenario({
       config: values.config,
