@@ -265,7 +265,8 @@ function listSome(xs: string[]): string {
   return xs.length > 8 ? `${shown.join(', ')} and ${xs.length - 8} more` : shown.join(', ')
 }
 
-function compare(a: number, op: SloOperator, b: number): boolean {
+/** Whether `a op b` holds. */
+export function compare(a: number, op: SloOperator, b: number): boolean {
   switch (op) {
     case '<':
       return a < b

@@ -19,7 +19,7 @@
 import type { FleetProgress } from '../fleet/types.js'
 import type { ProfileStep } from '../plan/profiles.js'
 import { DenseCounts } from '../results/hdr.js'
-import { aggregationText, type Slo } from './slo.js'
+import { aggregationText, compare, type Slo } from './slo.js'
 import { formatValue } from './format.js'
 
 /** Least requests a step needs before the rule judges it. */
@@ -61,23 +61,6 @@ export function liveJudgeable(slo: Slo): boolean {
   if (slo.metric === 'http_req_failed') return true
   if (slo.metric === 'http_reqs') return slo.aggregation.kind === 'rate'
   return false
-}
-
-function compare(a: number, op: Slo['op'], b: number): boolean {
-  switch (op) {
-    case '<':
-      return a < b
-    case '<=':
-      return a <= b
-    case '>':
-      return a > b
-    case '>=':
-      return a >= b
-    case '==':
-      return a === b
-    case '!=':
-      return a !== b
-  }
 }
 
 export class StepStopRule {

@@ -23,7 +23,7 @@ import { awsMessage } from '../fleet/aws/retry.js'
 import { DEFAULT_FARGATE_TIMING, FargateFleet, type FargateTiming } from '../fleet/fargate.js'
 import { hardMaxSeconds } from '../fleet/plan.js'
 import type { FleetProgress } from '../fleet/types.js'
-import { parseSlos, type Slo } from '../gate/slo.js'
+import { compare, parseSlos, type Slo } from '../gate/slo.js'
 import {
   FleetSizeError,
   estimateCost,
@@ -106,23 +106,11 @@ export function abortOnRule(texts: readonly string[]): ((p: FleetProgress) => st
         Inputs.AbortOn,
         `"${s.text}": abort-on judges live fleet figures: use error rate (e.g. 'http_req_failed: rate<0.05') or request count`
       )
-  const cmp = (a: number, op: Slo['op'], b: number) =>
-    op === '<'
-      ? a < b
-      : op === '<='
-        ? a <= b
-        : op === '>'
-          ? a > b
-          : op === '>='
-            ? a >= b
-            : op === '=='
-              ? a === b
-              : a !== b
   return p => {
     if (p.requests < 100) return null
     for (const s of slos) {
       const v = s.metric === 'http_req_failed' ? p.failures / p.requests : p.requests
-      if (!cmp(v, s.op, s.value))
+      if (!compare(v, s.op, s.value))
         return `${s.text} does not hold (${s.metric === 'http_req_failed' ? `error rate ${(100 * v).toFixed(2)}%` : `${v} requests`} after ${Math.round(p.elapsedS)} s)`
     }
     return null
