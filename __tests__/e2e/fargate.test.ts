@@ -328,6 +328,7 @@ describe('the bundled action on a Fargate fleet (local fakes)', () => {
     expect(r.summary).toMatch(/on `fargate`/)
     expect(r.summary).toMatch(/regions ap-southeast-2, eu-west-1, us-east-1/)
     expect(r.summary).toMatch(/est\. cost \$0\.\d+/)
+    expect(r.summary).toMatch(/start skew \d+ ms/)
     expect(r.stdout).toMatch(/us-east-1: .*req\/s/)
     // The state names the tasks, never credentials; the post step finds nothing left.
     expect(r.state['fargate-tasks']).toContain('arn:aws:ecs:eu-west-1:123456789012:task/perf-gate/')

@@ -70635,6 +70635,7 @@ function listSome(xs) {
     const shown = xs.slice(0, 8).map(x => `'${x}'`);
     return xs.length > 8 ? `${shown.join(', ')} and ${xs.length - 8} more` : shown.join(', ');
 }
+/** Whether `a op b` holds. */
 function compare(a, op, b) {
     switch (op) {
         case '<':
@@ -73815,6 +73816,44 @@ function oneLine(e) {
     return msg.split('\n')[0].trim() || (e instanceof Error ? e.name : 'unknown error');
 }
 
+;// CONCATENATED MODULE: ./src/cli/scenario-flags.ts
+const SCENARIO_OPTIONS = {
+    config: { type: 'string' },
+    scenario: { type: 'string' },
+    engine: { type: 'string' },
+    script: { type: 'string' },
+    target: { type: 'string' },
+    request: { type: 'string', multiple: true },
+    vus: { type: 'string' },
+    duration: { type: 'string' },
+    'ramp-up': { type: 'string' },
+    tasks: { type: 'string' },
+    interval: { type: 'string' },
+    threshold: { type: 'string', multiple: true },
+    'allow-host': { type: 'string', multiple: true },
+    profile: { type: 'string' },
+    multiplier: { type: 'string' },
+    'profile-param': { type: 'string', multiple: true }
+};
+/** The scenario loader's flags from parsed command-line values. */
+function scenarioFlagsOf(values) {
+    return {
+        engine: values.engine,
+        script: values.script,
+        target: values.target,
+        vus: values.vus,
+        duration: values.duration,
+        rampUp: values['ramp-up'],
+        tasks: values.tasks,
+        interval: values.interval,
+        requests: values.request,
+        allowHosts: values['allow-host'],
+        profile: values.profile,
+        multiplier: values.multiplier,
+        profileParams: values['profile-param']
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/baseline/capacity.ts
 /**
  * Capacity records: what each stress-mode run found (sustained throughput, breaking point, knee,
@@ -76361,6 +76400,7 @@ function facts(ctx, runs, view) {
         engineVersion: tasks[0]?.task.engineVersion || null,
         steadyWindow: view.steadyWindow(),
         costUsd: ctx.costUsd ?? null,
+        startSkewMs: typeof first?.run.facts.startSkewMs === 'number' ? first.run.facts.startSkewMs : null,
         missingTasks: runs.flatMap(r => r.run.missingTasks),
         runUrl: ctx.runUrl ?? null,
         commit: ctx.commit ?? null
@@ -77602,6 +77642,8 @@ function runLine(input) {
     const steady = steadyText(input);
     if (steady)
         parts.push(steady);
+    if (f.startSkewMs !== null && f.startSkewMs !== undefined && Number.isFinite(f.startSkewMs))
+        parts.push(`start skew ${formatCount(Math.round(f.startSkewMs))} ms`);
     if (f.costUsd !== null && f.costUsd !== undefined && Number.isFinite(f.costUsd)) {
         parts.push(`est. cost ${formatUsd(f.costUsd)}`);
     }
@@ -78001,6 +78043,8 @@ function factsSection(input) {
             : '';
         rows.push(['Steady window', escapeHtml(`${range}(${formatDuration((w.endMs - w.startMs) / 1000)})`)]);
     }
+    if (f.startSkewMs !== null && f.startSkewMs !== undefined)
+        rows.push(['Start skew', `${Math.round(f.startSkewMs)} ms`]);
     if (f.costUsd !== null && f.costUsd !== undefined)
         rows.push(['Estimated cost', escapeHtml(formatUsd(f.costUsd))]);
     if (f.commit)
@@ -78147,6 +78191,7 @@ function windowFlag(v, dflt) {
 
 
 
+
 const HELP = `Usage: perf-gate gate [options]
 
 Runs the scenario (or reads --results), compares it with the stored baselines using the same rule
@@ -78179,22 +78224,7 @@ Output:
 Exit codes: 0 PASS or INCONCLUSIVE (baseline: stored), 1 FAIL or ERROR, 2 bad input.
 `;
 const OPTIONS = {
-    config: { type: 'string' },
-    scenario: { type: 'string' },
-    engine: { type: 'string' },
-    script: { type: 'string' },
-    target: { type: 'string' },
-    request: { type: 'string', multiple: true },
-    vus: { type: 'string' },
-    duration: { type: 'string' },
-    'ramp-up': { type: 'string' },
-    tasks: { type: 'string' },
-    interval: { type: 'string' },
-    threshold: { type: 'string', multiple: true },
-    'allow-host': { type: 'string', multiple: true },
-    profile: { type: 'string' },
-    multiplier: { type: 'string' },
-    'profile-param': { type: 'string', multiple: true },
+    ...SCENARIO_OPTIONS,
     results: { type: 'string', multiple: true },
     'baseline-store': { type: 'string' },
     baseline: { type: 'boolean', default: false },
@@ -78272,21 +78302,7 @@ const gateCommand = {
             canRerun = false;
         }
         else {
-            const flags = {
-                engine: values.engine,
-                script: values.script,
-                target: values.target,
-                vus: values.vus,
-                duration: values.duration,
-                rampUp: values['ramp-up'],
-                tasks: values.tasks,
-                interval: values.interval,
-                requests: values.request,
-                allowHosts: values['allow-host'],
-                profile: values.profile,
-                multiplier: values.multiplier,
-                profileParams: values['profile-param']
-            };
+            const flags = scenarioFlagsOf(values);
             const scenario = await loadScenario({
                 config: values.config,
                 scenario: values.scenario,
@@ -78588,6 +78604,7 @@ function useColor(stream, env) {
 
 
 
+
 const run_HELP = `Usage: perf-gate run [options]
 
 Runs a load test on this machine (one runner process per task), merges the tasks' results
@@ -78621,22 +78638,7 @@ Output:
 Exit codes: 0 the run worked, 1 tasks failed or were missing, 2 bad input.
 `;
 const run_OPTIONS = {
-    config: { type: 'string' },
-    scenario: { type: 'string' },
-    engine: { type: 'string' },
-    script: { type: 'string' },
-    target: { type: 'string' },
-    request: { type: 'string', multiple: true },
-    vus: { type: 'string' },
-    duration: { type: 'string' },
-    'ramp-up': { type: 'string' },
-    tasks: { type: 'string' },
-    interval: { type: 'string' },
-    threshold: { type: 'string', multiple: true },
-    'allow-host': { type: 'string', multiple: true },
-    profile: { type: 'string' },
-    multiplier: { type: 'string' },
-    'profile-param': { type: 'string', multiple: true },
+    ...SCENARIO_OPTIONS,
     out: { type: 'string' },
     window: { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -78664,22 +78666,7 @@ const runCommand = {
             return EXIT_OK;
         }
         const window = windowFlag(values.window, 'steady');
-        const flags = {
-            engine: values.engine,
-            script: values.script,
-            target: values.target,
-            vus: values.vus,
-            duration: values.duration,
-            rampUp: values['ramp-up'],
-            tasks: values.tasks,
-            interval: values.interval,
-            requests: values.request,
-            thresholds: values.threshold,
-            allowHosts: values['allow-host'],
-            profile: values.profile,
-            multiplier: values.multiplier,
-            profileParams: values['profile-param']
-        };
+        const flags = scenarioFlagsOf(values);
         const scenario = await loadScenario({
             config: values.config,
             scenario: values.scenario,
@@ -79348,22 +79335,6 @@ function liveJudgeable(slo) {
         return slo.aggregation.kind === 'rate';
     return false;
 }
-function stop_rule_compare(a, op, b) {
-    switch (op) {
-        case '<':
-            return a < b;
-        case '<=':
-            return a <= b;
-        case '>':
-            return a > b;
-        case '>=':
-            return a >= b;
-        case '==':
-            return a === b;
-        case '!=':
-            return a !== b;
-    }
-}
 class StepStopRule {
     steps;
     /** The SLOs this rule judges. */
@@ -79475,7 +79446,7 @@ class StepStopRule {
                                     ? pct(100)
                                     : pct(0);
             }
-            if (!stop_rule_compare(observed, slo.op, slo.value))
+            if (!compare(observed, slo.op, slo.value))
                 failed.push(`"${slo.text}" (${aggregationText(slo.aggregation)} = ${formatValue(observed, unit)})`);
         }
         return {
@@ -80017,6 +79988,7 @@ function capacityLine(input) {
 
 
 
+
 const stress_HELP = `Usage: perf-gate stress [options]
 
 Runs a test-type profile once (stress unless the scenario or --profile names another), stops a
@@ -80048,22 +80020,7 @@ Output:
 Exit codes: 0 the run was analysed, 1 it could not be (or the record could not be stored), 2 bad input.
 `;
 const stress_OPTIONS = {
-    config: { type: 'string' },
-    scenario: { type: 'string' },
-    engine: { type: 'string' },
-    script: { type: 'string' },
-    target: { type: 'string' },
-    request: { type: 'string', multiple: true },
-    vus: { type: 'string' },
-    duration: { type: 'string' },
-    'ramp-up': { type: 'string' },
-    tasks: { type: 'string' },
-    interval: { type: 'string' },
-    threshold: { type: 'string', multiple: true },
-    'allow-host': { type: 'string', multiple: true },
-    profile: { type: 'string' },
-    multiplier: { type: 'string' },
-    'profile-param': { type: 'string', multiple: true },
+    ...SCENARIO_OPTIONS,
     'target-rps': { type: 'string' },
     instances: { type: 'string' },
     'baseline-store': { type: 'string' },
@@ -80115,21 +80072,7 @@ const stressCommand = {
                 throw new UsageError(e.message);
             throw e;
         }
-        const flags = {
-            engine: values.engine,
-            script: values.script,
-            target: values.target,
-            vus: values.vus,
-            duration: values.duration,
-            rampUp: values['ramp-up'],
-            tasks: values.tasks,
-            interval: values.interval,
-            requests: values.request,
-            allowHosts: values['allow-host'],
-            profile: values.profile,
-            multiplier: values.multiplier,
-            profileParams: values['profile-param']
-        };
+        const flags = scenarioFlagsOf(values);
         // Without a profile anywhere, a stress run uses the stress preset.
         const scenario = await loadScenario({
             config: values.config,

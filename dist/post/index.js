@@ -95613,7 +95613,8 @@ function listSome(xs) {
     const shown = xs.slice(0, 8).map(x => `'${x}'`);
     return xs.length > 8 ? `${shown.join(', ')} and ${xs.length - 8} more` : shown.join(', ');
 }
-function compare(a, op, b) {
+/** Whether `a op b` holds. */
+function slo_compare(a, op, b) {
     switch (op) {
         case '<':
             return a < b;
@@ -95705,7 +95706,7 @@ function evaluateSlo(view, slo, opts = {}) {
             }
         }
     }
-    const ok = compare(observed, slo.op, slo.value);
+    const ok = slo_compare(observed, slo.op, slo.value);
     const shown = unit === 'fraction'
         ? `${Number(observed.toPrecision(4))} (${formatValue(observed, unit)})`
         : formatValue(observed, unit);
@@ -96044,23 +96045,12 @@ function abortOnRule(texts) {
             !['rate', 'count'].includes(s.aggregation.kind) ||
             !['http_req_failed', 'http_reqs'].includes(s.metric))
             throw new InputError(Inputs.AbortOn, `"${s.text}": abort-on judges live fleet figures: use error rate (e.g. 'http_req_failed: rate<0.05') or request count`);
-    const cmp = (a, op, b) => op === '<'
-        ? a < b
-        : op === '<='
-            ? a <= b
-            : op === '>'
-                ? a > b
-                : op === '>='
-                    ? a >= b
-                    : op === '=='
-                        ? a === b
-                        : a !== b;
     return p => {
         if (p.requests < 100)
             return null;
         for (const s of slos) {
             const v = s.metric === 'http_req_failed' ? p.failures / p.requests : p.requests;
-            if (!cmp(v, s.op, s.value))
+            if (!compare(v, s.op, s.value))
                 return `${s.text} does not hold (${s.metric === 'http_req_failed' ? `error rate ${(100 * v).toFixed(2)}%` : `${v} requests`} after ${Math.round(p.elapsedS)} s)`;
         }
         return null;

@@ -98,6 +98,7 @@ function facts(ctx: ReportContext, runs: RunResult[], view: ResultView): ReportF
     engineVersion: tasks[0]?.task.engineVersion || null,
     steadyWindow: view.steadyWindow(),
     costUsd: ctx.costUsd ?? null,
+    startSkewMs: typeof first?.run.facts.startSkewMs === 'number' ? first.run.facts.startSkewMs : null,
     missingTasks: runs.flatMap(r => r.run.missingTasks),
     runUrl: ctx.runUrl ?? null,
     commit: ctx.commit ?? null

@@ -246,6 +246,8 @@ function factsSection(input: ReportInput): string {
         : ''
     rows.push(['Steady window', escapeHtml(`${range}(${formatDuration((w.endMs - w.startMs) / 1000)})`)])
   }
+  if (f.startSkewMs !== null && f.startSkewMs !== undefined)
+    rows.push(['Start skew', `${Math.round(f.startSkewMs)} ms`])
   if (f.costUsd !== null && f.costUsd !== undefined)
     rows.push(['Estimated cost', escapeHtml(formatUsd(f.costUsd))])
   if (f.commit) rows.push(['Commit', `<code>${escapeHtml(f.commit)}</code>`])

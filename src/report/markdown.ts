@@ -227,6 +227,8 @@ function runLine(input: ReportInput): string {
   parts.push(formatDuration(f.durationS))
   const steady = steadyText(input)
   if (steady) parts.push(steady)
+  if (f.startSkewMs !== null && f.startSkewMs !== undefined && Number.isFinite(f.startSkewMs))
+    parts.push(`start skew ${formatCount(Math.round(f.startSkewMs))} ms`)
   if (f.costUsd !== null && f.costUsd !== undefined && Number.isFinite(f.costUsd)) {
     parts.push(`est. cost ${formatUsd(f.costUsd)}`)
   }

@@ -144,6 +144,8 @@ export interface ReportFacts {
   steadyWindow?: { startMs: number; endMs: number } | null
   /** Estimated cloud cost of the run in US dollars, when computed. */
   costUsd?: number | null
+  /** Spread of the tasks' actual start times (ms), when the backend measured it. */
+  startSkewMs?: number | null
   /** Tasks that were started but produced no result. */
   missingTasks: ReportMissingTask[]
   /** Link to the workflow run; only `http(s)` links are rendered. */
