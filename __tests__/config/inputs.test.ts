@@ -31,3 +31,43 @@ it.each([
   expect(() => read(inputs)).toThrow(InputError)
   expect(() => read(inputs)).toThrow(message)
 })
+
+it('fargate inputs: defaults, parsing, and errors naming the input', () => {
+  const d = read({}).fargate
+  expect(d).toMatchObject({
+    taskCpu: 1024,
+    taskMemory: 2048,
+    spot: false,
+    maxTasks: 50,
+    maxCostUsd: 5,
+    minTaskSuccess: 1
+  })
+  expect(d.stackName).toBe('perf-gate-runner')
+  const f = read({
+    backend: 'fargate',
+    regions: '[us-east-1, eu-west-1]',
+    'aws-region': 'eu-west-1',
+    'max-cost-usd': '$12.5',
+    'min-task-success': '90%',
+    subnets: 'subnet-a, subnet-b\nsubnet-c',
+    'abort-on': 'http_req_failed: rate<0.1\n# comment'
+  }).fargate
+  expect(f.maxCostUsd).toBe(12.5)
+  expect(f.minTaskSuccess).toBeCloseTo(0.9)
+  expect(f.subnets).toEqual(['subnet-a', 'subnet-b', 'subnet-c'])
+  expect(f.abortOn).toEqual(['http_req_failed: rate<0.1'])
+  expect(read({ 'min-task-success': '100%' }).fargate.minTaskSuccess).toBe(1)
+})
+
+it.each([
+  [{ backend: 'fargate' }, `input 'regions': backend "fargate" needs at least one AWS region`],
+  [{ 'aws-region': 'Europe' }, `input 'aws-region': "Europe" is not an AWS region name like us-east-1`],
+  [{ 'task-cpu': 'big' }, `input 'task-cpu': expected a whole number, got "big"`],
+  [{ 'max-cost-usd': 'cheap' }, `input 'max-cost-usd': expected a number, got "cheap"`],
+  [{ 'min-task-success': '150%' }, `input 'min-task-success': must be above 0 and below 100%`],
+  [{ spot: 'maybe' }, `input 'spot': expected true or false, got "maybe"`],
+  [{ backend: 'k8s' }, `input 'backend': expected one of local, none, fargate, got "k8s"`]
+])('fargate %j', (inputs, message) => {
+  expect(() => read(inputs)).toThrow(InputError)
+  expect(() => read(inputs)).toThrow(message)
+})
