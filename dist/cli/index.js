@@ -70906,7 +70906,8 @@ function readFargateInputs(get, backend) {
     const awsRegion = get(Inputs.AwsRegion).trim();
     if (awsRegion && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(awsRegion))
         throw new InputError(Inputs.AwsRegion, `"${awsRegion}" is not an AWS region name like us-east-1`);
-    const minTaskSuccess = parseFraction(Inputs.MinTaskSuccess, get(Inputs.MinTaskSuccess), 1, 1.0000001);
+    const rawShare = get(Inputs.MinTaskSuccess).trim();
+    const minTaskSuccess = rawShare === '100%' || rawShare === '1' ? 1 : parseFraction(Inputs.MinTaskSuccess, rawShare, 1);
     const vusPerVcpu = get(Inputs.VusPerVcpu).trim();
     return {
         roleToAssume: get(Inputs.RoleToAssume).trim(),
