@@ -230,7 +230,7 @@ describe('the bundled action on a Fargate fleet (local fakes)', () => {
       PERF_GATE_S3_PATH_STYLE: '1',
       PERF_GATE_FARGATE_TIMING: JSON.stringify({
         pollMs: 500,
-        startLeadMs: 2000,
+        startLeadMs: 3000,
         progressMs: 1000,
         collectGraceMs: 8000,
         readyTimeoutMs: 20000,
