@@ -58198,6 +58198,37 @@ exports.visitAsync = visitAsync;
 /************************************************************************/
 var __webpack_exports__ = {};
 
+;// CONCATENATED MODULE: ./src/config/duration.ts
+/** Durations as the scenario file, the flags and the profiles write them. */
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/**
+ * Parses a duration into seconds: `500ms`, `30s`, `2m`, `1h30m`, `1.5s`; a bare number (or numeric
+ * string) is seconds. Returns null when the value is not a duration.
+ */
+function parseDuration(v) {
+    if (typeof v === 'number')
+        return Number.isFinite(v) && v >= 0 ? v : null;
+    if (typeof v !== 'string')
+        return null;
+    const s = v.trim();
+    if (s === '')
+        return null;
+    if (/^\d+(\.\d+)?$/.test(s))
+        return Number(s);
+    const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
+    let ms = 0;
+    let pos = 0;
+    while (pos < s.length) {
+        part.lastIndex = pos;
+        const m = part.exec(s);
+        if (!m)
+            return null;
+        ms += Number(m[1]) * UNIT_MS[m[2]];
+        pos = part.lastIndex;
+    }
+    return ms / 1000;
+}
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(77598);
 // EXTERNAL MODULE: external "node:fs"
@@ -67749,6 +67780,7 @@ function preprocess(fn, schema) {
 const ENGINE_NAMES = ['k6', 'locust', 'jmeter', 'http'];
 
 ;// CONCATENATED MODULE: ./src/plan/profiles.ts
+
 const PROFILE_NAMES = ['load', 'stress', 'spike', 'soak', 'scalability', 'volume'];
 /** A bad profile name or parameter. `field` is the parameter (`''` for the profile itself). */
 class ProfileParamError extends Error {
@@ -67847,29 +67879,6 @@ function toNumber(v) {
         return Number(v);
     return Number.NaN;
 }
-const UNIT_S = { ms: 0.001, s: 1, m: 60, h: 3600 };
-/** Seconds of a duration (`500ms`, `30s`, `2m`, `1h30m`, a bare number of seconds); null if not one. */
-function durationSeconds(v) {
-    if (typeof v === 'number')
-        return Number.isFinite(v) && v >= 0 ? v : null;
-    if (typeof v !== 'string' || v.trim() === '')
-        return null;
-    const s = v.trim();
-    if (/^\d+(\.\d+)?$/.test(s))
-        return Number(s);
-    const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
-    let total = 0;
-    let pos = 0;
-    while (pos < s.length) {
-        part.lastIndex = pos;
-        const m = part.exec(s);
-        if (!m)
-            return null;
-        total += Number(m[1]) * UNIT_S[m[2]];
-        pos = part.lastIndex;
-    }
-    return total;
-}
 const BYTE_UNITS = {
     '': 1,
     b: 1,
@@ -67927,7 +67936,7 @@ function parseValue(key, def, v) {
         }
         case 'duration':
         case 'ramp': {
-            const s = durationSeconds(v);
+            const s = parseDuration(v);
             if (s === null)
                 throw new ProfileParamError(key, `expected a duration like 10s, 2m or 1h, got ${show(v)}`);
             return s;
@@ -67972,7 +67981,7 @@ function parseProfileName(v) {
 /** Validates one parameter of a preset; the key must be one the preset takes. */
 function parseProfileParam(name, key, v) {
     if (key === DURATION_PARAM) {
-        const s = durationSeconds(v);
+        const s = parseDuration(v);
         if (s === null || s <= 0)
             throw new ProfileParamError(key, `expected a duration greater than zero like 5m, got ${show(v)}`);
         return s;
@@ -68328,6 +68337,7 @@ function describeProfile(p) {
 
 
 
+
 /** A user-facing configuration error; its message is one complete line. */
 class ConfigError extends Error {
     constructor(message) {
@@ -68355,34 +68365,7 @@ function scenario_show(v) {
     const s = typeof v === 'string' ? JSON.stringify(v) : String(v);
     return s.length > 60 ? s.slice(0, 57) + '...' : s;
 }
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/**
- * Parses a duration into seconds: `500ms`, `30s`, `2m`, `1h30m`, `1.5s`; a bare number (or numeric
- * string) is seconds. Returns null when the value is not a duration.
- */
-function parseDuration(v) {
-    if (typeof v === 'number')
-        return Number.isFinite(v) && v >= 0 ? v : null;
-    if (typeof v !== 'string')
-        return null;
-    const s = v.trim();
-    if (s === '')
-        return null;
-    if (/^\d+(\.\d+)?$/.test(s))
-        return Number(s);
-    const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
-    let ms = 0;
-    let pos = 0;
-    while (pos < s.length) {
-        part.lastIndex = pos;
-        const m = part.exec(s);
-        if (!m)
-            return null;
-        ms += Number(m[1]) * UNIT_MS[m[2]];
-        pos = part.lastIndex;
-    }
-    return ms / 1000;
-}
+
 function durationValue(v, opts) {
     const d = parseDuration(v);
     if (d === null)
@@ -74040,9 +74023,13 @@ class ArtifactBaselineStore {
         if (this.uploaded.has(name))
             throw new BaselineStoreError(`baseline-store "artifact": ${name} was already uploaded by this run; artifacts are immutable ` +
                 '(give each replicate its own replicate number)');
+        await this.uploadDocument(name, ARTIFACT_FILE, baselineDocument(stored, run));
+    }
+    /** Uploads one JSON document as the artifact `name` (artifacts are immutable: once per run). */
+    async uploadDocument(name, fileName, doc) {
         const staging = await (0,promises_.mkdtemp)((0,external_node_path_.join)(await this.dir(), 'upload-'));
-        const file = (0,external_node_path_.join)(staging, ARTIFACT_FILE);
-        await (0,promises_.writeFile)(file, JSON.stringify(baselineDocument(stored, run)) + '\n');
+        const file = (0,external_node_path_.join)(staging, fileName);
+        await (0,promises_.writeFile)(file, JSON.stringify(doc) + '\n');
         try {
             const opts = this.opts.retentionDays ? { retentionDays: this.opts.retentionDays } : undefined;
             await this.transport.upload(name, [file], staging, opts);
@@ -74222,22 +74209,7 @@ class ArtifactBaselineStore {
         const name = capacityArtifactName(rec.scenario);
         if (this.uploaded.has(name))
             throw new BaselineStoreError(`baseline-store "artifact": ${name} was already uploaded by this run; artifacts are immutable`);
-        const staging = await (0,promises_.mkdtemp)((0,external_node_path_.join)(await this.dir(), 'upload-'));
-        const file = (0,external_node_path_.join)(staging, CAPACITY_ARTIFACT_FILE);
-        await (0,promises_.writeFile)(file, JSON.stringify(rec) + '\n');
-        try {
-            const opts = this.opts.retentionDays ? { retentionDays: this.opts.retentionDays } : undefined;
-            await this.transport.upload(name, [file], staging, opts);
-            this.uploaded.add(name);
-        }
-        catch (e) {
-            if (e instanceof BaselineStoreError)
-                throw e;
-            throw new BaselineStoreError(`baseline-store "artifact": uploading ${name} failed: ${errorMessage(e)}`);
-        }
-        finally {
-            await (0,promises_.rm)(staging, { recursive: true, force: true });
-        }
+        await this.uploadDocument(name, CAPACITY_ARTIFACT_FILE, rec);
     }
     async listCapacity(q) {
         if (!(q.limit > 0))
@@ -76487,21 +76459,15 @@ function gateReportInput(ctx, job) {
         artifact: ctx.artifactName ? { name: ctx.artifactName } : null
     };
 }
+/** A metric of a run shown without a comparison (baseline and stress reports). */
+function advisoryMetric(name, label, unit, v) {
+    return { name, label, unit, baseline: null, current: v, deltaPct: null, status: 'advisory', primary: false };
+}
 /** The report of a baseline job: this run's figures, no comparison. */
 function baselineReportInput(ctx, job) {
     const runs = job.runs;
     const view = new ResultView(runs[0].tasks);
     const cur = view.stats();
-    const metric = (name, label, unit, v) => ({
-        name,
-        label,
-        unit,
-        baseline: null,
-        current: v,
-        deltaPct: null,
-        status: 'advisory',
-        primary: false
-    });
     return {
         key: ctx.key,
         scenario: ctx.scenario,
@@ -76515,12 +76481,12 @@ function baselineReportInput(ctx, job) {
             replicates: runs.length
         },
         metrics: [
-            metric('p50', 'p50 latency', 'ms', cur.p50Ms),
-            metric('p90', 'p90 latency', 'ms', cur.p90Ms),
-            metric('p95', 'p95 latency', 'ms', cur.p95Ms),
-            metric('p99', 'p99 latency', 'ms', cur.p99Ms),
-            metric('error_rate', 'Error rate', '%', cur.errorRate * 100),
-            metric('throughput', 'Throughput', 'rps', cur.rps)
+            advisoryMetric('p50', 'p50 latency', 'ms', cur.p50Ms),
+            advisoryMetric('p90', 'p90 latency', 'ms', cur.p90Ms),
+            advisoryMetric('p95', 'p95 latency', 'ms', cur.p95Ms),
+            advisoryMetric('p99', 'p99 latency', 'ms', cur.p99Ms),
+            advisoryMetric('error_rate', 'Error rate', '%', cur.errorRate * 100),
+            advisoryMetric('throughput', 'Throughput', 'rps', cur.rps)
         ],
         slos: [],
         labels: labelsOf(view, null),
@@ -79467,6 +79433,7 @@ class StepStopRule {
 
 
 
+
 /** Why a run cannot be analysed as a whole: failed or missing tasks, or an interruption not ours. */
 function runTrouble(run, stoppedByRule) {
     const out = [];
@@ -79660,16 +79627,6 @@ function stressHtmlInput(ctx, scenario, job) {
     if (!view || !job.run)
         return null;
     const cur = view.stats({ window: 'all' });
-    const metric = (name, label, unit, v) => ({
-        name,
-        label,
-        unit,
-        baseline: null,
-        current: v,
-        deltaPct: null,
-        status: 'advisory',
-        primary: false
-    });
     const all = view.allWindow();
     return {
         key: ctx.key,
@@ -79684,11 +79641,11 @@ function stressHtmlInput(ctx, scenario, job) {
             replicates: 1
         },
         metrics: [
-            metric('p50', 'p50 latency', 'ms', cur.p50Ms),
-            metric('p95', 'p95 latency', 'ms', cur.p95Ms),
-            metric('p99', 'p99 latency', 'ms', cur.p99Ms),
-            metric('error_rate', 'Error rate', '%', cur.errorRate * 100),
-            metric('throughput', 'Throughput', 'rps', cur.rps)
+            advisoryMetric('p50', 'p50 latency', 'ms', cur.p50Ms),
+            advisoryMetric('p95', 'p95 latency', 'ms', cur.p95Ms),
+            advisoryMetric('p99', 'p99 latency', 'ms', cur.p99Ms),
+            advisoryMetric('error_rate', 'Error rate', '%', cur.errorRate * 100),
+            advisoryMetric('throughput', 'Throughput', 'rps', cur.rps)
         ],
         slos: [],
         labels: Object.entries(view.statsByLabel({ window: 'all' })).map(([label, s]) => ({

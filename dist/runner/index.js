@@ -75327,7 +75327,39 @@ const locustEngine = {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/config/duration.ts
+/** Durations as the scenario file, the flags and the profiles write them. */
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/**
+ * Parses a duration into seconds: `500ms`, `30s`, `2m`, `1h30m`, `1.5s`; a bare number (or numeric
+ * string) is seconds. Returns null when the value is not a duration.
+ */
+function duration_parseDuration(v) {
+    if (typeof v === 'number')
+        return Number.isFinite(v) && v >= 0 ? v : null;
+    if (typeof v !== 'string')
+        return null;
+    const s = v.trim();
+    if (s === '')
+        return null;
+    if (/^\d+(\.\d+)?$/.test(s))
+        return Number(s);
+    const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
+    let ms = 0;
+    let pos = 0;
+    while (pos < s.length) {
+        part.lastIndex = pos;
+        const m = part.exec(s);
+        if (!m)
+            return null;
+        ms += Number(m[1]) * UNIT_MS[m[2]];
+        pos = part.lastIndex;
+    }
+    return ms / 1000;
+}
+
 ;// CONCATENATED MODULE: ./src/plan/profiles.ts
+
 const PROFILE_NAMES = (/* unused pure expression or super */ null && (['load', 'stress', 'spike', 'soak', 'scalability', 'volume']));
 /** A bad profile name or parameter. `field` is the parameter (`''` for the profile itself). */
 class ProfileParamError extends Error {
@@ -75426,29 +75458,6 @@ function toNumber(v) {
         return Number(v);
     return Number.NaN;
 }
-const UNIT_S = { ms: 0.001, s: 1, m: 60, h: 3600 };
-/** Seconds of a duration (`500ms`, `30s`, `2m`, `1h30m`, a bare number of seconds); null if not one. */
-function durationSeconds(v) {
-    if (typeof v === 'number')
-        return Number.isFinite(v) && v >= 0 ? v : null;
-    if (typeof v !== 'string' || v.trim() === '')
-        return null;
-    const s = v.trim();
-    if (/^\d+(\.\d+)?$/.test(s))
-        return Number(s);
-    const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
-    let total = 0;
-    let pos = 0;
-    while (pos < s.length) {
-        part.lastIndex = pos;
-        const m = part.exec(s);
-        if (!m)
-            return null;
-        total += Number(m[1]) * UNIT_S[m[2]];
-        pos = part.lastIndex;
-    }
-    return total;
-}
 const BYTE_UNITS = {
     '': 1,
     b: 1,
@@ -75506,7 +75515,7 @@ function parseValue(key, def, v) {
         }
         case 'duration':
         case 'ramp': {
-            const s = durationSeconds(v);
+            const s = parseDuration(v);
             if (s === null)
                 throw new ProfileParamError(key, `expected a duration like 10s, 2m or 1h, got ${show(v)}`);
             return s;
@@ -75551,7 +75560,7 @@ function parseProfileName(v) {
 /** Validates one parameter of a preset; the key must be one the preset takes. */
 function parseProfileParam(name, key, v) {
     if (key === DURATION_PARAM) {
-        const s = durationSeconds(v);
+        const s = parseDuration(v);
         if (s === null || s <= 0)
             throw new ProfileParamError(key, `expected a duration greater than zero like 5m, got ${show(v)}`);
         return s;

@@ -163,9 +163,14 @@ export class ArtifactBaselineStore implements BaselineStore {
         `baseline-store "artifact": ${name} was already uploaded by this run; artifacts are immutable ` +
           '(give each replicate its own replicate number)'
       )
+    await this.uploadDocument(name, ARTIFACT_FILE, baselineDocument(stored, run))
+  }
+
+  /** Uploads one JSON document as the artifact `name` (artifacts are immutable: once per run). */
+  private async uploadDocument(name: string, fileName: string, doc: unknown): Promise<void> {
     const staging = await mkdtemp(join(await this.dir(), 'upload-'))
-    const file = join(staging, ARTIFACT_FILE)
-    await writeFile(file, JSON.stringify(baselineDocument(stored, run)) + '\n')
+    const file = join(staging, fileName)
+    await writeFile(file, JSON.stringify(doc) + '\n')
     try {
       const opts = this.opts.retentionDays ? { retentionDays: this.opts.retentionDays } : undefined
       await this.transport.upload(name, [file], staging, opts)
@@ -345,19 +350,7 @@ export class ArtifactBaselineStore implements BaselineStore {
       throw new BaselineStoreError(
         `baseline-store "artifact": ${name} was already uploaded by this run; artifacts are immutable`
       )
-    const staging = await mkdtemp(join(await this.dir(), 'upload-'))
-    const file = join(staging, CAPACITY_ARTIFACT_FILE)
-    await writeFile(file, JSON.stringify(rec) + '\n')
-    try {
-      const opts = this.opts.retentionDays ? { retentionDays: this.opts.retentionDays } : undefined
-      await this.transport.upload(name, [file], staging, opts)
-      this.uploaded.add(name)
-    } catch (e) {
-      if (e instanceof BaselineStoreError) throw e
-      throw new BaselineStoreError(`baseline-store "artifact": uploading ${name} failed: ${errorMessage(e)}`)
-    } finally {
-      await rm(staging, { recursive: true, force: true })
-    }
+    await this.uploadDocument(name, CAPACITY_ARTIFACT_FILE, rec)
   }
 
   async listCapacity(q: CapacityQuery): Promise<CapacityRecord[]> {

@@ -9,6 +9,7 @@
  * The target host must be a loopback address or listed in `allowed-hosts`; nothing else is ever
  * accepted as a target.
  */
+import { parseDuration } from './duration.js'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
@@ -117,30 +118,7 @@ export function show(v: unknown): string {
   return s.length > 60 ? s.slice(0, 57) + '...' : s
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-
-/**
- * Parses a duration into seconds: `500ms`, `30s`, `2m`, `1h30m`, `1.5s`; a bare number (or numeric
- * string) is seconds. Returns null when the value is not a duration.
- */
-export function parseDuration(v: unknown): number | null {
-  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v : null
-  if (typeof v !== 'string') return null
-  const s = v.trim()
-  if (s === '') return null
-  if (/^\d+(\.\d+)?$/.test(s)) return Number(s)
-  const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/y
-  let ms = 0
-  let pos = 0
-  while (pos < s.length) {
-    part.lastIndex = pos
-    const m = part.exec(s)
-    if (!m) return null
-    ms += Number(m[1]) * UNIT_MS[m[2]]
-    pos = part.lastIndex
-  }
-  return ms / 1000
-}
+export { parseDuration }
 
 function durationValue(v: unknown, opts: { positive: boolean }): Parsed<number> {
   const d = parseDuration(v)

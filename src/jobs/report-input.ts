@@ -189,21 +189,16 @@ export function gateReportInput(ctx: ReportContext, job: GateJobResult): ReportI
   }
 }
 
+/** A metric of a run shown without a comparison (baseline and stress reports). */
+export function advisoryMetric(name: string, label: string, unit: MetricUnit, v: number): ReportMetric {
+  return { name, label, unit, baseline: null, current: v, deltaPct: null, status: 'advisory', primary: false }
+}
+
 /** The report of a baseline job: this run's figures, no comparison. */
 export function baselineReportInput(ctx: ReportContext, job: BaselineJobResult): ReportInput {
   const runs = job.runs
   const view = new ResultView(runs[0].tasks)
   const cur = view.stats()
-  const metric = (name: string, label: string, unit: MetricUnit, v: number): ReportMetric => ({
-    name,
-    label,
-    unit,
-    baseline: null,
-    current: v,
-    deltaPct: null,
-    status: 'advisory',
-    primary: false
-  })
   return {
     key: ctx.key,
     scenario: ctx.scenario,
@@ -217,12 +212,12 @@ export function baselineReportInput(ctx: ReportContext, job: BaselineJobResult):
       replicates: runs.length
     },
     metrics: [
-      metric('p50', 'p50 latency', 'ms', cur.p50Ms),
-      metric('p90', 'p90 latency', 'ms', cur.p90Ms),
-      metric('p95', 'p95 latency', 'ms', cur.p95Ms),
-      metric('p99', 'p99 latency', 'ms', cur.p99Ms),
-      metric('error_rate', 'Error rate', '%', cur.errorRate * 100),
-      metric('throughput', 'Throughput', 'rps', cur.rps)
+      advisoryMetric('p50', 'p50 latency', 'ms', cur.p50Ms),
+      advisoryMetric('p90', 'p90 latency', 'ms', cur.p90Ms),
+      advisoryMetric('p95', 'p95 latency', 'ms', cur.p95Ms),
+      advisoryMetric('p99', 'p99 latency', 'ms', cur.p99Ms),
+      advisoryMetric('error_rate', 'Error rate', '%', cur.errorRate * 100),
+      advisoryMetric('throughput', 'Throughput', 'rps', cur.rps)
     ],
     slos: [],
     labels: labelsOf(view, null),

@@ -24,7 +24,8 @@ import { describeProfile, type ExpandedProfile } from '../plan/profiles.js'
 import type { RunResult } from '../results/model.js'
 import { ResultView } from '../results/query.js'
 import type { CapacityReportInput } from '../report/capacity.js'
-import type { ReportInput, ReportMetric } from '../report/types.js'
+import type { ReportInput } from '../report/types.js'
+import { advisoryMetric } from './report-input.js'
 
 export interface StressJobContext {
   repo: string
@@ -286,16 +287,6 @@ export function stressHtmlInput(
   const view = job.view
   if (!view || !job.run) return null
   const cur = view.stats({ window: 'all' })
-  const metric = (name: string, label: string, unit: ReportMetric['unit'], v: number): ReportMetric => ({
-    name,
-    label,
-    unit,
-    baseline: null,
-    current: v,
-    deltaPct: null,
-    status: 'advisory',
-    primary: false
-  })
   const all = view.allWindow()
   return {
     key: ctx.key,
@@ -310,11 +301,11 @@ export function stressHtmlInput(
       replicates: 1
     },
     metrics: [
-      metric('p50', 'p50 latency', 'ms', cur.p50Ms),
-      metric('p95', 'p95 latency', 'ms', cur.p95Ms),
-      metric('p99', 'p99 latency', 'ms', cur.p99Ms),
-      metric('error_rate', 'Error rate', '%', cur.errorRate * 100),
-      metric('throughput', 'Throughput', 'rps', cur.rps)
+      advisoryMetric('p50', 'p50 latency', 'ms', cur.p50Ms),
+      advisoryMetric('p95', 'p95 latency', 'ms', cur.p95Ms),
+      advisoryMetric('p99', 'p99 latency', 'ms', cur.p99Ms),
+      advisoryMetric('error_rate', 'Error rate', '%', cur.errorRate * 100),
+      advisoryMetric('throughput', 'Throughput', 'rps', cur.rps)
     ],
     slos: [],
     labels: Object.entries(view.statsByLabel({ window: 'all' })).map(([label, s]) => ({

@@ -26,6 +26,7 @@
  * `perf-gate.yml: scenarios.x.profile.multiplier: expected a number > 1, got "lots"`.
  */
 import type { Stage } from '../engines/types.js'
+import { parseDuration } from '../config/duration.js'
 
 export const PROFILE_NAMES = ['load', 'stress', 'spike', 'soak', 'scalability', 'volume'] as const
 export type ProfileName = (typeof PROFILE_NAMES)[number]
@@ -150,27 +151,6 @@ function toNumber(v: unknown): number {
   return Number.NaN
 }
 
-const UNIT_S: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 }
-
-/** Seconds of a duration (`500ms`, `30s`, `2m`, `1h30m`, a bare number of seconds); null if not one. */
-export function durationSeconds(v: unknown): number | null {
-  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v : null
-  if (typeof v !== 'string' || v.trim() === '') return null
-  const s = v.trim()
-  if (/^\d+(\.\d+)?$/.test(s)) return Number(s)
-  const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/y
-  let total = 0
-  let pos = 0
-  while (pos < s.length) {
-    part.lastIndex = pos
-    const m = part.exec(s)
-    if (!m) return null
-    total += Number(m[1]) * UNIT_S[m[2]]
-    pos = part.lastIndex
-  }
-  return total
-}
-
 const BYTE_UNITS: Record<string, number> = {
   '': 1,
   b: 1,
@@ -226,7 +206,7 @@ function parseValue(key: string, def: ParamDef, v: unknown): ProfileValue {
     }
     case 'duration':
     case 'ramp': {
-      const s = durationSeconds(v)
+      const s = parseDuration(v)
       if (s === null)
         throw new ProfileParamError(key, `expected a duration like 10s, 2m or 1h, got ${show(v)}`)
       return s
@@ -277,7 +257,7 @@ export function parseProfileName(v: unknown): ProfileName {
 /** Validates one parameter of a preset; the key must be one the preset takes. */
 export function parseProfileParam(name: ProfileName, key: string, v: unknown): ProfileValue {
   if (key === DURATION_PARAM) {
-    const s = durationSeconds(v)
+    const s = parseDuration(v)
     if (s === null || s <= 0)
       throw new ProfileParamError(key, `expected a duration greater than zero like 5m, got ${show(v)}`)
     return s
