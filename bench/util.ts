@@ -126,9 +126,9 @@ export function repoRoot(): string {
   return dir
 }
 
-/** The shared engine fixtures beside the checkout. */
+/** The engine output fixtures in the repository (fixtures/README.md). */
 export function fixturesDir(): string {
-  return resolve(repoRoot(), '..', 'shared', 'fixtures')
+  return resolve(repoRoot(), 'fixtures')
 }
 
 export async function makeTempDir(prefix: string): Promise<string> {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const cliPath = resolve(root, 'dist', 'cli', 'index.js')
-export const fixtures = resolve(root, '..', 'shared', 'fixtures')
+export const fixtures = resolve(root, 'fixtures')
 
 export interface CliRun {
   code: number | null

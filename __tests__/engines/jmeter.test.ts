@@ -29,7 +29,7 @@ import { TaskRecorder } from '../../src/results/recorder.js'
 import { startTarget, type TargetServer } from '../../src/target/server.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const fixtures = resolve(root, '..', 'shared', 'fixtures')
+const fixtures = resolve(root, 'fixtures')
 const JTL_FIXTURES = {
   '2.13-default': join(fixtures, 'jmeter', '2.13-default', 'results.jtl'),
   '2.13-full': join(fixtures, 'jmeter', '2.13-full', 'results.jtl'),

@@ -18,7 +18,7 @@ import { ResultView } from '../../src/results/query.js'
 import { TaskRecorder } from '../../src/results/recorder.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const fixtures = resolve(root, '..', 'shared', 'fixtures', 'k6', 'v0.48.0-default')
+const fixtures = resolve(root, 'fixtures', 'k6', 'v0.48.0-default')
 const ndjson = readFileSync(join(fixtures, 'results.json'))
 const csv = readFileSync(join(fixtures, 'results.csv'))
 const summary = JSON.parse(readFileSync(join(fixtures, 'summary-export.json'), 'utf8'))

@@ -22,7 +22,7 @@ import { TaskRecorder } from '../../src/results/recorder.js'
 import { startTarget, type TargetServer } from '../../src/target/server.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const fixtureDir = resolve(root, '..', 'shared', 'fixtures', 'locust', 'hooks')
+const fixtureDir = resolve(root, 'fixtures', 'locust', 'hooks')
 const requestsFile = join(fixtureDir, 'requests.ndjson')
 const statsFile = join(fixtureDir, 'stats_serialized.json')
 

@@ -13,7 +13,7 @@ import { runTask, type TaskSpecInput } from '../../src/runner/runner.js'
 import { startTarget, type TargetServer } from '../../src/target/server.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const fixturePlan = resolve(root, '..', 'shared', 'fixtures', 'jmeter', 'perfgate-fixture.jmx')
+const fixturePlan = resolve(root, 'examples', 'jmeter', 'plan.jmx')
 
 let target: TargetServer
 let dir: string
