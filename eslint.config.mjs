@@ -20,7 +20,8 @@ export default tseslint.config(
         URL: 'readonly',
         fetch: 'readonly',
         Response: 'readonly',
-        AbortController: 'readonly'
+        AbortController: 'readonly',
+        AbortSignal: 'readonly'
       }
     },
     rules: {

@@ -2,7 +2,7 @@
  * P1: ingest throughput per engine output format.
  *
  * Large inputs are generated into a temporary directory by repeating the real line shapes of the
- * shared engine fixtures (read at run time) with new timestamps (a 600 s run), latencies scaled
+ * engine output fixtures in fixtures/ (read at run time) with new timestamps (a 600 s run), latencies scaled
  * per request by a log-normal factor, and each label split into four variants. Each input is then
  * streamed in 64 KiB chunks through the engine's own parser into a TaskRecorder and finish(). The
  * floor reads the same file with the same chunking, decodes it and cuts it into line strings.

