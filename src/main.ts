@@ -6,16 +6,13 @@ import * as core from '@actions/core'
 import * as github from '@actions/github'
 import { join } from 'node:path'
 import { tmpdir } from 'node:os'
+import { actionBaselineStore, actionFleet, skippedForFork } from './action/fleet.js'
 import { runStressMode } from './action/stress.js'
-import { createBaselineStore } from './baseline/index.js'
 import { InputError, readInputs, type ActionInputs } from './config/inputs.js'
 import { scenarioFromInputs } from './config/action-scenario.js'
 import { Inputs, Outputs, State } from './constants.js'
-import { LocalFleet } from './fleet/local.js'
 import { runScenarioOnce } from './fleet/run.js'
-import type { Fleet } from './fleet/types.js'
 import type { S3ClientConfig } from '@aws-sdk/client-s3'
-import { prepareFargate } from './jobs/fargate.js'
 import { parseSlos } from './gate/slo.js'
 import { importRunResult } from './jobs/import.js'
 import { runBaselineJob, runGateJob, type JobContext, type RunOnce } from './jobs/gate.js'
@@ -177,48 +174,14 @@ export async function run(): Promise<void> {
       runOnce = async () => imported
       canRerun = false
     } else {
-      let scenario = await scenarioFromInputs(inputs, cwd)
-      if (inputs.backend === 'fargate' && event.isFork) {
-        const reason =
-          'fork pull requests never reach AWS (they get no OIDC token and a read-only token), so the Fargate run was skipped; a maintainer can run it from a branch of this repository'
-        core.notice(`perf-gate: ${reason}`)
-        await writeJobSummary(`### perf-gate ${scenario.name}: INCONCLUSIVE\n\n${reason}.\n`)
-        setOutputs({ [Outputs.Verdict]: 'INCONCLUSIVE' })
-        return
-      }
-      let fleet: Fleet
-      let regions: { region: string; tasks: number }[] | undefined
-      if (inputs.backend === 'fargate') {
-        const setup = await prepareFargate(
-          scenario,
-          inputs.fargate,
-          {
-            runs: inputs.mode === 'baseline' ? inputs.replicates : 1 + inputs.gate.confirmReplicates,
-            runId: `${scenario.name}-${process.env.GITHUB_RUN_ID ?? Date.now()}`,
-            repo: `${event.owner}/${event.repo}`
-          },
-          {
-            getIdToken: aud => core.getIDToken(aud),
-            mask: secret => core.setSecret(secret),
-            log: m => core.info(`perf-gate: ${m}`),
-            saveState: st => core.saveState(State.FargateTasks, JSON.stringify(st))
-          }
-        )
-        scenario = setup.scenario
-        regions = setup.size.regions
-        awsConfig = setup.awsConfig
-        costUsd = setup.cost.maxUsd / setup.cost.runs
-        fleet = setup.fleet
-      } else {
-        const pids: number[] = []
-        fleet = new LocalFleet({
-          env: process.env,
-          onSpawn: (_spec, pid) => {
-            pids.push(pid)
-            core.saveState(State.Pids, pids.join(','))
-          }
-        })
-      }
+      const given = await scenarioFromInputs(inputs, cwd)
+      if (await skippedForFork(inputs, event, given.name)) return
+      const setup = await actionFleet(inputs, event, given, {
+        runs: inputs.mode === 'baseline' ? inputs.replicates : 1 + inputs.gate.confirmReplicates
+      })
+      const { fleet, regions, scenario } = setup
+      awsConfig = setup.awsConfig
+      costUsd = setup.costUsd
       scenarioName = scenario.name
       fingerprint = scenario.fingerprint
       engine = scenario.engine
@@ -243,20 +206,7 @@ export async function run(): Promise<void> {
     }
     core.saveState(State.Started, '1')
 
-    const store = await createBaselineStore(inputs.baselineStore, {
-      cwd,
-      ...(awsConfig
-        ? {
-            s3: {
-              clientConfig: { ...awsConfig, forcePathStyle: process.env.PERF_GATE_S3_PATH_STYLE === '1' }
-            }
-          }
-        : {}),
-      github: {
-        token: inputs.githubToken,
-        baseBranch: event.baseRef ?? undefined
-      }
-    })
+    const store = await actionBaselineStore(inputs, event, cwd, awsConfig)
     const ctx: JobContext = {
       repo: `${event.owner}/${event.repo}`,
       commit: event.headSha,

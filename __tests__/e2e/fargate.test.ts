@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -515,6 +515,105 @@ describe('the bundled action on a Fargate fleet (local fakes)', () => {
       await f.waitForAll(t => t.lastStatus === 'STOPPED', 15_000)
       nothingLeft(f)
     }, 150_000)
+
+  it('abort-on judges live latency merged from every task: p(95) on a slowed target stops the fleet with a FAIL', async () => {
+    const f = await startFake({ baseEnv: { PERF_GATE_REMOTE_TIMING: JSON.stringify({ progressMs: 500 }) } })
+    await fetch(`${target.url}/__perf-gate/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ '/fast': { delayMs: 60 } })
+    })
+    try {
+      const r = await runAction(
+        f,
+        { requests: 'GET /fast', vus: '6', duration: '30s', 'abort-on': 'p(95)<40' },
+        { post: false }
+      )
+      expect(r.outputs.verdict).toBe('FAIL')
+      expect(r.stdout).toMatch(
+        /stopping the fleet: abort-on: "p\(95\)<40" \(p\(95\) = \d+(\.\d+)? ms\) does not hold on \d+ requests after \d+ s/
+      )
+      const result = await runResultOf(r)
+      // Stopped well before the 30 s of load, and the recorded p95 agrees with the live one.
+      const ran = Math.max(...result.tasks.map(t => (t.task.endedMs ?? 0) - (t.task.startedMs ?? 0)))
+      expect(ran).toBeLessThan(25_000)
+      expect(new ResultView(result.tasks).stats({ window: 'all' }).p95Ms).toBeGreaterThan(40)
+      nothingLeft(f)
+    } finally {
+      await fetch(`${target.url}/__perf-gate/faults`, { method: 'POST', body: '{}' })
+    }
+  }, 120_000)
+
+  it('mode: stress across two regions: the fleet runs the steps, stops at the first broken step through S3, and reports capacity per region and overall', async () => {
+    // A target with a known limit: 4 requests at once, 100 ms each = 40 req/s, reached at 4 VUs.
+    const limited = await startTarget({ port: 0, maxSeconds: 300, concurrency: 4, serviceMs: 100 })
+    const store = join(work, 'stress-store')
+    try {
+      const f = await startFake({
+        baseEnv: { PERF_GATE_REMOTE_TIMING: JSON.stringify({ progressMs: 500, watchMs: 500 }) }
+      })
+      const dispatch = {
+        ref: 'refs/heads/main',
+        inputs: { profile: 'stress' },
+        repository: { id: 1, full_name: REPO, name: 'shop', owner: { login: 'acme' }, default_branch: 'main' }
+      }
+      const r = await runAction(
+        f,
+        {
+          mode: 'stress',
+          scenario: 'capacity',
+          target: limited.url,
+          requests: 'GET /fast',
+          vus: '4',
+          duration: '',
+          multiplier: '2',
+          'profile-params': 'steps: 4\nstep-duration: 4s\nstep-ramp: 1s',
+          thresholds: 'p(95)<150',
+          regions: '[us-east-1, eu-west-1]',
+          'vus-per-vcpu': '4',
+          'target-rps': '30',
+          'baseline-store': `dir:${store}`
+        },
+        { event: dispatch, eventName: 'workflow_dispatch' }
+      )
+      expect(r.stdout).not.toMatch(/::error::/)
+      expect(r.code).toBe(0)
+      expect(r.outputs.verdict).toBe('PASS')
+      // The plan is printed before any AWS call: the peak of 8 VUs at 4 per task needs 2 tasks, one
+      // per region (30 req/s at the expected load, 60 at the peak, fits in one).
+      const planAt = r.stdout.indexOf('fargate plan: 2 task(s)')
+      expect(planAt).toBeGreaterThanOrEqual(0)
+      expect(planAt).toBeLessThan(r.stdout.indexOf('assumed arn:aws:iam'))
+      expect(f.tasks()).toHaveLength(2)
+      expect(new Set(f.tasks().map(t => t.region))).toEqual(new Set(['us-east-1', 'eu-west-1']))
+      // The stop rule judged the merged live windows and stopped the fleet through abort.json.
+      expect(r.stdout).toMatch(/broke "p\(95\)<150".*stopping the run at the end of that step/)
+      expect(r.stdout).toMatch(/stopping the fleet: stress step broke an SLO/)
+      const records = (await readdir(join(store, '_capacity', 'acme', 'shop', 'capacity'))).filter(x =>
+        x.endsWith('.json')
+      )
+      expect(records).toHaveLength(1)
+      const record = JSON.parse(
+        await readFile(join(store, '_capacity', 'acme', 'shop', 'capacity', records[0]), 'utf8')
+      )
+      expect(Math.abs(record.breakingVus - 4)).toBeLessThanOrEqual(2)
+      expect(record.capacityRps).toBeGreaterThan(40 * 0.45)
+      expect(record.capacityRps).toBeLessThan(40 * 1.15)
+      expect(record.stoppedEarly).toBe(true)
+      expect(record.steps[3].held).toBeNull()
+      expect(Number(r.outputs['capacity-rps'])).toBeCloseTo(record.capacityRps, 5)
+      // The report: overall, then each region alone.
+      expect(r.summary).toMatch(/^### 📈 perf-gate capacity · capacity \(stress\)/)
+      expect(r.summary).toContain('**By region**')
+      expect(r.summary).toMatch(/\| eu-west-1 +\| 1 +\|/)
+      expect(r.summary).toMatch(/\| us-east-1 +\| 1 +\|/)
+      const result = await runResultOf(r)
+      expect(result.run.backend).toBe('fargate')
+      expect(new Set(result.tasks.map(t => t.task.region))).toEqual(new Set(['us-east-1', 'eu-west-1']))
+      nothingLeft(f)
+    } finally {
+      await limited.close()
+    }
+  }, 180_000)
 
   it('a fork pull request never reaches AWS', async () => {
     const f = await startFake()

@@ -13,6 +13,7 @@ import { planRun } from '../../src/fleet/plan.js'
 import { taskShares } from '../../src/plan/shares.js'
 import { fleetFingerprint, abortOnRule, startedByFor } from '../../src/jobs/fargate.js'
 import type { Scenario } from '../../src/config/scenario.js'
+import { TaskRecorder } from '../../src/results/recorder.js'
 
 describe('parseRegions', () => {
   it('reads a YAML list, a comma list, and a map of weights or task counts', () => {
@@ -78,6 +79,28 @@ describe('sizeFleet', () => {
       regions: [{ region: 'us-east-1' }, { region: 'eu-west-1' }, { region: 'ap-south-1' }]
     })
     expect(small.regions.map(r => r.tasks)).toEqual([1, 1, 1])
+  })
+
+  it('sizes for the throughput to offer when it needs more tasks than the VUs do (stress with target-rps)', () => {
+    const regions = [{ region: 'us-east-1' }, { region: 'eu-west-1' }]
+    // 400 VUs fit in 2 tasks of 250; 9,000 req/s at 2,000 per 1-vCPU k6 task need 5.
+    const byRps = sizeFleet({ ...base, peakVus: 400, peakRps: 9000, regions })
+    expect(byRps).toMatchObject({ totalTasks: 5, rpsPerTask: 2000, sizedBy: 'rps' })
+    expect(byRps.regions.map(r => r.tasks)).toEqual([3, 2])
+    // A throughput the VU count already covers changes nothing.
+    expect(sizeFleet({ ...base, peakVus: 400, peakRps: 1000, regions })).toMatchObject({
+      totalTasks: 2,
+      sizedBy: 'vus'
+    })
+    // Bigger tasks offer more: 2 vCPUs, 4,000 req/s each.
+    expect(
+      sizeFleet({ ...base, cpu: 2048, memoryMiB: 4096, peakVus: 400, peakRps: 9000, regions }).totalTasks
+    ).toBe(3)
+    // Every task needs a VU: the throughput never asks for more tasks than VUs.
+    expect(sizeFleet({ ...base, peakVus: 3, peakRps: 1e6, regions }).totalTasks).toBe(3)
+    expect(() => sizeFleet({ ...base, maxTasks: 4, peakVus: 400, peakRps: 9000, regions })).toThrow(
+      /^max-tasks: offering 9000 req\/s needs 5 tasks \(2000 req\/s per task of 1 vCPU\)/
+    )
   })
 
   it('keeps fixed task counts and refuses what does not fit, naming the input', () => {
@@ -231,7 +254,7 @@ describe('fargate job helpers', () => {
     expect(startedByFor({}, 'a very/long run id with spaces and more and more')).toMatch(/^[\w-]{1,36}$/)
   })
 
-  it('abort-on judges error rate and request count on live progress, and refuses latency', () => {
+  it('abort-on judges error rate and request count on live progress', () => {
     const rule = abortOnRule(['http_req_failed: rate<0.05'])!
     const p = (requests: number, failures: number) => ({
       elapsedS: 12,
@@ -249,8 +272,49 @@ describe('fargate job helpers', () => {
       /http_req_failed: rate<0.05 does not hold \(error rate 8.00% after 12 s\)/
     )
     expect(abortOnRule([])).toBeUndefined()
-    expect(() => abortOnRule(['p(95)<500'])).toThrow(
-      'input \'abort-on\': "p(95)<500": abort-on judges live fleet figures'
+    expect(() => abortOnRule(['http_req_duration{name:login}: p(95)<500'])).toThrow(
+      'input \'abort-on\': "http_req_duration{name:login}: p(95)<500": abort-on judges live fleet figures'
     )
+  })
+
+  it('abort-on judges latency on the live windows of every task, merged as they arrive', () => {
+    // Two tasks' recorders: task 0 answers in 100 ms, task 1 in 900 ms; each window is fed once.
+    const windows = (latencyMs: number, n: number) => {
+      const r = new TaskRecorder({ live: true })
+      for (let i = 0; i < n; i++) r.sample({ label: 'GET /', endMs: 1_000 + i, latencyUs: latencyMs * 1000 })
+      return { ...r.takeLive()!, elapsedS: 1 }
+    }
+    const progress = (
+      requests: number,
+      live: [ReturnType<typeof windows>[], ReturnType<typeof windows>[]]
+    ) => ({
+      elapsedS: 5,
+      requests,
+      failures: 0,
+      rps: 0,
+      reporting: 2,
+      finished: 0,
+      total: 2,
+      tasks: live.map((l, i) => ({
+        region: 'us-east-1',
+        taskIndex: i,
+        elapsedS: 5,
+        requests: 0,
+        failures: 0,
+        rps: 0,
+        live: l
+      }))
+    })
+    const rule = abortOnRule(['p(95)<500'])!
+    // 95 fast and 4 slow requests: p95 is fast.
+    expect(rule(progress(99, [[windows(100, 95)], [windows(900, 4)]]))).toBeNull()
+    // 20 more slow requests (no new fast ones): the merged p95 is now slow.
+    expect(rule(progress(119, [[], [windows(900, 20)]]))).toMatch(
+      /^"p\(95\)<500" \(p\(95\) = 9\d\d(\.\d+)? ms\) does not hold on 119 requests after 5 s$/
+    )
+    // Fed the same way, p(95)<1000 holds.
+    const lenient = abortOnRule(['p(95)<1000'])!
+    expect(lenient(progress(99, [[windows(100, 95)], [windows(900, 4)]]))).toBeNull()
+    expect(lenient(progress(119, [[], [windows(900, 20)]]))).toBeNull()
   })
 })

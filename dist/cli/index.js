@@ -75100,6 +75100,9 @@ class LocalFleet {
         const internal = new AbortController();
         const onAbort = () => internal.abort();
         hooks.signal?.addEventListener('abort', onAbort, { once: true });
+        hooks.stop?.addEventListener('abort', onAbort, { once: true });
+        if (hooks.signal?.aborted || hooks.stop?.aborted)
+            internal.abort();
         try {
             const n = plan.tasks.length;
             const delay = this.opts.startDelayMs ?? 1500 + 250 * Math.max(0, n - 4);
@@ -75187,6 +75190,7 @@ class LocalFleet {
         }
         finally {
             hooks.signal?.removeEventListener('abort', onAbort);
+            hooks.stop?.removeEventListener('abort', onAbort);
             for (const r of running)
                 if (alive(r.child))
                     signalChild(r.child, 'SIGKILL', true);
@@ -75369,7 +75373,12 @@ async function runScenarioOnce(scenario, opts = {}) {
     const plan = planRun(scenario, { backend: opts.fleet?.backend, regions: opts.regions });
     opts.onPlan?.(plan);
     const fleet = opts.fleet ?? new LocalFleet({ env: opts.env });
-    const outcome = await fleet.run(plan, { signal: opts.signal, onProgress: opts.onProgress, onNotice: log });
+    const outcome = await fleet.run(plan, {
+        signal: opts.signal,
+        stop: opts.stop,
+        onProgress: opts.onProgress,
+        onNotice: log
+    });
     for (const m of outcome.missing)
         log(`task ${m.region}/${m.taskIndex} missing: ${m.reason}`);
     for (const t of outcome.tasks)
@@ -79290,6 +79299,56 @@ function capacityPlan(capacityRps, targetRps, instances) {
 const MIN_STEP_REQUESTS = 20;
 /** Seconds a window may end after the hold's end and still count (progress lines are ~1 s apart). */
 const END_SLACK_S = 0.5;
+/**
+ * Live windows merged exactly: request and failure counts, the latency sum and the latency
+ * histogram of every window added. Judges the SLOs that live figures can answer.
+ */
+class LiveTotals {
+    counts = new DenseCounts();
+    requests = 0;
+    failures = 0;
+    sumUs = 0;
+    add(w) {
+        if (w.hist) {
+            const bytes = Buffer.from(w.hist, 'base64');
+            this.counts.addPayload(bytes, 0, bytes.length);
+        }
+        this.requests += w.requests;
+        this.failures += w.failures;
+        this.sumUs += w.sumUs;
+    }
+    /** Latency at percentile q (0–100), ms; NaN without samples. */
+    percentileMs(q) {
+        return this.counts.total ? this.counts.toHistogram().getValueAtPercentile(q) / 1000 : Number.NaN;
+    }
+    /**
+     * The figure `slo` is about (a liveJudgeable SLO) and its unit; `rps` answers request-rate SLOs.
+     */
+    observe(slo, rps) {
+        if (slo.metric === 'http_req_failed')
+            return { value: this.failures / this.requests, unit: 'fraction' };
+        if (slo.metric === 'http_reqs')
+            return { value: rps, unit: 'req/s' };
+        const g = slo.aggregation;
+        const value = g.kind === 'p'
+            ? this.percentileMs(g.p)
+            : g.kind === 'med'
+                ? this.percentileMs(50)
+                : g.kind === 'avg'
+                    ? this.sumUs / this.requests / 1000
+                    : g.kind === 'max'
+                        ? this.percentileMs(100)
+                        : this.percentileMs(0);
+        return { value, unit: 'ms' };
+    }
+    /** The SLO's sentence when it does not hold, else null. */
+    broken(slo, rps) {
+        const { value, unit } = this.observe(slo, rps);
+        return compare(value, slo.op, slo.value)
+            ? null
+            : `"${slo.text}" (${aggregationText(slo.aggregation)} = ${formatValue(value, unit)})`;
+    }
+}
 /** Whether the rule can judge an SLO from live windows. */
 function liveJudgeable(slo) {
     if (slo.label !== null)
@@ -79318,10 +79377,7 @@ class StepStopRule {
         this.slos = slos.filter(liveJudgeable);
         this.minRequests = opts.minRequests ?? MIN_STEP_REQUESTS;
         this.accs = steps.map(() => ({
-            counts: new DenseCounts(),
-            requests: 0,
-            failures: 0,
-            sumUs: 0,
+            totals: new LiveTotals(),
             covered: new Map(),
             requestsByTask: new Map()
         }));
@@ -79343,13 +79399,7 @@ class StepStopRule {
                 if (i < 0 || w.requests === 0)
                     continue;
                 const a = this.accs[i];
-                if (w.hist) {
-                    const bytes = Buffer.from(w.hist, 'base64');
-                    a.counts.addPayload(bytes, 0, bytes.length);
-                }
-                a.requests += w.requests;
-                a.failures += w.failures;
-                a.sumUs += w.sumUs;
+                a.totals.add(w);
                 a.covered.set(key, (a.covered.get(key) ?? 0) + (w.elapsedS - from));
                 a.requestsByTask.set(key, (a.requestsByTask.get(key) ?? 0) + w.requests);
             }
@@ -79377,50 +79427,20 @@ class StepStopRule {
     }
     judge(i) {
         const a = this.accs[i];
-        if (a.requests < this.minRequests)
+        if (a.totals.requests < this.minRequests)
             return null;
-        const h = a.counts.total ? a.counts.toHistogram() : null;
-        const pct = (q) => (h ? h.getValueAtPercentile(q) / 1000 : Number.NaN);
         let rps = 0;
         for (const [key, n] of a.requestsByTask) {
             const s = a.covered.get(key) ?? 0;
             if (s > 0)
                 rps += n / s;
         }
-        const failed = [];
-        for (const slo of this.slos) {
-            let observed;
-            let unit;
-            if (slo.metric === 'http_req_failed') {
-                observed = a.failures / a.requests;
-                unit = 'fraction';
-            }
-            else if (slo.metric === 'http_reqs') {
-                observed = rps;
-                unit = 'req/s';
-            }
-            else {
-                const g = slo.aggregation;
-                unit = 'ms';
-                observed =
-                    g.kind === 'p'
-                        ? pct(g.p)
-                        : g.kind === 'med'
-                            ? pct(50)
-                            : g.kind === 'avg'
-                                ? a.sumUs / a.requests / 1000
-                                : g.kind === 'max'
-                                    ? pct(100)
-                                    : pct(0);
-            }
-            if (!compare(observed, slo.op, slo.value))
-                failed.push(`"${slo.text}" (${aggregationText(slo.aggregation)} = ${formatValue(observed, unit)})`);
-        }
+        const failed = this.slos.map(slo => a.totals.broken(slo, rps)).filter((x) => x !== null);
         return {
             step: this.steps[i],
-            requests: a.requests,
-            failures: a.failures,
-            p95Ms: pct(95),
+            requests: a.totals.requests,
+            failures: a.totals.failures,
+            p95Ms: a.totals.percentileMs(95),
             rps,
             failed
         };
@@ -79434,6 +79454,32 @@ class StepStopRule {
 
 
 
+/**
+ * The profile analysed on each region's tasks alone, when the run spans several regions. SLOs on
+ * the request rate are left out: a region carries only its share of the load.
+ */
+function regionCapacities(run, profile, slos, gate = {}) {
+    const regions = [...new Set(run.tasks.map(t => t.task.region))].sort();
+    if (regions.length < 2)
+        return [];
+    const latencyAndErrors = slos.filter(s => s.metric !== 'http_reqs');
+    return regions.map(region => {
+        const tasks = run.tasks.filter(t => t.task.region === region);
+        const view = new ResultView(tasks);
+        const all = view.stats({ window: 'all' });
+        const a = analyzeProfile(view, profile, latencyAndErrors, gate);
+        const reached = a.steps.filter(s => s.reached).map(s => s.rps);
+        return {
+            region,
+            tasks: tasks.length,
+            requests: all.requests,
+            errorRate: all.errorRate,
+            capacityRps: finiteOrNull(sustainedRps(a)),
+            peakRps: reached.length ? Math.max(...reached) : 0,
+            breaksAt: a.kind === 'stress' && a.breaksAt ? { label: a.breaksAt.label, vus: a.breaksAt.vus } : null
+        };
+    });
+}
 /** Why a run cannot be analysed as a whole: failed or missing tasks, or an interruption not ours. */
 function runTrouble(run, stoppedByRule) {
     const out = [];
@@ -79518,7 +79564,15 @@ async function runStressJob(ctx, runOnce) {
     const stopped = stop !== null;
     const reasons = runTrouble(run, stopped);
     const hasData = run.tasks.some(t => Object.keys(t.labels).length > 0);
-    const base = { run, profile, stop, plan: null, record: null, history: [] };
+    const base = {
+        run,
+        profile,
+        stop,
+        plan: null,
+        record: null,
+        history: [],
+        regions: []
+    };
     if (!hasData)
         return {
             ...base,
@@ -79530,6 +79584,7 @@ async function runStressJob(ctx, runOnce) {
     const view = new ResultView(run.tasks);
     const analysis = analyzeProfile(view, profile, ctx.slos, ctx.gate);
     ctx.log(analysis.sentence);
+    base.regions = regionCapacities(run, profile, ctx.slos, ctx.gate);
     if (!analysis.steps.some(s => s.reached && s.requests > 0))
         reasons.push(`no step of the profile could be measured: each hold needs at least one whole result interval (${view.intervalMs / 1000} s) with requests`);
     const sustained = sustainedRps(analysis);
@@ -79608,6 +79663,7 @@ function capacityReportInput(ctx, scenario, slos, job) {
         plan: job.plan,
         stopped: job.stop?.reason ?? null,
         slos: stepSlos(slos).map(s => s.text),
+        regions: job.regions,
         series,
         history: job.history,
         facts: {
@@ -79885,6 +79941,28 @@ function capacity_runLine(input) {
     return `**Run:** ${parts.join(' · ')}  \n**Profile:** ${escapeMarkdown(input.profile.description)} (${escapeMarkdown(paramsText(input.profile.params))})`;
 }
 /** Renders the capacity report as markdown (GitHub-flavoured, with Mermaid charts). */
+/** One row per region: what its tasks measured over the profile, alone. */
+function regionTable(regions) {
+    if (!regions.length)
+        return [];
+    const rows = regions.map(r => [
+        escapeMarkdown(r.region),
+        String(r.tasks),
+        formatCount(r.requests),
+        formatRate(r.errorRate),
+        r.capacityRps === null ? '—' : formatRps(r.capacityRps),
+        formatRps(r.peakRps),
+        r.breaksAt ? `${escapeMarkdown(r.breaksAt.label)} (${r.breaksAt.vus} VUs)` : 'none'
+    ]);
+    return [
+        '**By region** (each region’s tasks alone; their share of the load, judged by the latency and error SLOs):',
+        '',
+        markdownTable([
+            ['region', 'tasks', 'requests', 'errors', 'sustained', 'peak', 'first broken step'],
+            ...rows
+        ])
+    ];
+}
 function renderCapacityMarkdown(input) {
     const a = input.analysis;
     const blocks = [];
@@ -79902,6 +79980,7 @@ function renderCapacityMarkdown(input) {
         blocks.push([capacity_table(a)]);
         blocks.push(findings(a));
     }
+    blocks.push(regionTable(input.regions ?? []));
     if (input.slos.length)
         blocks.push([`**SLOs judged per step:** ${input.slos.map(s => codeSpan(s)).join(', ')}`]);
     else if (a)

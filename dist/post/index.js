@@ -94396,7 +94396,7 @@ function bucketValue(index) {
 /**
  * A dense, growable array of bucket counts. It is the accumulator for recording and for merging.
  */
-class DenseCounts {
+class hdr_DenseCounts {
     counts;
     /** Indices that hold a non-zero count, in the order they were first touched. */
     touched = [];
@@ -94870,7 +94870,7 @@ async function writeJsonFile(file, doc) {
  *   <prefix>/go.json                written by the action when all are ready: the common start time
  *   <prefix>/heartbeat.json         rewritten by the action every 30 s while it watches the run
  *   <prefix>/abort.json             written by the action to stop every task early
- *   <prefix>/progress/<key>.json    a task's latest progress line
+ *   <prefix>/progress/<key>.json    a task's latest progress line and its recent live windows
  *   <prefix>/results/<key>.json     a task's result, written once at its end
  *   <prefix>/failed/<key>.json      why a task could not even start its engine (no result then)
  *
@@ -94921,6 +94921,35 @@ function objects_keyOf(objectKey) {
 /** The id at the end of an ECS task ARN. */
 function objects_ecsTaskId(taskArn) {
     return taskArn.split('/').pop() ?? taskArn;
+}
+/** Live windows a task's published progress keeps: two minutes of one-second progress lines. */
+const PUBLISHED_WINDOWS = 120;
+/** Keeps a task's recent live windows and builds the document it publishes. */
+class ProgressPublication {
+    keep;
+    latest = null;
+    windows = [];
+    changed = false;
+    constructor(keep = PUBLISHED_WINDOWS) {
+        this.keep = keep;
+    }
+    add(line) {
+        this.latest = line;
+        this.changed = true;
+        if (line.live) {
+            this.windows.push({ ...line.live, elapsedS: line.elapsedS });
+            if (this.windows.length > this.keep)
+                this.windows.splice(0, this.windows.length - this.keep);
+        }
+    }
+    /** The document to publish when something changed since the last call, else null. */
+    take() {
+        if (!this.changed || !this.latest)
+            return null;
+        this.changed = false;
+        const { live: _live, ...line } = this.latest;
+        return { ...line, windows: [...this.windows] };
+    }
 }
 function objects_status(e) {
     return e?.$metadata?.httpStatusCode;
@@ -95116,6 +95145,16 @@ class fargate_FargateFleet {
             onCancel();
         else
             hooks.signal?.addEventListener('abort', onCancel, { once: true });
+        // An orderly stop: abort.json tells every task to stop; the watch below waits for their results.
+        const stopReason = () => {
+            const r = hooks.stop?.reason;
+            return r instanceof Error ? r.message : typeof r === 'string' ? r : 'stopped early';
+        };
+        const onStop = () => void signalAbort(stopReason());
+        if (hooks.stop?.aborted)
+            onStop();
+        else
+            hooks.stop?.addEventListener('abort', onStop, { once: true });
         const pause = (ms) => Promise.race([this.sleep(ms), cancelled]);
         try {
             // 1. The script bundle and one envelope per task.
@@ -95314,6 +95353,7 @@ class fargate_FargateFleet {
         }
         finally {
             hooks.signal?.removeEventListener('abort', onCancel);
+            hooks.stop?.removeEventListener('abort', onStop);
             if (heartbeat)
                 clearInterval(heartbeat);
             // 6. Nothing stays running.
@@ -95366,18 +95406,30 @@ class fargate_FargateFleet {
     }
     async progress(slots, startAtMs, results) {
         const keys = runKeys(runPrefix(slots[0]?.spec.runId ?? ''));
-        await eachLimit(slots.filter(s => !results.has(s.key) || !s.progress), 16, async (s) => {
+        // Each live window is handed on once: a task whose document is not read again adds none.
+        for (const s of slots)
+            if (s.progress)
+                s.progress = { ...s.progress, live: [] };
+        await eachLimit(slots.filter(s => !results.has(s.key) || !s.finalRead), 16, async (s) => {
+            if (results.has(s.key))
+                s.finalRead = true;
             this.count('s3:GetObject');
-            const line = await this.o.objects.getJson(keys.progress(s.key)).catch(() => null);
-            if (line && typeof line.requests === 'number')
-                s.progress = {
-                    region: s.region,
-                    taskIndex: s.spec.taskIndex,
-                    elapsedS: line.elapsedS,
-                    requests: line.requests,
-                    failures: line.failures,
-                    rps: line.rps
-                };
+            const doc = await this.o.objects.getJson(keys.progress(s.key)).catch(() => null);
+            if (!doc || typeof doc.requests !== 'number')
+                return;
+            const seen = s.liveUpToS ?? Number.NEGATIVE_INFINITY;
+            const fresh = (Array.isArray(doc.windows) ? doc.windows : []).filter(w => w.elapsedS > seen);
+            if (fresh.length)
+                s.liveUpToS = fresh[fresh.length - 1].elapsedS;
+            s.progress = {
+                region: s.region,
+                taskIndex: s.spec.taskIndex,
+                elapsedS: doc.elapsedS,
+                requests: doc.requests,
+                failures: doc.failures,
+                rps: doc.rps,
+                live: fresh
+            };
         });
         const tasks = slots.map(s => s.progress).filter((p) => !!p);
         return {
@@ -95449,7 +95501,7 @@ const TAG_FOR = {
 const OPERATOR_LIST = '<, <=, >, >=, ==, !=';
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*/;
 const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/;
-function aggregationText(a) {
+function slo_aggregationText(a) {
     return a.kind === 'p' ? `p(${a.p})` : a.kind;
 }
 function show(s) {
@@ -95524,7 +95576,7 @@ function parseSlo(text, where = 'threshold', source = 'config') {
     else {
         return fail(`unknown aggregation '${aggName}' (expected avg, min, max, med, p(N), count or rate)`);
     }
-    const aggLabel = aggregationText(aggregation);
+    const aggLabel = slo_aggregationText(aggregation);
     // Operator.
     rest = rest.trimStart();
     const opMatch = /^[<>=!]+/.exec(rest);
@@ -95634,7 +95686,7 @@ function slo_compare(a, op, b) {
 /** Evaluates one SLO on the merged results. */
 function evaluateSlo(view, slo, opts = {}) {
     const window = opts.window ?? 'all';
-    const aggLabel = aggregationText(slo.aggregation);
+    const aggLabel = slo_aggregationText(slo.aggregation);
     const base = { source: slo.source, where: slo.where, text: slo.text, metric: slo.metric, label: slo.label };
     const invalid = (why, unit = '') => ({
         ...base,
@@ -95763,6 +95815,162 @@ function evaluateScriptThresholds(view, opts = {}) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/gate/stop-rule.ts
+
+
+
+/** Least requests a step needs before the rule judges it. */
+const MIN_STEP_REQUESTS = 20;
+/** Seconds a window may end after the hold's end and still count (progress lines are ~1 s apart). */
+const END_SLACK_S = 0.5;
+/**
+ * Live windows merged exactly: request and failure counts, the latency sum and the latency
+ * histogram of every window added. Judges the SLOs that live figures can answer.
+ */
+class stop_rule_LiveTotals {
+    counts = new DenseCounts();
+    requests = 0;
+    failures = 0;
+    sumUs = 0;
+    add(w) {
+        if (w.hist) {
+            const bytes = Buffer.from(w.hist, 'base64');
+            this.counts.addPayload(bytes, 0, bytes.length);
+        }
+        this.requests += w.requests;
+        this.failures += w.failures;
+        this.sumUs += w.sumUs;
+    }
+    /** Latency at percentile q (0–100), ms; NaN without samples. */
+    percentileMs(q) {
+        return this.counts.total ? this.counts.toHistogram().getValueAtPercentile(q) / 1000 : Number.NaN;
+    }
+    /**
+     * The figure `slo` is about (a liveJudgeable SLO) and its unit; `rps` answers request-rate SLOs.
+     */
+    observe(slo, rps) {
+        if (slo.metric === 'http_req_failed')
+            return { value: this.failures / this.requests, unit: 'fraction' };
+        if (slo.metric === 'http_reqs')
+            return { value: rps, unit: 'req/s' };
+        const g = slo.aggregation;
+        const value = g.kind === 'p'
+            ? this.percentileMs(g.p)
+            : g.kind === 'med'
+                ? this.percentileMs(50)
+                : g.kind === 'avg'
+                    ? this.sumUs / this.requests / 1000
+                    : g.kind === 'max'
+                        ? this.percentileMs(100)
+                        : this.percentileMs(0);
+        return { value, unit: 'ms' };
+    }
+    /** The SLO's sentence when it does not hold, else null. */
+    broken(slo, rps) {
+        const { value, unit } = this.observe(slo, rps);
+        return compare(value, slo.op, slo.value)
+            ? null
+            : `"${slo.text}" (${aggregationText(slo.aggregation)} = ${formatValue(value, unit)})`;
+    }
+}
+/** Whether the rule can judge an SLO from live windows. */
+function liveJudgeable(slo) {
+    if (slo.label !== null)
+        return false;
+    if (slo.metric === 'http_req_duration')
+        return slo.aggregation.kind !== 'count';
+    if (slo.metric === 'http_req_failed')
+        return true;
+    if (slo.metric === 'http_reqs')
+        return slo.aggregation.kind === 'rate';
+    return false;
+}
+class StepStopRule {
+    steps;
+    /** The SLOs this rule judges. */
+    slos;
+    /** Every step judged so far, in order. */
+    verdicts = [];
+    accs;
+    prev = new Map();
+    next = 0;
+    decided = null;
+    minRequests;
+    constructor(steps, slos, opts = {}) {
+        this.steps = steps;
+        this.slos = slos.filter(liveJudgeable);
+        this.minRequests = opts.minRequests ?? MIN_STEP_REQUESTS;
+        this.accs = steps.map(() => ({
+            totals: new stop_rule_LiveTotals(),
+            covered: new Map(),
+            requestsByTask: new Map()
+        }));
+    }
+    /** Whether the rule has anything to judge. */
+    get active() {
+        return this.slos.length > 0 && this.steps.length > 0;
+    }
+    /** Takes one progress report; returns the decision to stop the first time a step breaks. */
+    feed(p) {
+        if (this.decided || !this.active)
+            return null;
+        for (const t of p.tasks) {
+            const key = `${t.region}/${t.taskIndex}`;
+            for (const w of t.live ?? []) {
+                const from = this.prev.get(key) ?? 0;
+                this.prev.set(key, w.elapsedS);
+                const i = this.steps.findIndex(s => from >= s.holdFromS && w.elapsedS <= s.endS + END_SLACK_S);
+                if (i < 0 || w.requests === 0)
+                    continue;
+                const a = this.accs[i];
+                a.totals.add(w);
+                a.covered.set(key, (a.covered.get(key) ?? 0) + (w.elapsedS - from));
+                a.requestsByTask.set(key, (a.requestsByTask.get(key) ?? 0) + w.requests);
+            }
+        }
+        // A step is complete once every task has reported past its end (or every task has finished).
+        const allDone = p.total > 0 && p.finished >= p.total;
+        const behind = p.reporting < p.total && !allDone
+            ? 0
+            : Math.min(...p.tasks.map(t => t.elapsedS), Number.POSITIVE_INFINITY);
+        while (this.next < this.steps.length && (allDone || behind >= this.steps[this.next].endS)) {
+            const verdict = this.judge(this.next++);
+            if (!verdict)
+                continue;
+            this.verdicts.push(verdict);
+            if (verdict.failed.length) {
+                this.decided = {
+                    verdict,
+                    reason: `${verdict.step.label} (${verdict.step.vus} VUs) broke ${verdict.failed.join('; ')}` +
+                        '; stopping the run at the end of that step'
+                };
+                return this.decided;
+            }
+        }
+        return null;
+    }
+    judge(i) {
+        const a = this.accs[i];
+        if (a.totals.requests < this.minRequests)
+            return null;
+        let rps = 0;
+        for (const [key, n] of a.requestsByTask) {
+            const s = a.covered.get(key) ?? 0;
+            if (s > 0)
+                rps += n / s;
+        }
+        const failed = this.slos.map(slo => a.totals.broken(slo, rps)).filter((x) => x !== null);
+        return {
+            step: this.steps[i],
+            requests: a.totals.requests,
+            failures: a.totals.failures,
+            p95Ms: a.totals.percentileMs(95),
+            rps,
+            failed
+        };
+    }
+}
+
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var yaml_dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/plan/fleet.ts
@@ -95772,7 +95980,10 @@ var yaml_dist = __nccwpck_require__(8815);
  *
  * - Capacity: a task of `cpu` CPU units carries `vusPerVcpu[engine] × cpu / 1024` VUs. The table
  *   (`VUS_PER_VCPU`) is conservative for HTTP APIs answering in tens of milliseconds; a scenario
- *   with heavy scripts or large payloads should lower it (input `vus-per-vcpu`).
+ *   with heavy scripts or large payloads should lower it (input `vus-per-vcpu`). When the run must
+ *   also offer a throughput (a stress run with `target-rps`), a task offers at most
+ *   `RPS_PER_VCPU[engine] × cpu / 1024` requests per second, and the fleet gets enough tasks for
+ *   both.
  * - Regions: a list (equal weights), or a map whose values are a weight, `{weight}` or `{tasks}`.
  *   Tasks are spread over the weighted regions by largest remainder, at least one each; a region
  *   with a fixed task count keeps it. Every task then gets an equal share of the load (k6
@@ -95892,6 +96103,16 @@ const VUS_PER_VCPU = {
     jmeter: 150,
     locust: 60
 };
+/**
+ * Requests per second one vCPU of load generator offers, per engine: conservative figures for
+ * small HTTP requests (an engine's own benchmarks reach several times more on simple scripts).
+ */
+const RPS_PER_VCPU = {
+    k6: 2000,
+    http: 4000,
+    jmeter: 1500,
+    locust: 400
+};
 /** Largest-remainder split of `total` over weights, each part at least `min`. */
 function apportion(total, weights, min) {
     const n = weights.length;
@@ -95919,7 +96140,11 @@ function fleet_sizeFleet(input) {
     const fixed = input.regions.filter(r => r.tasks !== undefined);
     const flexible = input.regions.filter(r => r.tasks === undefined);
     const fixedTasks = fixed.reduce((a, r) => a + (r.tasks ?? 0), 0);
-    const needed = Math.ceil(input.peakVus / capacityPerTask);
+    const rpsPerTask = Math.max(1, Math.floor((RPS_PER_VCPU[input.engine] * input.cpu) / 1024));
+    const forVus = Math.ceil(input.peakVus / capacityPerTask);
+    // Every task needs at least one VU, so the throughput cannot ask for more tasks than VUs.
+    const forRps = input.peakRps ? Math.min(input.peakVus, Math.ceil(input.peakRps / rpsPerTask)) : 0;
+    const needed = Math.max(forVus, forRps);
     const flexTotal = flexible.length ? Math.max(flexible.length, needed - fixedTasks) : 0;
     const flexParts = apportion(flexTotal, flexible.map(r => r.weight ?? 1), flexible.length ? 1 : 0);
     let first = 0;
@@ -95932,15 +96157,19 @@ function fleet_sizeFleet(input) {
     });
     const totalTasks = first;
     if (totalTasks > input.maxTasks)
-        throw new fleet_FleetSizeError(`max-tasks: the load needs ${totalTasks} tasks (${input.peakVus} VUs at ${capacityPerTask} VUs per task of ` +
-            `${input.cpu / 1024} vCPU), above max-tasks ${input.maxTasks}; raise max-tasks or task-cpu`);
+        throw new fleet_FleetSizeError(forRps > forVus
+            ? `max-tasks: offering ${Math.round(input.peakRps ?? 0)} req/s needs ${totalTasks} tasks (${rpsPerTask} req/s per task of ` +
+                `${input.cpu / 1024} vCPU), above max-tasks ${input.maxTasks}; raise max-tasks or task-cpu, or lower target-rps`
+            : `max-tasks: the load needs ${totalTasks} tasks (${input.peakVus} VUs at ${capacityPerTask} VUs per task of ` +
+                `${input.cpu / 1024} vCPU), above max-tasks ${input.maxTasks}; raise max-tasks or task-cpu`);
     if (totalTasks > input.peakVus)
         throw new fleet_FleetSizeError(`regions: ${totalTasks} tasks cannot share ${input.peakVus} VUs (every task needs at least one); lower the task counts or raise vus`);
     const vusPerTask = Math.ceil(input.peakVus / totalTasks);
     if (vusPerTask > capacityPerTask)
         throw new fleet_FleetSizeError(`regions: ${totalTasks} fixed task(s) would carry ${vusPerTask} VUs each, above the ${capacityPerTask} a ` +
             `${input.cpu / 1024} vCPU task carries; add tasks or raise task-cpu`);
-    return { regions, totalTasks, capacityPerTask, vusPerTask };
+    const sizedBy = !flexible.length ? 'fixed' : forRps > forVus ? 'rps' : 'vus';
+    return { regions, totalTasks, capacityPerTask, vusPerTask, rpsPerTask, sizedBy };
 }
 /** On-demand Linux/x86 Fargate list prices, USD per vCPU-hour and per GB-hour. */
 const FARGATE_PRICES = {
@@ -96011,6 +96240,8 @@ function fleet_formatUsd(usd) {
 
 
 
+
+
 function inputError(e) {
     if (e instanceof FleetSizeError) {
         const m = /^([a-z-]+): (.*)$/s.exec(e.message);
@@ -96036,23 +96267,45 @@ function startedByFor(env, runId) {
     const id = env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}` : runId;
     return `perf-gate-${id}`.replace(/[^\w-]/g, '-').slice(0, 36);
 }
-/** abort-on: error-rate and request-count SLOs, judged on the fleet's live progress. */
+/** Requests the fleet must have made (and, for latency, reported in live windows) before abort-on judges. */
+const ABORT_ON_MIN_REQUESTS = 100;
+/**
+ * abort-on: SLOs judged on the whole fleet's live progress since the start: the error rate, the
+ * request count, and latency aggregations (`p(95)<500`, `avg<200`) over the tasks' live windows,
+ * merged exactly as they arrive. Returns a stateful judge of each progress report.
+ */
 function abortOnRule(texts) {
     if (!texts.length)
         return undefined;
     const slos = parseSlos(texts, `input '${Inputs.AbortOn}'`);
-    for (const s of slos)
-        if (s.label ||
-            !['rate', 'count'].includes(s.aggregation.kind) ||
-            !['http_req_failed', 'http_reqs'].includes(s.metric))
-            throw new InputError(Inputs.AbortOn, `"${s.text}": abort-on judges live fleet figures: use error rate (e.g. 'http_req_failed: rate<0.05') or request count`);
+    for (const s of slos) {
+        const judgeable = !s.label &&
+            ((s.metric === 'http_req_failed' && s.aggregation.kind === 'rate') ||
+                (s.metric === 'http_reqs' && s.aggregation.kind === 'count') ||
+                (s.metric === 'http_req_duration' && s.aggregation.kind !== 'count' && s.aggregation.kind !== 'rate'));
+        if (!judgeable)
+            throw new InputError(Inputs.AbortOn, `"${s.text}": abort-on judges live fleet figures: use latency (e.g. 'p(95)<500'), error rate (e.g. 'http_req_failed: rate<0.05') or request count`);
+    }
+    const live = new LiveTotals();
     return p => {
-        if (p.requests < 100)
+        for (const t of p.tasks)
+            for (const w of t.live ?? [])
+                live.add(w);
+        if (p.requests < ABORT_ON_MIN_REQUESTS)
             return null;
+        const after = `after ${Math.round(p.elapsedS)} s`;
         for (const s of slos) {
+            if (s.metric === 'http_req_duration') {
+                if (live.requests < ABORT_ON_MIN_REQUESTS)
+                    continue;
+                const broken = live.broken(s, 0);
+                if (broken)
+                    return `${broken} does not hold on ${live.requests} requests ${after}`;
+                continue;
+            }
             const v = s.metric === 'http_req_failed' ? p.failures / p.requests : p.requests;
             if (!compare(v, s.op, s.value))
-                return `${s.text} does not hold (${s.metric === 'http_req_failed' ? `error rate ${(100 * v).toFixed(2)}%` : `${v} requests`} after ${Math.round(p.elapsedS)} s)`;
+                return `${s.text} does not hold (${s.metric === 'http_req_failed' ? `error rate ${(100 * v).toFixed(2)}%` : `${v} requests`} ${after})`;
         }
         return null;
     };
@@ -96061,25 +96314,7 @@ function abortOnRule(texts) {
 const TIMING_ENV = 'PERF_GATE_FARGATE_TIMING';
 /** Reads timing overrides (milliseconds, each a positive number) from TIMING_ENV. */
 function timingFromEnv(env) {
-    const raw = env[TIMING_ENV]?.trim();
-    if (!raw)
-        return {};
-    let doc;
-    try {
-        doc = JSON.parse(raw);
-    }
-    catch {
-        throw new Error(`${TIMING_ENV}: expected JSON like {"pollMs": 2000}`);
-    }
-    const out = {};
-    for (const [k, v] of Object.entries(doc)) {
-        if (!(k in DEFAULT_FARGATE_TIMING))
-            throw new Error(`${TIMING_ENV}: unknown field ${k}`);
-        if (typeof v !== 'number' || !(v > 0))
-            throw new Error(`${TIMING_ENV}.${k}: expected milliseconds above 0`);
-        out[k] = v;
-    }
-    return out;
+    return timingOverrides(env, TIMING_ENV, DEFAULT_FARGATE_TIMING);
 }
 /** Sizes, prices, authenticates and discovers: the fleet a Fargate run needs. */
 async function prepareFargate(scenario, inputs, opts, deps) {
@@ -96088,10 +96323,13 @@ async function prepareFargate(scenario, inputs, opts, deps) {
     const timing = timingFromEnv(env);
     let regions;
     let size;
+    let peakRps;
     try {
         regions = parseRegions(inputs.regions, Inputs.Regions);
         const peakVus = scenario.stages?.length ? Math.max(...scenario.stages.map(s => s.target)) : scenario.vus;
+        peakRps = opts.targetRps ? (opts.targetRps * peakVus) / Math.max(1, scenario.vus) : undefined;
         size = sizeFleet({
+            peakRps,
             engine: scenario.engine,
             peakVus,
             regions,
@@ -96117,6 +96355,9 @@ async function prepareFargate(scenario, inputs, opts, deps) {
     deps.log(`fargate plan: ${size.totalTasks} task(s) of ${inputs.taskCpu / 1024} vCPU / ${inputs.taskMemory} MiB (${plan}), ` +
         `≤${size.vusPerTask} VUs per task; up to ${opts.runs} run(s) of ≤${loadS} s cost at most ${formatUsd(cost.maxUsd)}` +
         `${inputs.spot ? ' (Spot)' : ''}`);
+    if (size.sizedBy === 'rps')
+        deps.log(`fargate plan: sized by target-rps ${opts.targetRps} (up to ${Math.round(peakRps ?? 0)} req/s at the profile's peak, ` +
+            `${size.rpsPerTask} req/s per task), not by VUs`);
     if (cost.perRegion.some(r => !r.priceKnown))
         deps.log('fargate plan: some regions have no list price here; priced at the highest known one');
     if (cost.maxUsd > inputs.maxCostUsd)

@@ -63724,7 +63724,7 @@ var dist_cjs = __nccwpck_require__(3711);
  *   <prefix>/go.json                written by the action when all are ready: the common start time
  *   <prefix>/heartbeat.json         rewritten by the action every 30 s while it watches the run
  *   <prefix>/abort.json             written by the action to stop every task early
- *   <prefix>/progress/<key>.json    a task's latest progress line
+ *   <prefix>/progress/<key>.json    a task's latest progress line and its recent live windows
  *   <prefix>/results/<key>.json     a task's result, written once at its end
  *   <prefix>/failed/<key>.json      why a task could not even start its engine (no result then)
  *
@@ -63775,6 +63775,35 @@ function keyOf(objectKey) {
 /** The id at the end of an ECS task ARN. */
 function ecsTaskId(taskArn) {
     return taskArn.split('/').pop() ?? taskArn;
+}
+/** Live windows a task's published progress keeps: two minutes of one-second progress lines. */
+const PUBLISHED_WINDOWS = 120;
+/** Keeps a task's recent live windows and builds the document it publishes. */
+class ProgressPublication {
+    keep;
+    latest = null;
+    windows = [];
+    changed = false;
+    constructor(keep = PUBLISHED_WINDOWS) {
+        this.keep = keep;
+    }
+    add(line) {
+        this.latest = line;
+        this.changed = true;
+        if (line.live) {
+            this.windows.push({ ...line.live, elapsedS: line.elapsedS });
+            if (this.windows.length > this.keep)
+                this.windows.splice(0, this.windows.length - this.keep);
+        }
+    }
+    /** The document to publish when something changed since the last call, else null. */
+    take() {
+        if (!this.changed || !this.latest)
+            return null;
+        this.changed = false;
+        const { live: _live, ...line } = this.latest;
+        return { ...line, windows: [...this.windows] };
+    }
 }
 function objects_status(e) {
     return e?.$metadata?.httpStatusCode;
@@ -77858,8 +77887,11 @@ async function runTask(input, deps = {}) {
     const sleep = deps.sleep ?? defaultSleep;
     const env = deps.env ?? process.env;
     const signal = deps.signal ?? new AbortController().signal;
-    // With a progress file, each progress line also carries the latencies since the previous one.
-    const recorder = new TaskRecorder({ intervalMs: spec.intervalMs, live: spec.progress !== undefined });
+    // With a progress file or listener, each progress line also carries the latencies since the previous one.
+    const recorder = new TaskRecorder({
+        intervalMs: spec.intervalMs,
+        live: spec.progress !== undefined || deps.onProgress !== undefined
+    });
     const outcome = {
         status: 'engine-error',
         exitCode: null,
@@ -78052,6 +78084,35 @@ async function runnerMain(args, env = process.env, io = { log: l => console.log(
     }
 }
 
+;// CONCATENATED MODULE: ./src/util/timing.ts
+/**
+ * Timing overrides from an environment variable holding JSON of milliseconds, e.g.
+ * `{"pollMs": 2000}`: for tests, and for networks slower than the defaults assume.
+ */
+function timingOverrides(env, name, defaults) {
+    const raw = env[name]?.trim();
+    if (!raw)
+        return {};
+    let doc;
+    try {
+        doc = JSON.parse(raw);
+    }
+    catch {
+        throw new Error(`${name}: expected JSON like {"pollMs": 2000}`);
+    }
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+        throw new Error(`${name}: expected a JSON object`);
+    const out = {};
+    for (const [k, v] of Object.entries(doc)) {
+        if (!(k in defaults))
+            throw new Error(`${name}: unknown field ${k}`);
+        if (typeof v !== 'number' || !(v > 0))
+            throw new Error(`${name}.${k}: expected milliseconds above 0`);
+        out[k] = v;
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/runner/remote.ts
 /**
  * The runner inside a Fargate task. The action starts the task with its S3 coordinates in the
@@ -78071,7 +78132,10 @@ async function runnerMain(args, env = process.env, io = { log: l => console.log(
 
 
 
+
 const HEARTBEAT_STALE_MS = 120_000;
+/** Environment variable with RemoteTiming overrides as JSON, e.g. {"progressMs": 1000}. */
+const REMOTE_TIMING_ENV = 'PERF_GATE_REMOTE_TIMING';
 const DEFAULT_TIMING = {
     pollMs: 500,
     goTimeoutMs: 15 * 60_000,
@@ -78179,8 +78243,12 @@ async function runRemoteTask(deps) {
         if (startAtMs === null)
             stop.abort(reason || 'stopped before the start');
         // During the run: watch the heartbeat and abort.json; publish progress.
-        let latest = null;
-        let published = null;
+        const publication = new ProgressPublication();
+        const publish = async () => {
+            const doc = publication.take();
+            if (doc)
+                await objects.putJson(keys.progress(key), doc).catch(() => undefined);
+        };
         timers.push(setInterval(() => {
             void (async () => {
                 const abort = await objects.getJson(keys.abort).catch(() => null);
@@ -78194,22 +78262,16 @@ async function runRemoteTask(deps) {
                     stop.abort(`the action's heartbeat is ${Math.round((now() - at) / 1000)} s old`);
             })();
         }, t.watchMs));
-        timers.push(setInterval(() => {
-            if (latest && latest !== published) {
-                published = latest;
-                void objects.putJson(keys.progress(key), latest).catch(() => undefined);
-            }
-        }, t.progressMs));
+        timers.push(setInterval(() => void publish(), t.progressMs));
         const run = deps.run ?? runTask;
         const result = await run({ ...parsed, startAtMs: startAtMs ?? now() }, {
             env: deps.env,
             signal: stop.signal,
-            onProgress: line => (latest = line)
+            onProgress: line => publication.add(line)
         });
         for (const tm of timers)
             clearInterval(tm);
-        if (latest)
-            await objects.putJson(keys.progress(key), latest).catch(() => undefined);
+        await publish();
         await retrying(() => objects.putJson(keys.result(key), result), new AbortController().signal, 10);
         const status = result.task.status;
         log(`perf-gate runner: ${key} ${status}${result.task.message ? ` (${result.task.message})` : ''}`);
@@ -78269,7 +78331,8 @@ async function remoteMain(env, signal, log) {
         return 1;
     }
     try {
-        return await runRemoteTask({ objects, prefix, key, env, signal, log });
+        const timing = timingOverrides(env, REMOTE_TIMING_ENV, DEFAULT_TIMING);
+        return await runRemoteTask({ objects, prefix, key, env, signal, log, timing });
     }
     catch (e) {
         const message = e.message;

@@ -1,19 +1,21 @@
 /**
  * The action's `mode: stress` (typically from a `workflow_dispatch` with `profile`, `multiplier` and
- * `duration` inputs): run the profile once on this runner, write the capacity report to the job
- * summary and the artifact, keep a capacity record in the baseline store, and set the outputs. It
- * writes no comment or status: a stress run does not gate. The work itself is `runStressJob`
- * (src/jobs/stress.ts), shared with `perf-gate stress`.
+ * `duration` inputs): run the profile once, on this runner (`backend: local`) or across a Fargate
+ * fleet (`backend: fargate`, sized for the profile's peak and `target-rps`), write the capacity
+ * report to the job summary and the artifact, keep a capacity record in the baseline store, and set
+ * the outputs. The stop rule ends the whole fleet at the end of the first step that breaks an SLO
+ * (on Fargate through abort.json, the tasks' results still collected). It writes no comment or
+ * status: a stress run does not gate. The work itself is `runStressJob` (src/jobs/stress.ts),
+ * shared with `perf-gate stress`.
  */
 import * as core from '@actions/core'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createBaselineStore } from '../baseline/index.js'
 import { InputError, type ActionInputs } from '../config/inputs.js'
 import { scenarioFromInputs } from '../config/action-scenario.js'
 import { Inputs, Outputs, State } from '../constants.js'
-import { LocalFleet } from '../fleet/local.js'
+import { actionBaselineStore, actionFleet, skippedForFork } from './fleet.js'
 import { runScenarioOnce } from '../fleet/run.js'
 import { parseSlos } from '../gate/slo.js'
 import { capacityReportInput, runStressJob, stressHtmlInput } from '../jobs/stress.js'
@@ -31,32 +33,26 @@ export async function runStressMode(
   event: EventInfo,
   signal: AbortSignal
 ): Promise<void> {
-  if (inputs.backend !== 'local')
+  if (inputs.backend === 'none')
     throw new InputError(
       Inputs.Backend,
-      `stress mode runs the load itself on the local backend, got "${inputs.backend}"`
+      'stress mode runs the load itself: use backend "local" (this runner) or "fargate" (a fleet)'
     )
   const cwd = process.env.GITHUB_WORKSPACE || process.cwd()
-  const scenario = await scenarioFromInputs(inputs, cwd, DEFAULT_STRESS_PROFILE)
+  const given = await scenarioFromInputs(inputs, cwd, DEFAULT_STRESS_PROFILE)
   const slos = parseSlos(inputs.overrides.thresholds, `input '${Inputs.Thresholds}'`)
   slos.push(
     ...parseSlos(
-      scenario.thresholds.map(t => `${t.metric}: ${t.expr}`),
-      `scenario ${scenario.name} thresholds`
+      given.thresholds.map(t => `${t.metric}: ${t.expr}`),
+      `scenario ${given.name} thresholds`
     )
   )
-  const store = await createBaselineStore(inputs.baselineStore, {
-    cwd,
-    github: { token: inputs.githubToken, baseBranch: event.baseRef ?? undefined }
+  if (await skippedForFork(inputs, event, given.name)) return
+  const { fleet, scenario, regions, awsConfig } = await actionFleet(inputs, event, given, {
+    runs: 1,
+    targetRps: inputs.targetRps
   })
-  const pids: number[] = []
-  const fleet = new LocalFleet({
-    env: process.env,
-    onSpawn: (_spec, pid) => {
-      pids.push(pid)
-      core.saveState(State.Pids, pids.join(','))
-    }
-  })
+  const store = await actionBaselineStore(inputs, event, cwd, awsConfig)
   core.saveState(State.Started, '1')
   const log = (m: string) => core.info(`perf-gate: ${m}`)
   const job = await runStressJob(
@@ -73,13 +69,7 @@ export async function runStressMode(
       log
     },
     ({ onProgress, signal: stop }) =>
-      runScenarioOnce(scenario, {
-        env: process.env,
-        fleet,
-        onProgress,
-        signal: AbortSignal.any([stop, signal]),
-        log
-      })
+      runScenarioOnce(scenario, { env: process.env, fleet, regions, onProgress, stop, signal, log })
   )
 
   const key = inputs.commentKey || [scenario.name, process.env.GITHUB_JOB].filter(Boolean).join('/')

@@ -26,9 +26,9 @@ import {
   runKeys,
   runPrefix,
   taskKey,
+  type PublishedProgress,
   type TaskEnvelope
 } from '../runner/objects.js'
-import type { ProgressLine } from '../runner/runner.js'
 import type { TaskSpec } from '../runner/spec.js'
 import type {
   Fleet,
@@ -101,6 +101,10 @@ interface Slot {
   ready: boolean
   result?: TaskResult
   progress?: TaskProgress
+  /** The task clock of the newest live window already handed on. */
+  liveUpToS?: number
+  /** Whether the progress published after the task's result has been read. */
+  finalRead?: boolean
   missing?: string
 }
 
@@ -210,6 +214,14 @@ export class FargateFleet implements Fleet {
     }
     if (hooks.signal?.aborted) onCancel()
     else hooks.signal?.addEventListener('abort', onCancel, { once: true })
+    // An orderly stop: abort.json tells every task to stop; the watch below waits for their results.
+    const stopReason = () => {
+      const r: unknown = hooks.stop?.reason
+      return r instanceof Error ? r.message : typeof r === 'string' ? r : 'stopped early'
+    }
+    const onStop = () => void signalAbort(stopReason())
+    if (hooks.stop?.aborted) onStop()
+    else hooks.stop?.addEventListener('abort', onStop, { once: true })
     const pause = (ms: number) => Promise.race([this.sleep(ms), cancelled])
 
     try {
@@ -420,6 +432,7 @@ export class FargateFleet implements Fleet {
       }
     } finally {
       hooks.signal?.removeEventListener('abort', onCancel)
+      hooks.stop?.removeEventListener('abort', onStop)
       if (heartbeat) clearInterval(heartbeat)
       // 6. Nothing stays running.
       await this.describe(slots.filter(s => s.arn)).catch(() => undefined)
@@ -486,21 +499,28 @@ export class FargateFleet implements Fleet {
 
   private async progress(slots: Slot[], startAtMs: number, results: Set<string>): Promise<FleetProgress> {
     const keys = runKeys(runPrefix(slots[0]?.spec.runId ?? ''))
+    // Each live window is handed on once: a task whose document is not read again adds none.
+    for (const s of slots) if (s.progress) s.progress = { ...s.progress, live: [] }
     await eachLimit(
-      slots.filter(s => !results.has(s.key) || !s.progress),
+      slots.filter(s => !results.has(s.key) || !s.finalRead),
       16,
       async s => {
+        if (results.has(s.key)) s.finalRead = true
         this.count('s3:GetObject')
-        const line = await this.o.objects.getJson<ProgressLine>(keys.progress(s.key)).catch(() => null)
-        if (line && typeof line.requests === 'number')
-          s.progress = {
-            region: s.region,
-            taskIndex: s.spec.taskIndex,
-            elapsedS: line.elapsedS,
-            requests: line.requests,
-            failures: line.failures,
-            rps: line.rps
-          }
+        const doc = await this.o.objects.getJson<PublishedProgress>(keys.progress(s.key)).catch(() => null)
+        if (!doc || typeof doc.requests !== 'number') return
+        const seen = s.liveUpToS ?? Number.NEGATIVE_INFINITY
+        const fresh = (Array.isArray(doc.windows) ? doc.windows : []).filter(w => w.elapsedS > seen)
+        if (fresh.length) s.liveUpToS = fresh[fresh.length - 1].elapsedS
+        s.progress = {
+          region: s.region,
+          taskIndex: s.spec.taskIndex,
+          elapsedS: doc.elapsedS,
+          requests: doc.requests,
+          failures: doc.failures,
+          rps: doc.rps,
+          live: fresh
+        }
       }
     )
     const tasks = slots.map(s => s.progress).filter((p): p is TaskProgress => !!p)

@@ -205,6 +205,8 @@ export class LocalFleet implements Fleet {
     const internal = new AbortController()
     const onAbort = () => internal.abort()
     hooks.signal?.addEventListener('abort', onAbort, { once: true })
+    hooks.stop?.addEventListener('abort', onAbort, { once: true })
+    if (hooks.signal?.aborted || hooks.stop?.aborted) internal.abort()
     try {
       const n = plan.tasks.length
       const delay = this.opts.startDelayMs ?? 1500 + 250 * Math.max(0, n - 4)
@@ -291,6 +293,7 @@ export class LocalFleet implements Fleet {
       return { tasks, missing, aborted }
     } finally {
       hooks.signal?.removeEventListener('abort', onAbort)
+      hooks.stop?.removeEventListener('abort', onAbort)
       for (const r of running) if (alive(r.child)) signalChild(r.child, 'SIGKILL', true)
       await Promise.all(running.map(r => r.exit))
       if (!this.opts.keepWorkDir && !process.env.PERF_GATE_KEEP_WORKDIR)

@@ -15,7 +15,10 @@ export interface RunScenarioOptions {
   /** One-line notices: the plan, stopped or failed tasks, missing tasks. */
   log?: (message: string) => void
   onProgress?: (p: FleetProgress) => void
+  /** Cancellation (see FleetHooks.signal). */
   signal?: AbortSignal
+  /** An orderly early end, e.g. a stop rule (see FleetHooks.stop). */
+  stop?: AbortSignal
   /** The fleet to run on; default a LocalFleet. */
   fleet?: Fleet
   /** Called with the plan before the tasks start. */
@@ -92,7 +95,12 @@ export async function runScenarioOnce(scenario: Scenario, opts: RunScenarioOptio
   const plan = planRun(scenario, { backend: opts.fleet?.backend, regions: opts.regions })
   opts.onPlan?.(plan)
   const fleet = opts.fleet ?? new LocalFleet({ env: opts.env })
-  const outcome = await fleet.run(plan, { signal: opts.signal, onProgress: opts.onProgress, onNotice: log })
+  const outcome = await fleet.run(plan, {
+    signal: opts.signal,
+    stop: opts.stop,
+    onProgress: opts.onProgress,
+    onNotice: log
+  })
   for (const m of outcome.missing) log(`task ${m.region}/${m.taskIndex} missing: ${m.reason}`)
   for (const t of outcome.tasks)
     if (t.task.status !== 'ok')

@@ -68,8 +68,16 @@ export interface FleetProgress {
 export interface FleetHooks {
   /** Called about once a second while the run is under way. */
   onProgress?: (p: FleetProgress) => void
-  /** Aborting stops every task; what they wrote so far is still collected. */
+  /**
+   * Cancellation: aborting stops every task. The local fleet still collects what they wrote; a
+   * cloud fleet, whose job has only seconds left, stops its tasks without waiting for results.
+   */
   signal?: AbortSignal
+  /**
+   * An early, orderly end (a stop rule): aborting tells every task to stop, waits for the results
+   * they write, and collects them as usual.
+   */
+  stop?: AbortSignal
   /** One-line notices (a task failed, a task is being stopped). */
   onNotice?: (message: string) => void
 }

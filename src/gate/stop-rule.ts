@@ -16,7 +16,7 @@
  * again on the recorded results, which are exact; this rule's figures differ from them only by the
  * few requests at the edges of the hold.
  */
-import type { FleetProgress } from '../fleet/types.js'
+import type { FleetProgress, LiveWindow } from '../fleet/types.js'
 import type { ProfileStep } from '../plan/profiles.js'
 import { DenseCounts } from '../results/hdr.js'
 import { aggregationText, compare, type Slo } from './slo.js'
@@ -44,11 +44,62 @@ export interface StopDecision {
   reason: string
 }
 
+/**
+ * Live windows merged exactly: request and failure counts, the latency sum and the latency
+ * histogram of every window added. Judges the SLOs that live figures can answer.
+ */
+export class LiveTotals {
+  readonly counts = new DenseCounts()
+  requests = 0
+  failures = 0
+  sumUs = 0
+
+  add(w: LiveWindow): void {
+    if (w.hist) {
+      const bytes = Buffer.from(w.hist, 'base64')
+      this.counts.addPayload(bytes, 0, bytes.length)
+    }
+    this.requests += w.requests
+    this.failures += w.failures
+    this.sumUs += w.sumUs
+  }
+
+  /** Latency at percentile q (0–100), ms; NaN without samples. */
+  percentileMs(q: number): number {
+    return this.counts.total ? this.counts.toHistogram().getValueAtPercentile(q) / 1000 : Number.NaN
+  }
+
+  /**
+   * The figure `slo` is about (a liveJudgeable SLO) and its unit; `rps` answers request-rate SLOs.
+   */
+  observe(slo: Slo, rps: number): { value: number; unit: 'ms' | 'fraction' | 'req/s' } {
+    if (slo.metric === 'http_req_failed') return { value: this.failures / this.requests, unit: 'fraction' }
+    if (slo.metric === 'http_reqs') return { value: rps, unit: 'req/s' }
+    const g = slo.aggregation
+    const value =
+      g.kind === 'p'
+        ? this.percentileMs(g.p)
+        : g.kind === 'med'
+          ? this.percentileMs(50)
+          : g.kind === 'avg'
+            ? this.sumUs / this.requests / 1000
+            : g.kind === 'max'
+              ? this.percentileMs(100)
+              : this.percentileMs(0)
+    return { value, unit: 'ms' }
+  }
+
+  /** The SLO's sentence when it does not hold, else null. */
+  broken(slo: Slo, rps: number): string | null {
+    const { value, unit } = this.observe(slo, rps)
+    return compare(value, slo.op, slo.value)
+      ? null
+      : `"${slo.text}" (${aggregationText(slo.aggregation)} = ${formatValue(value, unit)})`
+  }
+}
+
 interface Acc {
-  counts: DenseCounts
-  requests: number
-  failures: number
-  sumUs: number
+  totals: LiveTotals
   /** Seconds of each task's windows that were counted. */
   covered: Map<string, number>
   requestsByTask: Map<string, number>
@@ -82,10 +133,7 @@ export class StepStopRule {
     this.slos = slos.filter(liveJudgeable)
     this.minRequests = opts.minRequests ?? MIN_STEP_REQUESTS
     this.accs = steps.map(() => ({
-      counts: new DenseCounts(),
-      requests: 0,
-      failures: 0,
-      sumUs: 0,
+      totals: new LiveTotals(),
       covered: new Map(),
       requestsByTask: new Map()
     }))
@@ -107,13 +155,7 @@ export class StepStopRule {
         const i = this.steps.findIndex(s => from >= s.holdFromS && w.elapsedS <= s.endS + END_SLACK_S)
         if (i < 0 || w.requests === 0) continue
         const a = this.accs[i]
-        if (w.hist) {
-          const bytes = Buffer.from(w.hist, 'base64')
-          a.counts.addPayload(bytes, 0, bytes.length)
-        }
-        a.requests += w.requests
-        a.failures += w.failures
-        a.sumUs += w.sumUs
+        a.totals.add(w)
         a.covered.set(key, (a.covered.get(key) ?? 0) + (w.elapsedS - from))
         a.requestsByTask.set(key, (a.requestsByTask.get(key) ?? 0) + w.requests)
       }
@@ -143,46 +185,18 @@ export class StepStopRule {
 
   private judge(i: number): LiveStepVerdict | null {
     const a = this.accs[i]
-    if (a.requests < this.minRequests) return null
-    const h = a.counts.total ? a.counts.toHistogram() : null
-    const pct = (q: number) => (h ? h.getValueAtPercentile(q) / 1000 : Number.NaN)
+    if (a.totals.requests < this.minRequests) return null
     let rps = 0
     for (const [key, n] of a.requestsByTask) {
       const s = a.covered.get(key) ?? 0
       if (s > 0) rps += n / s
     }
-    const failed: string[] = []
-    for (const slo of this.slos) {
-      let observed: number
-      let unit: 'ms' | 'fraction' | 'req/s'
-      if (slo.metric === 'http_req_failed') {
-        observed = a.failures / a.requests
-        unit = 'fraction'
-      } else if (slo.metric === 'http_reqs') {
-        observed = rps
-        unit = 'req/s'
-      } else {
-        const g = slo.aggregation
-        unit = 'ms'
-        observed =
-          g.kind === 'p'
-            ? pct(g.p)
-            : g.kind === 'med'
-              ? pct(50)
-              : g.kind === 'avg'
-                ? a.sumUs / a.requests / 1000
-                : g.kind === 'max'
-                  ? pct(100)
-                  : pct(0)
-      }
-      if (!compare(observed, slo.op, slo.value))
-        failed.push(`"${slo.text}" (${aggregationText(slo.aggregation)} = ${formatValue(observed, unit)})`)
-    }
+    const failed = this.slos.map(slo => a.totals.broken(slo, rps)).filter((x): x is string => x !== null)
     return {
       step: this.steps[i],
-      requests: a.requests,
-      failures: a.failures,
-      p95Ms: pct(95),
+      requests: a.totals.requests,
+      failures: a.totals.failures,
+      p95Ms: a.totals.percentileMs(95),
       rps,
       failed
     }

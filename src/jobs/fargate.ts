@@ -24,6 +24,7 @@ import { DEFAULT_FARGATE_TIMING, FargateFleet, type FargateTiming } from '../fle
 import { hardMaxSeconds } from '../fleet/plan.js'
 import type { FleetProgress } from '../fleet/types.js'
 import { compare, parseSlos, type Slo } from '../gate/slo.js'
+import { LiveTotals } from '../gate/stop-rule.js'
 import {
   FleetSizeError,
   estimateCost,
@@ -34,6 +35,7 @@ import {
   type FleetSize
 } from '../plan/fleet.js'
 import { RunObjects } from '../runner/objects.js'
+import { timingOverrides } from '../util/timing.js'
 
 /** What the post step needs to stop a run's tasks (never credentials). */
 export interface FargateState {
@@ -92,26 +94,44 @@ export function startedByFor(env: NodeJS.ProcessEnv, runId: string): string {
   return `perf-gate-${id}`.replace(/[^\w-]/g, '-').slice(0, 36)
 }
 
-/** abort-on: error-rate and request-count SLOs, judged on the fleet's live progress. */
+/** Requests the fleet must have made (and, for latency, reported in live windows) before abort-on judges. */
+export const ABORT_ON_MIN_REQUESTS = 100
+
+/**
+ * abort-on: SLOs judged on the whole fleet's live progress since the start: the error rate, the
+ * request count, and latency aggregations (`p(95)<500`, `avg<200`) over the tasks' live windows,
+ * merged exactly as they arrive. Returns a stateful judge of each progress report.
+ */
 export function abortOnRule(texts: readonly string[]): ((p: FleetProgress) => string | null) | undefined {
   if (!texts.length) return undefined
   const slos: Slo[] = parseSlos(texts, `input '${Inputs.AbortOn}'`)
-  for (const s of slos)
-    if (
-      s.label ||
-      !['rate', 'count'].includes(s.aggregation.kind) ||
-      !['http_req_failed', 'http_reqs'].includes(s.metric)
-    )
+  for (const s of slos) {
+    const judgeable =
+      !s.label &&
+      ((s.metric === 'http_req_failed' && s.aggregation.kind === 'rate') ||
+        (s.metric === 'http_reqs' && s.aggregation.kind === 'count') ||
+        (s.metric === 'http_req_duration' && s.aggregation.kind !== 'count' && s.aggregation.kind !== 'rate'))
+    if (!judgeable)
       throw new InputError(
         Inputs.AbortOn,
-        `"${s.text}": abort-on judges live fleet figures: use error rate (e.g. 'http_req_failed: rate<0.05') or request count`
+        `"${s.text}": abort-on judges live fleet figures: use latency (e.g. 'p(95)<500'), error rate (e.g. 'http_req_failed: rate<0.05') or request count`
       )
+  }
+  const live = new LiveTotals()
   return p => {
-    if (p.requests < 100) return null
+    for (const t of p.tasks) for (const w of t.live ?? []) live.add(w)
+    if (p.requests < ABORT_ON_MIN_REQUESTS) return null
+    const after = `after ${Math.round(p.elapsedS)} s`
     for (const s of slos) {
+      if (s.metric === 'http_req_duration') {
+        if (live.requests < ABORT_ON_MIN_REQUESTS) continue
+        const broken = live.broken(s, 0)
+        if (broken) return `${broken} does not hold on ${live.requests} requests ${after}`
+        continue
+      }
       const v = s.metric === 'http_req_failed' ? p.failures / p.requests : p.requests
       if (!compare(v, s.op, s.value))
-        return `${s.text} does not hold (${s.metric === 'http_req_failed' ? `error rate ${(100 * v).toFixed(2)}%` : `${v} requests`} after ${Math.round(p.elapsedS)} s)`
+        return `${s.text} does not hold (${s.metric === 'http_req_failed' ? `error rate ${(100 * v).toFixed(2)}%` : `${v} requests`} ${after})`
     }
     return null
   }
@@ -122,29 +142,20 @@ export const TIMING_ENV = 'PERF_GATE_FARGATE_TIMING'
 
 /** Reads timing overrides (milliseconds, each a positive number) from TIMING_ENV. */
 export function timingFromEnv(env: NodeJS.ProcessEnv): Partial<FargateTiming> {
-  const raw = env[TIMING_ENV]?.trim()
-  if (!raw) return {}
-  let doc: unknown
-  try {
-    doc = JSON.parse(raw)
-  } catch {
-    throw new Error(`${TIMING_ENV}: expected JSON like {"pollMs": 2000}`)
-  }
-  const out: Partial<FargateTiming> = {}
-  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
-    if (!(k in DEFAULT_FARGATE_TIMING)) throw new Error(`${TIMING_ENV}: unknown field ${k}`)
-    if (typeof v !== 'number' || !(v > 0))
-      throw new Error(`${TIMING_ENV}.${k}: expected milliseconds above 0`)
-    out[k as keyof FargateTiming] = v
-  }
-  return out
+  return timingOverrides(env, TIMING_ENV, DEFAULT_FARGATE_TIMING)
 }
 
 /** Sizes, prices, authenticates and discovers: the fleet a Fargate run needs. */
 export async function prepareFargate(
   scenario: Scenario,
   inputs: FargateInputs,
-  opts: { runs: number; runId: string; repo: string },
+  opts: {
+    runs: number
+    runId: string
+    repo: string
+    /** A stress run's `target-rps`: the fleet must offer it at the expected load, scaled to the profile's peak. */
+    targetRps?: number | null
+  },
   deps: FargateDeps
 ): Promise<FargateSetup> {
   const env = deps.env ?? process.env
@@ -152,10 +163,13 @@ export async function prepareFargate(
   const timing = timingFromEnv(env)
   let regions
   let size: FleetSize
+  let peakRps: number | undefined
   try {
     regions = parseRegions(inputs.regions, Inputs.Regions)
     const peakVus = scenario.stages?.length ? Math.max(...scenario.stages.map(s => s.target)) : scenario.vus
+    peakRps = opts.targetRps ? (opts.targetRps * peakVus) / Math.max(1, scenario.vus) : undefined
     size = sizeFleet({
+      peakRps,
       engine: scenario.engine,
       peakVus,
       regions,
@@ -182,6 +196,11 @@ export async function prepareFargate(
       `≤${size.vusPerTask} VUs per task; up to ${opts.runs} run(s) of ≤${loadS} s cost at most ${formatUsd(cost.maxUsd)}` +
       `${inputs.spot ? ' (Spot)' : ''}`
   )
+  if (size.sizedBy === 'rps')
+    deps.log(
+      `fargate plan: sized by target-rps ${opts.targetRps} (up to ${Math.round(peakRps ?? 0)} req/s at the profile's peak, ` +
+        `${size.rpsPerTask} req/s per task), not by VUs`
+    )
   if (cost.perRegion.some(r => !r.priceKnown))
     deps.log('fargate plan: some regions have no list price here; priced at the highest known one')
   if (cost.maxUsd > inputs.maxCostUsd)

@@ -23,7 +23,7 @@ import { StepStopRule, type StopDecision } from '../gate/stop-rule.js'
 import { describeProfile, type ExpandedProfile } from '../plan/profiles.js'
 import type { RunResult } from '../results/model.js'
 import { ResultView } from '../results/query.js'
-import type { CapacityReportInput } from '../report/capacity.js'
+import type { CapacityReportInput, RegionCapacity } from '../report/capacity.js'
 import type { ReportInput } from '../report/types.js'
 import { advisoryMetric } from './report-input.js'
 
@@ -65,6 +65,39 @@ export interface StressJobResult {
   stop: StopDecision | null
   record: CapacityRecord | null
   history: CapacityRecord[]
+  /** The same analysis on each region's tasks alone; empty for a run in one region. */
+  regions: RegionCapacity[]
+}
+
+/**
+ * The profile analysed on each region's tasks alone, when the run spans several regions. SLOs on
+ * the request rate are left out: a region carries only its share of the load.
+ */
+export function regionCapacities(
+  run: RunResult,
+  profile: ExpandedProfile,
+  slos: readonly Slo[],
+  gate: Partial<GateOptions> = {}
+): RegionCapacity[] {
+  const regions = [...new Set(run.tasks.map(t => t.task.region))].sort()
+  if (regions.length < 2) return []
+  const latencyAndErrors = slos.filter(s => s.metric !== 'http_reqs')
+  return regions.map(region => {
+    const tasks = run.tasks.filter(t => t.task.region === region)
+    const view = new ResultView(tasks)
+    const all = view.stats({ window: 'all' })
+    const a = analyzeProfile(view, profile, latencyAndErrors, gate)
+    const reached = a.steps.filter(s => s.reached).map(s => s.rps)
+    return {
+      region,
+      tasks: tasks.length,
+      requests: all.requests,
+      errorRate: all.errorRate,
+      capacityRps: finiteOrNull(sustainedRps(a)),
+      peakRps: reached.length ? Math.max(...reached) : 0,
+      breaksAt: a.kind === 'stress' && a.breaksAt ? { label: a.breaksAt.label, vus: a.breaksAt.vus } : null
+    }
+  })
 }
 
 /** Why a run cannot be analysed as a whole: failed or missing tasks, or an interruption not ours. */
@@ -161,7 +194,15 @@ export async function runStressJob(ctx: StressJobContext, runOnce: StressRunOnce
   const stopped = stop !== null
   const reasons = runTrouble(run, stopped)
   const hasData = run.tasks.some(t => Object.keys(t.labels).length > 0)
-  const base = { run, profile, stop, plan: null, record: null, history: [] as CapacityRecord[] }
+  const base = {
+    run,
+    profile,
+    stop,
+    plan: null,
+    record: null,
+    history: [] as CapacityRecord[],
+    regions: [] as RegionCapacity[]
+  }
   if (!hasData)
     return {
       ...base,
@@ -173,6 +214,7 @@ export async function runStressJob(ctx: StressJobContext, runOnce: StressRunOnce
   const view = new ResultView(run.tasks)
   const analysis = analyzeProfile(view, profile, ctx.slos, ctx.gate)
   ctx.log(analysis.sentence)
+  base.regions = regionCapacities(run, profile, ctx.slos, ctx.gate)
   if (!analysis.steps.some(s => s.reached && s.requests > 0))
     reasons.push(
       `no step of the profile could be measured: each hold needs at least one whole result interval (${view.intervalMs / 1000} s) with requests`
@@ -264,6 +306,7 @@ export function capacityReportInput(
     plan: job.plan,
     stopped: job.stop?.reason ?? null,
     slos: stepSlos(slos).map(s => s.text),
+    regions: job.regions,
     series,
     history: job.history,
     facts: {

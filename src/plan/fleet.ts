@@ -4,7 +4,10 @@
  *
  * - Capacity: a task of `cpu` CPU units carries `vusPerVcpu[engine] × cpu / 1024` VUs. The table
  *   (`VUS_PER_VCPU`) is conservative for HTTP APIs answering in tens of milliseconds; a scenario
- *   with heavy scripts or large payloads should lower it (input `vus-per-vcpu`).
+ *   with heavy scripts or large payloads should lower it (input `vus-per-vcpu`). When the run must
+ *   also offer a throughput (a stress run with `target-rps`), a task offers at most
+ *   `RPS_PER_VCPU[engine] × cpu / 1024` requests per second, and the fleet gets enough tasks for
+ *   both.
  * - Regions: a list (equal weights), or a map whose values are a weight, `{weight}` or `{tasks}`.
  *   Tasks are spread over the weighted regions by largest remainder, at least one each; a region
  *   with a fixed task count keeps it. Every task then gets an equal share of the load (k6
@@ -139,6 +142,17 @@ export const VUS_PER_VCPU: Readonly<Record<EngineName, number>> = {
   locust: 60
 }
 
+/**
+ * Requests per second one vCPU of load generator offers, per engine: conservative figures for
+ * small HTTP requests (an engine's own benchmarks reach several times more on simple scripts).
+ */
+export const RPS_PER_VCPU: Readonly<Record<EngineName, number>> = {
+  k6: 2000,
+  http: 4000,
+  jmeter: 1500,
+  locust: 400
+}
+
 export interface FleetSizeInput {
   engine: EngineName
   /** The highest VU count of the profile, fleet-wide. */
@@ -150,6 +164,8 @@ export interface FleetSizeInput {
   maxTasks: number
   /** Overrides the engine's entry of VUS_PER_VCPU. */
   vusPerVcpu?: number
+  /** The most requests per second the fleet must be able to offer (fleet-wide), when known. */
+  peakRps?: number
 }
 
 export interface RegionSize {
@@ -166,6 +182,10 @@ export interface FleetSize {
   capacityPerTask: number
   /** The most VUs any task gets. */
   vusPerTask: number
+  /** Requests per second one task offers at this size. */
+  rpsPerTask: number
+  /** What set the task count: the VUs, the throughput to offer, or fixed region counts. */
+  sizedBy: 'vus' | 'rps' | 'fixed'
 }
 
 /** Largest-remainder split of `total` over weights, each part at least `min`. */
@@ -193,7 +213,11 @@ export function sizeFleet(input: FleetSizeInput): FleetSize {
   const fixed = input.regions.filter(r => r.tasks !== undefined)
   const flexible = input.regions.filter(r => r.tasks === undefined)
   const fixedTasks = fixed.reduce((a, r) => a + (r.tasks ?? 0), 0)
-  const needed = Math.ceil(input.peakVus / capacityPerTask)
+  const rpsPerTask = Math.max(1, Math.floor((RPS_PER_VCPU[input.engine] * input.cpu) / 1024))
+  const forVus = Math.ceil(input.peakVus / capacityPerTask)
+  // Every task needs at least one VU, so the throughput cannot ask for more tasks than VUs.
+  const forRps = input.peakRps ? Math.min(input.peakVus, Math.ceil(input.peakRps / rpsPerTask)) : 0
+  const needed = Math.max(forVus, forRps)
   const flexTotal = flexible.length ? Math.max(flexible.length, needed - fixedTasks) : 0
   const flexParts = apportion(
     flexTotal,
@@ -211,8 +235,11 @@ export function sizeFleet(input: FleetSizeInput): FleetSize {
   const totalTasks = first
   if (totalTasks > input.maxTasks)
     throw new FleetSizeError(
-      `max-tasks: the load needs ${totalTasks} tasks (${input.peakVus} VUs at ${capacityPerTask} VUs per task of ` +
-        `${input.cpu / 1024} vCPU), above max-tasks ${input.maxTasks}; raise max-tasks or task-cpu`
+      forRps > forVus
+        ? `max-tasks: offering ${Math.round(input.peakRps ?? 0)} req/s needs ${totalTasks} tasks (${rpsPerTask} req/s per task of ` +
+            `${input.cpu / 1024} vCPU), above max-tasks ${input.maxTasks}; raise max-tasks or task-cpu, or lower target-rps`
+        : `max-tasks: the load needs ${totalTasks} tasks (${input.peakVus} VUs at ${capacityPerTask} VUs per task of ` +
+            `${input.cpu / 1024} vCPU), above max-tasks ${input.maxTasks}; raise max-tasks or task-cpu`
     )
   if (totalTasks > input.peakVus)
     throw new FleetSizeError(
@@ -224,7 +251,8 @@ export function sizeFleet(input: FleetSizeInput): FleetSize {
       `regions: ${totalTasks} fixed task(s) would carry ${vusPerTask} VUs each, above the ${capacityPerTask} a ` +
         `${input.cpu / 1024} vCPU task carries; add tasks or raise task-cpu`
     )
-  return { regions, totalTasks, capacityPerTask, vusPerTask }
+  const sizedBy = !flexible.length ? 'fixed' : forRps > forVus ? 'rps' : 'vus'
+  return { regions, totalTasks, capacityPerTask, vusPerTask, rpsPerTask, sizedBy }
 }
 
 /** On-demand Linux/x86 Fargate list prices, USD per vCPU-hour and per GB-hour. */

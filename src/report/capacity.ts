@@ -31,6 +31,20 @@ import {
 import { codeSpan, escapeMarkdown } from './markdown.js'
 import type { ReportSeriesPoint } from './types.js'
 
+/** What one region's tasks measured over the profile (their share of the fleet's load). */
+export interface RegionCapacity {
+  region: string
+  tasks: number
+  requests: number
+  errorRate: number
+  /** Throughput this region's tasks sustained within the SLOs. */
+  capacityRps: number | null
+  /** Highest throughput of any step from this region. */
+  peakRps: number
+  /** The first step that broke an SLO as seen from this region (stress profiles). */
+  breaksAt: { label: string; vus: number } | null
+}
+
 export interface CapacityReportInput {
   scenario: string
   /** `PASS` when the run could be analysed, `ERROR` otherwise (stress mode never gates). */
@@ -44,6 +58,8 @@ export interface CapacityReportInput {
   stopped: string | null
   /** The SLOs the steps were judged by, as written. */
   slos: string[]
+  /** Each region's share of the run, analysed alone (a run across several regions). */
+  regions?: RegionCapacity[]
   /** The whole run over time. */
   series: ReportSeriesPoint[]
   /** Earlier capacity records of the scenario, oldest first (this run's included, last). */
@@ -269,6 +285,28 @@ function runLine(input: CapacityReportInput): string {
 }
 
 /** Renders the capacity report as markdown (GitHub-flavoured, with Mermaid charts). */
+/** One row per region: what its tasks measured over the profile, alone. */
+function regionTable(regions: readonly RegionCapacity[]): string[] {
+  if (!regions.length) return []
+  const rows = regions.map(r => [
+    escapeMarkdown(r.region),
+    String(r.tasks),
+    formatCount(r.requests),
+    formatRate(r.errorRate),
+    r.capacityRps === null ? '—' : formatRps(r.capacityRps),
+    formatRps(r.peakRps),
+    r.breaksAt ? `${escapeMarkdown(r.breaksAt.label)} (${r.breaksAt.vus} VUs)` : 'none'
+  ])
+  return [
+    '**By region** (each region’s tasks alone; their share of the load, judged by the latency and error SLOs):',
+    '',
+    markdownTable([
+      ['region', 'tasks', 'requests', 'errors', 'sustained', 'peak', 'first broken step'],
+      ...rows
+    ])
+  ]
+}
+
 export function renderCapacityMarkdown(input: CapacityReportInput): string {
   const a = input.analysis
   const blocks: string[][] = []
@@ -283,6 +321,7 @@ export function renderCapacityMarkdown(input: CapacityReportInput): string {
     blocks.push([table(a)])
     blocks.push(findings(a))
   }
+  blocks.push(regionTable(input.regions ?? []))
   if (input.slos.length)
     blocks.push([`**SLOs judged per step:** ${input.slos.map(s => codeSpan(s)).join(', ')}`])
   else if (a) blocks.push(['_No SLOs were given: steps are not judged, only measured._'])

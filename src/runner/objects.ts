@@ -10,13 +10,15 @@
  *   <prefix>/go.json                written by the action when all are ready: the common start time
  *   <prefix>/heartbeat.json         rewritten by the action every 30 s while it watches the run
  *   <prefix>/abort.json             written by the action to stop every task early
- *   <prefix>/progress/<key>.json    a task's latest progress line
+ *   <prefix>/progress/<key>.json    a task's latest progress line and its recent live windows
  *   <prefix>/results/<key>.json     a task's result, written once at its end
  *   <prefix>/failed/<key>.json      why a task could not even start its engine (no result then)
  *
  * `<prefix>` is `runs/<run id>`; `<key>` is `<region>-<fleet-wide task index>`.
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import type { LiveWindow } from '../results/recorder.js'
+import type { ProgressLine } from './runner.js'
 
 export const RUNS_PREFIX = 'runs'
 
@@ -69,6 +71,48 @@ export function keyOf(objectKey: string): string {
 /** The id at the end of an ECS task ARN. */
 export function ecsTaskId(taskArn: string): string {
   return taskArn.split('/').pop() ?? taskArn
+}
+
+/** Live windows a task's published progress keeps: two minutes of one-second progress lines. */
+export const PUBLISHED_WINDOWS = 120
+
+/**
+ * What a task publishes at progress/<key>.json: its latest progress line and, oldest first, the
+ * live windows of its last PUBLISHED_WINDOWS lines. The action reads it less often than the task
+ * writes it, and takes the windows it has not seen yet by their `elapsedS`, so latency SLOs can be
+ * judged live on the whole fleet's merged histograms.
+ */
+export interface PublishedProgress extends Omit<ProgressLine, 'live'> {
+  windows?: TimedWindow[]
+}
+
+/** A live window and the task's clock (seconds since its start) at the end of it. */
+export type TimedWindow = LiveWindow & { elapsedS: number }
+
+/** Keeps a task's recent live windows and builds the document it publishes. */
+export class ProgressPublication {
+  private latest: ProgressLine | null = null
+  private readonly windows: TimedWindow[] = []
+  private changed = false
+
+  constructor(private readonly keep = PUBLISHED_WINDOWS) {}
+
+  add(line: ProgressLine): void {
+    this.latest = line
+    this.changed = true
+    if (line.live) {
+      this.windows.push({ ...line.live, elapsedS: line.elapsedS })
+      if (this.windows.length > this.keep) this.windows.splice(0, this.windows.length - this.keep)
+    }
+  }
+
+  /** The document to publish when something changed since the last call, else null. */
+  take(): PublishedProgress | null {
+    if (!this.changed || !this.latest) return null
+    this.changed = false
+    const { live: _live, ...line } = this.latest
+    return { ...line, windows: [...this.windows] }
+  }
 }
 
 export interface TaskEnvelope {

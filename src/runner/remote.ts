@@ -15,10 +15,21 @@ import { tmpdir } from 'node:os'
 import { join, resolve, sep } from 'node:path'
 import { S3Client } from '@aws-sdk/client-s3'
 import type { TaskResult } from '../results/model.js'
-import { REMOTE_ENV, RunObjects, ecsTaskId, runKeys, type TaskEnvelope } from './objects.js'
-import { defaultSleep, parseTaskSpec, runTask, type ProgressLine, type RunnerDeps } from './runner.js'
+import {
+  ProgressPublication,
+  REMOTE_ENV,
+  RunObjects,
+  ecsTaskId,
+  runKeys,
+  type TaskEnvelope
+} from './objects.js'
+import { defaultSleep, parseTaskSpec, runTask, type RunnerDeps } from './runner.js'
+import { timingOverrides } from '../util/timing.js'
 
 export const HEARTBEAT_STALE_MS = 120_000
+
+/** Environment variable with RemoteTiming overrides as JSON, e.g. {"progressMs": 1000}. */
+export const REMOTE_TIMING_ENV = 'PERF_GATE_REMOTE_TIMING'
 
 export interface RemoteTiming {
   /** How often go.json is polled while waiting. */
@@ -152,8 +163,11 @@ export async function runRemoteTask(deps: RemoteDeps): Promise<number> {
     if (startAtMs === null) stop.abort(reason || 'stopped before the start')
 
     // During the run: watch the heartbeat and abort.json; publish progress.
-    let latest: ProgressLine | null = null
-    let published: ProgressLine | null = null
+    const publication = new ProgressPublication()
+    const publish = async () => {
+      const doc = publication.take()
+      if (doc) await objects.putJson(keys.progress(key), doc).catch(() => undefined)
+    }
     timers.push(
       setInterval(() => {
         void (async () => {
@@ -167,25 +181,18 @@ export async function runRemoteTask(deps: RemoteDeps): Promise<number> {
         })()
       }, t.watchMs)
     )
-    timers.push(
-      setInterval(() => {
-        if (latest && latest !== published) {
-          published = latest
-          void objects.putJson(keys.progress(key), latest).catch(() => undefined)
-        }
-      }, t.progressMs)
-    )
+    timers.push(setInterval(() => void publish(), t.progressMs))
     const run = deps.run ?? runTask
     const result = await run(
       { ...parsed, startAtMs: startAtMs ?? now() },
       {
         env: deps.env,
         signal: stop.signal,
-        onProgress: line => (latest = line)
+        onProgress: line => publication.add(line)
       }
     )
     for (const tm of timers) clearInterval(tm)
-    if (latest) await objects.putJson(keys.progress(key), latest).catch(() => undefined)
+    await publish()
     await retrying(() => objects.putJson(keys.result(key), result), new AbortController().signal, 10)
     const status = result.task.status
     log(`perf-gate runner: ${key} ${status}${result.task.message ? ` (${result.task.message})` : ''}`)
@@ -244,7 +251,8 @@ export async function remoteMain(
     return 1
   }
   try {
-    return await runRemoteTask({ objects, prefix, key, env, signal, log })
+    const timing = timingOverrides(env, REMOTE_TIMING_ENV, DEFAULT_TIMING)
+    return await runRemoteTask({ objects, prefix, key, env, signal, log, timing })
   } catch (e) {
     const message = (e as Error).message
     log(`perf-gate runner: ${message}`)

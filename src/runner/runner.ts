@@ -563,8 +563,11 @@ export async function runTask(input: TaskSpecInput, deps: RunnerDeps = {}): Prom
   const sleep = deps.sleep ?? defaultSleep
   const env = deps.env ?? process.env
   const signal = deps.signal ?? new AbortController().signal
-  // With a progress file, each progress line also carries the latencies since the previous one.
-  const recorder = new TaskRecorder({ intervalMs: spec.intervalMs, live: spec.progress !== undefined })
+  // With a progress file or listener, each progress line also carries the latencies since the previous one.
+  const recorder = new TaskRecorder({
+    intervalMs: spec.intervalMs,
+    live: spec.progress !== undefined || deps.onProgress !== undefined
+  })
   const outcome: Outcome = {
     status: 'engine-error',
     exitCode: null,
