@@ -588,7 +588,14 @@ describe('ECS tasks', () => {
     })
     const ecs = ecsFor(f)
     await ecs.send(new RunTaskCommand(runInput({}, { count: 3 })))
-    const live = await until(f.tasks, ts => ts.every(t => t.output.includes('tick')) && ts[0].frozen)
+    // Task 0 is frozen (SIGSTOP) 400 ms after its start, whether or not it has printed yet.
+    const live = await until(
+      f.tasks,
+      ts =>
+        ts.every(t => t.pid !== undefined) &&
+        ts.slice(1).every(t => t.output.includes('tick')) &&
+        ts[0].frozen
+    )
     const pids = live.map(t => t.pid!)
     expect(pids.every(isAlive)).toBe(true)
     expect(f.running()).toHaveLength(3)
