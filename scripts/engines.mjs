@@ -6,8 +6,9 @@
  * - JMeter: Debian's packaged JMeter 2.13 cannot load test plans with its own launcher, so when the
  *   `jmeter` found is that package, scripts/jmeter-debian/jmeter starts it instead.
  * - k6 (test command only): when it is missing, the release archive that k6 documents for Linux is
- *   downloaded into .cache/k6 (the version and checksum the runner image pins); without network that
- *   fails and a k6 binary kept beside the checkout (../shared/tools/k6/k6) is used when present.
+ *   downloaded into .cache/k6 (the version the runner image pins, checked against the release's
+ *   checksums); without network that fails and a k6 binary kept beside the checkout
+ *   (../shared/tools/k6/k6) is used when present.
  *
  * Every function returns { bin, how } when the engine is usable, or { why } when it is not.
  */
@@ -79,33 +80,39 @@ export function findJMeter(env = process.env) {
   return { bin, how: 'PATH' }
 }
 
-/** The k6 version and archive checksum the runner image pins (infra-template/runner/Dockerfile). */
+/** The k6 version the runner image pins (infra-template/runner/Dockerfile): the one the parser was checked with. */
 export function pinnedK6() {
   const dockerfile = readFileSync(join(root, 'infra-template', 'runner', 'Dockerfile'), 'utf8')
   const version = /^ARG K6_VERSION=(\S+)$/m.exec(dockerfile)?.[1]
-  const sha256 = /^ARG K6_SHA256=([0-9a-f]{64})$/m.exec(dockerfile)?.[1]
-  if (!version || !sha256)
-    throw new Error('infra-template/runner/Dockerfile pins no K6_VERSION and K6_SHA256')
-  return { version, sha256 }
+  if (!version) throw new Error('infra-template/runner/Dockerfile pins no K6_VERSION')
+  return { version }
 }
 
 const K6_CACHE = join(root, '.cache', 'k6')
 
-/**
- * Downloads k6's Linux release archive (as k6's installation guide documents), checks its SHA-256
- * against the pin and unpacks the binary into .cache/k6. Returns the binary or throws.
- */
-export async function downloadK6({ timeoutMs = 20_000 } = {}) {
-  if (process.platform !== 'linux' || process.arch !== 'x64')
-    throw new Error('only linux-amd64 is downloaded')
-  const { version, sha256 } = pinnedK6()
-  const name = `k6-v${version}-linux-amd64`
-  const url = `https://github.com/grafana/k6/releases/download/v${version}/${name}.tar.gz`
+async function download(url, timeoutMs) {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`)
-  const archive = Buffer.from(await res.arrayBuffer())
+  return Buffer.from(await res.arrayBuffer())
+}
+
+/**
+ * Downloads k6's Linux release archive of the pinned version (as k6's installation guide documents),
+ * checks its SHA-256 against the release's checksums file and unpacks the binary into .cache/k6.
+ * Returns the binary or throws.
+ */
+export async function downloadK6({ timeoutMs = 30_000 } = {}) {
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    throw new Error('only linux-amd64 is downloaded')
+  const { version } = pinnedK6()
+  const name = `k6-v${version}-linux-amd64`
+  const base = `https://github.com/grafana/k6/releases/download/v${version}`
+  const sums = (await download(`${base}/k6-v${version}-checksums.txt`, timeoutMs)).toString('utf8')
+  const want = new RegExp(`^([0-9a-f]{64})\\s+${name}\\.tar\\.gz$`, 'm').exec(sums)?.[1]
+  if (!want) throw new Error(`k6-v${version}-checksums.txt lists no ${name}.tar.gz`)
+  const archive = await download(`${base}/${name}.tar.gz`, timeoutMs)
   const got = createHash('sha256').update(archive).digest('hex')
-  if (got !== sha256) throw new Error(`${url}: SHA-256 ${got}, expected ${sha256}`)
+  if (got !== want) throw new Error(`${name}.tar.gz: SHA-256 ${got}, expected ${want}`)
   mkdirSync(K6_CACHE, { recursive: true })
   const tgz = join(K6_CACHE, `${name}.tar.gz`)
   writeFileSync(tgz, archive)
