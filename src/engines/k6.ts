@@ -12,10 +12,14 @@
 import type { FailureKind, SampleSink, ThresholdSpec } from '../results/model.js'
 import { LineSplitter, failureFromStatus, probeVersion, resolveBinary } from './common.js'
 import { CsvSplitter } from './csv.js'
+import { k6ErrorText } from './k6-script.js'
 import type { EngineCommand, EngineRunContext, ProcessEngine, StreamParser } from './types.js'
 
 export const K6_BIN_ENV = 'PERF_GATE_K6_BIN'
 export const K6_DEFAULT_BIN = 'k6'
+
+export const K6_INSTALL_HINT =
+  'install k6: in a GitHub workflow add the step `uses: grafana/setup-k6-action@v1` before perf-gate; elsewhere see https://grafana.com/docs/k6/latest/set-up/install-k6/'
 
 /** k6 exit codes that mean the test ran to its end: 0, and 99 (thresholds crossed). */
 export const K6_COMPLETED_CODES: readonly number[] = [0, 99]
@@ -351,15 +355,19 @@ function goSeconds(s: number): string {
  * - a ramp-up without stages → two stages: ramp to `vus` over `rampUpS`, then hold `vus` for
  *   `durationS`;
  * - otherwise `--vus N --duration Ds`.
+ * - `scriptLoad` → none: the script's `scenarios`, `stages` or `vus`/`duration` run as written.
  * With stages k6 runs its ramping-vus executor, which starts from the script's `vus` option
  * (1 when unset) before the first stage. CLI load options replace any `scenarios` in the script.
+ * The execution segment splits any executor's load (VUs, iterations, arrival rates) over tasks.
  */
 export function k6Args(ctx: EngineRunContext): string[] {
   if (!ctx.script)
     throw new Error('engine k6: field "script" is empty (expected the path of a k6 .js script)')
   const { load } = ctx
   const args = ['run', '--address', '', '--no-color', '--quiet', '--out', 'json=/dev/fd/3']
-  if (load.stages && load.stages.length) {
+  if (load.scriptLoad) {
+    // The script's own options decide the load; the segment below gives this task its part.
+  } else if (load.stages && load.stages.length) {
     for (const st of load.stages) args.push('--stage', `${goSeconds(st.durationS)}:${Math.round(st.target)}`)
   } else if (load.rampUpS > 0) {
     args.push(
@@ -391,6 +399,7 @@ export const k6Engine: ProcessEngine = {
   name: 'k6',
   kind: 'process',
   binaryEnv: K6_BIN_ENV,
+  installHint: K6_INSTALL_HINT,
   defaultBinary: K6_DEFAULT_BIN,
   binary,
   /** `k6 version` prints e.g. `k6 v0.48.0 (go1.19.8, linux/amd64)` → '0.48.0'. */
@@ -410,5 +419,11 @@ export const k6Engine: ProcessEngine = {
     }
   },
   createParser: createK6JsonParser,
+  /** k6's own error line, unquoted and without its internal stack frames, naming the script. */
+  failureMessage(exitCode: number | null, output: string, ctx: EngineRunContext): string | undefined {
+    const text = k6ErrorText(output)
+    if (!text) return undefined
+    return ctx.script && !text.includes(ctx.script) ? `${ctx.script}: ${text}` : text
+  },
   completed: (exitCode: number) => K6_COMPLETED_CODES.includes(exitCode)
 }

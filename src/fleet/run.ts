@@ -5,6 +5,7 @@
  */
 import type { Scenario } from '../config/scenario.js'
 import { RESULT_VERSION, RUN_RESULT_SCHEMA, type RunResult, type TaskResult } from '../results/model.js'
+import { resolveK6Load } from '../plan/k6-load.js'
 import { planRun } from './plan.js'
 import { LocalFleet } from './local.js'
 import type { Fleet, FleetOutcome, FleetPlan, FleetProgress } from './types.js'
@@ -88,6 +89,7 @@ export function runProblems(result: RunResult): string | null {
 /** Plans and runs the scenario once and returns its run result (failed tasks included). */
 export async function runScenarioOnce(scenario: Scenario, opts: RunScenarioOptions = {}): Promise<RunResult> {
   const log = opts.log ?? (() => undefined)
+  scenario = await resolveK6Load(scenario, opts.env ?? process.env, log)
   const createdMs = Date.now()
   const plan = planRun(scenario, { backend: opts.fleet?.backend, regions: opts.regions })
   opts.onPlan?.(plan)
