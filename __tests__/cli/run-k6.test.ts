@@ -117,3 +117,32 @@ describe('perf-gate run --engine k6 (real k6)', () => {
     expectUsageError(r, 'uses: grafana/setup-k6-action@v1')
   }, 60_000)
 })
+
+describe('perf-gate run --engine k6: thresholds the script crosses', () => {
+  it('a task whose k6 exits 99 makes run exit 1 and say so', async () => {
+    const script = join(tmp, 'crossed.js')
+    writeFileSync(
+      script,
+      SCRIPT.replace(
+        "maxDuration: '60s' } },",
+        "maxDuration: '60s' } },\n  thresholds: { http_reqs: ['count<5'] },"
+      )
+    )
+    const out = join(tmp, 'crossed.json')
+    const r = await runCli(
+      ['run', '--engine', 'k6', '--script', script, '--target', target.url, '--out', out],
+      {
+        cwd: tmp,
+        env,
+        timeoutMs: 120_000
+      }
+    )
+    expect(r.stderr).toContain(
+      "task local/0: the k6 script's thresholds were crossed (k6 exit code 99): k6 exited with code 99: thresholds on metrics 'http_reqs' have been crossed"
+    )
+    expect(r.code).toBe(1)
+    const result = parseRunResult(out, JSON.parse(readFileSync(out, 'utf8')))
+    expect(result.tasks[0].task.exitCode).toBe(99)
+    expect(requests(result)).toBe(30)
+  }, 150_000)
+})

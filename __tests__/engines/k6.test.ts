@@ -77,7 +77,17 @@ function ctx(
   }
 }
 
-const PREFIX = ['run', '--address', '', '--no-color', '--quiet', '--out', 'json=/dev/fd/3']
+const PREFIX = [
+  'run',
+  '--address',
+  '',
+  '--no-color',
+  '--quiet',
+  '--out',
+  'json=/dev/fd/3',
+  '--summary-export',
+  '/tmp/none/k6-summary.json'
+]
 
 describe('k6 command', () => {
   it('plain vus/duration', async () => {
@@ -142,6 +152,21 @@ describe('k6 command', () => {
       '/scripts/test.js'
     ])
     expect(c.env).toEqual({ BASE_URL: 'http://127.0.0.1:9', K6_NO_USAGE_REPORT: 'true' })
+  })
+
+  it("the script's own load: no load flags, only the execution segment", async () => {
+    const c = await k6Engine.command(
+      ctx({ scriptLoad: true, segment: { segment: '0:1/2', sequence: '0,1/2,1' } }),
+      {}
+    )
+    expect(c.args).toEqual([
+      ...PREFIX,
+      '--execution-segment',
+      '0:1/2',
+      '--execution-segment-sequence',
+      '0,1/2,1',
+      '/scripts/test.js'
+    ])
   })
 
   it('a missing script is a clear error', async () => {

@@ -119,6 +119,25 @@ describe('runner with real k6', () => {
     expect(new ResultView([result]).labels()).toEqual(['vu1', 'vu2'])
   }, 120_000)
 
+  it('crossed thresholds: exit 99 kept with k6 own line; submetric thresholds from the summary export', async () => {
+    const script = file(
+      'thresholds.js',
+      SHARED.replace(
+        "maxDuration: '60s' } },",
+        "maxDuration: '60s' } },\n  thresholds: { http_reqs: ['count<5'], 'http_req_duration{name:fast}': ['p(90)<3000'] },"
+      )
+    )
+    const result = await runTask(spec({ script }), { env })
+    expect(result.task.status).toBe('ok')
+    expect(result.task.exitCode).toBe(99)
+    expect(result.task.message).toBe(
+      "k6 exited with code 99: thresholds on metrics 'http_reqs' have been crossed"
+    )
+    expect(stats([result]).requests).toBe(30)
+    const thresholds = result.task.thresholds.map(t => `${t.metric}: ${t.expr}`).sort()
+    expect(thresholds).toEqual(['http_req_duration{name:fast}: p(90)<3000', 'http_reqs: count<5'])
+  }, 60_000)
+
   it('a script syntax error is one readable line naming the script, without k6 stack frames', async () => {
     const script = file('broken.js', "import http from 'k6/http'\nexport default function () { http.get( }\n")
     const result = await runTask(spec({ script }), { env })

@@ -1,7 +1,8 @@
 /**
  * The k6 adapter.
  *
- * k6 streams every metric sample as NDJSON (`--out json=/dev/fd/3`, see `command`). Per HTTP request
+ * k6 streams every metric sample as NDJSON (`--out json=/dev/fd/3`, see `command`; the runner
+ * makes fd 3 a FIFO, which k6 can open by that name). Per HTTP request
  * k6 writes about ten points with the same tags and time; one `http_req_duration` point becomes one
  * perf-gate `Sample`: label = tag `name`, completion time = point `time`, latency = value (ms → µs).
  * `checks` points become check outcomes, `vus` points active users, and `Metric` lines carry the
@@ -9,6 +10,8 @@
  *
  * The same point handling serves k6's `--out csv` files (`createCsvParser`), for `summarize`.
  */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { FailureKind, SampleSink, ThresholdSpec } from '../results/model.js'
 import { LineSplitter, failureFromStatus, probeVersion, resolveBinary } from './common.js'
 import { CsvSplitter } from './csv.js'
@@ -341,6 +344,13 @@ export function createCsvParser(sink: SampleSink): K6Parser {
   }
 }
 
+/** Where k6 writes its end-of-test summary: the task's private directory. */
+function summaryPath(ctx: EngineRunContext): string {
+  return join(ctx.workDir, K6_SUMMARY_FILE)
+}
+
+export const K6_SUMMARY_FILE = 'k6-summary.json'
+
 /** Seconds as a Go duration string (`30s`, `1.5s`). */
 function goSeconds(s: number): string {
   return `${Number(s.toFixed(3))}s`
@@ -348,7 +358,9 @@ function goSeconds(s: number): string {
 
 /**
  * The k6 command line (without the binary):
- * `run --address "" --no-color --quiet --out json=/dev/fd/3 <load> [segment] [--tag k=v …] <script>`.
+ * `run --address "" --no-color --quiet --out json=/dev/fd/3 --summary-export <workDir>/k6-summary.json
+ * <load> [segment] [--tag k=v …] <script>`. The summary export adds the thresholds on submetrics
+ * (`http_req_duration{name:slow}`) that k6's NDJSON Metric lines leave out (see `afterExit`).
  *
  * Load:
  * - explicit stages → `--stage <d>s:<target>` each (they override vus/duration/ramp-up);
@@ -364,7 +376,17 @@ export function k6Args(ctx: EngineRunContext): string[] {
   if (!ctx.script)
     throw new Error('engine k6: field "script" is empty (expected the path of a k6 .js script)')
   const { load } = ctx
-  const args = ['run', '--address', '', '--no-color', '--quiet', '--out', 'json=/dev/fd/3']
+  const args = [
+    'run',
+    '--address',
+    '',
+    '--no-color',
+    '--quiet',
+    '--out',
+    'json=/dev/fd/3',
+    '--summary-export',
+    summaryPath(ctx)
+  ]
   if (load.scriptLoad) {
     // The script's own options decide the load; the segment below gives this task its part.
   } else if (load.stages && load.stages.length) {
@@ -419,11 +441,23 @@ export const k6Engine: ProcessEngine = {
     }
   },
   createParser: createK6JsonParser,
-  /** k6's own error line, unquoted and without its internal stack frames, naming the script. */
+  /** k6's own error line, unquoted and without its internal stack frames, naming the script (not for exit 99). */
   failureMessage(exitCode: number | null, output: string, ctx: EngineRunContext): string | undefined {
     const text = k6ErrorText(output)
     if (!text) return undefined
-    return ctx.script && !text.includes(ctx.script) ? `${ctx.script}: ${text}` : text
+    // Exit 99 (thresholds crossed) is about the results, not the script file.
+    if (exitCode === 99 || !ctx.script || text.includes(ctx.script)) return text
+    return `${ctx.script}: ${text}`
   },
-  completed: (exitCode: number) => K6_COMPLETED_CODES.includes(exitCode)
+  completed: (exitCode: number) => K6_COMPLETED_CODES.includes(exitCode),
+  /** The thresholds of k6's summary export, submetric ones included; a missing file adds none. */
+  async afterExit(ctx: EngineRunContext, sink: SampleSink): Promise<void> {
+    let text: string
+    try {
+      text = await readFile(summaryPath(ctx), 'utf8')
+    } catch {
+      return
+    }
+    for (const t of k6ThresholdsFromSummary(JSON.parse(text))) sink.threshold(t)
+  }
 }

@@ -100,8 +100,8 @@ export interface ProcessEngine {
   /** Whether an exit code means the engine ran to completion (k6: 99 = thresholds crossed). */
   completed(exitCode: number): boolean
   /**
-   * A readable one-line message for an exit that was not a completion, from the engine's stderr
-   * (`output`); undefined to use the last output line.
+   * A readable one-line message for a non-zero exit (a failure, or a completion such as k6's 99),
+   * from the engine's stderr (`output`); undefined to use the last output line.
    */
   failureMessage?(exitCode: number | null, output: string, ctx: EngineRunContext): string | undefined
   /**

@@ -72,9 +72,20 @@ export function runResultOf(
   }
 }
 
+/** Tasks whose k6 ended with exit code 99: the script's thresholds crossed on that task's data. */
+export function k6ThresholdsCrossed(result: RunResult): string[] {
+  return result.tasks
+    .filter(t => t.task.engine === 'k6' && t.task.exitCode === 99)
+    .map(
+      t =>
+        `task ${t.task.region}/${t.task.taskIndex}: the k6 script's thresholds were crossed (k6 exit code 99)` +
+        (t.task.message ? `: ${t.task.message}` : '')
+    )
+}
+
 /** Why a run result is not a complete, successful run; null when it is. */
 export function runProblems(result: RunResult): string | null {
-  const problems: string[] = []
+  const problems: string[] = [...k6ThresholdsCrossed(result)]
   if (result.run.facts.aborted === true) problems.push('the run was interrupted')
   for (const m of result.run.missingTasks)
     problems.push(`task ${m.region}/${m.taskIndex} missing: ${m.reason}`)

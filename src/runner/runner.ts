@@ -373,7 +373,11 @@ async function runProcessEngine(engine: ProcessEngine, ctx: EngineRunContext, r:
   } else if (ex.code !== null && engine.completed(ex.code)) {
     if (recorder.samples > 0) {
       outcome.status = 'ok'
-      outcome.message = [ex.code !== 0 ? `${engine.name} ${how}` : '', skippedNote(parser).slice(2)]
+      const said = ex.code !== 0 ? engine.failureMessage?.(ex.code, err || out, ctx) : undefined
+      outcome.message = [
+        ex.code !== 0 ? `${engine.name} ${how}${said ? `: ${said}` : ''}` : '',
+        skippedNote(parser).slice(2)
+      ]
         .filter(Boolean)
         .join('; ')
     } else {

@@ -6,7 +6,7 @@ import { SCENARIO_OPTIONS, scenarioFlagsOf } from '../scenario-flags.js'
 import { resolve } from 'node:path'
 import { displayPath, loadScenario } from '../../config/scenario.js'
 import { profileSeconds } from '../../fleet/plan.js'
-import { runProblems, runScenarioOnce } from '../../fleet/run.js'
+import { k6ThresholdsCrossed, runProblems, runScenarioOnce } from '../../fleet/run.js'
 import type { FleetProgress } from '../../fleet/types.js'
 import { writeJsonFile } from '../../results/io.js'
 import type { RunResult } from '../../results/model.js'
@@ -182,6 +182,7 @@ export const runCommand: Command = {
         `${vusText} · ${scenario.target}`
       io.stdout.write(renderTerminal(summary, { color: useColor(io.stdout, io.env), title }))
     }
+    for (const line of k6ThresholdsCrossed(result)) log(line)
     return runProblems(result) ? EXIT_FAILED : EXIT_OK
   }
 }
