@@ -41,8 +41,13 @@ async function k6Scenario(flags: Record<string, string> = {}): Promise<Scenario>
 describe('config: which k6 scenarios run the script load', () => {
   it('a k6 script with no load given runs its own; any load flag or profile turns that off', async () => {
     expect((await k6Scenario()).scriptLoad).toBe(true)
-    for (const f of [{ vus: '3' }, { duration: '10s' }, { rampUp: '5s' }, { profile: 'load' }])
-      expect((await k6Scenario(f)).scriptLoad).toBeUndefined()
+    const loads: Record<string, string>[] = [
+      { vus: '3' },
+      { duration: '10s' },
+      { rampUp: '5s' },
+      { profile: 'load' }
+    ]
+    for (const f of loads) expect((await k6Scenario(f)).scriptLoad).toBeUndefined()
     const http = await loadScenario({ cwd: dir, flags: { target: TARGET, requests: ['GET /'] } })
     expect(http.scriptLoad).toBeUndefined()
   })
