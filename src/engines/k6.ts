@@ -24,6 +24,12 @@ export const K6_DEFAULT_BIN = 'k6'
 export const K6_INSTALL_HINT =
   'install k6: in a GitHub workflow add the step `uses: grafana/setup-k6-action@v1` before perf-gate; elsewhere see https://grafana.com/docs/k6/latest/set-up/install-k6/'
 
+/**
+ * k6 versions whose real output this parser was checked with: their runs are in
+ * `fixtures/k6/v<version>-*` and the k6 tests ran against them. The runner image pins one of them.
+ */
+export const K6_CHECKED_VERSIONS: readonly string[] = ['0.48.0']
+
 /** k6 exit codes that mean the test ran to its end: 0, and 99 (thresholds crossed). */
 export const K6_COMPLETED_CODES: readonly number[] = [0, 99]
 
