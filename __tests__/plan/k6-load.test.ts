@@ -92,6 +92,21 @@ describe('resolveK6Load', () => {
     expect(plan.tasks[0].hardMaxS).toBeGreaterThan(96)
   })
 
+  it('the same scenario is inspected once (Fargate sizing and the run share the reading)', async () => {
+    const own = await k6Scenario()
+    let calls = 0
+    const lines: string[] = []
+    const inspect: K6Inspector = async () => {
+      calls++
+      return facts()
+    }
+    const a = await resolveK6Load(own, {}, l => lines.push(l), inspect)
+    const b = await resolveK6Load(own, {}, l => lines.push(l), inspect)
+    expect(b).toBe(a)
+    expect(calls).toBe(1)
+    expect(lines).toHaveLength(1)
+  })
+
   it('a given load stays, and the log names the script options it replaces', async () => {
     const lines: string[] = []
     const given = await k6Scenario({ vus: '5', duration: '20s' })

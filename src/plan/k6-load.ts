@@ -22,6 +22,9 @@ export type K6Inspector = (script: string, env: NodeJS.ProcessEnv) => Promise<K6
 
 const defaultInspector: K6Inspector = (script, env) => inspectK6Script(k6Engine.binary(env), script, env)
 
+/** Scenarios already resolved (the Fargate sizing and the run read the same one): inspected once. */
+const resolvedOnce = new WeakMap<Scenario, Scenario>()
+
 /**
  * The scenario with a k6 script's own load filled in (vus = its maxVUs, durationS = its
  * totalDuration); other scenarios unchanged. Throws a ConfigError when the script's own load is
@@ -34,6 +37,20 @@ export async function resolveK6Load(
   inspect: K6Inspector = defaultInspector
 ): Promise<Scenario> {
   if (scenario.engine !== 'k6' || !scenario.script) return scenario
+  const known = resolvedOnce.get(scenario)
+  if (known) return known
+  const resolved = await resolve(scenario, env, log, inspect)
+  resolvedOnce.set(scenario, resolved)
+  return resolved
+}
+
+async function resolve(
+  scenario: Scenario,
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+  inspect: K6Inspector
+): Promise<Scenario> {
+  const script = scenario.script!
   const inspectEnv: NodeJS.ProcessEnv = {
     ...env,
     [TARGET_ENV]: scenario.target,
@@ -42,7 +59,7 @@ export async function resolveK6Load(
   }
   let load: K6ScriptLoad
   try {
-    load = await inspect(scenario.script, inspectEnv)
+    load = await inspect(script, inspectEnv)
   } catch (e) {
     // With a given load the run goes ahead; its task reports what k6 says.
     if (!scenario.scriptLoad) return scenario
@@ -52,7 +69,7 @@ export async function resolveK6Load(
         `k6 ${code === 'ENOENT' ? 'not found' : 'not executable'}: "${k6Engine.binary(env)}" (set ${K6_BIN_ENV}, or ${K6_INSTALL_HINT})`
       )
     const why = e instanceof K6ScriptError ? e.message : (e as Error).message
-    throw new ConfigError(`${scenario.script}: k6 cannot read the script: ${why}`)
+    throw new ConfigError(`${script}: k6 cannot read the script: ${why}`)
   }
   const declared = describeScriptLoad(load)
   if (!scenario.scriptLoad) {
