@@ -146,3 +146,42 @@ describe('perf-gate run --engine k6: thresholds the script crosses', () => {
     expect(requests(result)).toBe(30)
   }, 150_000)
 })
+
+describe('perf-gate gate --engine k6: the script thresholds on the merged data', () => {
+  it('a crossed submetric threshold fails the gate; a custom-metric one is not judged', async () => {
+    const script = join(tmp, 'gate.js')
+    writeFileSync(
+      script,
+      SCRIPT.replace(
+        "maxDuration: '60s' } },",
+        "maxDuration: '60s' } },\n  thresholds: { 'http_req_duration{name:fast}': ['p(50)<0.001'], iteration_duration: ['p(95)<60000'] },"
+      )
+    )
+    const r = await runCli(
+      [
+        'gate',
+        '--engine',
+        'k6',
+        '--script',
+        script,
+        '--target',
+        target.url,
+        '--tasks',
+        '2',
+        '--confirm-replicates',
+        '0',
+        '--baseline-store',
+        `dir:${join(tmp, 'baselines')}`
+      ],
+      { cwd: tmp, env, timeoutMs: 150_000 }
+    )
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    expect(r.code).toBe(1)
+    const row = r.stdout.split('\n').find(l => l.includes('http_req_duration{name:fast}'))
+    expect(row).toContain('script')
+    expect(row).toContain('❌ fail')
+    const custom = r.stdout.split('\n').find(l => l.includes('iteration_duration'))
+    expect(custom).toContain('not judged')
+    expect(custom).not.toContain('✅')
+  }, 180_000)
+})
