@@ -6,8 +6,10 @@ import { fileURLToPath } from 'node:url'
 import {
   createCsvParser,
   createK6JsonParser,
+  k6Args,
   k6Engine,
   k6FailureKind,
+  k6SampleChannel,
   k6ThresholdsFromSummary,
   parseK6CsvTime,
   parseRfc3339Ms
@@ -167,6 +169,17 @@ describe('k6 command', () => {
       '0,1/2,1',
       '/scripts/test.js'
     ])
+  })
+
+  it('on Windows the samples go to a followed file in the task directory', () => {
+    const c = ctx({}, { workDir: '/tmp/task' })
+    const channel = k6SampleChannel(c, 'win32')
+    expect(channel).toEqual({
+      out: join('/tmp/task', 'k6-samples.json'),
+      samples: { kind: 'file', path: join('/tmp/task', 'k6-samples.json') }
+    })
+    expect(k6Args(c, 'win32')).toContain(`json=${channel.out}`)
+    expect(k6SampleChannel(c, 'linux')).toEqual({ out: '/dev/fd/3', samples: { kind: 'fd3' } })
   })
 
   it('a missing script is a clear error', async () => {

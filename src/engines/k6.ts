@@ -350,6 +350,22 @@ export function createCsvParser(sink: SampleSink): K6Parser {
   }
 }
 
+/**
+ * Where k6 writes its samples: fd 3 (a FIFO the runner makes; k6 opens it as `/dev/fd/3`), or on
+ * Windows, which has neither FIFOs nor `/dev/fd`, a file in the task's directory that the runner
+ * follows while it grows.
+ */
+export function k6SampleChannel(
+  ctx: EngineRunContext,
+  platform: NodeJS.Platform = process.platform
+): { out: string; samples: EngineCommand['samples'] } {
+  if (platform === 'win32') {
+    const path = join(ctx.workDir, 'k6-samples.json')
+    return { out: path, samples: { kind: 'file', path } }
+  }
+  return { out: '/dev/fd/3', samples: { kind: 'fd3' } }
+}
+
 /** Where k6 writes its end-of-test summary: the task's private directory. */
 function summaryPath(ctx: EngineRunContext): string {
   return join(ctx.workDir, K6_SUMMARY_FILE)
@@ -378,7 +394,7 @@ function goSeconds(s: number): string {
  * (1 when unset) before the first stage. CLI load options replace any `scenarios` in the script.
  * The execution segment splits any executor's load (VUs, iterations, arrival rates) over tasks.
  */
-export function k6Args(ctx: EngineRunContext): string[] {
+export function k6Args(ctx: EngineRunContext, platform: NodeJS.Platform = process.platform): string[] {
   if (!ctx.script)
     throw new Error('engine k6: field "script" is empty (expected the path of a k6 .js script)')
   const { load } = ctx
@@ -389,7 +405,7 @@ export function k6Args(ctx: EngineRunContext): string[] {
     '--no-color',
     '--quiet',
     '--out',
-    'json=/dev/fd/3',
+    `json=${k6SampleChannel(ctx, platform).out}`,
     '--summary-export',
     summaryPath(ctx)
   ]
@@ -443,7 +459,7 @@ export const k6Engine: ProcessEngine = {
       command: binary(env),
       args: k6Args(ctx),
       env: { ...ctx.env, K6_NO_USAGE_REPORT: 'true' },
-      samples: { kind: 'fd3' }
+      samples: k6SampleChannel(ctx).samples
     }
   },
   createParser: createK6JsonParser,
