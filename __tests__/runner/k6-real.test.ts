@@ -104,6 +104,36 @@ describe('runner with real k6', () => {
     expect(stats(results).requests).toBe(30)
   }, 120_000)
 
+  it('two tasks with execution segments together run the total arrival rate, half each', async () => {
+    const script = file(
+      'rate.js',
+      SHARED.replace(
+        "fixed: { executor: 'shared-iterations', vus: 3, iterations: 30, maxDuration: '60s' }",
+        "paced: { executor: 'constant-arrival-rate', rate: 20, timeUnit: '1s', duration: '2s', preAllocatedVUs: 10 }"
+      )
+    )
+    const segs = k6Segments(2)
+    const results = await Promise.all(
+      segs.map((segment, i) =>
+        runTask(
+          spec({
+            script,
+            taskIndex: i,
+            taskCount: 2,
+            load: { vus: 10, durationS: 32, rampUpS: 0, scriptLoad: true, segment, targetUrl: target.url }
+          }),
+          { env }
+        )
+      )
+    )
+    expect(results.map(r => r.task.status)).toEqual(['ok', 'ok'])
+    // 20 iterations per second for 2 s, one request each. k6 alone starts 40 or 41 of them (an
+    // iteration may fall on the closing instant); each segment starts its half of the same schedule.
+    const counts = results.map(r => stats([r]).requests)
+    for (const n of counts) expect([20, 21]).toContain(n)
+    expect([40, 41]).toContain(counts[0] + counts[1])
+  }, 120_000)
+
   it('a given load replaces the script options: 2 VUs for 1 s', async () => {
     const result = await runTask(
       spec({
