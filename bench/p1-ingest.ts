@@ -7,8 +7,11 @@
  * streamed in 64 KiB chunks through the engine's own parser into a TaskRecorder and finish(). The
  * floor reads the same file with the same chunking, decodes it and cuts it into line strings.
  */
-import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { openSamplePipe } from '../src/runner/sample-pipe.js'
 import { CsvSplitter } from '../src/engines/csv.js'
 import { jmeterEngine } from '../src/engines/jmeter.js'
 import { createCsvParser, k6Engine } from '../src/engines/k6.js'
@@ -458,11 +461,53 @@ export async function ingest(path: string, factory: ParserFactory): Promise<Inge
   }
 }
 
+export interface TransportPass {
+  cpuMs: number
+  wallMs: number
+  samples: number
+}
+
+/**
+ * The runner's side of the engine's fd 3: a child (`cat FILE >&3`) writes the file to its fd 3,
+ * which is Node's socket pair (`'pipe'`) or the runner's FIFO (`openSamplePipe`), and this process
+ * reads it into the k6 parser and a TaskRecorder. CPU is this process's user + system time.
+ */
+export async function transportPass(path: string, kind: 'socketpair' | 'fifo'): Promise<TransportPass> {
+  const dir = mkdtempSync(join(join(path, '..'), 'fifo-'))
+  try {
+    const rec = new TaskRecorder()
+    const parser = k6Engine.createParser(rec)
+    const pipe = kind === 'fifo' ? openSamplePipe(dir) : null
+    if (kind === 'fifo' && !pipe) throw new Error('P1: mkfifo is not available')
+    const c0 = process.cpuUsage()
+    const t0 = nowMs()
+    const child = spawn('sh', ['-c', 'cat "$1" >&3', 'sh', path], {
+      stdio: ['ignore', 'ignore', 'inherit', pipe ? pipe.writeFd : 'pipe']
+    })
+    pipe?.closeWriteEnd()
+    const stream = pipe ? pipe.stream : (child.stdio[3] as Readable)
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (c: Buffer) => parser.push(c))
+      stream.once('end', resolve)
+      stream.once('error', reject)
+    })
+    parser.end()
+    rec.finish(defaultTaskMeta({ engine: 'bench' }))
+    const cpu = process.cpuUsage(c0)
+    const wallMs = nowMs() - t0
+    stream.destroy()
+    return { cpuMs: (cpu.user + cpu.system) / 1000, wallMs, samples: rec.samples }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 export async function runP1(opts: BenchOptions): Promise<BenchReport> {
   const dir = await makeTempDir('p1')
   const rows: string[][] = []
   const notes: string[] = []
   const targets: BenchReport['targets'] = []
+  const transport: string[][] = []
   try {
     for (const [i, fmt] of FORMATS.entries()) {
       const path = join(dir, `input-${i}`)
@@ -510,6 +555,25 @@ export async function runP1(opts: BenchOptions): Promise<BenchReport> {
       notes.push(
         `${fmt.name} (\`${fmt.source}\`): ${p.labels} labels, ${int(p.skipped)} lines skipped by the parser, ${int(p.lateSamples)} late samples; generation ${num(genS, 1)} s (not timed)`
       )
+      if (i === 0) {
+        // k6's sample channel: today's socket pair against the FIFO the runner now gives k6.
+        for (const kind of ['socketpair', 'fifo'] as const) {
+          let bestT: TransportPass | undefined
+          for (let rep = 0; rep < 2; rep++) {
+            const t = await transportPass(path, kind)
+            if (t.samples !== p.samples)
+              throw new Error(`P1 transport ${kind}: ${t.samples} samples, the file has ${p.samples}`)
+            if (!bestT || t.cpuMs < bestT.cpuMs) bestT = t
+          }
+          transport.push([
+            kind === 'fifo' ? 'FIFO (`mkfifo`, k6 `--out json=/dev/fd/3`)' : "socket pair (Node `'pipe'`)",
+            int(bestT!.samples),
+            int(bestT!.cpuMs),
+            num((bestT!.cpuMs * 1000) / bestT!.samples, 2),
+            int(bestT!.wallMs)
+          ])
+        }
+      }
       await removeDir(path)
     }
   } finally {
@@ -536,6 +600,11 @@ export async function runP1(opts: BenchOptions): Promise<BenchReport> {
           ],
           rows
         )
+      },
+      {
+        caption:
+          "k6 sample channel (fd 3), runner CPU per request: the k6 NDJSON file above written by a child (`cat FILE >&3`) to its fd 3, read by this process into the k6 parser and a TaskRecorder. CPU = this process's user + system time. Best of 2 passes.",
+        markdown: table(['fd 3', 'requests', 'runner CPU ms', 'runner CPU µs/request', 'wall ms'], transport)
       }
     ],
     targets,

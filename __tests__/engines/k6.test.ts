@@ -6,8 +6,10 @@ import { fileURLToPath } from 'node:url'
 import {
   createCsvParser,
   createK6JsonParser,
+  k6Args,
   k6Engine,
   k6FailureKind,
+  k6SampleChannel,
   k6ThresholdsFromSummary,
   parseK6CsvTime,
   parseRfc3339Ms
@@ -77,7 +79,17 @@ function ctx(
   }
 }
 
-const PREFIX = ['run', '--address', '', '--no-color', '--quiet', '--out', 'json=/dev/fd/3']
+const PREFIX = [
+  'run',
+  '--address',
+  '',
+  '--no-color',
+  '--quiet',
+  '--out',
+  'json=/dev/fd/3',
+  '--summary-export',
+  '/tmp/none/k6-summary.json'
+]
 
 describe('k6 command', () => {
   it('plain vus/duration', async () => {
@@ -142,6 +154,32 @@ describe('k6 command', () => {
       '/scripts/test.js'
     ])
     expect(c.env).toEqual({ BASE_URL: 'http://127.0.0.1:9', K6_NO_USAGE_REPORT: 'true' })
+  })
+
+  it("the script's own load: no load flags, only the execution segment", async () => {
+    const c = await k6Engine.command(
+      ctx({ scriptLoad: true, segment: { segment: '0:1/2', sequence: '0,1/2,1' } }),
+      {}
+    )
+    expect(c.args).toEqual([
+      ...PREFIX,
+      '--execution-segment',
+      '0:1/2',
+      '--execution-segment-sequence',
+      '0,1/2,1',
+      '/scripts/test.js'
+    ])
+  })
+
+  it('on Windows the samples go to a followed file in the task directory', () => {
+    const c = ctx({}, { workDir: '/tmp/task' })
+    const channel = k6SampleChannel(c, 'win32')
+    expect(channel).toEqual({
+      out: join('/tmp/task', 'k6-samples.json'),
+      samples: { kind: 'file', path: join('/tmp/task', 'k6-samples.json') }
+    })
+    expect(k6Args(c, 'win32')).toContain(`json=${channel.out}`)
+    expect(k6SampleChannel(c, 'linux')).toEqual({ out: '/dev/fd/3', samples: { kind: 'fd3' } })
   })
 
   it('a missing script is a clear error', async () => {

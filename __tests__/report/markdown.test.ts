@@ -174,6 +174,29 @@ describe('SLOs, facts and per-label details', () => {
     ])
   })
 
+  test('a script threshold perf-gate cannot evaluate reads "not judged", never pass', () => {
+    const base = syntheticInput()
+    const out = renderMarkdown({
+      ...base,
+      slos: [
+        ...base.slos,
+        {
+          expr: 'p(95)<200',
+          metric: 'iteration_duration',
+          source: 'script',
+          ok: true,
+          judged: false,
+          observed: null,
+          reason: 'iteration_duration is not recorded by perf-gate'
+        }
+      ]
+    })
+    expect(out).toContain('**SLOs** (1 of 3 passed, 1 not judged)')
+    const row = rowsStartingWith(out, '`iteration_duration`: `p(95)<200`')[0]
+    expect(row[3]).toBe('⚪ not judged (iteration\\_duration is not recorded by perf-gate)')
+    expect(row.join(' ')).not.toContain('✅')
+  })
+
   test('noise and run facts, with missing tasks named', () => {
     expect(md).toContain(
       '**Noise:** σ=2.1% · N=14 baselines · k=1 PR replicate · MDE 6.2% · 10% target reachable'

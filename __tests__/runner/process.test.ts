@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { locustEngine } from '../../src/engines/locust.js'
 import { readResultFile } from '../../src/results/io.js'
 import { ResultView } from '../../src/results/query.js'
 import type { TaskResult } from '../../src/results/model.js'
@@ -147,13 +148,16 @@ describe('runner with Locust (samples on fd 3)', () => {
     delete env.PERF_GATE_LOCUST_BIN
     const a = await runTask(spec(), { env })
     expect(a.task.status).toBe('engine-error')
-    expect(a.task.message).toBe('locust not found (set PERF_GATE_LOCUST_BIN)')
+    expect(a.task.message).toBe(`locust not found (set PERF_GATE_LOCUST_BIN, or ${locustEngine.installHint})`)
+    expect(a.task.message).toContain('pip install locust')
     expect(a.task.startedMs).toBeNull()
 
     const b = await runTask(spec(), {
       env: { ...process.env, PERF_GATE_LOCUST_BIN: join(dir, 'no', 'locust') }
     })
-    expect(b.task.message).toBe(`${join(dir, 'no', 'locust')} not found (set PERF_GATE_LOCUST_BIN)`)
+    expect(b.task.message).toBe(
+      `${join(dir, 'no', 'locust')} not found (set PERF_GATE_LOCUST_BIN, or ${locustEngine.installHint})`
+    )
   })
 
   it('a missing locustfile is an engine-error naming it', async () => {

@@ -1,6 +1,7 @@
 // A small k6 script for perf-gate: `perf-gate run --script examples/k6/script.js --target URL`.
-// perf-gate passes the load (VUs, duration, stages, execution segment) on the k6 command line and
-// the target's base URL in the PERF_GATE_TARGET environment variable.
+// With no load given, perf-gate runs the script's own options (here 2 VUs for 10 s), split over
+// --tasks by execution segments; --vus/--duration/--ramp-up or a profile replace them. The target's
+// base URL arrives in the PERF_GATE_TARGET environment variable.
 /* global __ENV */
 import http from 'k6/http'
 import { check, sleep } from 'k6'
@@ -8,6 +9,8 @@ import { check, sleep } from 'k6'
 const BASE = (__ENV.PERF_GATE_TARGET || 'http://127.0.0.1:8080').replace(/\/+$/, '')
 
 export const options = {
+  vus: 2,
+  duration: '10s',
   thresholds: {
     http_req_failed: ['rate<0.5'],
     http_req_duration: ['p(95)<500']

@@ -75,6 +75,11 @@ export interface Scenario {
   fingerprint: string
   /** The test-type profile the stages came from (or that custom stages override), when one is set. */
   profile?: ExpandedProfile
+  /**
+   * k6 with no load given (no vus, duration, ramp-up, stages or profile): the script's own load
+   * options run as written; vus/durationS are placeholders until `resolveK6Load` reads the script.
+   */
+  scriptLoad?: boolean
 }
 
 /** Scenario settings given as command-line flags (raw strings, validated here). */
@@ -421,7 +426,7 @@ export function scenarioFingerprint(
   s: Pick<
     Scenario,
     'engine' | 'scriptHash' | 'target' | 'vus' | 'durationS' | 'rampUpS' | 'stages' | 'requests'
-  > & { profile?: Pick<ExpandedProfile, 'name' | 'params'> }
+  > & { profile?: Pick<ExpandedProfile, 'name' | 'params'>; scriptLoad?: boolean }
 ): string {
   const doc = {
     engine: s.engine,
@@ -437,7 +442,9 @@ export function scenarioFingerprint(
         body: r.body ?? null
       })) ?? null,
     // Only present with a profile, so the fingerprints of runs without one do not change.
-    profile: s.profile ? { name: s.profile.name, params: s.profile.params } : undefined
+    profile: s.profile ? { name: s.profile.name, params: s.profile.params } : undefined,
+    // Only present for a k6 script's own load (whose options the script hash covers).
+    scriptLoad: s.scriptLoad ? true : undefined
   }
   return createHash('sha256').update(canonicalJson(doc)).digest('hex')
 }
@@ -705,7 +712,18 @@ export async function loadScenario(opts: LoadScenarioOptions = {}): Promise<Scen
     scriptHash = createHash('sha256').update(content).digest('hex')
   }
 
+  const loadGiven =
+    vusFlag !== undefined ||
+    durationFlag !== undefined ||
+    rampFlag !== undefined ||
+    base.vus !== undefined ||
+    base.duration !== undefined ||
+    base['ramp-up'] !== undefined ||
+    !!stages?.length ||
+    profileSpec !== null
+  const scriptLoad = engine === 'k6' && !loadGiven
   const partial = {
+    ...(scriptLoad ? { scriptLoad } : {}),
     engine,
     scriptHash,
     target: targetRaw,
@@ -737,7 +755,8 @@ export async function loadScenario(opts: LoadScenarioOptions = {}): Promise<Scen
     allowedHosts,
     configFile: configPath,
     fingerprint: scenarioFingerprint(partial),
-    ...(profile ? { profile } : {})
+    ...(profile ? { profile } : {}),
+    ...(scriptLoad ? { scriptLoad } : {})
   }
 }
 

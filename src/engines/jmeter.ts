@@ -482,6 +482,8 @@ export const jmeterEngine: ProcessEngine = {
   name: 'jmeter',
   kind: 'process',
   binaryEnv: JMETER_BIN_ENV,
+  installHint:
+    'install Apache JMeter and put its bin folder on PATH: in a GitHub workflow add a step that downloads and unpacks the binary archive from https://jmeter.apache.org/download_jmeter.cgi (see docs/workflows.md)',
   defaultBinary: JMETER_DEFAULT_BIN,
   binary,
   /** Runs `jmeter --version` in a scratch directory (JMeter writes jmeter.log into its cwd). */

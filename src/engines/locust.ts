@@ -305,6 +305,8 @@ export const locustEngine: ProcessEngine = {
   name: 'locust',
   kind: 'process',
   binaryEnv: BINARY_ENV,
+  installHint:
+    'install Locust: in a GitHub workflow add the steps `uses: actions/setup-python@v5` and `run: pip install locust` before perf-gate',
   defaultBinary: DEFAULT_BINARY,
 
   binary: locustBinary,

@@ -35,6 +35,11 @@ export interface TaskLoad {
   stages?: Stage[]
   /** Locust spawn rate (users per second); derived from vus/rampUpS when absent. */
   spawnRate?: number
+  /**
+   * k6 only: run the script's own load options (`scenarios`, `stages`, `vus`/`duration`); only
+   * the execution segment is passed. vus/durationS then describe that load (from `k6 inspect`).
+   */
+  scriptLoad?: boolean
   /** k6 execution segment for this task, plus the full sequence. */
   segment?: { segment: string; sequence: string }
   /** Base URL of the system under test (already checked against the allow-list). */
@@ -82,6 +87,8 @@ export interface ProcessEngine {
   /** Environment variable that overrides the binary, e.g. PERF_GATE_K6_BIN. */
   readonly binaryEnv: string
   readonly defaultBinary: string
+  /** How to install the engine where perf-gate runs (named when the binary is missing). */
+  readonly installHint?: string
   /** The binary to run, honouring the override variable. */
   binary(env?: NodeJS.ProcessEnv): string
   /** Engine version string, or '' when it cannot be told. */
@@ -92,6 +99,11 @@ export interface ProcessEngine {
   createParser(sink: SampleSink): StreamParser
   /** Whether an exit code means the engine ran to completion (k6: 99 = thresholds crossed). */
   completed(exitCode: number): boolean
+  /**
+   * A readable one-line message for a non-zero exit (a failure, or a completion such as k6's 99),
+   * from the engine's stderr (`output`); undefined to use the last output line.
+   */
+  failureMessage?(exitCode: number | null, output: string, ctx: EngineRunContext): string | undefined
   /**
    * Reads facts the engine wrote to files in ctx.workDir once it exited (k6's summary export,
    * which lists thresholds on submetrics that its sample stream does not carry).

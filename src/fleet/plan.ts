@@ -82,12 +82,14 @@ export function planRun(
     durationS: scenario.durationS,
     rampUpS: scenario.rampUpS,
     ...(scenario.stages?.length ? { stages: scenario.stages } : {}),
+    ...(scenario.scriptLoad ? { scriptLoad: true } : {}),
     targetUrl: scenario.target
   }
   const shares = taskShares(scenario.engine, load, scenario.tasks)
   const hardMaxS = hardMaxSeconds(scenario)
   // A profile knows its steady phase (e.g. the spike's baseline); otherwise the stages tell.
-  const steady = scenario.profile?.steady ?? steadyOf(scenario)
+  // A k6 script's own load has no steady phase perf-gate knows of: the whole run counts.
+  const steady = scenario.scriptLoad ? null : (scenario.profile?.steady ?? steadyOf(scenario))
   const tasks: TaskSpec[] = shares.map((share, i) => {
     const region = regionOf(i)
     return {

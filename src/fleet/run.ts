@@ -5,6 +5,7 @@
  */
 import type { Scenario } from '../config/scenario.js'
 import { RESULT_VERSION, RUN_RESULT_SCHEMA, type RunResult, type TaskResult } from '../results/model.js'
+import { resolveK6Load } from '../plan/k6-load.js'
 import { planRun } from './plan.js'
 import { LocalFleet } from './local.js'
 import type { Fleet, FleetOutcome, FleetPlan, FleetProgress } from './types.js'
@@ -74,9 +75,20 @@ export function runResultOf(
   }
 }
 
+/** Tasks whose k6 ended with exit code 99: the script's thresholds crossed on that task's data. */
+export function k6ThresholdsCrossed(result: RunResult): string[] {
+  return result.tasks
+    .filter(t => t.task.engine === 'k6' && t.task.exitCode === 99)
+    .map(
+      t =>
+        `task ${t.task.region}/${t.task.taskIndex}: the k6 script's thresholds were crossed (k6 exit code 99)` +
+        (t.task.message ? `: ${t.task.message}` : '')
+    )
+}
+
 /** Why a run result is not a complete, successful run; null when it is. */
 export function runProblems(result: RunResult): string | null {
-  const problems: string[] = []
+  const problems: string[] = [...k6ThresholdsCrossed(result)]
   if (result.run.facts.aborted === true) problems.push('the run was interrupted')
   for (const m of result.run.missingTasks)
     problems.push(`task ${m.region}/${m.taskIndex} missing: ${m.reason}`)
@@ -91,6 +103,7 @@ export function runProblems(result: RunResult): string | null {
 /** Plans and runs the scenario once and returns its run result (failed tasks included). */
 export async function runScenarioOnce(scenario: Scenario, opts: RunScenarioOptions = {}): Promise<RunResult> {
   const log = opts.log ?? (() => undefined)
+  scenario = await resolveK6Load(scenario, opts.env ?? process.env, log)
   const createdMs = Date.now()
   const plan = planRun(scenario, { backend: opts.fleet?.backend, regions: opts.regions })
   opts.onPlan?.(plan)

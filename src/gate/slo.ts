@@ -19,11 +19,14 @@
  * A k6 script's own thresholds (TaskMeta.thresholds) are judged again the same way on the merged
  * data, since each k6 instance only judged its own slice. Those on metrics perf-gate does not record
  * (custom metrics, iteration_duration, tags other than name) are reported as `unsupported` and do
- * not fail the gate. SLOs are judged over the whole run by default, as k6 does.
+ * not fail the gate. SLOs are judged over the whole run by default, as k6 does. Percentiles of a k6
+ * script's thresholds follow k6's definition (linear interpolation between ranks, k6-percentile.ts);
+ * those of perf-gate's own SLOs are nearest-rank.
  */
 import type { ResultView, WindowSpec } from '../results/query.js'
 import type { ThresholdSpec } from '../results/model.js'
 import { formatValue, type MetricUnit } from './format.js'
+import { k6Percentile } from './k6-percentile.js'
 
 export const SLO_METRICS = ['http_req_duration', 'http_req_failed', 'http_reqs', 'checks'] as const
 export type SloMetric = (typeof SLO_METRICS)[number]
@@ -346,8 +349,10 @@ export function evaluateSlo(view: ResultView, slo: Slo, opts: SloEvalOptions = {
       else if (slo.aggregation.kind === 'max') observed = stats.maxMs
       else {
         const p = slo.aggregation.kind === 'med' ? 50 : (slo.aggregation as { p: number }).p
-        const counts = view.counts(q)
-        observed = Math.min(counts.toHistogram().getValueAtPercentile(p) / 1000, stats.maxMs)
+        const h = view.counts(q).toHistogram()
+        // A k6 script's threshold is judged with k6's own (interpolated) percentile.
+        const us = slo.source === 'script' ? k6Percentile(h, p) : h.getValueAtPercentile(p)
+        observed = Math.min(us / 1000, stats.maxMs)
       }
     }
   }

@@ -22,6 +22,7 @@ import { listTasksStartedBy, stopTasks } from '../fleet/aws/ecs.js'
 import { awsMessage } from '../fleet/aws/retry.js'
 import { DEFAULT_FARGATE_TIMING, FargateFleet, type FargateTiming } from '../fleet/fargate.js'
 import { hardMaxSeconds } from '../fleet/plan.js'
+import { resolveK6Load } from '../plan/k6-load.js'
 import type { FleetProgress } from '../fleet/types.js'
 import { compare, parseSlos, type Slo } from '../gate/slo.js'
 import { LiveTotals } from '../gate/stop-rule.js'
@@ -159,6 +160,8 @@ export async function prepareFargate(
   deps: FargateDeps
 ): Promise<FargateSetup> {
   const env = deps.env ?? process.env
+  // A k6 script's own load sizes the fleet and its cost (the run reuses this reading).
+  scenario = await resolveK6Load(scenario, env, deps.log)
   const abortOn = abortOnRule(inputs.abortOn)
   const timing = timingFromEnv(env)
   let regions

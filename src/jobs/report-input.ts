@@ -78,6 +78,7 @@ function reportSlo(r: SloResult): ReportSlo {
     metric: r.metric,
     source: r.source,
     ok: r.status === 'pass' || r.status === 'unsupported',
+    ...(r.status === 'unsupported' ? { judged: false } : {}),
     observed: scale(r.observed, unit),
     unit,
     reason: r.reason

@@ -141,17 +141,19 @@ function missingSection(input: ReportInput): string {
 
 function sloSection(input: ReportInput): string {
   if (!input.slos.length) return ''
-  const passed = input.slos.filter(s => s.ok).length
+  const passed = input.slos.filter(s => s.ok && s.judged !== false).length
+  const notJudged = input.slos.filter(s => s.judged === false).length
   const rows = input.slos.map(s => [
     s.metric
       ? `<code>${escapeHtml(s.metric)}</code>: <code>${escapeHtml(s.expr)}</code>`
       : `<code>${escapeHtml(s.expr)}</code>`,
     escapeHtml(s.source),
     escapeHtml(formatValue(s.observed, s.unit || undefined)),
-    (s.ok ? '✅ pass' : '❌ fail') + (s.reason ? ` <span class="muted">(${escapeHtml(s.reason)})</span>` : '')
+    (s.judged === false ? '⚪ not judged' : s.ok ? '✅ pass' : '❌ fail') +
+      (s.reason ? ` <span class="muted">(${escapeHtml(s.reason)})</span>` : '')
   ])
   return [
-    `<h2>SLOs <span class="muted">(${passed} of ${input.slos.length} passed)</span></h2>`,
+    `<h2>SLOs <span class="muted">(${passed} of ${input.slos.length} passed${notJudged ? `, ${notJudged} not judged` : ''})</span></h2>`,
     table(['SLO', 'Source', 'Observed', 'Result'], rows, [false, false, true, false])
   ].join('\n')
 }

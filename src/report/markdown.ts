@@ -172,7 +172,7 @@ function missingTasks(input: ReportInput): string[] {
 
 function sloRow(s: ReportSlo): string[] {
   const expr = s.metric ? `${codeSpan(s.metric)}: ${codeSpan(s.expr)}` : codeSpan(s.expr)
-  const result = s.ok ? '✅ pass' : '❌ fail'
+  const result = s.judged === false ? '⚪ not judged' : s.ok ? '✅ pass' : '❌ fail'
   return [
     expr,
     s.source,
@@ -183,9 +183,10 @@ function sloRow(s: ReportSlo): string[] {
 
 function sloSection(input: ReportInput): string[] {
   if (!input.slos.length) return []
-  const passed = input.slos.filter(s => s.ok).length
+  const passed = input.slos.filter(s => s.ok && s.judged !== false).length
+  const notJudged = input.slos.filter(s => s.judged === false).length
   return [
-    `**SLOs** (${passed} of ${input.slos.length} passed)`,
+    `**SLOs** (${passed} of ${input.slos.length} passed${notJudged ? `, ${notJudged} not judged` : ''})`,
     '',
     markdownTable([['SLO', 'Source', 'Observed', 'Result'], ...input.slos.map(sloRow)], {
       align: ['l', 'l', 'r', 'l'],

@@ -65,8 +65,13 @@ export interface ReportSlo {
   metric?: string
   /** Where the SLO was declared: the perf-gate config or the load script. */
   source: 'config' | 'script'
-  /** Whether the SLO held. */
+  /** Whether the SLO held (true for one not judged: it does not fail the gate). */
   ok: boolean
+  /**
+   * false for a script threshold perf-gate cannot evaluate (a custom metric, a tag other than
+   * name/check): shown as "not judged", never as a pass. Absent means judged.
+   */
+  judged?: boolean
   /** The observed value the expression was evaluated against; null when unavailable. */
   observed: number | null
   /** Unit of `observed`, used only for display; defaults to no unit. */

@@ -32,6 +32,7 @@ import type {
 import { defaultTaskMeta, type TaskResult, type TaskStatus } from '../results/model.js'
 import { TaskRecorder, type LiveWindow } from '../results/recorder.js'
 import { followFile, type FileFollower } from './follow.js'
+import { openSamplePipe } from './sample-pipe.js'
 import { taskSpecSchema, type TaskSpec } from './spec.js'
 import type { z } from 'zod'
 
@@ -216,7 +217,8 @@ function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
 }
 
 function spawnErrorMessage(engine: ProcessEngine, command: string, err: NodeJS.ErrnoException): string {
-  if (err.code === 'ENOENT') return `${command} not found (set ${engine.binaryEnv})`
+  if (err.code === 'ENOENT')
+    return `${command} not found (set ${engine.binaryEnv}${engine.installHint ? `, or ${engine.installHint}` : ''})`
   if (err.code === 'EACCES') return `${command} is not executable (set ${engine.binaryEnv})`
   return `could not start ${command}: ${err.message}`
 }
@@ -237,16 +239,20 @@ async function runProcessEngine(engine: ProcessEngine, ctx: EngineRunContext, r:
   let exited = false
   let killTimer: NodeJS.Timeout | undefined
 
+  // fd 3 is a FIFO when possible: engines open it by name (/dev/fd/3), which a socket pair refuses.
+  const pipe = cmd.samples.kind === 'fd3' ? openSamplePipe(ctx.workDir) : null
   outcome.startedMs = r.now()
   let child: ChildProcess
   let spawnError: NodeJS.ErrnoException | undefined
   try {
     child = spawn(cmd.command, cmd.args, {
       env: { ...r.env, ...cmd.env },
-      stdio: ['ignore', 'pipe', 'pipe', cmd.samples.kind === 'fd3' ? 'pipe' : 'ignore'],
+      stdio: ['ignore', 'pipe', 'pipe', pipe ? pipe.writeFd : cmd.samples.kind === 'fd3' ? 'pipe' : 'ignore'],
       detached: true
     })
   } catch (e) {
+    pipe?.closeWriteEnd()
+    pipe?.stream.destroy()
     outcome.startedMs = null
     parser.end()
     outcome.status = 'engine-error'
@@ -271,7 +277,8 @@ async function runProcessEngine(engine: ProcessEngine, ctx: EngineRunContext, r:
   const closed = new Promise<void>(resolve => child.once('close', () => resolve()))
   child.stdout?.on('data', (b: Buffer) => stdout.push(b))
   child.stderr?.on('data', (b: Buffer) => stderr.push(b))
-  const fd3 = cmd.samples.kind === 'fd3' ? (child.stdio[3] as Readable | null) : null
+  pipe?.closeWriteEnd()
+  const fd3 = pipe ? pipe.stream : cmd.samples.kind === 'fd3' ? (child.stdio[3] as Readable | null) : null
   let parseError: unknown
   const push = (c: Buffer) => {
     if (parseError !== undefined) return
@@ -317,6 +324,7 @@ async function runProcessEngine(engine: ProcessEngine, ctx: EngineRunContext, r:
     await Promise.race([closed, new Promise<void>(resolve => (closeTimer = setTimeout(resolve, 2000)))])
     clearTimeout(closeTimer)
   }
+  await pipe?.drained(2000)
   child.stdout?.destroy()
   child.stderr?.destroy()
   fd3?.destroy()
@@ -365,7 +373,11 @@ async function runProcessEngine(engine: ProcessEngine, ctx: EngineRunContext, r:
   } else if (ex.code !== null && engine.completed(ex.code)) {
     if (recorder.samples > 0) {
       outcome.status = 'ok'
-      outcome.message = [ex.code !== 0 ? `${engine.name} ${how}` : '', skippedNote(parser).slice(2)]
+      const said = ex.code !== 0 ? engine.failureMessage?.(ex.code, err || out, ctx) : undefined
+      outcome.message = [
+        ex.code !== 0 ? `${engine.name} ${how}${said ? `: ${said}` : ''}` : '',
+        skippedNote(parser).slice(2)
+      ]
         .filter(Boolean)
         .join('; ')
     } else {
@@ -383,7 +395,9 @@ async function runProcessEngine(engine: ProcessEngine, ctx: EngineRunContext, r:
     }
   } else {
     outcome.status = 'engine-error'
-    outcome.message = `${engine.name} ${how}` + (tailHint ? `: ${tailHint}` : '') + skippedNote(parser)
+    const said = engine.failureMessage?.(ex.code, err || out, ctx)
+    outcome.message =
+      `${engine.name} ${how}` + (said || tailHint ? `: ${said || tailHint}` : '') + skippedNote(parser)
   }
 }
 

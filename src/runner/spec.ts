@@ -38,6 +38,7 @@ export const taskSpecSchema = z.object({
       .array(z.object({ durationS: z.number().positive(), target: z.number().int().nonnegative() }))
       .optional(),
     spawnRate: z.number().positive().optional(),
+    scriptLoad: z.boolean().optional(),
     segment: z.object({ segment: z.string(), sequence: z.string() }).optional(),
     targetUrl: z.string().url()
   }),

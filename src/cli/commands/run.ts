@@ -6,7 +6,7 @@ import { SCENARIO_OPTIONS, scenarioFlagsOf } from '../scenario-flags.js'
 import { resolve } from 'node:path'
 import { displayPath, loadScenario } from '../../config/scenario.js'
 import { profileSeconds } from '../../fleet/plan.js'
-import { runProblems, runScenarioOnce } from '../../fleet/run.js'
+import { k6ThresholdsCrossed, runProblems, runScenarioOnce } from '../../fleet/run.js'
 import type { FleetProgress } from '../../fleet/types.js'
 import { writeJsonFile } from '../../results/io.js'
 import type { RunResult } from '../../results/model.js'
@@ -30,8 +30,9 @@ Scenario (perf-gate.yml in the current directory is read when present; flags win
   --script FILE          k6 .js, Locust .py or JMeter .jmx script
   --target URL           base URL of the system under test (loopback or allowed-hosts only)
   --request 'M /path'    a request of the http engine, repeatable (e.g. --request 'GET /fast')
-  --vus N                virtual users / threads in total (default 1)
-  --duration D           hold duration: 500ms, 30s, 2m, 1h30m or seconds (default 30s)
+  --vus N                virtual users / threads in total (default 1; k6: the script's own
+                         options when no load flag, config load or profile is given)
+  --duration D           hold duration: 500ms, 30s, 2m, 1h30m or seconds (default 30s; k6: as --vus)
   --ramp-up D            ramp-up before the hold (default 0)
   --tasks N              runner processes to split the load over (default 1)
   --interval D           result interval (default 1s)
@@ -130,6 +131,7 @@ export const runCommand: Command = {
       }
     }
     let taskCount = scenario.tasks
+    let vusText = `${scenario.vus} VUs`
     process.on('SIGINT', onSigint)
     let result: RunResult
     try {
@@ -139,9 +141,11 @@ export const runCommand: Command = {
         onProgress,
         onPlan: plan => {
           taskCount = plan.tasks.length
+          const own = plan.tasks[0]?.load.scriptLoad === true
+          if (own) vusText = `up to ${plan.tasks[0].load.vus} VUs`
           log(
-            `${scenario.name}: ${scenario.engine}, ${scenario.vus} VUs over ${taskCount} task${taskCount === 1 ? '' : 's'}, ` +
-              `${profileSeconds(scenario)} s against ${scenario.target}`
+            `${scenario.name}: ${scenario.engine}, ${own ? "the script's own load" : `${scenario.vus} VUs`} over ${taskCount} task${taskCount === 1 ? '' : 's'}, ` +
+              `${own ? `at most ${plan.tasks[0].load.durationS}` : profileSeconds(scenario)} s against ${scenario.target}`
           )
         },
         log: m => {
@@ -175,9 +179,10 @@ export const runCommand: Command = {
     else {
       const title =
         `perf-gate run: ${scenario.name} · ${scenario.engine} · ${taskCount} task${taskCount === 1 ? '' : 's'} · ` +
-        `${scenario.vus} VUs · ${scenario.target}`
+        `${vusText} · ${scenario.target}`
       io.stdout.write(renderTerminal(summary, { color: useColor(io.stdout, io.env), title }))
     }
+    for (const line of k6ThresholdsCrossed(result)) log(line)
     return runProblems(result) ? EXIT_FAILED : EXIT_OK
   }
 }
