@@ -8,8 +8,9 @@
  * 3. Stores two baseline runs of a small scenario in a fresh local baseline store, then slows the
  *    target's /fast route by 20 ms and gates the same scenario against them: the gate fails, with
  *    the deltas in the report.
- * 4. When Locust and JMeter are installed, runs each for ~5 s against the same target with the
- *    scripts in examples/; otherwise says which engine was skipped and why. Engines are found as
+ * 4. When k6, Locust and JMeter are installed, runs each for 5–10 s against the same target with
+ *    the scripts in examples/ (k6 with the script's own load); otherwise says which engine was
+ *    skipped and why. Engines are found as
  *    the test command finds them (scripts/engines.mjs), so Debian's JMeter 2.13 works here too.
  *
  * Every step is an entry in STEPS and gets the same context (target URL, output folder, earlier
@@ -19,7 +20,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { findJMeter, findLocust } from './engines.mjs'
+import { findJMeter, findK6, findLocust } from './engines.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = {
@@ -187,6 +188,30 @@ const STEPS = [
       } finally {
         await setFaults(ctx.url, {})
       }
+    }
+  },
+  {
+    name: "k6: 2 tasks, the script's own load (examples/k6/script.js: 2 VUs, 10 s)",
+    async run(ctx) {
+      const { bin, why } = findK6()
+      if (!bin) return `skipped: ${why}`
+      const out = join(ctx.outDir, 'k6.json')
+      const code = await perfGate(
+        [
+          'run',
+          '--script',
+          join(root, 'examples', 'k6', 'script.js'),
+          '--target',
+          ctx.url,
+          '--tasks',
+          '2',
+          '--out',
+          out
+        ],
+        { PERF_GATE_K6_BIN: bin, K6_NO_USAGE_REPORT: 'true' }
+      )
+      ctx.results.k6 = out
+      return code === 0 ? 'ok' : 'failed'
     }
   },
   {

@@ -1,7 +1,7 @@
 /**
  * `npm run demo` after the test command: the demo finds the engines the way the tests do
- * (scripts/engines.mjs), runs every step for real and exits 0. Locust and JMeter must not be
- * skipped: the test command has made sure both are installed.
+ * (scripts/engines.mjs), runs every step for real and exits 0. k6, Locust and JMeter must not be
+ * skipped: the test command has made sure all three are there.
  */
 import { spawn } from 'node:child_process'
 import { dirname, resolve } from 'node:path'
@@ -28,7 +28,7 @@ function runDemo(env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: st
   })
 }
 
-it('npm run demo passes after the tests, with Locust and JMeter run for real', async () => {
+it('npm run demo passes after the tests, with k6, Locust and JMeter run for real', async () => {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' }
   // A user runs the demo without the test command's overrides: JMeter on PATH (Debian's 2.13
   // included) must be found by the demo itself. An explicit JMeter (e.g. 5.x in CI) stays.
@@ -36,6 +36,7 @@ it('npm run demo passes after the tests, with Locust and JMeter run for real', a
   delete env.PERF_GATE_LOCUST_BIN
   const { code, out } = await runDemo(env)
   if (code !== 0) console.log(out)
+  expect(out).toMatch(/k6: .*: ok$/m)
   expect(out).toMatch(/Locust: .*: ok$/m)
   expect(out).toMatch(/JMeter: .*: ok$/m)
   expect(out).toMatch(/gate: the same scenario .*: ok$/m)
