@@ -21,6 +21,7 @@ import { reportArtifactName, uploadReportArtifact, writeReportFiles } from '../r
 import { renderCapacityMarkdown } from '../report/capacity.js'
 import { setOutputs, writeJobSummary, type EventInfo } from '../report/github.js'
 import { renderHtml } from '../report/html.js'
+import { redactText } from '../report/redact.js'
 
 /** The profile a stress run uses when neither the inputs nor the scenario name one. */
 export const DEFAULT_STRESS_PROFILE = 'stress'
@@ -58,7 +59,7 @@ export async function runStressMode(
     }
   })
   core.saveState(State.Started, '1')
-  const log = (m: string) => core.info(`perf-gate: ${m}`)
+  const log = (m: string) => core.info(`perf-gate: ${redactText(m)}`)
   const job = await runStressJob(
     {
       repo: `${event.owner}/${event.repo}`,
@@ -108,5 +109,5 @@ export async function runStressMode(
   })
   const line = `perf-gate ${scenario.name} (${scenario.profile?.name}): ${job.analysis?.sentence ?? 'no analysis'}`
   if (job.outcome === 'PASS') core.info(line)
-  else core.setFailed(`${line} — ${job.reasons.join('; ')}`)
+  else core.setFailed(redactText(`${line} — ${job.reasons.join('; ')}`))
 }

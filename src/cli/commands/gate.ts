@@ -16,6 +16,7 @@ import { baselineReportInput, gateReportInput } from '../../jobs/report-input.js
 import { writeReportFiles } from '../../report/artifact.js'
 import { renderHtml } from '../../report/html.js'
 import { renderJobSummary } from '../../report/markdown.js'
+import { redactText } from '../../report/redact.js'
 import { parseFlags } from '../args.js'
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../errors.js'
 import type { CliIO } from '../io.js'
@@ -97,7 +98,7 @@ export const gateCommand: Command = {
       io.stdout.write(HELP)
       return EXIT_OK
     }
-    const log = (m: string) => io.stderr.write(`perf-gate gate: ${m}\n`)
+    const log = (m: string) => io.stderr.write(`perf-gate gate: ${redactText(m)}\n`)
     const gate = {
       confirmReplicates: flag(() =>
         parseInteger('confirm-replicates', values['confirm-replicates'] ?? '', 4, 0, 20)
@@ -185,7 +186,7 @@ export const gateCommand: Command = {
     if (values.baseline) {
       const job = await runBaselineJob(ctx, runOnce, canRerun ? replicates : 1)
       const input = baselineReportInput(rctx, job)
-      io.stdout.write(renderJobSummary(input) + '\n')
+      io.stdout.write(redactText(renderJobSummary(input)) + '\n')
       if (values['report-dir'])
         await writeReportFiles(
           values['report-dir'],
@@ -198,7 +199,7 @@ export const gateCommand: Command = {
 
     const job = await runGateJob(ctx, runOnce, canRerun)
     const input = gateReportInput(rctx, job)
-    io.stdout.write(renderJobSummary(input) + '\n')
+    io.stdout.write(redactText(renderJobSummary(input)) + '\n')
     if (values['report-dir'])
       await writeReportFiles(
         values['report-dir'],
