@@ -275,6 +275,7 @@ export async function run(): Promise<void> {
       store,
       minTaskSuccess: inputs.backend === 'fargate' ? inputs.fargate.minTaskSuccess : 1,
       beforeCommit: event.mergeBase?.base ?? undefined,
+      signal: abort.signal,
       log: m => core.info(`perf-gate: ${redactText(m)}`)
     }
     const rctx = {

@@ -184,7 +184,7 @@ export async function upsertComment(octokit: Octokit, p: UpsertCommentParams): P
 }
 
 export type CommitState = 'success' | 'failure' | 'error' | 'pending'
-export type GateOutcome = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'ERROR'
+export type GateOutcome = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'ERROR' | 'CANCELLED'
 
 /** Shortens to at most `max` characters, ending in an ellipsis when cut. */
 export function clip(s: string, max: number): string {
@@ -209,6 +209,8 @@ export function statusForOutcome(
       return { state: 'failure', description: clip(`FAIL${tail}`, STATUS_DESCRIPTION_LIMIT) }
     case 'ERROR':
       return { state: 'error', description: clip(`ERROR${tail}`, STATUS_DESCRIPTION_LIMIT) }
+    case 'CANCELLED':
+      return { state: 'error', description: clip(`CANCELLED${tail}`, STATUS_DESCRIPTION_LIMIT) }
     case 'INCONCLUSIVE':
       return opts.failOnInconclusive
         ? {
@@ -226,8 +228,9 @@ export function statusForOutcome(
 export function conclusionForOutcome(
   outcome: GateOutcome,
   opts: { failOnInconclusive?: boolean } = {}
-): 'success' | 'failure' | 'neutral' {
+): 'success' | 'failure' | 'neutral' | 'cancelled' {
   if (outcome === 'PASS') return 'success'
+  if (outcome === 'CANCELLED') return 'cancelled'
   if (outcome === 'INCONCLUSIVE') return opts.failOnInconclusive ? 'failure' : 'neutral'
   return 'failure'
 }
@@ -269,7 +272,7 @@ export interface CheckRunParams {
   repo: string
   headSha: string
   name: string
-  conclusion: 'success' | 'failure' | 'neutral'
+  conclusion: 'success' | 'failure' | 'neutral' | 'cancelled'
   title: string
   summary: string
   text?: string

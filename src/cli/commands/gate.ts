@@ -20,6 +20,7 @@ import { redactText } from '../../report/redact.js'
 import { parseFlags } from '../args.js'
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../errors.js'
 import type { CliIO } from '../io.js'
+import { onInterrupt } from '../interrupt.js'
 import type { Command } from './types.js'
 
 const HELP = `Usage: perf-gate gate [options]
@@ -156,7 +157,7 @@ export const gateCommand: Command = {
       )
       runOnce = async replicate => {
         log(`run ${replicate + 1}: ${scenario.engine}, ${scenario.vus} VUs against ${scenario.target}`)
-        return runScenarioOnce(scenario, { env: io.env, log })
+        return runScenarioOnce(scenario, { env: io.env, log, signal: interrupts.signal })
       }
     }
 
@@ -164,6 +165,8 @@ export const gateCommand: Command = {
       cwd: io.cwd,
       env: io.env
     })
+    // SIGINT/SIGTERM stop the runners; a baseline job then stores nothing.
+    const interrupts = onInterrupt(log)
     const ctx: JobContext = {
       repo: values.repo ?? io.env.GITHUB_REPOSITORY ?? 'local',
       commit: git(io.cwd, ['rev-parse', 'HEAD']) || 'local',
@@ -173,6 +176,7 @@ export const gateCommand: Command = {
       gate,
       slos,
       store,
+      signal: interrupts.signal,
       log
     }
     const rctx = {
@@ -184,7 +188,9 @@ export const gateCommand: Command = {
     }
 
     if (values.baseline) {
-      const job = await runBaselineJob(ctx, runOnce, canRerun ? replicates : 1)
+      const job = await runBaselineJob(ctx, runOnce, canRerun ? replicates : 1).finally(() =>
+        interrupts.dispose()
+      )
       const input = baselineReportInput(rctx, job)
       io.stdout.write(redactText(renderJobSummary(input)) + '\n')
       if (values['report-dir'])
@@ -197,7 +203,7 @@ export const gateCommand: Command = {
       return job.outcome === 'PASS' ? EXIT_OK : EXIT_FAILED
     }
 
-    const job = await runGateJob(ctx, runOnce, canRerun)
+    const job = await runGateJob(ctx, runOnce, canRerun).finally(() => interrupts.dispose())
     const input = gateReportInput(rctx, job)
     io.stdout.write(redactText(renderJobSummary(input)) + '\n')
     if (values['report-dir'])
