@@ -252,6 +252,7 @@ export async function run(): Promise<void> {
 
     const store = await createBaselineStore(inputs.baselineStore, {
       cwd,
+      warn: m => core.warning(redactText(`perf-gate: ${m}`)),
       ...(awsConfig
         ? {
             s3: {

@@ -163,7 +163,8 @@ export const gateCommand: Command = {
 
     const store = await createBaselineStore(values['baseline-store'] ?? `dir:${DEFAULT_BASELINE_STORE}`, {
       cwd: io.cwd,
-      env: io.env
+      env: io.env,
+      warn: log
     })
     // SIGINT/SIGTERM stop the runners; a baseline job then stores nothing.
     const interrupts = onInterrupt(log)
