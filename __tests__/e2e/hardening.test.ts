@@ -273,4 +273,82 @@ describe('hardening of the bundled action', () => {
       if (mode === 'gate') expect(status.description).toContain('raw ***')
     })
   })
+
+  it('a baseline job cancelled during replicate 1 of 3 stores nothing and says CANCELLED', async () => {
+    const store = join(work, 'cancelled-store')
+    const before = target.stats().served
+    const r = await runAction(
+      'push',
+      push(),
+      {
+        mode: 'baseline',
+        replicates: '3',
+        duration: '60s',
+        scenario: 'cancelled',
+        'baseline-store': `dir:${store}`
+      },
+      {
+        onSpawn: child => {
+          const poll = setInterval(() => {
+            if (target.stats().served - before >= 20) {
+              clearInterval(poll)
+              child.kill('SIGINT')
+            }
+          }, 200)
+          child.once('exit', () => clearInterval(poll))
+        }
+      }
+    )
+    expect(r.outputs.verdict).toBe('CANCELLED')
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(
+      /::error::perf-gate baseline: cancelled after 1 of 3 replicate run\(s\) started; no baseline was stored/
+    )
+    expect((await filesUnder(store)).filter(f => !f.endsWith('index.json'))).toEqual([])
+    const st = gh.state.statuses.filter(s => s.context === 'perf-gate/cancelled')
+    expect(st.map(s => s.state)).toEqual(['error'])
+    expect(st[0].description).toMatch(/^CANCELLED: cancelled after 1 of 3/)
+    expect(r.summary).toMatch(/CANCELLED/)
+    // The load stopped with the job.
+    const served = target.stats().served
+    await new Promise(res => setTimeout(res, 1500))
+    expect(target.stats().served).toBe(served)
+  }, 120_000)
+
+  it('a run without any task result posts ERROR naming the tasks, with the status and the summary', async () => {
+    const none = {
+      schema: 'perf-gate/run-result',
+      version: 1,
+      run: {
+        runId: 'fargate-1',
+        scenario: 'nocap',
+        fingerprint: 'f',
+        backend: 'fargate',
+        createdMs: Date.now(),
+        expectedTasks: 2,
+        missingTasks: [
+          { region: 'us-east-1', taskIndex: 0, reason: 'RunTask: capacity is unavailable' },
+          { region: 'eu-west-1', taskIndex: 1, reason: 'RunTask: capacity is unavailable' }
+        ],
+        facts: {}
+      },
+      tasks: []
+    }
+    const r = await runAction(
+      'pull_request',
+      pr(31),
+      { backend: 'none', results: 'run.json', scenario: 'nocap', requests: '', target: '' },
+      { files: { 'run.json': JSON.stringify(none) } }
+    )
+    expect(r.stdout).not.toMatch(/no task results to report on/)
+    expect(r.outputs.verdict).toBe('ERROR')
+    const st = gh.state.statuses.filter(s => s.context === 'perf-gate/nocap')
+    expect(st.map(s => s.state)).toEqual(['error'])
+    expect(st[0].description).toMatch(/us-east-1\/0/)
+    const comments = gh.comments('acme', 'shop', 31)
+    expect(comments).toHaveLength(1)
+    expect(comments[0].body).toMatch(/us-east-1\/0: RunTask: capacity is unavailable; eu-west-1\/1: RunTask/)
+    expect(r.summary).toMatch(/ERROR/)
+    expect(r.summary).toMatch(/eu-west-1\/1/)
+  }, 60_000)
 })

@@ -15,10 +15,10 @@ export function onInterrupt(log: (message: string) => void, before?: () => void)
   const handler = (sig: NodeJS.Signals) => {
     before?.()
     if (!abort.signal.aborted) {
-      log(`${sig} received; stopping the tasks and collecting what they wrote`)
+      log(`interrupted; stopping the tasks and collecting what they wrote (${sig})`)
       abort.abort(sig)
     } else {
-      log(`${sig} received; still stopping (runners that do not stop are killed within 20 s)`)
+      log(`still stopping (${sig}); runners that do not stop are killed within 20 s`)
     }
   }
   process.on('SIGINT', handler)
