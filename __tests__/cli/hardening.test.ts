@@ -156,7 +156,7 @@ describe('perf-gate CLI hardening', () => {
         { timeoutMs: 60_000 }
       )
       expect(r.code).toBe(1)
-      expect(r.stdout).toMatch(/breaks the SLO http_req_failed: rate<0\.2/)
+      expect(r.stderr).toMatch(/not stored: unhealthy: .*breaks the SLO http_req_failed: rate<0\.2/)
       expect(await runFilesUnder(store)).toEqual([])
     } finally {
       target.setFaults({})
@@ -225,6 +225,8 @@ describe('perf-gate CLI hardening', () => {
           '--request',
           'GET /fast',
           '--tasks',
+          '2',
+          '--vus',
           '2',
           '--duration',
           '2s',
