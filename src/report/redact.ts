@@ -54,7 +54,7 @@ const SHAPES: [RegExp, string][] = [
   [/\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})/g, REDACTED],
   [/\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b/g, REDACTED],
   [/\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*/g, REDACTED],
-  [/\b(Bearer|Basic|token)(\s+)[A-Za-z0-9._~+/-]{12,}=*/gi, `$1$2${REDACTED}`],
+  [/\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/-]{12,}=*/gi, `$1$2${REDACTED}`],
   // NAME=value, NAME: value, "name": "value" where NAME looks like a credential.
   [
     /\b([A-Za-z0-9_.-]*(?:TOKEN|SECRET|PASSW(?:OR)?D|PASSPHRASE|PRIVATE_?KEY|CREDENTIALS?|API_?KEY|ACCESS_?KEY(?:_ID)?)[A-Za-z0-9_-]*)("?\s*[=:]\s*"?)([^\s"',;&]{4,})/gi,
