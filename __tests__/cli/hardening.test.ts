@@ -67,7 +67,9 @@ describe('perf-gate CLI hardening', () => {
       ['gate', 'SIGTERM'],
       ['gate', 'SIGINT'],
       ['baseline', 'SIGINT'],
-      ['baseline', 'SIGTERM']
+      ['baseline', 'SIGTERM'],
+      ['stress', 'SIGTERM'],
+      ['stress', 'SIGINT']
     ] as const)(
       '%s: %s stops every runner',
       async (command, sig) => {
@@ -89,7 +91,24 @@ describe('perf-gate CLI hardening', () => {
               ]
             : command === 'gate'
               ? ['gate', ...load(`sig-${sig}`, store, '60s')]
-              : ['gate', '--baseline', '--replicates', '3', ...load(`sig-b-${sig}`, store, '60s')]
+              : command === 'stress'
+                ? [
+                    'stress',
+                    '--target',
+                    target.url,
+                    '--request',
+                    'GET /fast',
+                    '--vus',
+                    '2',
+                    '--multiplier',
+                    '2',
+                    '--profile-param',
+                    'steps=2',
+                    '--duration',
+                    '60s',
+                    '--no-store'
+                  ]
+                : ['gate', '--baseline', '--replicates', '3', ...load(`sig-b-${sig}`, store, '60s')]
         const before = target.stats().served
         const child = spawn(process.execPath, [cliPath, ...args], {
           cwd: dir,
@@ -110,7 +129,9 @@ describe('perf-gate CLI hardening', () => {
         } finally {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
         }
-        expect({ code, stderr }).toEqual({ code: 1, stderr })
+        // stress analyses what the stopped run recorded (0) or says it could not (1).
+        if (command === 'stress') expect([0, 1]).toContain(code)
+        else expect({ code, stderr }).toEqual({ code: 1, stderr })
         expect(stderr).toContain(`interrupted; stopping the tasks and collecting what they wrote (${sig})`)
         // The target sees no more load once the command has returned.
         const served = target.stats().served
@@ -140,6 +161,22 @@ describe('perf-gate CLI hardening', () => {
     } finally {
       target.setFaults({})
     }
+    // Too few requests in the steady window: 1 VU for 1 s against a 20–200 ms route.
+    const few = await runCli(
+      [
+        'gate',
+        '--baseline',
+        '--replicates',
+        '1',
+        ...load('few', store, '1s').map(a => (a === 'GET /fast' ? 'GET /slow' : a === '2' ? '1' : a))
+      ],
+      { timeoutMs: 60_000 }
+    )
+    expect(few.code).toBe(1)
+    expect(few.stderr).toMatch(
+      /not stored: unhealthy: \d+ request\(s\) in the steady window, fewer than the 100/
+    )
+    expect(await runFilesUnder(store)).toEqual([])
     // With an error-rate SLO that allows it, the same failures still break the SLO.
     target.setFaults({ '/fast': { errorRate: 0.5 } })
     try {
