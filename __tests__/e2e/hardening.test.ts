@@ -272,6 +272,42 @@ describe('hardening of the bundled action', () => {
       expect(status.state).toBe('error')
       if (mode === 'gate') expect(status.description).toContain('raw ***')
     })
+
+    it('a healthy baseline whose script prints a secret is stored redacted', async () => {
+      const apiToken = token('', 32)
+      const healthy = [
+        'import os, sys',
+        'from locust import HttpUser, task',
+        'print("raw " + os.environ.get("API_TOKEN", "none"), file=sys.stderr)',
+        'class U(HttpUser):',
+        '    @task',
+        '    def fast(self):',
+        '        self.client.get("/fast")',
+        ''
+      ].join('\n')
+      const store = join(work, 'healthy-store')
+      const r = await runAction(
+        'push',
+        push(),
+        {
+          mode: 'baseline',
+          engine: 'locust',
+          script: 'locustfile.py',
+          requests: '',
+          vus: '2',
+          duration: '3s',
+          scenario: 'secrets-healthy',
+          'baseline-store': `dir:${store}`
+        },
+        { env: { PERF_GATE_ENV_API_TOKEN: apiToken }, files: { 'locustfile.py': healthy } }
+      )
+      expect(r.outputs.verdict).toBe('PASS')
+      const stored = (await filesUnder(store)).filter(f => !f.endsWith('index.json'))
+      expect(stored).toHaveLength(1)
+      const text = await readFile(stored[0], 'utf8')
+      expect(text).toContain('raw ***')
+      expect(text).not.toContain(apiToken)
+    }, 90_000)
   })
 
   it('a baseline job cancelled during replicate 1 of 3 stores nothing and says CANCELLED', async () => {

@@ -22,6 +22,7 @@ import {
 } from '../gate/index.js'
 import type { RunResult, ThresholdSpec } from '../results/model.js'
 import { ResultView } from '../results/query.js'
+import { redactDeep } from '../report/redact.js'
 import { unhealthyReason } from './health.js'
 
 export type JobOutcome = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'ERROR'
@@ -294,7 +295,8 @@ export async function runBaselineJob(
         replicate: i,
         createdMs
       })
-      await ctx.store.put(record, run)
+      // A stored baseline is published too (e.g. as an artifact): redacted like every report.
+      await ctx.store.put(record, redactDeep(run))
       stored.push(record)
       ctx.log(`replicate ${i + 1}: stored baseline ${record.id} in ${ctx.store.location}`)
     } catch (e) {
