@@ -295,13 +295,19 @@ describe('hardening of the bundled action', () => {
           script: 'locustfile.py',
           requests: '',
           vus: '2',
-          duration: '3s',
+          duration: '5s',
           scenario: 'secrets-healthy',
           'baseline-store': `dir:${store}`
         },
         { env: { PERF_GATE_ENV_API_TOKEN: apiToken }, files: { 'locustfile.py': healthy } }
       )
-      expect(r.outputs.verdict).toBe('PASS')
+      expect({
+        verdict: r.outputs.verdict,
+        errors: r.stdout.split('\n').filter(l => l.startsWith('::error::'))
+      }).toEqual({
+        verdict: 'PASS',
+        errors: []
+      })
       const stored = (await filesUnder(store)).filter(f => !f.endsWith('index.json'))
       expect(stored).toHaveLength(1)
       const text = await readFile(stored[0], 'utf8')
