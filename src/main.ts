@@ -31,6 +31,7 @@ import {
 } from './report/github.js'
 import { renderHtml } from './report/html.js'
 import { commentMarker, renderCheckOutput, renderJobSummary, renderMarkdown } from './report/markdown.js'
+import { redactDeep, redactText } from './report/redact.js'
 import type { ReportInput } from './report/types.js'
 import type { RunResult } from './results/model.js'
 
@@ -55,6 +56,9 @@ async function report(
   result: RunResult | null,
   failOnInconclusive: boolean
 ): Promise<void> {
+  // Everything below is published: redact it once, before any text is cut to a size limit.
+  input = redactDeep(input)
+  result = result && redactDeep(result)
   const markdown = renderMarkdown(input)
   const outDir = join(
     process.env.RUNNER_TEMP || tmpdir(),
@@ -199,7 +203,7 @@ export async function run(): Promise<void> {
           fleet,
           regions,
           signal: abort.signal,
-          log: m => core.info(`perf-gate: ${m}`)
+          log: m => core.info(`perf-gate: ${redactText(m)}`)
         })
       }
       canRerun = true
@@ -218,7 +222,8 @@ export async function run(): Promise<void> {
       store,
       minTaskSuccess: inputs.backend === 'fargate' ? inputs.fargate.minTaskSuccess : 1,
       beforeCommit: event.mergeBase?.base ?? undefined,
-      log: m => core.info(`perf-gate: ${m}`)
+      signal: abort.signal,
+      log: m => core.info(`perf-gate: ${redactText(m)}`)
     }
     const rctx = {
       key: commentKey(inputs, scenarioName),
@@ -238,7 +243,7 @@ export async function run(): Promise<void> {
       const input = baselineReportInput(rctx, job)
       await report(inputs, event, input, job.runs[0] ?? null, false)
       setOutputs({ [Outputs.Verdict]: job.outcome })
-      if (job.outcome !== 'PASS') core.setFailed(`perf-gate baseline: ${job.reasons.join('; ')}`)
+      if (job.outcome !== 'PASS') core.setFailed(redactText(`perf-gate baseline: ${job.reasons.join('; ')}`))
       return
     }
 
@@ -257,13 +262,15 @@ export async function run(): Promise<void> {
       [Outputs.Rps]: screening?.rps,
       [Outputs.DeltaP95]: p95?.deltaPct ?? undefined
     })
-    const summary = `perf-gate ${scenarioName}: ${job.outcome}${job.reasons.length ? ` — ${job.reasons[0]}` : ''}`
+    const summary = redactText(
+      `perf-gate ${scenarioName}: ${job.outcome}${job.reasons.length ? ` — ${job.reasons[0]}` : ''}`
+    )
     if (job.outcome === 'FAIL' || job.outcome === 'ERROR') core.setFailed(summary)
     else if (job.outcome === 'INCONCLUSIVE' && inputs.gate.failOnInconclusive)
       core.setFailed(`${summary} (fail-on-inconclusive)`)
     else core.info(summary)
   } catch (e) {
     setOutputs({ [Outputs.Verdict]: 'ERROR' })
-    core.setFailed(`perf-gate: ${(e as Error).message}`)
+    core.setFailed(redactText(`perf-gate: ${(e as Error).message}`))
   }
 }

@@ -402,6 +402,26 @@ describe('the bundled action on a Fargate fleet (local fakes)', () => {
     nothingLeft(f)
   }, 120_000)
 
+  it('capacity refused in every region: ERROR naming the tasks, with the status and the summary', async () => {
+    const f = await startFake({
+      regions: Object.fromEntries(REGIONS.map(r => [r, { capacityFailures: 100 }]))
+    })
+    const statusesBefore = gh.find('POST', /\/statuses\//).length
+    const r = await runAction(f, {}, { post: false })
+    expect(r.stdout).not.toMatch(/no task results to report on/)
+    expect(r.outputs.verdict).toBe('ERROR')
+    expect(f.tasks()).toHaveLength(0)
+    expect(r.summary).toMatch(/ERROR/)
+    for (const region of REGIONS) expect(r.summary).toContain(`${region}/`)
+    const statuses = gh.find('POST', /\/statuses\//).slice(statusesBefore)
+    expect(statuses).toHaveLength(1)
+    expect((statuses[0].body as { state: string; description: string }).state).toBe('error')
+    expect((statuses[0].body as { description: string }).description).toMatch(
+      /task\(s\) missing \(us-east-1\/0: not launched/
+    )
+    nothingLeft(f)
+  }, 200_000)
+
   it('rides out S3 503 bursts on the action and the tasks', async () => {
     const f = await startFake()
     // Every 7th S3 request fails with 503 SlowDown, for the tasks and the action alike.

@@ -15,6 +15,7 @@ import { LocalFleet } from '../fleet/local.js'
 import type { Fleet } from '../fleet/types.js'
 import { prepareFargate } from '../jobs/fargate.js'
 import { setOutputs, writeJobSummary, type EventInfo } from '../report/github.js'
+import { redactText, registerSecret } from '../report/redact.js'
 
 export interface ActionFleet {
   fleet: Fleet
@@ -28,7 +29,7 @@ export interface ActionFleet {
   costUsd?: number
 }
 
-const log = (m: string) => core.info(`perf-gate: ${m}`)
+const log = (m: string) => core.info(`perf-gate: ${redactText(m)}`)
 
 /**
  * With `backend: fargate` on a fork pull request: says why nothing ran (notice, summary,
@@ -67,7 +68,10 @@ export async function actionFleet(
       },
       {
         getIdToken: aud => core.getIDToken(aud),
-        mask: secret => core.setSecret(secret),
+        mask: secret => {
+          core.setSecret(secret)
+          registerSecret(secret)
+        },
         log,
         saveState: st => core.saveState(State.FargateTasks, JSON.stringify(st))
       }
@@ -100,6 +104,7 @@ export function actionBaselineStore(
 ): Promise<BaselineStore> {
   return createBaselineStore(inputs.baselineStore, {
     cwd,
+    warn: m => core.warning(redactText(`perf-gate: ${m}`)),
     ...(awsConfig
       ? {
           s3: { clientConfig: { ...awsConfig, forcePathStyle: process.env.PERF_GATE_S3_PATH_STYLE === '1' } }

@@ -23,6 +23,7 @@ import { reportArtifactName, uploadReportArtifact, writeReportFiles } from '../r
 import { renderCapacityMarkdown } from '../report/capacity.js'
 import { setOutputs, writeJobSummary, type EventInfo } from '../report/github.js'
 import { renderHtml } from '../report/html.js'
+import { redactText } from '../report/redact.js'
 
 /** The profile a stress run uses when neither the inputs nor the scenario name one. */
 export const DEFAULT_STRESS_PROFILE = 'stress'
@@ -54,7 +55,7 @@ export async function runStressMode(
   })
   const store = await actionBaselineStore(inputs, event, cwd, awsConfig)
   core.saveState(State.Started, '1')
-  const log = (m: string) => core.info(`perf-gate: ${m}`)
+  const log = (m: string) => core.info(`perf-gate: ${redactText(m)}`)
   const job = await runStressJob(
     {
       repo: `${event.owner}/${event.repo}`,
@@ -98,5 +99,5 @@ export async function runStressMode(
   })
   const line = `perf-gate ${scenario.name} (${scenario.profile?.name}): ${job.analysis?.sentence ?? 'no analysis'}`
   if (job.outcome === 'PASS') core.info(line)
-  else core.setFailed(`${line} — ${job.reasons.join('; ')}`)
+  else core.setFailed(redactText(`${line} — ${job.reasons.join('; ')}`))
 }

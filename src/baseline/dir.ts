@@ -6,13 +6,16 @@
  *   <path>/_capacity/<owner>/<name>/<scenario>/<createdMs>-<runId>.json                  (capacity records, immutable)
  *
  * A run file is written to a temporary name and published with `link()`, which fails when the name
- * exists: a run file is never overwritten and never seen half-written. The index is rebuilt from the
- * directory listing on every write and read, so concurrent writers cannot lose an entry even when
- * their index updates race (the last rename wins, and the next reader repairs it).
+ * exists: a run file is never overwritten and never seen half-written. The run files are the truth;
+ * the index is only a cache, rebuilt from them on every write and read: every run file is read and
+ * validated (record and run result), a file that does not parse or whose record does not match its
+ * run is skipped and named in a warning, and an index that disagrees with the files is rewritten. So
+ * concurrent writers cannot lose an entry even when their index updates race (the last rename wins,
+ * and the next reader repairs it), and an edited or damaged index changes nothing.
  */
 import { randomBytes } from 'node:crypto'
 import { link, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import type { RunResult } from '../results/model.js'
 import {
   capacityId,
@@ -30,7 +33,6 @@ import {
   errorMessage,
   indexDocument,
   parseBaselineDocument,
-  parseBaselineRecordOf,
   parseIndexRecords,
   scopeSegments,
   selectBaselines,
@@ -53,7 +55,10 @@ export class DirBaselineStore implements BaselineStore {
   readonly kind = 'dir' as const
   readonly location: string
 
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    private readonly warn: (message: string) => void = () => undefined
+  ) {
     this.location = `dir:${root}`
   }
 
@@ -98,7 +103,28 @@ export class DirBaselineStore implements BaselineStore {
     await this.reconcile(dir, true)
   }
 
-  /** Records of one directory: the index entries whose files exist, plus every file the index lacks. */
+  /** The record of one run file, checked against its run result; throws a one-line error. */
+  private async readRecord(path: string): Promise<BaselineRecord> {
+    let doc: unknown
+    try {
+      doc = JSON.parse(await readFile(path, 'utf8'))
+    } catch (e) {
+      throw new BaselineStoreError(`${path}: is not valid JSON (${errorMessage(e)})`)
+    }
+    const { record, result } = parseBaselineDocument(path, doc)
+    for (const key of ['runId', 'scenario', 'fingerprint'] as const)
+      if (record[key] !== result.run[key])
+        throw new BaselineStoreError(
+          `${path}: the record's ${key} "${record[key]}" differs from its run's "${result.run[key]}"`
+        )
+    if (`${baselineId(record.createdMs, record.runId, record.replicate)}.json` !== basename(path))
+      throw new BaselineStoreError(
+        `${path}: the record (createdMs ${record.createdMs}, runId "${record.runId}", replicate ${record.replicate}) does not match the file name`
+      )
+    return { ...record, resultKey: path }
+  }
+
+  /** Records of one directory, read from its run files; the index is rewritten when it disagrees. */
   private async reconcile(dir: string, writeIndex: boolean): Promise<BaselineRecord[]> {
     let names: string[]
     try {
@@ -114,26 +140,22 @@ export class DirBaselineStore implements BaselineStore {
     } catch {
       cached = []
     }
-    const byFile = new Map<string, BaselineRecord>()
-    for (const r of cached) byFile.set(`${baselineId(r.createdMs, r.runId, r.replicate)}.json`, r)
-    const present = new Set(names)
     const records: BaselineRecord[] = []
-    let stale = cached.some(r => !present.has(`${baselineId(r.createdMs, r.runId, r.replicate)}.json`))
-    for (const name of names) {
-      const hit = byFile.get(name)
-      if (hit) {
-        records.push(hit)
-        continue
-      }
-      stale = true
+    for (const name of names.sort()) {
       const path = join(dir, name)
       try {
-        const rec = parseBaselineRecordOf(path, JSON.parse(await readFile(path, 'utf8')))
-        records.push({ ...rec, resultKey: path })
-      } catch {
+        records.push(await this.readRecord(path))
+      } catch (e) {
         // A foreign or damaged file is not a baseline; it stays where it is and is skipped.
+        this.warn(`baseline-store ${this.location}: skipped ${errorMessage(e)}`)
       }
     }
+    const strip = (r: BaselineRecord) => {
+      const { resultKey: _key, ...rest } = r
+      return JSON.stringify(rest)
+    }
+    const inIndex = new Set(cached.map(strip))
+    const stale = cached.length !== records.length || records.some(r => !inIndex.has(strip(r)))
     if (writeIndex || stale) {
       const tmp = join(dir, `.index-${process.pid}-${randomBytes(6).toString('hex')}`)
       try {
@@ -225,6 +247,10 @@ export class DirBaselineStore implements BaselineStore {
   }
 }
 
-export function dirBaselineStore(path: string, cwd = process.cwd()): DirBaselineStore {
-  return new DirBaselineStore(resolve(cwd, path))
+export function dirBaselineStore(
+  path: string,
+  cwd = process.cwd(),
+  warn?: (message: string) => void
+): DirBaselineStore {
+  return new DirBaselineStore(resolve(cwd, path), warn)
 }

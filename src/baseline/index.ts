@@ -35,6 +35,8 @@ export const DEFAULT_BASELINE_STORE = '.perf-gate/baselines'
 export interface BaselineStoreContext {
   /** Base for relative `dir:` paths (default: the working directory). */
   cwd?: string
+  /** Warnings, e.g. a `dir:` run file that does not parse and is skipped. */
+  warn?: (message: string) => void
   /** Environment for defaults (GITHUB_REPOSITORY, GITHUB_BASE_REF, GITHUB_REF_NAME, GITHUB_API_URL). */
   env?: NodeJS.ProcessEnv
   s3?: S3StoreOptions
@@ -69,7 +71,7 @@ export async function createBaselineStore(
   if (value.startsWith('dir:')) {
     const path = value.slice(4).trim()
     if (!path) throw new BaselineStoreError(`baseline-store: "${spec}" has no path (expected dir:<path>)`)
-    return dirBaselineStore(path, ctx.cwd)
+    return dirBaselineStore(path, ctx.cwd, ctx.warn)
   }
   if (value === 'artifact') {
     const gh = ctx.github ?? {}
@@ -106,6 +108,6 @@ export async function createBaselineStore(
   }
   // A plain path (the CLI default and `./x`, `../x`, `/x`) is a directory store.
   if (/^(\.{1,2}(\/|$)|\/|\.[A-Za-z0-9_-])/.test(value) && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value))
-    return dirBaselineStore(value, ctx.cwd)
+    return dirBaselineStore(value, ctx.cwd, ctx.warn)
   throw unknownScheme(value)
 }

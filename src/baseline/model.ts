@@ -121,10 +121,11 @@ export function baselineId(createdMs: number, runId: string, replicate: number):
 export function refusalReason(run: RunResult): string | null {
   const r = run.run
   if (r.missingTasks.length > 0) {
-    const first = r.missingTasks[0]
+    const shown = r.missingTasks.slice(0, 5).map(t => `${t.region}/${t.taskIndex}: ${t.reason}`)
+    const more = r.missingTasks.length - shown.length
     return (
       `the run is partial: ${r.missingTasks.length} of ${r.expectedTasks || '?'} task(s) missing ` +
-      `(${first.region}/${first.taskIndex}: ${first.reason})`
+      `(${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''})`
     )
   }
   if (run.tasks.length === 0) return 'the run has no task results'

@@ -22,6 +22,8 @@ import {
 } from '../gate/index.js'
 import type { RunResult, ThresholdSpec } from '../results/model.js'
 import { ResultView } from '../results/query.js'
+import { redactDeep } from '../report/redact.js'
+import { unhealthyReason } from './health.js'
 
 export type JobOutcome = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'ERROR'
 
@@ -40,6 +42,8 @@ export interface JobContext {
   /** Prefer baselines at or before this commit (the PR's merge base) or time. */
   beforeCommit?: string
   beforeMs?: number
+  /** Cancellation (SIGINT/SIGTERM): no further run is started and a baseline job stores nothing. */
+  signal?: AbortSignal
   log: (message: string) => void
 }
 
@@ -139,13 +143,19 @@ async function listBaselines(ctx: JobContext): Promise<BaselineRecord[]> {
   })
 }
 
+/** The view of the runs' tasks, or null when there are none (e.g. every task was refused capacity). */
+function viewOf(runs: RunResult[]): ResultView | null {
+  const tasks = runs.flatMap(r => r.tasks)
+  return tasks.length ? new ResultView(tasks) : null
+}
+
 function errorResult(runs: RunResult[], reasons: string[], baselines: BaselineRecord[] = []): GateJobResult {
   return {
     outcome: 'ERROR',
     reasons,
     verdict: null,
     runs,
-    view: runs.length ? new ResultView(runs.flatMap(r => r.tasks)) : null,
+    view: viewOf(runs),
     metrics: [],
     baselines,
     newestBaseline: null,
@@ -230,7 +240,7 @@ export async function runGateJob(
 }
 
 export interface BaselineJobResult {
-  outcome: 'PASS' | 'ERROR'
+  outcome: 'PASS' | 'ERROR' | 'CANCELLED'
   reasons: string[]
   runs: RunResult[]
   stored: BaselineRecord[]
@@ -239,8 +249,10 @@ export interface BaselineJobResult {
 }
 
 /**
- * Baseline mode: run `replicates` runs (2 = an A/A pair) and store every complete one. A failed or
- * partial run is never stored; the job fails when none could be stored.
+ * Baseline mode: run `replicates` runs (2 = an A/A pair) and store every complete, healthy one
+ * (see health.ts). A failed, partial or unhealthy run is never stored; the job fails when none could
+ * be stored. The runs are stored only after the last one: a job cancelled through `ctx.signal`
+ * starts no further run, stores nothing and ends CANCELLED.
  */
 export async function runBaselineJob(
   ctx: JobContext,
@@ -252,24 +264,39 @@ export async function runBaselineJob(
   const runs: RunResult[] = []
   const stored: BaselineRecord[] = []
   const refused: { replicate: number; reason: string }[] = []
+  const good: { replicate: number; run: RunResult; createdMs: number }[] = []
+  const cancelled = (): BaselineJobResult => {
+    const reason = `cancelled after ${runs.length} of ${replicates} replicate run(s) started; no baseline was stored`
+    ctx.log(reason)
+    return { outcome: 'CANCELLED', reasons: [reason], runs, stored, refused, view: viewOf(runs) }
+  }
   for (let i = 0; i < replicates; i++) {
+    if (ctx.signal?.aborted) return cancelled()
     const run = await runOnce(i)
+    if (ctx.signal?.aborted) {
+      runs.push(run)
+      return cancelled()
+    }
     runs.push(run)
-    const why = incompleteReason(run)
+    const why = incompleteReason(run) ?? unhealthyReason(run, ctx.slos)
     if (why) {
       refused.push({ replicate: i, reason: why })
       ctx.log(`replicate ${i + 1}: not stored: ${why}`)
       continue
     }
+    good.push({ replicate: i, run, createdMs: Math.round(now()) })
+  }
+  for (const { replicate: i, run, createdMs } of good) {
     try {
       const record = baselineRecordFromRun(run, {
         repo: ctx.repo,
         commit: ctx.commit,
         ref: ctx.ref,
         replicate: i,
-        createdMs: Math.round(now())
+        createdMs
       })
-      await ctx.store.put(record, run)
+      // A stored baseline is published too (e.g. as an artifact): redacted like every report.
+      await ctx.store.put(record, redactDeep(run))
       stored.push(record)
       ctx.log(`replicate ${i + 1}: stored baseline ${record.id} in ${ctx.store.location}`)
     } catch (e) {
@@ -278,6 +305,7 @@ export async function runBaselineJob(
       ctx.log(`replicate ${i + 1}: not stored: ${reason}`)
     }
   }
+  refused.sort((a, b) => a.replicate - b.replicate)
   const reasons = stored.length
     ? [`stored ${stored.length} of ${replicates} baseline run(s)`]
     : ['no baseline was stored', ...refused.map(r => `replicate ${r.replicate + 1}: ${r.reason}`)]
@@ -287,6 +315,6 @@ export async function runBaselineJob(
     runs,
     stored,
     refused,
-    view: runs.length ? new ResultView(runs.flatMap(r => r.tasks)) : null
+    view: viewOf(runs)
   }
 }

@@ -1,6 +1,10 @@
 /**
  * Results brought from elsewhere (the `results` input, `perf-gate gate --results`): engine output
  * files or perf-gate results, read into one run result that the gate judges like any other run.
+ * They are validated as strictly as the runner's own results (src/results/validate.ts), and a
+ * perf-gate run result keeps what makes it partial or aborted: its expected and missing tasks, the
+ * tasks' statuses and its `aborted` / `abortOn` facts. So an imported partial run is never judged
+ * or stored as a complete one.
  */
 import { createHash } from 'node:crypto'
 import { readdir, stat } from 'node:fs/promises'
@@ -75,6 +79,15 @@ export async function importRunResult(
   const files = await expandPatterns(patterns, opts.cwd)
   const ingested = await ingestFiles(files, { scenario: opts.scenario })
   const tasks = ingested.flatMap(f => f.tasks)
+  const runs = ingested.flatMap(f => (f.run ? [f.run] : []))
+  const expectedTasks = ingested.reduce(
+    (n, f) => n + (f.run ? Math.max(f.run.expectedTasks, f.tasks.length) : f.tasks.length),
+    0
+  )
+  const facts: RunResult['run']['facts'] = {}
+  if (runs.some(r => r.facts.aborted === true)) facts.aborted = true
+  const abortOn = runs.map(r => r.facts.abortOn).find(v => typeof v === 'string')
+  if (abortOn !== undefined) facts.abortOn = abortOn
   const engines = [...new Set(tasks.map(t => t.task.engine))].sort()
   // Brought results are comparable when they come from the same scenario and engine(s).
   const fingerprint = createHash('sha256')
@@ -90,9 +103,9 @@ export async function importRunResult(
       fingerprint,
       backend: 'import',
       createdMs,
-      expectedTasks: tasks.length,
-      missingTasks: [],
-      facts: { engine: engines.join(','), files: files.map(f => basename(f)).join(', ') }
+      expectedTasks,
+      missingTasks: runs.flatMap(r => r.missingTasks),
+      facts: { ...facts, engine: engines.join(','), files: files.map(f => basename(f)).join(', ') }
     },
     tasks: tasks.map(t => ({ ...t, task: { ...t.task, scenario: opts.scenario, fingerprint } }))
   }

@@ -85,22 +85,39 @@ function reportSlo(r: SloResult): ReportSlo {
   }
 }
 
-function facts(ctx: ReportContext, runs: RunResult[], view: ResultView): ReportFacts {
+/** The view of the first run, or null when it has no task results (e.g. no task got capacity). */
+function firstView(runs: RunResult[]): ResultView | null {
+  const tasks = runs[0]?.tasks ?? []
+  return tasks.length ? new ResultView(tasks) : null
+}
+
+/** The figures of a run without any task result: none. */
+const NO_STATS = {
+  p50Ms: Number.NaN,
+  p90Ms: Number.NaN,
+  p95Ms: Number.NaN,
+  p99Ms: Number.NaN,
+  errorRate: 0,
+  rps: 0
+}
+
+function facts(ctx: ReportContext, runs: RunResult[], view: ResultView | null): ReportFacts {
   const first = runs[0]
   const tasks = first?.tasks ?? []
-  const all = view.allWindow()
+  const all = view?.allWindow() ?? { startMs: 0, endMs: 0 }
+  const missing = runs.flatMap(r => r.run.missingTasks)
   return {
     backend: ctx.backend,
-    regions: view.regions(),
+    regions: view ? view.regions() : [...new Set(missing.map(t => t.region))].sort(),
     tasks: tasks.length,
     vus: ctx.vus ?? null,
     durationS: (all.endMs - all.startMs) / 1000,
     engine: ctx.engine || tasks[0]?.task.engine || '',
     engineVersion: tasks[0]?.task.engineVersion || null,
-    steadyWindow: view.steadyWindow(),
+    steadyWindow: view?.steadyWindow() ?? null,
     costUsd: ctx.costUsd ?? null,
     startSkewMs: typeof first?.run.facts.startSkewMs === 'number' ? first.run.facts.startSkewMs : null,
-    missingTasks: runs.flatMap(r => r.run.missingTasks),
+    missingTasks: missing,
     runUrl: ctx.runUrl ?? null,
     commit: ctx.commit ?? null
   }
@@ -158,8 +175,8 @@ function rawErrorRates(metrics: ReportMetric[], job: GateJobResult): ReportMetri
 /** The report of a gate job. */
 export function gateReportInput(ctx: ReportContext, job: GateJobResult): ReportInput {
   const runs = job.runs
-  const screening = new ResultView(runs[0].tasks)
-  const cur = screening.stats()
+  const screening = firstView(runs)
+  const cur = screening?.stats() ?? NO_STATS
   const baselineView = job.newestBaseline ? new ResultView(job.newestBaseline.tasks) : null
   const head = job.verdict?.headline ?? null
   const outcome: Outcome = job.outcome
@@ -180,8 +197,8 @@ export function gateReportInput(ctx: ReportContext, job: GateJobResult): ReportI
     },
     metrics: job.verdict ? rawErrorRates(job.verdict.metrics.map(reportMetric), job) : [],
     slos: job.slo.map(reportSlo),
-    labels: labelsOf(screening, baselineView),
-    series: trimSeries(screening.series({ window: 'all' }, 60)),
+    labels: screening ? labelsOf(screening, baselineView) : [],
+    series: screening ? trimSeries(screening.series({ window: 'all' }, 60)) : [],
     baselinePercentiles: base ? { p50: base.p50Ms, p90: base.p90Ms, p95: base.p95Ms, p99: base.p99Ms } : null,
     currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
     facts: facts(ctx, runs, screening),
@@ -198,8 +215,8 @@ export function advisoryMetric(name: string, label: string, unit: MetricUnit, v:
 /** The report of a baseline job: this run's figures, no comparison. */
 export function baselineReportInput(ctx: ReportContext, job: BaselineJobResult): ReportInput {
   const runs = job.runs
-  const view = new ResultView(runs[0].tasks)
-  const cur = view.stats()
+  const view = firstView(runs)
+  const cur = view?.stats() ?? NO_STATS
   return {
     key: ctx.key,
     scenario: ctx.scenario,
@@ -221,8 +238,8 @@ export function baselineReportInput(ctx: ReportContext, job: BaselineJobResult):
       advisoryMetric('throughput', 'Throughput', 'rps', cur.rps)
     ],
     slos: [],
-    labels: labelsOf(view, null),
-    series: trimSeries(view.series({ window: 'all' }, 60)),
+    labels: view ? labelsOf(view, null) : [],
+    series: view ? trimSeries(view.series({ window: 'all' }, 60)) : [],
     baselinePercentiles: null,
     currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
     facts: facts(ctx, runs, view),

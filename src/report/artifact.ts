@@ -4,6 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { knownSecrets, redactDeep, redactText } from './redact.js'
 
 export interface ReportFiles {
   dir: string
@@ -12,7 +13,7 @@ export interface ReportFiles {
   reportMd: string
 }
 
-/** Writes the report files into `dir`. */
+/** Writes the report files into `dir`, redacted (src/report/redact.ts). */
 export async function writeReportFiles(
   dir: string,
   result: unknown,
@@ -26,9 +27,10 @@ export async function writeReportFiles(
     reportHtml: join(dir, 'report.html'),
     reportMd: join(dir, 'report.md')
   }
-  await writeFile(files.resultJson, JSON.stringify(result) + '\n')
-  await writeFile(files.reportHtml, html)
-  await writeFile(files.reportMd, markdown)
+  const secrets = knownSecrets()
+  await writeFile(files.resultJson, JSON.stringify(redactDeep(result, secrets)) + '\n')
+  await writeFile(files.reportHtml, redactText(html, secrets))
+  await writeFile(files.reportMd, redactText(markdown, secrets))
   return files
 }
 

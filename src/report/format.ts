@@ -164,7 +164,8 @@ export const OUTCOME_EMOJI: Record<Outcome, string> = {
   PASS: '✅',
   FAIL: '❌',
   INCONCLUSIVE: '⚠️',
-  ERROR: '⛔'
+  ERROR: '⛔',
+  CANCELLED: '🚫'
 }
 
 export const STATUS_EMOJI: Record<MetricStatus, string> = {

@@ -9,6 +9,7 @@
  */
 import * as core from '@actions/core'
 import type { getOctokit } from '@actions/github'
+import { redactText } from './redact.js'
 
 export type Octokit = ReturnType<typeof getOctokit>
 
@@ -126,7 +127,8 @@ export interface CommentResult {
 
 /** The body as posted: containing the marker, and shorter than GitHub's limit. */
 export function commentBody(body: string, marker: string): string {
-  const withMarker = body.includes(marker) ? body : `${marker}\n${body}`
+  const text = redactText(body)
+  const withMarker = text.includes(marker) ? text : `${marker}\n${text}`
   if (withMarker.length < COMMENT_BODY_LIMIT) return withMarker
   const rest = withMarker.startsWith(marker) ? withMarker.slice(marker.length) : withMarker
   const short = truncateText(rest, COMMENT_BODY_LIMIT - marker.length - 1, TRUNCATION_NOTE)
@@ -182,7 +184,7 @@ export async function upsertComment(octokit: Octokit, p: UpsertCommentParams): P
 }
 
 export type CommitState = 'success' | 'failure' | 'error' | 'pending'
-export type GateOutcome = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'ERROR'
+export type GateOutcome = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'ERROR' | 'CANCELLED'
 
 /** Shortens to at most `max` characters, ending in an ellipsis when cut. */
 export function clip(s: string, max: number): string {
@@ -199,7 +201,7 @@ export function statusForOutcome(
   detail = '',
   opts: { failOnInconclusive?: boolean } = {}
 ): { state: CommitState; description: string } {
-  const tail = detail ? `: ${detail}` : ''
+  const tail = detail ? `: ${redactText(detail)}` : ''
   switch (outcome) {
     case 'PASS':
       return { state: 'success', description: clip(`PASS${tail}`, STATUS_DESCRIPTION_LIMIT) }
@@ -207,6 +209,8 @@ export function statusForOutcome(
       return { state: 'failure', description: clip(`FAIL${tail}`, STATUS_DESCRIPTION_LIMIT) }
     case 'ERROR':
       return { state: 'error', description: clip(`ERROR${tail}`, STATUS_DESCRIPTION_LIMIT) }
+    case 'CANCELLED':
+      return { state: 'error', description: clip(`CANCELLED${tail}`, STATUS_DESCRIPTION_LIMIT) }
     case 'INCONCLUSIVE':
       return opts.failOnInconclusive
         ? {
@@ -224,8 +228,9 @@ export function statusForOutcome(
 export function conclusionForOutcome(
   outcome: GateOutcome,
   opts: { failOnInconclusive?: boolean } = {}
-): 'success' | 'failure' | 'neutral' {
+): 'success' | 'failure' | 'neutral' | 'cancelled' {
   if (outcome === 'PASS') return 'success'
+  if (outcome === 'CANCELLED') return 'cancelled'
   if (outcome === 'INCONCLUSIVE') return opts.failOnInconclusive ? 'failure' : 'neutral'
   return 'failure'
 }
@@ -247,7 +252,7 @@ export async function setCommitStatus(
   octokit: Octokit,
   p: CommitStatusParams
 ): Promise<{ id: number; state: CommitState; description: string } | null> {
-  const description = clip(p.description, STATUS_DESCRIPTION_LIMIT)
+  const description = clip(redactText(p.description), STATUS_DESCRIPTION_LIMIT)
   return guarded(`set the commit status ${p.context}`, PERMISSIONS.status, p.warn, async () => {
     const { data } = await octokit.rest.repos.createCommitStatus({
       owner: p.owner,
@@ -267,7 +272,7 @@ export interface CheckRunParams {
   repo: string
   headSha: string
   name: string
-  conclusion: 'success' | 'failure' | 'neutral'
+  conclusion: 'success' | 'failure' | 'neutral' | 'cancelled'
   title: string
   summary: string
   text?: string
@@ -281,9 +286,9 @@ export async function createCheckRun(
   p: CheckRunParams
 ): Promise<{ id: number; url: string } | null> {
   const output = {
-    title: clip(p.title, CHECK_TITLE_LIMIT),
-    summary: truncateText(p.summary, CHECK_TEXT_LIMIT + 1, TRUNCATION_NOTE),
-    ...(p.text ? { text: truncateText(p.text, CHECK_TEXT_LIMIT + 1, TRUNCATION_NOTE) } : {})
+    title: clip(redactText(p.title), CHECK_TITLE_LIMIT),
+    summary: truncateText(redactText(p.summary), CHECK_TEXT_LIMIT + 1, TRUNCATION_NOTE),
+    ...(p.text ? { text: truncateText(redactText(p.text), CHECK_TEXT_LIMIT + 1, TRUNCATION_NOTE) } : {})
   }
   return guarded(`create the check run "${p.name}"`, PERMISSIONS.check, p.warn, async () => {
     const { data } = await octokit.rest.checks.create({
@@ -320,7 +325,7 @@ export function capBytes(markdown: string, maxBytes: number, note = TRUNCATION_N
  * warning) when there is no job summary (GITHUB_STEP_SUMMARY unset, e.g. outside Actions).
  */
 export async function writeJobSummary(markdown: string, warn?: Warn): Promise<boolean> {
-  const text = capBytes(markdown, JOB_SUMMARY_LIMIT_BYTES - 1024)
+  const text = capBytes(redactText(markdown), JOB_SUMMARY_LIMIT_BYTES - 1024)
   try {
     await core.summary.addRaw(text, true).write()
     return true

@@ -42,7 +42,7 @@ main { max-width: 1100px; margin: 0 auto; padding: 24px; }
 h1 { font-size: 24px; margin: 0 0 8px; } h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
 .verdict { border-left: 6px solid var(--muted); padding: 8px 16px; margin: 8px 0 16px; }
 .verdict.PASS { border-color: var(--pass); } .verdict.FAIL { border-color: var(--fail); }
-.verdict.INCONCLUSIVE { border-color: var(--warn); } .verdict.ERROR { border-color: var(--error); }
+.verdict.INCONCLUSIVE { border-color: var(--warn); } .verdict.ERROR, .verdict.CANCELLED { border-color: var(--error); }
 .muted { color: var(--muted); }
 table { border-collapse: collapse; margin: 8px 0; }
 th, td { border: 1px solid var(--line); padding: 4px 10px; vertical-align: top; }

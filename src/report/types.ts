@@ -8,7 +8,7 @@
  */
 
 /** The overall gate outcome. */
-export type Outcome = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'ERROR'
+export type Outcome = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'ERROR' | 'CANCELLED'
 
 /** A metric's statistical status; `advisory` metrics are shown but never gate. */
 export type MetricStatus = 'pass' | 'fail' | 'inconclusive' | 'advisory'

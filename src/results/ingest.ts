@@ -15,9 +15,10 @@ import { createCsvParser, k6Engine } from '../engines/k6.js'
 import { jmeterEngine } from '../engines/jmeter.js'
 import { locustEngine } from '../engines/locust.js'
 import type { SampleSink, StreamParser } from '../engines/types.js'
-import { parseJson, parseRunResult, parseTaskResult, readResultFile, ResultFileError } from './io.js'
-import { defaultTaskMeta, RUN_RESULT_SCHEMA, type TaskResult } from './model.js'
+import { parseJson, parseRunResult, parseTaskResult, ResultFileError } from './io.js'
+import { defaultTaskMeta, RUN_RESULT_SCHEMA, type RunResult, type TaskResult } from './model.js'
 import { DEFAULT_INTERVAL_MS, TaskRecorder } from './recorder.js'
+import { checkTaskValues, ImplausibleResultError, strictSink } from './validate.js'
 
 export const INPUT_FORMATS = ['result', 'k6-json', 'k6-csv', 'jmeter', 'locust'] as const
 export type InputFormat = (typeof INPUT_FORMATS)[number]
@@ -201,6 +202,8 @@ export interface IngestedFile {
   file: string
   format: InputFormat
   tasks: TaskResult[]
+  /** The run of a perf-gate run result file (expected and missing tasks, facts). */
+  run?: RunResult['run']
   /** Records the parser could not use. */
   skipped: number
   samples: number
@@ -244,7 +247,11 @@ export async function ingestEngineFile(
   } = {}
 ): Promise<IngestedFile> {
   const recorder = new TaskRecorder({ intervalMs: opts.intervalMs ?? DEFAULT_INTERVAL_MS })
-  const parser = parserFor(format, recorder)
+  // Samples the recorder would clamp (negative or huge latency) refuse the file instead.
+  const parser = parserFor(
+    format,
+    strictSink(recorder, detail => new IngestError(file, detail))
+  )
   const source = createReadStream(file, { highWaterMark: 256 * 1024 })
   const stream = opts.gzip ? source.pipe(createGunzip()) : source
   try {
@@ -293,16 +300,21 @@ export async function ingestFiles(files: string[], opts: IngestOptions = {}): Pr
   for (let i = 0; i < formats.length; i++) {
     const f = formats[i]
     if (f.format !== 'result') continue
-    let tasks: TaskResult[]
+    let doc: { tasks: TaskResult[]; run?: RunResult['run'] }
     try {
-      tasks = f.gzip ? await readGzipResult(f.file) : await readResultFile(f.file)
+      doc = await readResult(f.file, f.gzip)
+      doc.tasks.forEach((t, k) => checkTaskValues(f.file, t, doc.run ? `tasks[${k}].` : ''))
     } catch (e) {
-      if (e instanceof ResultFileError) throw new IngestError(f.file, e.message.slice(f.file.length + 2))
+      if (e instanceof ResultFileError || e instanceof ImplausibleResultError)
+        throw new IngestError(f.file, e.message.slice(f.file.length + 2))
       throw new IngestError(f.file, describeFsError(e))
     }
-    if (tasks.length === 0) throw new IngestError(f.file, 'holds no task results')
-    intervalMs ??= tasks[0].intervalMs
-    out[i] = { file: f.file, format: 'result', tasks, skipped: 0, samples: 0 }
+    const { tasks, run } = doc
+    // A run whose every task is missing (e.g. no capacity) is still a run: it is judged as partial.
+    if (tasks.length === 0 && !run?.missingTasks.length)
+      throw new IngestError(f.file, 'holds no task results')
+    if (tasks.length) intervalMs ??= tasks[0].intervalMs
+    out[i] = { file: f.file, format: 'result', tasks, ...(run ? { run } : {}), skipped: 0, samples: 0 }
   }
   const engineFiles = formats.filter(f => f.format !== 'result')
   let k = 0
@@ -320,12 +332,19 @@ export async function ingestFiles(files: string[], opts: IngestOptions = {}): Pr
   return out
 }
 
-async function readGzipResult(file: string): Promise<TaskResult[]> {
+/** A task or run result file (gzipped or not): its tasks, and its run for a run result. */
+async function readResult(
+  file: string,
+  gzip: boolean
+): Promise<{ tasks: TaskResult[]; run?: RunResult['run'] }> {
   const chunks: Buffer[] = []
-  for await (const c of createReadStream(file).pipe(createGunzip())) chunks.push(c as Buffer)
+  for await (const c of gzip ? createReadStream(file).pipe(createGunzip()) : createReadStream(file))
+    chunks.push(c as Buffer)
   const doc = parseJson(file, Buffer.concat(chunks).toString('utf8'))
   const schema = (doc as { schema?: unknown } | null)?.schema
-  return schema === RUN_RESULT_SCHEMA ? parseRunResult(file, doc).tasks : [parseTaskResult(file, doc)]
+  if (schema !== RUN_RESULT_SCHEMA) return { tasks: [parseTaskResult(file, doc)] }
+  const r = parseRunResult(file, doc)
+  return { tasks: r.tasks, run: r.run }
 }
 
 export function formatName(f: InputFormat): string {

@@ -31,6 +31,7 @@ import type {
 } from '../engines/types.js'
 import { defaultTaskMeta, type TaskResult, type TaskStatus } from '../results/model.js'
 import { TaskRecorder, type LiveWindow } from '../results/recorder.js'
+import { engineEnvironment } from './engine-env.js'
 import { followFile, type FileFollower } from './follow.js'
 import { openSamplePipe } from './sample-pipe.js'
 import { taskSpecSchema, type TaskSpec } from './spec.js'
@@ -246,7 +247,7 @@ async function runProcessEngine(engine: ProcessEngine, ctx: EngineRunContext, r:
   let spawnError: NodeJS.ErrnoException | undefined
   try {
     child = spawn(cmd.command, cmd.args, {
-      env: { ...r.env, ...cmd.env },
+      env: { ...engineEnvironment(r.env), ...cmd.env },
       stdio: ['ignore', 'pipe', 'pipe', pipe ? pipe.writeFd : cmd.samples.kind === 'fd3' ? 'pipe' : 'ignore'],
       detached: true
     })

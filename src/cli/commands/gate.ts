@@ -16,9 +16,11 @@ import { baselineReportInput, gateReportInput } from '../../jobs/report-input.js
 import { writeReportFiles } from '../../report/artifact.js'
 import { renderHtml } from '../../report/html.js'
 import { renderJobSummary } from '../../report/markdown.js'
+import { redactText } from '../../report/redact.js'
 import { parseFlags } from '../args.js'
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../errors.js'
 import type { CliIO } from '../io.js'
+import { onInterrupt } from '../interrupt.js'
 import type { Command } from './types.js'
 
 const HELP = `Usage: perf-gate gate [options]
@@ -97,7 +99,7 @@ export const gateCommand: Command = {
       io.stdout.write(HELP)
       return EXIT_OK
     }
-    const log = (m: string) => io.stderr.write(`perf-gate gate: ${m}\n`)
+    const log = (m: string) => io.stderr.write(`perf-gate gate: ${redactText(m)}\n`)
     const gate = {
       confirmReplicates: flag(() =>
         parseInteger('confirm-replicates', values['confirm-replicates'] ?? '', 4, 0, 20)
@@ -155,14 +157,17 @@ export const gateCommand: Command = {
       )
       runOnce = async replicate => {
         log(`run ${replicate + 1}: ${scenario.engine}, ${scenario.vus} VUs against ${scenario.target}`)
-        return runScenarioOnce(scenario, { env: io.env, log })
+        return runScenarioOnce(scenario, { env: io.env, log, signal: interrupts.signal })
       }
     }
 
     const store = await createBaselineStore(values['baseline-store'] ?? `dir:${DEFAULT_BASELINE_STORE}`, {
       cwd: io.cwd,
-      env: io.env
+      env: io.env,
+      warn: log
     })
+    // SIGINT/SIGTERM stop the runners; a baseline job then stores nothing.
+    const interrupts = onInterrupt(log)
     const ctx: JobContext = {
       repo: values.repo ?? io.env.GITHUB_REPOSITORY ?? 'local',
       commit: git(io.cwd, ['rev-parse', 'HEAD']) || 'local',
@@ -172,6 +177,7 @@ export const gateCommand: Command = {
       gate,
       slos,
       store,
+      signal: interrupts.signal,
       log
     }
     const rctx = {
@@ -183,9 +189,11 @@ export const gateCommand: Command = {
     }
 
     if (values.baseline) {
-      const job = await runBaselineJob(ctx, runOnce, canRerun ? replicates : 1)
+      const job = await runBaselineJob(ctx, runOnce, canRerun ? replicates : 1).finally(() =>
+        interrupts.dispose()
+      )
       const input = baselineReportInput(rctx, job)
-      io.stdout.write(renderJobSummary(input) + '\n')
+      io.stdout.write(redactText(renderJobSummary(input)) + '\n')
       if (values['report-dir'])
         await writeReportFiles(
           values['report-dir'],
@@ -196,9 +204,9 @@ export const gateCommand: Command = {
       return job.outcome === 'PASS' ? EXIT_OK : EXIT_FAILED
     }
 
-    const job = await runGateJob(ctx, runOnce, canRerun)
+    const job = await runGateJob(ctx, runOnce, canRerun).finally(() => interrupts.dispose())
     const input = gateReportInput(rctx, job)
-    io.stdout.write(renderJobSummary(input) + '\n')
+    io.stdout.write(redactText(renderJobSummary(input)) + '\n')
     if (values['report-dir'])
       await writeReportFiles(
         values['report-dir'],

@@ -16,6 +16,7 @@ import { parseFlags, windowFlag } from '../args.js'
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../errors.js'
 import { ShareError } from '../../plan/shares.js'
 import { useColor, type CliIO } from '../io.js'
+import { onInterrupt } from '../interrupt.js'
 import type { Command } from './types.js'
 
 const HELP = `Usage: perf-gate run [options]
@@ -118,26 +119,14 @@ export const runCommand: Command = {
       wroteLine = false
     }
 
-    const abort = new AbortController()
-    let interrupts = 0
-    const onSigint = () => {
-      interrupts++
-      endLine()
-      if (interrupts === 1) {
-        log('interrupted; stopping the tasks and collecting what they wrote')
-        abort.abort()
-      } else {
-        log('still stopping; runners that do not stop are killed within 20 s')
-      }
-    }
+    const interrupts = onInterrupt(log, endLine)
     let taskCount = scenario.tasks
     let vusText = `${scenario.vus} VUs`
-    process.on('SIGINT', onSigint)
     let result: RunResult
     try {
       result = await runScenarioOnce(scenario, {
         env: io.env,
-        signal: abort.signal,
+        signal: interrupts.signal,
         onProgress,
         onPlan: plan => {
           taskCount = plan.tasks.length
@@ -161,7 +150,7 @@ export const runCommand: Command = {
           : `${displayPath(scenario.configFile, io.cwd)}: scenarios.${scenario.name}.tasks`
       throw new UsageError(`${where}: ${e.message}`)
     } finally {
-      process.off('SIGINT', onSigint)
+      interrupts.dispose()
       endLine()
     }
 

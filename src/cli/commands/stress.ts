@@ -20,6 +20,7 @@ import { writeJsonFile } from '../../results/io.js'
 import { parseFlags } from '../args.js'
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../errors.js'
 import type { CliIO } from '../io.js'
+import { onInterrupt } from '../interrupt.js'
 import type { Command } from './types.js'
 import { join } from 'node:path'
 
@@ -126,12 +127,7 @@ export const stressCommand: Command = {
           cwd: io.cwd,
           env: io.env
         })
-    const abort = new AbortController()
-    const onSigint = () => {
-      log('interrupted; stopping the tasks and collecting what they wrote')
-      abort.abort()
-    }
-    process.on('SIGINT', onSigint)
+    const interrupts = onInterrupt(log)
     const commit = git(io.cwd, ['rev-parse', 'HEAD']) || 'local'
     let job
     try {
@@ -152,7 +148,7 @@ export const stressCommand: Command = {
             env: io.env,
             log,
             onProgress,
-            signal: AbortSignal.any([signal, abort.signal])
+            signal: AbortSignal.any([signal, interrupts.signal])
           })
       )
     } catch (e) {
@@ -163,7 +159,7 @@ export const stressCommand: Command = {
           : `${displayPath(scenario.configFile, io.cwd)}: scenarios.${scenario.name}.tasks`
       throw new UsageError(`${where}: ${e.message}`)
     } finally {
-      process.off('SIGINT', onSigint)
+      interrupts.dispose()
     }
     const rctx = { key: scenario.name, backend: 'local', commit: commit === 'local' ? null : commit }
     const markdown = renderCapacityMarkdown(capacityReportInput(rctx, scenario, slos, job))
