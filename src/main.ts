@@ -16,6 +16,7 @@ import { runScenarioOnce } from './fleet/run.js'
 import type { Fleet } from './fleet/types.js'
 import type { S3ClientConfig } from '@aws-sdk/client-s3'
 import { prepareFargate } from './jobs/fargate.js'
+import type { GateLabels } from './gate/labels.js'
 import { parseSlos } from './gate/slo.js'
 import { importRunResult } from './jobs/import.js'
 import { runBaselineJob, runGateJob, type JobContext, type RunOnce } from './jobs/gate.js'
@@ -164,6 +165,7 @@ export async function run(): Promise<void> {
     let fingerprint: string
     let engine = ''
     let vus: number | null = null
+    let scenarioGateLabels: GateLabels | undefined
     let canRerun: boolean
     /** AWS client settings of a Fargate run (assumed credentials), for an S3 baseline store. */
     let awsConfig: S3ClientConfig | undefined
@@ -223,6 +225,7 @@ export async function run(): Promise<void> {
       fingerprint = scenario.fingerprint
       engine = scenario.engine
       vus = scenario.vus
+      scenarioGateLabels = scenario.gateLabels
       slos.push(
         ...parseSlos(
           scenario.thresholds.map(t => `${t.metric}: ${t.expr}`),
@@ -264,6 +267,7 @@ export async function run(): Promise<void> {
       scenario: scenarioName,
       fingerprint,
       gate: gateOptionsOf(inputs),
+      gateLabels: inputs.gateLabels ?? scenarioGateLabels,
       slos,
       store,
       minTaskSuccess: inputs.backend === 'fargate' ? inputs.fargate.minTaskSuccess : 1,

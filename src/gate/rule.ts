@@ -55,6 +55,10 @@ export interface MetricObservation {
   tailSamples?: number
   /** Reported but never gating. */
   advisory?: boolean
+  /** Why the metric is reported but never gating, when it is for a reason of its own (a small label). */
+  advisoryWhy?: string
+  /** The reason given when the PR run has no value for the metric (e.g. a gated label it did not record). */
+  noDataReason?: string
   /** Values below this are raised to it before taking logs (error rates). */
   floor?: number
   /** The worsening must also reach this in the metric's own units to fail (error rates). */
@@ -128,6 +132,7 @@ export function advisoryReason(
   obs: MetricObservation,
   options: GateOptions = DEFAULT_GATE_OPTIONS
 ): string | null {
+  if (obs.advisoryWhy) return obs.advisoryWhy
   if (obs.advisory) return 'advisory metric'
   if (obs.tailSamples !== undefined && obs.tailSamples < options.minTailSamples)
     return `its tail holds ${num(obs.tailSamples)} samples, fewer than ${options.minTailSamples}`
@@ -204,7 +209,7 @@ export function judgeMetric(
   }
 
   if (k === 0) {
-    out.reason = `${obs.name}: the PR run has no value for this metric`
+    out.reason = obs.noDataReason ?? `${obs.name}: the PR run has no value for this metric`
     return out
   }
   const yv = values.map(v => logOf(v, floor))

@@ -56,11 +56,18 @@ function statusOf(j: MetricJudgement): MetricStatus {
   return 'pass'
 }
 
+/** `p95 latency`, or `p95 latency · GET /fast` for a per-label metric (`p95{name:GET /fast}`). */
+export function metricDisplayName(name: string): string {
+  const m = /^([a-z0-9_]+)\{name:(.*)\}$/s.exec(name)
+  if (m) return `${METRIC_LABELS[m[1]] ?? m[1]} · ${m[2]}`
+  return METRIC_LABELS[name] ?? name
+}
+
 function reportMetric(j: MetricJudgement): ReportMetric {
   const unit = unitOf(j.unit)
   return {
     name: j.name,
-    label: METRIC_LABELS[j.name] ?? j.name,
+    label: metricDisplayName(j.name),
     unit,
     baseline: scale(j.reference, unit),
     current: scale(j.current, unit),
@@ -132,26 +139,34 @@ function trimSeries(points: ReturnType<ResultView['series']>): ReturnType<Result
 
 /**
  * Error rates are judged with a floor under the logarithm; the report shows the measured rates
- * (mean of the PR runs, median of the baselines) instead of the floored ones.
+ * (mean of the PR runs, median of the baselines) instead of the floored ones, overall and for each
+ * gated label.
  */
 function rawErrorRates(metrics: ReportMetric[], job: GateJobResult): ReportMetric[] {
-  const pr = job.metrics.map(m => m.errorRate)
-  const base = job.baselines.map(b => b.metrics.errorRate).sort((a, b) => a - b)
-  const median = base.length
-    ? base[Math.floor((base.length - 1) / 2)] / 2 + base[Math.ceil((base.length - 1) / 2)] / 2
-    : null
-  return metrics.map(m =>
-    m.name === 'error_rate' && pr.length
-      ? {
-          ...m,
-          current: (100 * pr.reduce((a, b) => a + b, 0)) / pr.length,
-          baseline: median === null ? null : 100 * median,
-          deltaPct: median
-            ? (100 * (pr.reduce((a, b) => a + b, 0) / pr.length - median)) / median
-            : m.deltaPct
-        }
-      : m
-  )
+  const baseFigures =
+    job.baselineFigures ?? job.baselines.map(b => ({ errorRate: b.metrics.errorRate, labels: {} }))
+  const pick = (name: string, r: { errorRate: number; labels: Record<string, { errorRate: number }> }) => {
+    if (name === 'error_rate') return r.errorRate
+    const m = /^error_rate\{name:(.*)\}$/s.exec(name)
+    return m ? r.labels[m[1]]?.errorRate : undefined
+  }
+  const defined = (xs: (number | undefined)[]) => xs.filter((x): x is number => x !== undefined)
+  return metrics.map(m => {
+    if (!m.name.startsWith('error_rate')) return m
+    const pr = defined(job.metrics.map(r => pick(m.name, r)))
+    if (!pr.length) return m
+    const base = defined(baseFigures.map(r => pick(m.name, r))).sort((a, b) => a - b)
+    const median = base.length
+      ? base[Math.floor((base.length - 1) / 2)] / 2 + base[Math.ceil((base.length - 1) / 2)] / 2
+      : null
+    const current = pr.reduce((a, b) => a + b, 0) / pr.length
+    return {
+      ...m,
+      current: 100 * current,
+      baseline: median === null ? null : 100 * median,
+      deltaPct: median ? (100 * (current - median)) / median : m.deltaPct
+    }
+  })
 }
 
 /** The report of a gate job. */

@@ -9,6 +9,7 @@ import { createBaselineStore, DEFAULT_BASELINE_STORE } from '../../baseline/inde
 import { InputError, parseFraction, parseInteger } from '../../config/inputs.js'
 import { loadScenario } from '../../config/scenario.js'
 import { runScenarioOnce } from '../../fleet/run.js'
+import { GateLabelsError, parseGateLabels, type GateLabels } from '../../gate/labels.js'
 import { parseSlos, SloParseError } from '../../gate/slo.js'
 import { importRunResult } from '../../jobs/import.js'
 import { runBaselineJob, runGateJob, type JobContext, type RunOnce } from '../../jobs/gate.js'
@@ -44,6 +45,8 @@ Rule:
   --min-effect P         smallest change that can fail (default 3%)
   --alpha A              family-wise false-alarm rate (default 0.01)
   --provisional-threshold P  threshold while provisional (default 10%)
+  --gate-labels L        gate labels' p95 and error rate too: all, a share such as 5%, or a label
+                         name (repeatable); default: the scenario's gate-labels, else none
   --fail-on-inconclusive exit 1 on INCONCLUSIVE too
 
 Output:
@@ -66,6 +69,7 @@ const OPTIONS = {
   'min-effect': { type: 'string' },
   alpha: { type: 'string' },
   'provisional-threshold': { type: 'string' },
+  'gate-labels': { type: 'string', multiple: true },
   'fail-on-inconclusive': { type: 'boolean', default: false },
   'report-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
@@ -110,6 +114,15 @@ export const gateCommand: Command = {
         parseFraction('provisional-threshold', values['provisional-threshold'] ?? '', 0.1, 10)
       )
     }
+    let gateLabels: GateLabels | undefined
+    if (values['gate-labels']?.length) {
+      try {
+        gateLabels = parseGateLabels(values['gate-labels'])
+      } catch (e) {
+        if (e instanceof GateLabelsError) throw new UsageError(`--gate-labels: ${e.message}`)
+        throw e
+      }
+    }
     const replicates = flag(() => parseInteger('replicates', values.replicates ?? '', 2, 1, 20))
     let slos
     try {
@@ -147,6 +160,7 @@ export const gateCommand: Command = {
       fingerprint = scenario.fingerprint
       engine = scenario.engine
       vus = scenario.vus
+      gateLabels ??= scenario.gateLabels
       slos.push(
         ...parseSlos(
           scenario.thresholds.map(t => `${t.metric}: ${t.expr}`),
@@ -170,6 +184,7 @@ export const gateCommand: Command = {
       scenario: scenarioName,
       fingerprint,
       gate,
+      gateLabels,
       slos,
       store,
       log
