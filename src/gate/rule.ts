@@ -29,10 +29,12 @@
  *   than `minTailSamples` samples) are judged the same way and reported, but never fail the gate,
  *   never ask for confirmation runs and do not count in M.
  *
- * Every judgement carries the noise s, N, k and the minimum detectable effect
+ * Every judgement with N ≥ 2 carries the noise s; one judged by the statistical path (N ≥ minBaselines)
+ * also carries the minimum detectable effect
  *   MDE = exp((c·t(1 − α/M, df) + t(power, df))·s·√(1/k_f + 1/N)) − 1,  k_f = 1 + confirmReplicates,
  * (never below the minimum effect, which smaller changes cannot cross) and whether the target
- * regression (10%) is detectable.
+ * regression (10%) is detectable. A provisional judgement has no MDE: its fixed threshold is what
+ * it can detect. An MDE above MDE_CAP is reported as a sentence, not a figure.
  *
  * Everything here is pure and deterministic.
  */
@@ -122,6 +124,12 @@ export interface JudgeContext {
 }
 
 const TINY = 1e-12
+
+/**
+ * Largest minimum detectable effect worth stating as a figure (100%: a doubling). A larger one says
+ * only that the history is too short or too noisy, and is reported as that sentence instead.
+ */
+export const MDE_CAP = 1
 
 function probLabel(p: number): string {
   return Number(p.toPrecision(6)).toString()
@@ -235,6 +243,8 @@ export function judgeMetric(
   const toEffect = (logWorse: number) => (obs.higherIsWorse ? Math.expm1(logWorse) : -Math.expm1(-logWorse))
 
   if (N >= 2) {
+    // The detectable effect is computed for the statistical path only: a provisional metric is
+    // judged by its fixed threshold, and with so few baselines the figure is mostly the t tail.
     const s = sampleSd(yb)
     const sUsed = Math.max(s, options.minNoise)
     const df = N - 1
@@ -242,8 +252,10 @@ export function judgeMetric(
     const x = (failT + tQuantile(options.power, df)) * sUsed * Math.sqrt(1 / mdeK + 1 / N)
     out.noise = s
     out.noiseUsed = sUsed
-    out.mde = Math.max(toEffect(x), options.minEffect)
-    out.detectsTarget = out.mde <= options.mdeTarget
+    if (N >= options.minBaselines) {
+      out.mde = Math.max(toEffect(x), options.minEffect)
+      out.detectsTarget = out.mde <= options.mdeTarget
+    }
   }
 
   const stageNote = k < mdeK && stage === 2 ? ` (only ${k} of ${mdeK} replicates)` : ''
@@ -377,6 +389,10 @@ export interface Verdict {
   alpha: number
   /** α/M, the per-metric false-alarm rate of the confirming stage. */
   perMetricAlpha: number
+  /** Baselines needed for the statistical path; fewer make the verdict provisional. */
+  minBaselines: number
+  /** The fixed relative threshold of a provisional verdict. */
+  provisionalThreshold: number
   /** The headline metric (p95 when present, else the first primary one): noise, N, k and MDE. */
   headline: {
     name: string
@@ -434,11 +450,14 @@ export function decideFinal(
       `no regression in the ${withBaseline.length} gated metric${withBaseline.length === 1 ? '' : 's'}${provisional ? ' (provisional)' : ''}` +
         (sloBad.length === 0 && slo.some(r => r.status === 'pass') ? ' and every SLO held' : '')
     )
-  if (provisional)
+  if (provisional) {
+    const n = Math.max(...primary.filter(j => j.method === 'provisional').map(j => j.n))
     notes.push(
-      `provisional: fewer than ${o.minBaselines} comparable baselines, so metrics were compared with the ` +
-        `baseline median using a fixed ${plainPct(o.provisionalThreshold, 0)} threshold`
+      `provisional: ${n} of ${o.minBaselines} comparable baselines, so metrics were compared with the ` +
+        `baseline median using a fixed ${plainPct(o.provisionalThreshold, 0)} threshold; no detectable-effect ` +
+        `figure until there are ${o.minBaselines}`
     )
+  }
   for (const j of primary) {
     if (j.method === 'no-baseline') {
       if (!noBaseline) notes.push(`${j.name}: no comparable baseline, not judged`)
@@ -446,9 +465,12 @@ export function decideFinal(
     }
     if (j.noise === null || j.mde === null) continue
     notes.push(
-      `${j.name}: noise s = ${plainPct(j.noise, 2)} over N = ${j.n} baselines; minimum detectable effect at ` +
-        `k = ${j.mdeK}: ${plainPct(j.mde)} (a ${plainPct(o.mdeTarget, 0)} regression is ` +
-        `${j.detectsTarget ? 'detectable' : 'not reliably detectable'})`
+      `${j.name}: noise s = ${plainPct(j.noise, 2)} over N = ${j.n} baselines; ` +
+        (j.mde > MDE_CAP
+          ? `regressions smaller than ${plainPct(MDE_CAP, 0)} cannot be told from this noise: needs more ` +
+            'baselines or steadier runs'
+          : `minimum detectable effect at k = ${j.mdeK}: ${plainPct(j.mde)} (a ${plainPct(o.mdeTarget, 0)} ` +
+            `regression is ${j.detectsTarget ? 'detectable' : 'not reliably detectable'})`)
     )
   }
   for (const j of metrics) {
@@ -472,6 +494,8 @@ export function decideFinal(
     familySize: M,
     alpha: o.alpha,
     perMetricAlpha: o.alpha / Math.max(1, M),
+    minBaselines: o.minBaselines,
+    provisionalThreshold: o.provisionalThreshold,
     headline: head
       ? {
           name: head.name,

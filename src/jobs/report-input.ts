@@ -190,7 +190,13 @@ export function gateReportInput(ctx: ReportContext, job: GateJobResult): ReportI
       noisePct: head?.noise != null ? head.noise * 100 : null,
       baselines: head?.n ?? job.baselines.length,
       replicates: runs.length,
-      detectable10: head?.detectsTarget ?? null
+      detectable10: head?.detectsTarget ?? null,
+      ...(job.verdict
+        ? {
+            minBaselines: job.verdict.minBaselines,
+            provisionalThresholdPct: 100 * job.verdict.provisionalThreshold
+          }
+        : {})
     },
     metrics: job.verdict ? rawErrorRates(job.verdict.metrics.map(reportMetric), job) : [],
     slos: job.slo.map(reportSlo),

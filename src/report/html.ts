@@ -13,7 +13,6 @@ import {
   formatDelta,
   formatDuration,
   formatMs,
-  formatPercent,
   formatRate,
   formatStatus,
   formatUsd,
@@ -21,6 +20,7 @@ import {
   safeHttpUrl
 } from './format.js'
 import { hasBaseline } from './markdown.js'
+import { detectSentence as sensitivitySentence, noiseFacts } from './noise.js'
 import type { ReportInput, ReportLabel } from './types.js'
 
 const COLORS = {
@@ -106,9 +106,9 @@ function headerSection(input: ReportInput): string {
       input.mode === 'stress'
         ? '<p class="muted">Stress run: no baseline comparison and no gate; the capacity report holds the analysis.</p>'
         : '<p class="muted">No baseline to compare against yet: showing this run only.</p>'
-  } else if (v.mdePct !== null && v.mdePct !== undefined && Number.isFinite(v.mdePct)) {
-    const noise = v.noisePct !== null && v.noisePct !== undefined ? `σ=${formatPercent(v.noisePct)}, ` : ''
-    detect = `<p>Can detect regressions ≥ ${escapeHtml(formatPercent(v.mdePct))} at this noise (${escapeHtml(noise)}N=${escapeHtml(formatCount(v.baselines))} baselines).${v.detectable10 === false ? ' A 10% regression is not reliably detectable at this noise.' : ''}</p>`
+  } else {
+    const s = sensitivitySentence(v)
+    if (s !== null) detect = `<p>${escapeHtml(s)}</p>`
   }
   return [
     `<h1>perf-gate · ${escapeHtml(title)}</h1>`,
@@ -219,15 +219,7 @@ function factsSection(input: ReportInput): string {
   const v = input.verdict
   const rows: [string, string][] = []
   if (hasBaseline(input)) {
-    rows.push(
-      ['Noise (σ)', escapeHtml(formatPercent(v.noisePct))],
-      ['Baselines (N)', escapeHtml(formatCount(v.baselines))],
-      ['PR replicates (k)', escapeHtml(formatCount(v.replicates))],
-      ['Minimum detectable effect', escapeHtml(formatPercent(v.mdePct))]
-    )
-    if (v.detectable10 !== null && v.detectable10 !== undefined) {
-      rows.push(['10% target', v.detectable10 ? 'reachable' : 'not reachable at this noise'])
-    }
+    for (const [name, value] of noiseFacts(v)) rows.push([name, escapeHtml(value)])
   }
   rows.push(
     ['Engine', escapeHtml(f.engineVersion ? `${f.engine} ${f.engineVersion}` : f.engine)],

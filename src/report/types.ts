@@ -35,6 +35,8 @@ export interface ReportVerdict {
   detectable10?: boolean | null
   /** Baseline count under which the verdict is provisional; shown with `provisional` (default 10). */
   minBaselines?: number
+  /** The fixed threshold of a provisional verdict, in percent (default 10). */
+  provisionalThresholdPct?: number | null
 }
 
 export interface ReportMetric {
