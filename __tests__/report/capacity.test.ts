@@ -105,12 +105,12 @@ it('draws latency and throughput against load and over time, and the history', (
   const charts = md.split('```mermaid').slice(1)
   const titles = charts.map(c => /title "([^"]+)"/.exec(c)?.[1])
   expect(titles).toEqual([
-    'p95 latency against load',
-    'Throughput against load',
-    'p95 latency over time',
-    'Throughput over time',
-    'Active users over time',
-    'Sustained throughput per run'
+    'p95 latency against load (line: p95 of each step)',
+    'Throughput against load (bar: req/s of each step)',
+    'p95 latency over time (line: this run, per interval)',
+    'Throughput over time (line: this run, per interval)',
+    'Active users over time (line: this run, per interval)',
+    'Sustained throughput per run (line: each stored run)'
   ])
   expect(charts[0]).toContain('x-axis ["2 VUs", "4 VUs", "6 VUs"]')
   expect(charts[1]).toContain('bar [40, 80, 80]')

@@ -231,7 +231,7 @@ describe('SLOs, facts and per-label details', () => {
 
   test('per-label tables sit inside details, with Δ% where the baseline has the label', () => {
     expect(md).toContain(
-      '<details><summary>Per-label results (5 labels; Δ% vs the same label in the baseline)</summary>'
+      '<details><summary>Per-label results (5 labels; Δ% vs the same label in the newest baseline)</summary>'
     )
     expect(countOf(md, '<details')).toBe(countOf(md, '</details>'))
     const rows = labelRows(md)

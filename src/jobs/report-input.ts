@@ -10,6 +10,7 @@ import type {
   MetricStatus,
   MetricUnit,
   Outcome,
+  Percentiles,
   ReportFacts,
   ReportInput,
   ReportLabel,
@@ -98,7 +99,7 @@ function facts(ctx: ReportContext, runs: RunResult[], view: ResultView): ReportF
   return {
     backend: ctx.backend,
     regions: view.regions(),
-    tasks: tasks.length,
+    tasks: tasks.length || view.tasks.length,
     vus: ctx.vus ?? null,
     durationS: (all.endMs - all.startMs) / 1000,
     engine: ctx.engine || tasks[0]?.task.engine || '',
@@ -169,6 +170,17 @@ function rawErrorRates(metrics: ReportMetric[], job: GateJobResult): ReportMetri
   })
 }
 
+/**
+ * The latency percentiles of the summary table's Baseline or current column, so the charts draw
+ * exactly the figures the table beside them shows; null when the table lacks one of them.
+ */
+function tablePercentiles(metrics: ReportMetric[], column: 'baseline' | 'current'): Percentiles | null {
+  const of = (name: string) => metrics.find(m => m.name === name)?.[column]
+  const [p50, p90, p95, p99] = ['p50', 'p90', 'p95', 'p99'].map(of)
+  if (![p50, p90, p95, p99].every(v => typeof v === 'number' && Number.isFinite(v))) return null
+  return { p50: p50!, p90: p90!, p95: p95!, p99: p99! }
+}
+
 /** The report of a gate job. */
 export function gateReportInput(ctx: ReportContext, job: GateJobResult): ReportInput {
   const runs = job.runs
@@ -177,7 +189,7 @@ export function gateReportInput(ctx: ReportContext, job: GateJobResult): ReportI
   const baselineView = job.newestBaseline ? new ResultView(job.newestBaseline.tasks) : null
   const head = job.verdict?.headline ?? null
   const outcome: Outcome = job.outcome
-  const base = job.baselines.length ? job.baselines[job.baselines.length - 1].metrics : null
+  const metrics = job.verdict ? rawErrorRates(job.verdict.metrics.map(reportMetric), job) : []
   return {
     key: ctx.key,
     scenario: ctx.scenario,
@@ -198,12 +210,17 @@ export function gateReportInput(ctx: ReportContext, job: GateJobResult): ReportI
           }
         : {})
     },
-    metrics: job.verdict ? rawErrorRates(job.verdict.metrics.map(reportMetric), job) : [],
+    metrics,
     slos: job.slo.map(reportSlo),
     labels: labelsOf(screening, baselineView),
     series: trimSeries(screening.series({ window: 'all' }, 60)),
-    baselinePercentiles: base ? { p50: base.p50Ms, p90: base.p90Ms, p95: base.p95Ms, p99: base.p99Ms } : null,
-    currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
+    baselinePercentiles: tablePercentiles(metrics, 'baseline'),
+    currentPercentiles: tablePercentiles(metrics, 'current') ?? {
+      p50: cur.p50Ms,
+      p90: cur.p90Ms,
+      p95: cur.p95Ms,
+      p99: cur.p99Ms
+    },
     facts: facts(ctx, runs, screening),
     pr: ctx.pr ?? null,
     artifact: ctx.artifactName ? { name: ctx.artifactName } : null
@@ -248,5 +265,47 @@ export function baselineReportInput(ctx: ReportContext, job: BaselineJobResult):
     facts: facts(ctx, runs, view),
     pr: null,
     artifact: ctx.artifactName ? { name: ctx.artifactName } : null
+  }
+}
+
+/**
+ * The report of a run (or of results read from files) on its own: no gate, no baseline; the
+ * outcome is ERROR when `problems` says what went wrong.
+ */
+export function runReportInput(
+  ctx: ReportContext,
+  view: ResultView,
+  opts: { runs?: RunResult[]; problems?: string | null; title?: string; reasons?: string[] } = {}
+): ReportInput {
+  const cur = view.stats()
+  const problems = opts.problems ?? null
+  return {
+    key: ctx.key,
+    scenario: ctx.scenario,
+    title: opts.title ?? ctx.scenario,
+    mode: 'gate',
+    verdict: {
+      outcome: problems ? 'ERROR' : 'PASS',
+      provisional: false,
+      reasons: problems ? [problems] : (opts.reasons ?? []),
+      baselines: 0,
+      replicates: opts.runs?.length ?? 1
+    },
+    metrics: [
+      advisoryMetric('p50', 'p50 latency', 'ms', cur.p50Ms),
+      advisoryMetric('p90', 'p90 latency', 'ms', cur.p90Ms),
+      advisoryMetric('p95', 'p95 latency', 'ms', cur.p95Ms),
+      advisoryMetric('p99', 'p99 latency', 'ms', cur.p99Ms),
+      advisoryMetric('error_rate', 'Error rate', '%', cur.errorRate * 100),
+      advisoryMetric('throughput', 'Throughput', 'rps', cur.rps)
+    ],
+    slos: [],
+    labels: labelsOf(view, null),
+    series: trimSeries(view.series({ window: 'all' }, 60)),
+    baselinePercentiles: null,
+    currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
+    facts: facts(ctx, opts.runs ?? [], view),
+    pr: null,
+    artifact: null
   }
 }

@@ -193,12 +193,12 @@ function charts(input: CapacityReportInput): string[] {
     const p95 = mermaidCategoryChart(
       cats,
       reached.map(s => s.p95Ms),
-      { title: 'p95 latency against load', yLabel: 'ms' }
+      { title: 'p95 latency against load', yLabel: 'ms', series: 'p95 of each step' }
     )
     const rps = mermaidCategoryChart(
       cats,
       reached.map(s => s.rps),
-      { title: 'Throughput against load', yLabel: 'req/s', kind: 'bar' }
+      { title: 'Throughput against load', yLabel: 'req/s', kind: 'bar', series: 'req/s of each step' }
     )
     if (p95) out.push(p95)
     if (rps) out.push(rps)
@@ -236,7 +236,7 @@ function history(input: CapacityReportInput): string[] {
     const chart = mermaidCategoryChart(
       points.map(r => new Date(r.createdMs).toISOString().slice(5, 10)),
       points.map(r => r.capacityRps as number),
-      { title: 'Sustained throughput per run', yLabel: 'req/s' }
+      { title: 'Sustained throughput per run', yLabel: 'req/s', series: 'each stored run' }
     )
     if (chart) out.push('', chart)
   }

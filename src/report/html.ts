@@ -279,7 +279,7 @@ function labelsSection(input: ReportInput): string {
   })
   const n = input.labels.length
   return [
-    `<h2>Per-label results <span class="muted">(${escapeHtml(formatCount(n))} ${n === 1 ? 'label' : 'labels'}${useBaseline ? '; Δ% vs the same label in the baseline' : ''})</span></h2>`,
+    `<h2>Per-label results <span class="muted">(${escapeHtml(formatCount(n))} ${n === 1 ? 'label' : 'labels'}${useBaseline ? '; Δ% vs the same label in the newest baseline' : ''})</span></h2>`,
     table(
       ['Label', 'Requests', 'Errors', 'p50', 'p95', 'p99'],
       rows,

@@ -292,7 +292,7 @@ function labelsSection(input: ReportInput, labels: readonly ReportLabel[]): stri
     labels.length === total
       ? `${formatCount(total)}`
       : `${formatCount(labels.length)} busiest of ${formatCount(total)}`
-  const note = useBaseline ? '; Δ% vs the same label in the baseline' : ''
+  const note = useBaseline ? '; Δ% vs the same label in the newest baseline' : ''
   const table = markdownTable(
     [['Label', 'Requests', 'Errors', 'p50', 'p95', 'p99'], ...labels.map(l => labelRow(l, useBaseline))],
     { align: ['l', 'r', 'r', 'r', 'r', 'r'], alignDelimiters: false }
