@@ -16,6 +16,7 @@ import { runScenarioOnce } from './fleet/run.js'
 import type { Fleet } from './fleet/types.js'
 import type { S3ClientConfig } from '@aws-sdk/client-s3'
 import { prepareFargate } from './jobs/fargate.js'
+import type { FleetCostSpec } from './jobs/run-cost.js'
 import type { GateLabels } from './gate/labels.js'
 import { parseSlos } from './gate/slo.js'
 import { importRunResult } from './jobs/import.js'
@@ -169,8 +170,8 @@ export async function run(): Promise<void> {
     let canRerun: boolean
     /** AWS client settings of a Fargate run (assumed credentials), for an S3 baseline store. */
     let awsConfig: S3ClientConfig | undefined
-    /** The worst-case cost of one Fargate run, for the report. */
-    let costUsd: number | undefined
+    /** The fleet the load runs on, for the report's cost estimate (none for imported results). */
+    let fleetCost: FleetCostSpec | undefined
     if (inputs.backend === 'none') {
       const imported = await importRunResult(inputs.results, { cwd, scenario: inputs.scenario || 'default' })
       scenarioName = imported.run.scenario
@@ -209,9 +210,16 @@ export async function run(): Promise<void> {
         scenario = setup.scenario
         regions = setup.size.regions
         awsConfig = setup.awsConfig
-        costUsd = setup.cost.maxUsd / setup.cost.runs
+        fleetCost = {
+          kind: 'fargate',
+          regions: setup.size.regions,
+          cpu: inputs.fargate.taskCpu,
+          memoryMiB: inputs.fargate.taskMemory,
+          spot: inputs.fargate.spot
+        }
         fleet = setup.fleet
       } else {
+        fleetCost = { kind: 'local' }
         const pids: number[] = []
         fleet = new LocalFleet({
           env: process.env,
@@ -280,7 +288,9 @@ export async function run(): Promise<void> {
       backend: inputs.backend === 'none' ? 'import' : inputs.backend,
       engine,
       vus,
-      costUsd,
+      fleet: fleetCost,
+      // The action's process starts with its step: the time to first request counts from there.
+      ...(fleetCost ? { stepStartMs: performance.timeOrigin } : {}),
       commit: event.headSha,
       runUrl: event.runUrl,
       pr: event.isPullRequest && event.prNumber !== null ? { number: event.prNumber } : null,

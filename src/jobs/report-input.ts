@@ -18,6 +18,7 @@ import type {
   ReportSlo
 } from '../report/types.js'
 import type { BaselineJobResult, GateJobResult } from './gate.js'
+import { estimateRunCost, firstRequestAfter, type FleetCostSpec } from './run-cost.js'
 
 export interface ReportContext {
   key: string
@@ -29,7 +30,12 @@ export interface ReportContext {
   runUrl?: string | null
   pr?: { number: number; url?: string | null } | null
   artifactName?: string | null
+  /** A cost figure made elsewhere; `fleet` is preferred when given. */
   costUsd?: number | null
+  /** The fleet the runs used, for their estimated cost. */
+  fleet?: FleetCostSpec
+  /** When the step (action step or CLI command) started, epoch ms, for the time to first request. */
+  stepStartMs?: number
 }
 
 const METRIC_LABELS: Record<string, string> = {
@@ -92,6 +98,14 @@ function reportSlo(r: SloResult): ReportSlo {
   }
 }
 
+function costFacts(ctx: ReportContext, runs: RunResult[]): Pick<ReportFacts, 'costUsd' | 'costDetail'> {
+  if (ctx.fleet && runs.length) {
+    const c = estimateRunCost(ctx.fleet, runs)
+    return { costUsd: c.usd, costDetail: c.detail }
+  }
+  return { costUsd: ctx.costUsd ?? null, costDetail: null }
+}
+
 function facts(ctx: ReportContext, runs: RunResult[], view: ResultView): ReportFacts {
   const first = runs[0]
   const tasks = first?.tasks ?? []
@@ -105,7 +119,8 @@ function facts(ctx: ReportContext, runs: RunResult[], view: ResultView): ReportF
     engine: ctx.engine || tasks[0]?.task.engine || '',
     engineVersion: tasks[0]?.task.engineVersion || null,
     steadyWindow: view.steadyWindow(),
-    costUsd: ctx.costUsd ?? null,
+    ...costFacts(ctx, runs),
+    firstRequest: first && ctx.stepStartMs !== undefined ? firstRequestAfter(ctx.stepStartMs, first) : null,
     startSkewMs: typeof first?.run.facts.startSkewMs === 'number' ? first.run.facts.startSkewMs : null,
     missingTasks: runs.flatMap(r => r.run.missingTasks),
     runUrl: ctx.runUrl ?? null,

@@ -12,6 +12,7 @@ import {
   formatCount,
   formatDelta,
   formatDuration,
+  formatFirstRequest,
   formatMs,
   formatRate,
   formatStatus,
@@ -241,7 +242,15 @@ function factsSection(input: ReportInput): string {
   if (f.startSkewMs !== null && f.startSkewMs !== undefined)
     rows.push(['Start skew', `${Math.round(f.startSkewMs)} ms`])
   if (f.costUsd !== null && f.costUsd !== undefined)
-    rows.push(['Estimated cost', escapeHtml(formatUsd(f.costUsd))])
+    rows.push([
+      'Estimated cost',
+      escapeHtml(formatUsd(f.costUsd)) +
+        (f.costDetail ? ` <span class="muted">(${escapeHtml(f.costDetail)})</span>` : '')
+    ])
+  if (f.firstRequest) {
+    const text = formatFirstRequest(f.firstRequest)
+    rows.push(['Time to first request', escapeHtml(text.replace(/^first request /, ''))])
+  }
   if (f.commit) rows.push(['Commit', `<code>${escapeHtml(f.commit)}</code>`])
   if (f.baselineCommit) rows.push(['Baseline commit', `<code>${escapeHtml(f.baselineCommit)}</code>`])
   if (input.pr) rows.push(['Pull request', escapeHtml(`#${input.pr.number}`)])

@@ -13,6 +13,7 @@ import {
   formatCount,
   formatDelta,
   formatDuration,
+  formatFirstRequest,
   formatMs,
   formatRate,
   formatStatus,
@@ -232,8 +233,9 @@ function runLine(input: ReportInput): string {
   if (f.startSkewMs !== null && f.startSkewMs !== undefined && Number.isFinite(f.startSkewMs))
     parts.push(`start skew ${formatCount(Math.round(f.startSkewMs))} ms`)
   if (f.costUsd !== null && f.costUsd !== undefined && Number.isFinite(f.costUsd)) {
-    parts.push(`est. cost ${formatUsd(f.costUsd)}`)
+    parts.push(`est. cost ${formatUsd(f.costUsd)}${f.costDetail ? ` (${escapeMarkdown(f.costDetail)})` : ''}`)
   }
+  if (f.firstRequest) parts.push(escapeMarkdown(formatFirstRequest(f.firstRequest)))
   if (f.commit) {
     parts.push(
       f.baselineCommit

@@ -13,7 +13,7 @@ import { GateLabelsError, parseGateLabels, type GateLabels } from '../../gate/la
 import { parseSlos, SloParseError } from '../../gate/slo.js'
 import { importRunResult } from '../../jobs/import.js'
 import { runBaselineJob, runGateJob, type JobContext, type RunOnce } from '../../jobs/gate.js'
-import { baselineReportInput, gateReportInput } from '../../jobs/report-input.js'
+import { baselineReportInput, gateReportInput, type ReportContext } from '../../jobs/report-input.js'
 import { writeReportFiles } from '../../report/artifact.js'
 import { renderHtml } from '../../report/html.js'
 import { renderJobSummary } from '../../report/markdown.js'
@@ -189,12 +189,13 @@ export const gateCommand: Command = {
       store,
       log
     }
-    const rctx = {
+    const rctx: ReportContext = {
       key: scenarioName,
       scenario: scenarioName,
       backend: canRerun ? 'local' : 'import',
       engine,
-      vus
+      vus,
+      ...(canRerun ? { fleet: { kind: 'local' as const }, stepStartMs: performance.timeOrigin } : {})
     }
 
     if (values.baseline) {

@@ -186,7 +186,9 @@ export const runCommand: Command = {
             scenario: scenario.name,
             backend: 'local',
             engine: scenario.engine,
-            vus: scenario.vus
+            vus: scenario.vus,
+            fleet: { kind: 'local' },
+            stepStartMs: performance.timeOrigin
           },
           new ResultView(result.tasks),
           { runs: [result], problems: runProblems(result), title: `perf-gate run: ${scenario.name}` }
