@@ -166,3 +166,22 @@ it('an ERROR report says why, and a spike report shows the recovery', () => {
   expect(md).toContain('- **Recovery:** 2 s after the surge ended (resolution 1 s)')
   expect(md).toContain('x-axis ["baseline (4)", "surge (20)", "recovery (4)"]')
 })
+
+it('states the estimated cost and the time to the first request', () => {
+  const base = input(stress)
+  const md = renderCapacityMarkdown({
+    ...base,
+    facts: {
+      ...base.facts,
+      costUsd: 0.0123,
+      costDetail:
+        '4 Fargate tasks of 1 vCPU / 2 GB on Spot, 1 run of about 3 min billed (2 min start-up included)',
+      firstRequest: { fromS: 41.2, toS: 42.2 }
+    }
+  })
+  expect(md).toContain(
+    'est. cost $0.01 (4 Fargate tasks of 1 vCPU / 2 GB on Spot, 1 run of about 3 min billed (2 min start-up included))'
+  )
+  expect(md).toContain('first request 41.2–42.2 s after the step started')
+  expect(renderCapacityMarkdown(base)).not.toContain('est. cost')
+})

@@ -16,7 +16,12 @@ import { Inputs, Outputs, State } from '../constants.js'
 import { LocalFleet } from '../fleet/local.js'
 import { runScenarioOnce } from '../fleet/run.js'
 import { parseSlos } from '../gate/slo.js'
-import { capacityReportInput, runStressJob, stressHtmlInput } from '../jobs/stress.js'
+import {
+  capacityReportInput,
+  runStressJob,
+  stressHtmlInput,
+  type StressReportContext
+} from '../jobs/stress.js'
 import { reportArtifactName, uploadReportArtifact, writeReportFiles } from '../report/artifact.js'
 import { renderCapacityMarkdown } from '../report/capacity.js'
 import { setOutputs, writeJobSummary, type EventInfo } from '../report/github.js'
@@ -84,7 +89,14 @@ export async function runStressMode(
 
   const key = inputs.commentKey || [scenario.name, process.env.GITHUB_JOB].filter(Boolean).join('/')
   const artifactName = inputs.artifact ? reportArtifactName(key) : null
-  const rctx = { key, backend: inputs.backend, commit: event.headSha, runUrl: event.runUrl, artifactName }
+  const rctx: StressReportContext = {
+    key,
+    backend: inputs.backend,
+    commit: event.headSha,
+    runUrl: event.runUrl,
+    artifactName,
+    ...(inputs.backend === 'local' ? { fleet: { kind: 'local' }, stepStartMs: performance.timeOrigin } : {})
+  }
   const markdown = renderCapacityMarkdown(capacityReportInput(rctx, scenario, slos, job))
   const html = stressHtmlInput(rctx, scenario, job)
   const outDir = join(process.env.RUNNER_TEMP || tmpdir(), 'perf-gate', key.replace(/[^A-Za-z0-9_.-]+/g, '-'))

@@ -22,9 +22,11 @@ import { mermaidCategoryChart, mermaidTimeChart } from './charts.js'
 import {
   formatCount,
   formatDuration,
+  formatFirstRequest,
   formatMs,
   formatRate,
   formatRps,
+  formatUsd,
   safeHttpUrl,
   shortSha
 } from './format.js'
@@ -56,6 +58,11 @@ export interface CapacityReportInput {
     commit?: string | null
     runUrl?: string | null
     artifactName?: string | null
+    /** Estimated cost of the run, USD, and how it was estimated. */
+    costUsd?: number | null
+    costDetail?: string | null
+    /** When the first request was answered, seconds after the step started (interval bounds). */
+    firstRequest?: { fromS: number; toS: number } | null
   }
 }
 
@@ -262,6 +269,9 @@ function runLine(input: CapacityReportInput): string {
     `${formatCount(f.tasks)} ${f.tasks === 1 ? 'task' : 'tasks'}`,
     formatDuration(f.durationS)
   ]
+  if (f.costUsd !== null && f.costUsd !== undefined && Number.isFinite(f.costUsd))
+    parts.push(`est. cost ${formatUsd(f.costUsd)}${f.costDetail ? ` (${escapeMarkdown(f.costDetail)})` : ''}`)
+  if (f.firstRequest) parts.push(escapeMarkdown(formatFirstRequest(f.firstRequest)))
   if (f.commit) parts.push(`commit ${codeSpan(shortSha(f.commit))}`)
   const url = safeHttpUrl(f.runUrl)
   if (url) parts.push(`[workflow run](${url.replace(/[()\s]/g, c => encodeURIComponent(c))})`)
