@@ -186,7 +186,7 @@ describe('the bundled action', () => {
       // gate-labels: all, but two VUs for 2 s leave each label far fewer than the ~2,000 requests
       // its p95 needs: the labels are shown, advisory, with the reason.
       expect(comments[0].body).toMatch(
-        /\| p95 latency · GET \/fast \|.*➖ advisory \(label "GET \/fast" has \d+ requests in the screening run: its p95 tail holds [\d.]+ samples, fewer than 100/
+        /\| p95 latency · GET \/fast +\|.*➖ advisory \(label "GET \/fast" has \d+ requests in the screening run: its p95 tail holds [\d.]+ samples, fewer than 100/
       )
       // Two baselines: provisional, with the fixed threshold instead of a detectable effect.
       expect(comments[0].body).toContain('Provisional verdict: 2 of 10 baselines.')

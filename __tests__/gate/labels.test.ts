@@ -133,7 +133,7 @@ describe('a gated label in the primary family', () => {
       )
     }
     expect(v.notes.join('\n')).toContain(
-      'p95{name:GET /rare} is advisory: label "GET /rare" has 200 requests'
+      'p95{name:GET /rare} and error_rate{name:GET /rare} are advisory: label "GET /rare" has 200 requests'
     )
     expect(v.familySize).toBe(4)
   })

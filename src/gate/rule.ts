@@ -473,10 +473,14 @@ export function decideFinal(
             `regression is ${j.detectsTarget ? 'detectable' : 'not reliably detectable'})`)
     )
   }
+  // Metrics advisory for the same reason (a small label's p95 and error rate) share one note.
+  const byReason = new Map<string, string[]>()
   for (const j of metrics) {
-    if (!j.advisory || j.advisoryReason === 'advisory metric') continue
-    notes.push(`${j.name} is advisory: ${j.advisoryReason}`)
+    if (!j.advisory || j.advisoryReason === null || j.advisoryReason === 'advisory metric') continue
+    byReason.set(j.advisoryReason, [...(byReason.get(j.advisoryReason) ?? []), j.name])
   }
+  for (const [why, names] of byReason)
+    notes.push(`${names.join(' and ')} ${names.length === 1 ? 'is' : 'are'} advisory: ${why}`)
   for (const j of metrics)
     if (j.advisory && (j.status === 'fail' || j.status === 'inconclusive'))
       notes.push(`advisory (not gating): ${j.reason}`)
