@@ -24,6 +24,7 @@ export const Inputs = {
   MinEffect: 'min-effect',
   Alpha: 'alpha',
   ProvisionalThreshold: 'provisional-threshold',
+  GateLabels: 'gate-labels',
   FailOnInconclusive: 'fail-on-inconclusive',
   Comment: 'comment',
   CheckRun: 'check-run',

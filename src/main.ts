@@ -13,6 +13,8 @@ import { scenarioFromInputs } from './config/action-scenario.js'
 import { Inputs, Outputs, State } from './constants.js'
 import { runScenarioOnce } from './fleet/run.js'
 import type { S3ClientConfig } from '@aws-sdk/client-s3'
+import type { FleetCostSpec } from './jobs/run-cost.js'
+import type { GateLabels } from './gate/labels.js'
 import { parseSlos } from './gate/slo.js'
 import { importRunResult } from './jobs/import.js'
 import { runBaselineJob, runGateJob, type JobContext, type RunOnce } from './jobs/gate.js'
@@ -165,11 +167,12 @@ export async function run(): Promise<void> {
     let fingerprint: string
     let engine = ''
     let vus: number | null = null
+    let scenarioGateLabels: GateLabels | undefined
     let canRerun: boolean
     /** AWS client settings of a Fargate run (assumed credentials), for an S3 baseline store. */
     let awsConfig: S3ClientConfig | undefined
-    /** The worst-case cost of one Fargate run, for the report. */
-    let costUsd: number | undefined
+    /** The fleet the load runs on, for the report's cost estimate (none for imported results). */
+    let fleetCost: FleetCostSpec | undefined
     if (inputs.backend === 'none') {
       const imported = await importRunResult(inputs.results, { cwd, scenario: inputs.scenario || 'default' })
       scenarioName = imported.run.scenario
@@ -185,11 +188,12 @@ export async function run(): Promise<void> {
       })
       const { fleet, regions, scenario } = setup
       awsConfig = setup.awsConfig
-      costUsd = setup.costUsd
+      fleetCost = setup.fleetCost
       scenarioName = scenario.name
       fingerprint = scenario.fingerprint
       engine = scenario.engine
       vus = scenario.vus
+      scenarioGateLabels = scenario.gateLabels
       slos.push(
         ...parseSlos(
           scenario.thresholds.map(t => `${t.metric}: ${t.expr}`),
@@ -218,6 +222,7 @@ export async function run(): Promise<void> {
       scenario: scenarioName,
       fingerprint,
       gate: gateOptionsOf(inputs),
+      gateLabels: inputs.gateLabels ?? scenarioGateLabels,
       slos,
       store,
       minTaskSuccess: inputs.backend === 'fargate' ? inputs.fargate.minTaskSuccess : 1,
@@ -231,7 +236,9 @@ export async function run(): Promise<void> {
       backend: inputs.backend === 'none' ? 'import' : inputs.backend,
       engine,
       vus,
-      costUsd,
+      fleet: fleetCost,
+      // The action's process starts with its step: the time to first request counts from there.
+      ...(fleetCost ? { stepStartMs: performance.timeOrigin } : {}),
       commit: event.headSha,
       runUrl: event.runUrl,
       pr: event.isPullRequest && event.prNumber !== null ? { number: event.prNumber } : null,

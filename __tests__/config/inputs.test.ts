@@ -71,3 +71,16 @@ it.each([
   expect(() => read(inputs)).toThrow(InputError)
   expect(() => read(inputs)).toThrow(message)
 })
+
+it('gate-labels: empty defers to the scenario; all, a share or names; a mix names the input', () => {
+  expect(read({}).gateLabels).toBeNull()
+  expect(read({ 'gate-labels': 'all' }).gateLabels).toEqual({ kind: 'all' })
+  expect(read({ 'gate-labels': '10%' }).gateLabels).toEqual({ kind: 'share', share: 0.1 })
+  expect(read({ 'gate-labels': 'GET /fast\n# a comment\nPOST /items\n' }).gateLabels).toEqual({
+    kind: 'list',
+    labels: ['GET /fast', 'POST /items']
+  })
+  expect(() => read({ 'gate-labels': 'all\nGET /fast' })).toThrow(
+    /^input 'gate-labels': "all" selects labels by rule and cannot be combined/
+  )
+})

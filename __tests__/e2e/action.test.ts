@@ -164,7 +164,7 @@ describe('the bundled action', () => {
   it('a slowed pull request fails: one sticky comment, a failing status and check run, outputs', async () => {
     target.setFaults({ '/fast': { delayMs: 15 }, '/health': { delayMs: 15 } })
     try {
-      const r = await runAction('pull_request', pr(7), {})
+      const r = await runAction('pull_request', pr(7), { 'gate-labels': 'all' })
       expect(r.code).toBe(1)
       expect(r.stdout).toMatch(/::error::perf-gate checkout: FAIL/)
       expect(r.outputs.verdict).toBe('FAIL')
@@ -183,6 +183,19 @@ describe('the bundled action', () => {
         'failure'
       ])
       expect(r.summary).toContain('FAIL')
+      // gate-labels: all, but two VUs for 2 s leave each label far fewer than the ~2,000 requests
+      // its p95 needs: the labels are shown, advisory, with the reason.
+      expect(comments[0].body).toMatch(
+        /\| p95 latency · GET \/fast +\|.*➖ advisory \(label "GET \/fast" has \d+ requests in the screening run: its p95 tail holds [\d.]+ samples, fewer than 100/
+      )
+      // Two baselines: provisional, with the fixed threshold instead of a detectable effect.
+      expect(comments[0].body).toContain('Provisional verdict: 2 of 10 baselines.')
+      expect(comments[0].body).not.toContain('Can detect')
+      // The local fleet's cost and the time from the step's start to the first request.
+      expect(r.summary).toMatch(
+        /est\. cost \$0\.00 \(local fleet: the load ran on this machine, no cloud tasks\)/
+      )
+      expect(comments[0].body).toMatch(/first request \d+(\.\d)?–\d+(\.\d)? s after the step started/)
       // Two runs: the screening run tripped, one confirmation run followed.
       expect(r.stdout).toMatch(/confirmation run/)
     } finally {

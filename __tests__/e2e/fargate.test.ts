@@ -379,6 +379,12 @@ describe('the bundled action on a Fargate fleet (local fakes)', () => {
     // The fingerprint covers the fleet: regions and task counts are in the stored path.
     expect(new Set(docs.map(k => k.split('/')[4])).size).toBe(1)
     expect(f.calls('RunTask')).toBe(6)
+    // The report prices the fleet it used (6 tasks of 1 vCPU / 2 GB, both runs) and says when the
+    // first request was answered after the step started (credentials, RunTask and the barrier included).
+    expect(r.summary).toMatch(
+      /est\. cost \$\d+\.\d\d \(6 Fargate tasks of 1 vCPU \/ 2 GB, 2 runs of about \d+ (s|min) billed \(2 min start-up included\)\)/
+    )
+    expect(r.summary).toMatch(/first request \d+(\.\d)?–\d+(\.\d)? s after the step started/)
     nothingLeft(f)
   }, 120_000)
 

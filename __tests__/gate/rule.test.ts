@@ -255,6 +255,28 @@ describe('the primary family', () => {
     expect(noisy.notes[0]).toContain('a 10% regression is not reliably detectable')
   })
 
+  it('gives no detectable effect while provisional, and a sentence instead of an absurd one', () => {
+    // Two baselines: the t tail of one degree of freedom made the old figure astronomical.
+    const two = decideFinal([obs([100], [100, 150])])
+    expect(two.provisional).toBe(true)
+    expect(two.metrics[0].mde).toBeNull()
+    expect(two.metrics[0].detectsTarget).toBeNull()
+    expect(two.notes.join('\n')).not.toMatch(/detectable effect at/)
+    expect(two.notes[0]).toBe(
+      'provisional: 2 of 10 comparable baselines, so metrics were compared with the baseline median using a fixed 10% threshold; no detectable-effect figure until there are 10'
+    )
+    const wild = decideFinal([
+      obs(
+        [100],
+        Array.from({ length: 10 }, (_, i) => (i % 2 ? 40 : 250))
+      )
+    ])
+    expect(wild.metrics[0].mde!).toBeGreaterThan(1)
+    expect(wild.notes[0]).toMatch(
+      /^p95: noise s = [\d.]+% over N = 10 baselines; regressions smaller than 100% cannot be told from this noise: needs more baselines or steadier runs$/
+    )
+  })
+
   it('never reports an MDE below the minimum effect', () => {
     const flat = Array.from({ length: 30 }, () => 100)
     expect(judgeMetric(obs([100], flat)).mde).toBe(0.03)

@@ -105,12 +105,12 @@ it('draws latency and throughput against load and over time, and the history', (
   const charts = md.split('```mermaid').slice(1)
   const titles = charts.map(c => /title "([^"]+)"/.exec(c)?.[1])
   expect(titles).toEqual([
-    'p95 latency against load',
-    'Throughput against load',
-    'p95 latency over time',
-    'Throughput over time',
-    'Active users over time',
-    'Sustained throughput per run'
+    'p95 latency against load (line: p95 of each step)',
+    'Throughput against load (bar: req/s of each step)',
+    'p95 latency over time (line: this run, per interval)',
+    'Throughput over time (line: this run, per interval)',
+    'Active users over time (line: this run, per interval)',
+    'Sustained throughput per run (line: each stored run)'
   ])
   expect(charts[0]).toContain('x-axis ["2 VUs", "4 VUs", "6 VUs"]')
   expect(charts[1]).toContain('bar [40, 80, 80]')
@@ -165,4 +165,23 @@ it('an ERROR report says why, and a spike report shows the recovery', () => {
   expect(md).toContain(`**Recovers ${spike.recoveryS} s after the surge to 20 VUs (every SLO holds).**`)
   expect(md).toContain('- **Recovery:** 2 s after the surge ended (resolution 1 s)')
   expect(md).toContain('x-axis ["baseline (4)", "surge (20)", "recovery (4)"]')
+})
+
+it('states the estimated cost and the time to the first request', () => {
+  const base = input(stress)
+  const md = renderCapacityMarkdown({
+    ...base,
+    facts: {
+      ...base.facts,
+      costUsd: 0.0123,
+      costDetail:
+        '4 Fargate tasks of 1 vCPU / 2 GB on Spot, 1 run of about 3 min billed (2 min start-up included)',
+      firstRequest: { fromS: 41.2, toS: 42.2 }
+    }
+  })
+  expect(md).toContain(
+    'est. cost $0.01 (4 Fargate tasks of 1 vCPU / 2 GB on Spot, 1 run of about 3 min billed (2 min start-up included))'
+  )
+  expect(md).toContain('first request 41.2–42.2 s after the step started')
+  expect(renderCapacityMarkdown(base)).not.toContain('est. cost')
 })

@@ -26,6 +26,22 @@ describe('mermaid charts', () => {
     expect(yMax).toBeGreaterThanOrEqual(410)
   })
 
+  test('every chart names its series colours; a single series is drawn in the run colour', () => {
+    const both = mermaidPercentileChart(
+      { p50: 1, p90: 2, p95: 3, p99: 4 },
+      { p50: 1, p90: 2, p95: 3, p99: 4 }
+    )
+    expect(both).toContain('"plotColorPalette": "#8c96a5, #2f6fdd"')
+    expect(both).toContain('title "Latency percentiles: baseline (grey bars) vs this run (blue line)"')
+    const single = mermaidTimeChart(syntheticSeries(5), {
+      title: 'p95 latency over time',
+      field: 'p95Ms',
+      yLabel: 'ms'
+    })!
+    expect(single).toContain('"plotColorPalette": "#2f6fdd"')
+    expect(single).toContain('title "p95 latency over time (line: this run, per interval)"')
+  })
+
   test('without a baseline only the run is drawn', () => {
     const block = mermaidPercentileChart(null, { p50: 1, p90: 2, p95: 3, p99: Number.NaN })
     const { series } = parseXyChart(block)

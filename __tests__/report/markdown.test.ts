@@ -1,3 +1,4 @@
+import { renderHtml } from '../../src/report/html.js'
 import {
   CHECK_TITLE_MAX_CHARS,
   COMMENT_MAX_CHARS,
@@ -110,8 +111,33 @@ describe('headline and summary table', () => {
     }
     const out = renderMarkdown(input)
     expect(out).toContain('### ⚠️ perf-gate INCONCLUSIVE (provisional: 6 of 10 baselines) · checkout')
-    expect(out).toContain('A 10% regression is not reliably detectable at this noise.')
-    expect(out).toContain('10% target not reachable')
+    // A provisional verdict states its fixed threshold, never a detectable-effect figure.
+    expect(out).toContain(
+      'Provisional verdict: 6 of 10 baselines. Until there are 10, a metric fails only when it is more than 10% worse than the baseline median (confirmed by more runs); no detectable-effect figure is given yet.'
+    )
+    expect(out).toContain(
+      '**Noise:** σ=2.1% · N=6 baselines · k=1 PR replicate · threshold fixed 10% (provisional: fewer than 10 baselines)'
+    )
+    expect(out).not.toMatch(/· MDE|Can detect/)
+
+    input.verdict = { ...input.verdict, provisional: false, baselines: 12 }
+    const settled = renderMarkdown(input)
+    expect(settled).toContain(
+      'Can detect regressions ≥ 6.2% at this noise (σ=2.1%, N=12 baselines). A 10% regression is not reliably detectable at this noise.'
+    )
+    expect(settled).toContain('10% target not reachable')
+  })
+
+  test('an absurd detectable effect is replaced by a plain sentence', () => {
+    const input = syntheticInput()
+    input.verdict = { ...input.verdict, mdePct: 5_022_254_926_350, noisePct: 180, detectable10: false }
+    const out = renderMarkdown(input)
+    expect(out).toContain(
+      'Regressions smaller than 100% cannot be told from this noise (σ=180%, N=14 baselines): needs more baselines or steadier runs.'
+    )
+    expect(out).toContain('MDE over 100%: needs more baselines')
+    expect(out).not.toMatch(/5,022|Can detect|· MDE \d/)
+    expect(renderHtml(input)).toContain('over 100%: needs more baselines')
   })
 
   test('several reasons become a list; pass and error outcomes get their emoji', () => {
@@ -228,7 +254,7 @@ describe('SLOs, facts and per-label details', () => {
 
   test('per-label tables sit inside details, with Δ% where the baseline has the label', () => {
     expect(md).toContain(
-      '<details><summary>Per-label results (5 labels; Δ% vs the same label in the baseline)</summary>'
+      '<details><summary>Per-label results (5 labels; Δ% vs the same label in the newest baseline)</summary>'
     )
     expect(countOf(md, '<details')).toBe(countOf(md, '</details>'))
     const rows = labelRows(md)

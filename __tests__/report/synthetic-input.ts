@@ -155,6 +155,11 @@ export function syntheticInput(overrides: Partial<ReportInput> = {}): ReportInpu
 export function parseXyChart(block: string): { xCount: number; series: number[][]; yMax: number | null } {
   const lines = block.split('\n')
   expect(lines[0]).toBe('```mermaid')
+  // Every chart names its colours: Mermaid's default first colour is close to the page background.
+  expect(lines[1]).toMatch(
+    /^%%\{init: \{"themeVariables": \{"xyChart": \{"plotColorPalette": "#[0-9a-f]{6}(, #[0-9a-f]{6})*"\}\}\}\}%%$/
+  )
+  lines.splice(1, 1)
   expect(lines[1]).toBe('xychart-beta')
   expect(lines[lines.length - 1]).toBe('```')
   let xCount = -1

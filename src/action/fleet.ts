@@ -14,6 +14,7 @@ import { Outputs, State } from '../constants.js'
 import { LocalFleet } from '../fleet/local.js'
 import type { Fleet } from '../fleet/types.js'
 import { prepareFargate } from '../jobs/fargate.js'
+import type { FleetCostSpec } from '../jobs/run-cost.js'
 import { setOutputs, writeJobSummary, type EventInfo } from '../report/github.js'
 import { redactText, registerSecret } from '../report/redact.js'
 
@@ -25,8 +26,8 @@ export interface ActionFleet {
   regions?: { region: string; tasks: number }[]
   /** AWS client settings with the assumed credentials (Fargate), for an S3 baseline store. */
   awsConfig?: S3ClientConfig
-  /** The worst-case cost of one run (Fargate), USD. */
-  costUsd?: number
+  /** The fleet's size and kind, for the reports' cost estimate. */
+  fleetCost: FleetCostSpec
 }
 
 const log = (m: string) => core.info(`perf-gate: ${redactText(m)}`)
@@ -81,7 +82,13 @@ export async function actionFleet(
       scenario: setup.scenario,
       regions: setup.size.regions,
       awsConfig: setup.awsConfig,
-      costUsd: setup.cost.maxUsd / setup.cost.runs
+      fleetCost: {
+        kind: 'fargate',
+        regions: setup.size.regions,
+        cpu: inputs.fargate.taskCpu,
+        memoryMiB: inputs.fargate.taskMemory,
+        spot: inputs.fargate.spot
+      }
     }
   }
   const pids: number[] = []
@@ -92,7 +99,7 @@ export async function actionFleet(
       core.saveState(State.Pids, pids.join(','))
     }
   })
-  return { fleet, scenario }
+  return { fleet, scenario, fleetCost: { kind: 'local' } }
 }
 
 /** The inputs' baseline store; an S3 store uses the fleet's assumed credentials when there are any. */

@@ -18,7 +18,12 @@ import { Inputs, Outputs, State } from '../constants.js'
 import { actionBaselineStore, actionFleet, skippedForFork } from './fleet.js'
 import { runScenarioOnce } from '../fleet/run.js'
 import { parseSlos } from '../gate/slo.js'
-import { capacityReportInput, runStressJob, stressHtmlInput } from '../jobs/stress.js'
+import {
+  capacityReportInput,
+  runStressJob,
+  stressHtmlInput,
+  type StressReportContext
+} from '../jobs/stress.js'
 import { reportArtifactName, uploadReportArtifact, writeReportFiles } from '../report/artifact.js'
 import { renderCapacityMarkdown } from '../report/capacity.js'
 import { setOutputs, writeJobSummary, type EventInfo } from '../report/github.js'
@@ -49,7 +54,7 @@ export async function runStressMode(
     )
   )
   if (await skippedForFork(inputs, event, given.name)) return
-  const { fleet, scenario, regions, awsConfig } = await actionFleet(inputs, event, given, {
+  const { fleet, scenario, regions, awsConfig, fleetCost } = await actionFleet(inputs, event, given, {
     runs: 1,
     targetRps: inputs.targetRps
   })
@@ -75,7 +80,16 @@ export async function runStressMode(
 
   const key = inputs.commentKey || [scenario.name, process.env.GITHUB_JOB].filter(Boolean).join('/')
   const artifactName = inputs.artifact ? reportArtifactName(key) : null
-  const rctx = { key, backend: inputs.backend, commit: event.headSha, runUrl: event.runUrl, artifactName }
+  const rctx: StressReportContext = {
+    key,
+    backend: inputs.backend,
+    commit: event.headSha,
+    runUrl: event.runUrl,
+    artifactName,
+    fleet: fleetCost,
+    // The action's process starts with its step: the time to first request counts from there.
+    stepStartMs: performance.timeOrigin
+  }
   const markdown = renderCapacityMarkdown(capacityReportInput(rctx, scenario, slos, job))
   const html = stressHtmlInput(rctx, scenario, job)
   const outDir = join(process.env.RUNNER_TEMP || tmpdir(), 'perf-gate', key.replace(/[^A-Za-z0-9_.-]+/g, '-'))

@@ -3,6 +3,7 @@
  * message that names the input.
  */
 import { Inputs } from '../constants.js'
+import { GateLabelsError, parseGateLabels, type GateLabels } from '../gate/labels.js'
 
 export class InputError extends Error {
   constructor(
@@ -53,6 +54,8 @@ export interface ActionInputs {
   baselineStore: string
   replicates: number
   gate: GateSettings
+  /** `gate-labels`; null when the input is empty (the scenario's setting, else none, applies). */
+  gateLabels: GateLabels | null
   comment: boolean
   checkRun: boolean
   commentKey: string
@@ -195,6 +198,17 @@ export function parseChoice<T extends string>(name: string, v: string, choices: 
   return s as T
 }
 
+function readGateLabels(get: GetInput): GateLabels | null {
+  const entries = lines(get(Inputs.GateLabels))
+  if (!entries.length) return null
+  try {
+    return parseGateLabels(entries)
+  } catch (e) {
+    if (e instanceof GateLabelsError) throw new InputError(Inputs.GateLabels, e.message)
+    throw e
+  }
+}
+
 export function readInputs(get: GetInput): ActionInputs {
   const mode = parseChoice(Inputs.Mode, get(Inputs.Mode), MODES, 'gate')
   const backend = parseChoice(Inputs.Backend, get(Inputs.Backend), BACKENDS, 'local')
@@ -235,6 +249,7 @@ export function readInputs(get: GetInput): ActionInputs {
       ),
       failOnInconclusive: parseBool(Inputs.FailOnInconclusive, get(Inputs.FailOnInconclusive), false)
     },
+    gateLabels: readGateLabels(get),
     comment: parseBool(Inputs.Comment, get(Inputs.Comment), true),
     checkRun: parseBool(Inputs.CheckRun, get(Inputs.CheckRun), false),
     commentKey: get(Inputs.CommentKey).trim(),

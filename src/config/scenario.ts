@@ -9,6 +9,7 @@
  * The target host must be a loopback address or listed in `allowed-hosts`; nothing else is ever
  * accepted as a target.
  */
+import { GateLabelsError, parseGateLabels, type GateLabels } from '../gate/labels.js'
 import { parseDuration } from './duration.js'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -80,6 +81,8 @@ export interface Scenario {
    * options run as written; vus/durationS are placeholders until `resolveK6Load` reads the script.
    */
   scriptLoad?: boolean
+  /** The file's `gate-labels`: labels whose p95 and error rate are gated; absent when not set. */
+  gateLabels?: GateLabels
 }
 
 /** Scenario settings given as command-line flags (raw strings, validated here). */
@@ -279,6 +282,18 @@ const profileField = z.unknown().transform((v, ctx): ProfileSpec => {
   }
 })
 
+const gateLabelsField = field<GateLabels>(v => {
+  const entries = typeof v === 'string' ? [v] : Array.isArray(v) ? v : null
+  if (!entries || entries.some(e => typeof e !== 'string'))
+    return fail(`expected all, a share like 5%, or a list of label names, got ${show(v)}`)
+  try {
+    return ok(parseGateLabels(entries as string[]))
+  } catch (e) {
+    if (e instanceof GateLabelsError) return fail(e.message)
+    throw e
+  }
+})
+
 const listOf = <T extends z.ZodType>(item: T, what: string) =>
   z.array(item, { error: iss => `expected a list of ${what}, got ${show(iss.input)}` })
 
@@ -295,7 +310,8 @@ const scenarioSchema = z.strictObject({
   interval: field(v => durationValue(v, { positive: true })).optional(),
   thresholds: listOf(field(parseThreshold), 'threshold strings').optional(),
   env: stringMap.optional(),
-  profile: profileField.optional()
+  profile: profileField.optional(),
+  'gate-labels': gateLabelsField.optional()
 })
 export type ScenarioConfig = z.infer<typeof scenarioSchema>
 
@@ -756,7 +772,8 @@ export async function loadScenario(opts: LoadScenarioOptions = {}): Promise<Scen
     configFile: configPath,
     fingerprint: scenarioFingerprint(partial),
     ...(profile ? { profile } : {}),
-    ...(scriptLoad ? { scriptLoad } : {})
+    ...(scriptLoad ? { scriptLoad } : {}),
+    ...(base['gate-labels'] ? { gateLabels: base['gate-labels'] } : {})
   }
 }
 

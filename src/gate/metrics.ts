@@ -3,8 +3,10 @@
  * baseline run), and the metric family built from a PR's runs and the comparable baselines.
  *
  * Primary family: overall p95; p99 when the screening run's tail holds at least `minTailSamples`
- * requests (n·(1 − 0.99)); error rate; throughput. Advisory: overall p50 and p90, and p95, p99 and
- * error rate per label.
+ * requests (n·(1 − 0.99)); error rate; throughput; and, for each label `gate-labels` selects (see
+ * labels.ts), the label's p95 and error rate when its screening run holds at least `minTailSamples`
+ * requests beyond its p95. Advisory: overall p50 and p90, and p95, p99 and error rate of the other
+ * labels.
  *
  * Error rates are floored before the logarithm at max(errorRateFloor, 0.5 / R), where R is the
  * median request count over all the runs involved (half an error in a typical run); the same floor
@@ -13,8 +15,10 @@
  */
 import type { ResultView, Stats, WindowSpec } from '../results/query.js'
 import { DEFAULT_GATE_OPTIONS, resolveGateOptions, type GateOptions } from './options.js'
+import { NO_GATE_LABELS, selectGateLabels, type GateLabels } from './labels.js'
 import type { MetricObservation } from './rule.js'
 import { median } from './stats.js'
+import { num } from './format.js'
 
 /** One label's figures within a run. */
 export interface LabelMetrics {
@@ -80,9 +84,19 @@ export function errorRateFloor(requests: number[], options: GateOptions = DEFAUL
 }
 
 export interface FamilyOptions {
-  /** Add the advisory per-label metrics (default true). */
+  /** Add the advisory per-label metrics of the labels that are not gated (default true). */
   perLabel?: boolean
+  /** Labels whose p95 and error rate join the primary family (`gate-labels`; default none). */
+  gateLabels?: GateLabels
 }
+
+/** Name of a per-label metric: `p95{name:GET /fast}`. */
+export function labelMetricName(metric: string, label: string): string {
+  return `${metric}{name:${label}}`
+}
+
+/** Share of the screening run's p95 samples that lie in its tail: n·(1 − 0.95). */
+const P95_TAIL = 0.05
 
 /**
  * The metric family for `pr` (the PR's runs: screening run first) against `baselines` (comparable
@@ -149,8 +163,24 @@ export function buildFamily(
       baseline: baselines.map(r => r.p90Ms)
     }
   ]
+  const selection = selectGateLabels(family.gateLabels ?? NO_GATE_LABELS, pr[0].labels)
+  for (const label of selection.labels) obs.push(...gatedLabel(label, pr, baselines, o))
+  for (const label of selection.missing) {
+    const why = `gate-labels names "${label}", but the PR run recorded no such label (it recorded: ${Object.keys(pr[0].labels).sort().join(', ') || 'none'})`
+    for (const metric of ['p95', 'error_rate'])
+      obs.push({
+        name: labelMetricName(metric, label),
+        unit: metric === 'p95' ? 'ms' : 'fraction',
+        higherIsWorse: true,
+        values: [],
+        baseline: [],
+        noDataReason: why
+      })
+  }
   if (family.perLabel ?? true) {
+    const gated = new Set(selection.labels)
     for (const label of Object.keys(pr[0].labels).sort()) {
+      if (gated.has(label)) continue
       const cur = pr.map(r => r.labels[label]).filter((x): x is LabelMetrics => x !== undefined)
       const base = baselines.map(r => r.labels[label]).filter((x): x is LabelMetrics => x !== undefined)
       const labelFloor = errorRateFloor(
@@ -189,4 +219,50 @@ export function buildFamily(
     }
   }
   return obs
+}
+
+/**
+ * The primary p95 and error rate of one gated label. When the screening run holds fewer than
+ * `minTailSamples` requests beyond the label's p95, both stay advisory and say why.
+ */
+function gatedLabel(
+  label: string,
+  pr: RunMetrics[],
+  baselines: RunMetrics[],
+  o: GateOptions
+): MetricObservation[] {
+  const cur = pr.map(r => r.labels[label]).filter((x): x is LabelMetrics => x !== undefined)
+  const base = baselines.map(r => r.labels[label]).filter((x): x is LabelMetrics => x !== undefined)
+  const floor = errorRateFloor(
+    [...cur, ...base].map(r => r.requests),
+    o
+  )
+  const requests = cur[0]?.requests ?? 0
+  const tail = requests * P95_TAIL
+  const needed = Math.ceil(o.minTailSamples / P95_TAIL)
+  const why =
+    tail < o.minTailSamples
+      ? `label "${label}" has ${num(requests)} requests in the screening run: its p95 tail holds ` +
+        `${num(tail)} samples, fewer than ${o.minTailSamples} (gating it needs about ${needed} requests per run)`
+      : undefined
+  return [
+    {
+      name: labelMetricName('p95', label),
+      unit: 'ms',
+      higherIsWorse: true,
+      values: cur.map(r => r.p95Ms),
+      baseline: base.map(r => r.p95Ms),
+      ...(why ? { advisoryWhy: why } : {})
+    },
+    {
+      name: labelMetricName('error_rate', label),
+      unit: 'fraction',
+      higherIsWorse: true,
+      values: cur.map(r => r.errorRate),
+      baseline: base.map(r => r.errorRate),
+      floor,
+      minAbsoluteEffect: o.errorRateMinAbsolute,
+      ...(why ? { advisoryWhy: why } : {})
+    }
+  ]
 }

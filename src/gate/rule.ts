@@ -29,10 +29,12 @@
  *   than `minTailSamples` samples) are judged the same way and reported, but never fail the gate,
  *   never ask for confirmation runs and do not count in M.
  *
- * Every judgement carries the noise s, N, k and the minimum detectable effect
+ * Every judgement with N ≥ 2 carries the noise s; one judged by the statistical path (N ≥ minBaselines)
+ * also carries the minimum detectable effect
  *   MDE = exp((c·t(1 − α/M, df) + t(power, df))·s·√(1/k_f + 1/N)) − 1,  k_f = 1 + confirmReplicates,
  * (never below the minimum effect, which smaller changes cannot cross) and whether the target
- * regression (10%) is detectable.
+ * regression (10%) is detectable. A provisional judgement has no MDE: its fixed threshold is what
+ * it can detect. An MDE above MDE_CAP is reported as a sentence, not a figure.
  *
  * Everything here is pure and deterministic.
  */
@@ -55,6 +57,10 @@ export interface MetricObservation {
   tailSamples?: number
   /** Reported but never gating. */
   advisory?: boolean
+  /** Why the metric is reported but never gating, when it is for a reason of its own (a small label). */
+  advisoryWhy?: string
+  /** The reason given when the PR run has no value for the metric (e.g. a gated label it did not record). */
+  noDataReason?: string
   /** Values below this are raised to it before taking logs (error rates). */
   floor?: number
   /** The worsening must also reach this in the metric's own units to fail (error rates). */
@@ -119,6 +125,12 @@ export interface JudgeContext {
 
 const TINY = 1e-12
 
+/**
+ * Largest minimum detectable effect worth stating as a figure (100%: a doubling). A larger one says
+ * only that the history is too short or too noisy, and is reported as that sentence instead.
+ */
+export const MDE_CAP = 1
+
 function probLabel(p: number): string {
   return Number(p.toPrecision(6)).toString()
 }
@@ -128,6 +140,7 @@ export function advisoryReason(
   obs: MetricObservation,
   options: GateOptions = DEFAULT_GATE_OPTIONS
 ): string | null {
+  if (obs.advisoryWhy) return obs.advisoryWhy
   if (obs.advisory) return 'advisory metric'
   if (obs.tailSamples !== undefined && obs.tailSamples < options.minTailSamples)
     return `its tail holds ${num(obs.tailSamples)} samples, fewer than ${options.minTailSamples}`
@@ -204,7 +217,7 @@ export function judgeMetric(
   }
 
   if (k === 0) {
-    out.reason = `${obs.name}: the PR run has no value for this metric`
+    out.reason = obs.noDataReason ?? `${obs.name}: the PR run has no value for this metric`
     return out
   }
   const yv = values.map(v => logOf(v, floor))
@@ -230,6 +243,8 @@ export function judgeMetric(
   const toEffect = (logWorse: number) => (obs.higherIsWorse ? Math.expm1(logWorse) : -Math.expm1(-logWorse))
 
   if (N >= 2) {
+    // The detectable effect is computed for the statistical path only: a provisional metric is
+    // judged by its fixed threshold, and with so few baselines the figure is mostly the t tail.
     const s = sampleSd(yb)
     const sUsed = Math.max(s, options.minNoise)
     const df = N - 1
@@ -237,8 +252,10 @@ export function judgeMetric(
     const x = (failT + tQuantile(options.power, df)) * sUsed * Math.sqrt(1 / mdeK + 1 / N)
     out.noise = s
     out.noiseUsed = sUsed
-    out.mde = Math.max(toEffect(x), options.minEffect)
-    out.detectsTarget = out.mde <= options.mdeTarget
+    if (N >= options.minBaselines) {
+      out.mde = Math.max(toEffect(x), options.minEffect)
+      out.detectsTarget = out.mde <= options.mdeTarget
+    }
   }
 
   const stageNote = k < mdeK && stage === 2 ? ` (only ${k} of ${mdeK} replicates)` : ''
@@ -372,6 +389,10 @@ export interface Verdict {
   alpha: number
   /** α/M, the per-metric false-alarm rate of the confirming stage. */
   perMetricAlpha: number
+  /** Baselines needed for the statistical path; fewer make the verdict provisional. */
+  minBaselines: number
+  /** The fixed relative threshold of a provisional verdict. */
+  provisionalThreshold: number
   /** The headline metric (p95 when present, else the first primary one): noise, N, k and MDE. */
   headline: {
     name: string
@@ -429,11 +450,14 @@ export function decideFinal(
       `no regression in the ${withBaseline.length} gated metric${withBaseline.length === 1 ? '' : 's'}${provisional ? ' (provisional)' : ''}` +
         (sloBad.length === 0 && slo.some(r => r.status === 'pass') ? ' and every SLO held' : '')
     )
-  if (provisional)
+  if (provisional) {
+    const n = Math.max(...primary.filter(j => j.method === 'provisional').map(j => j.n))
     notes.push(
-      `provisional: fewer than ${o.minBaselines} comparable baselines, so metrics were compared with the ` +
-        `baseline median using a fixed ${plainPct(o.provisionalThreshold, 0)} threshold`
+      `provisional: ${n} of ${o.minBaselines} comparable baselines, so metrics were compared with the ` +
+        `baseline median using a fixed ${plainPct(o.provisionalThreshold, 0)} threshold; no detectable-effect ` +
+        `figure until there are ${o.minBaselines}`
     )
+  }
   for (const j of primary) {
     if (j.method === 'no-baseline') {
       if (!noBaseline) notes.push(`${j.name}: no comparable baseline, not judged`)
@@ -441,15 +465,22 @@ export function decideFinal(
     }
     if (j.noise === null || j.mde === null) continue
     notes.push(
-      `${j.name}: noise s = ${plainPct(j.noise, 2)} over N = ${j.n} baselines; minimum detectable effect at ` +
-        `k = ${j.mdeK}: ${plainPct(j.mde)} (a ${plainPct(o.mdeTarget, 0)} regression is ` +
-        `${j.detectsTarget ? 'detectable' : 'not reliably detectable'})`
+      `${j.name}: noise s = ${plainPct(j.noise, 2)} over N = ${j.n} baselines; ` +
+        (j.mde > MDE_CAP
+          ? `regressions smaller than ${plainPct(MDE_CAP, 0)} cannot be told from this noise: needs more ` +
+            'baselines or steadier runs'
+          : `minimum detectable effect at k = ${j.mdeK}: ${plainPct(j.mde)} (a ${plainPct(o.mdeTarget, 0)} ` +
+            `regression is ${j.detectsTarget ? 'detectable' : 'not reliably detectable'})`)
     )
   }
+  // Metrics advisory for the same reason (a small label's p95 and error rate) share one note.
+  const byReason = new Map<string, string[]>()
   for (const j of metrics) {
-    if (!j.advisory || j.advisoryReason === 'advisory metric') continue
-    notes.push(`${j.name} is advisory: ${j.advisoryReason}`)
+    if (!j.advisory || j.advisoryReason === null || j.advisoryReason === 'advisory metric') continue
+    byReason.set(j.advisoryReason, [...(byReason.get(j.advisoryReason) ?? []), j.name])
   }
+  for (const [why, names] of byReason)
+    notes.push(`${names.join(' and ')} ${names.length === 1 ? 'is' : 'are'} advisory: ${why}`)
   for (const j of metrics)
     if (j.advisory && (j.status === 'fail' || j.status === 'inconclusive'))
       notes.push(`advisory (not gating): ${j.reason}`)
@@ -467,6 +498,8 @@ export function decideFinal(
     familySize: M,
     alpha: o.alpha,
     perMetricAlpha: o.alpha / Math.max(1, M),
+    minBaselines: o.minBaselines,
+    provisionalThreshold: o.provisionalThreshold,
     headline: head
       ? {
           name: head.name,

@@ -18,8 +18,10 @@ import {
   type RunMetrics,
   type Slo,
   type SloResult,
+  type GateLabels,
   type Verdict
 } from '../gate/index.js'
+import { withLabelMetrics } from './label-baselines.js'
 import type { RunResult, ThresholdSpec } from '../results/model.js'
 import { ResultView } from '../results/query.js'
 import { redactDeep } from '../report/redact.js'
@@ -34,6 +36,8 @@ export interface JobContext {
   scenario: string
   fingerprint: string
   gate: Partial<GateOptions>
+  /** Labels whose p95 and error rate are gated (`gate-labels`); none by default. */
+  gateLabels?: GateLabels
   /** SLOs from the configuration (k6 threshold syntax, already parsed). */
   slos: Slo[]
   store: BaselineStore | null
@@ -60,6 +64,8 @@ export interface GateJobResult {
   view: ResultView | null
   metrics: RunMetrics[]
   baselines: BaselineRecord[]
+  /** The baselines' figures as judged (with per-label figures when labels are gated). */
+  baselineFigures?: RunMetrics[]
   /** The newest comparable baseline run, for per-label comparisons. */
   newestBaseline: RunResult | null
   slo: SloResult[]
@@ -191,10 +197,15 @@ export async function runGateJob(
   if (baselines.length)
     ctx.log(`using ${baselines.length} comparable baseline(s) from ${ctx.store?.location}`)
   else ctx.log('no comparable baseline found')
-  const base = baselines.map(baselineMetrics)
+  const gateLabels = ctx.gateLabels ?? { kind: 'none' }
+  const base =
+    ctx.store && gateLabels.kind !== 'none'
+      ? await withLabelMetrics(ctx.store, baselines, ctx.log)
+      : baselines.map(baselineMetrics)
   const metrics = [extractRunMetrics(new ResultView(first.tasks))]
+  const familyOf = () => buildFamily(metrics, base, ctx.gate, { perLabel: false, gateLabels })
 
-  const stage1 = decideStage1(buildFamily(metrics, base, ctx.gate, { perLabel: false }), ctx.gate)
+  const stage1 = decideStage1(familyOf(), ctx.gate)
   if (stage1.outcome === 'confirm') {
     if (canRerun && stage1.replicates > 0) {
       ctx.log(
@@ -217,7 +228,7 @@ export async function runGateJob(
     ...evaluateSlos(view, ctx.slos),
     ...evaluateScriptThresholds(withoutConfigSlos(view, ctx.slos))
   ]
-  const verdict = decideFinal(buildFamily(metrics, base, ctx.gate, { perLabel: false }), ctx.gate, slo)
+  const verdict = decideFinal(familyOf(), ctx.gate, slo)
   let newestBaseline: RunResult | null = null
   if (ctx.store && baselines.length) {
     try {
@@ -234,6 +245,7 @@ export async function runGateJob(
     view,
     metrics,
     baselines,
+    baselineFigures: base,
     newestBaseline,
     slo
   }

@@ -10,6 +10,7 @@ import type {
   MetricStatus,
   MetricUnit,
   Outcome,
+  Percentiles,
   ReportFacts,
   ReportInput,
   ReportLabel,
@@ -17,6 +18,7 @@ import type {
   ReportSlo
 } from '../report/types.js'
 import type { BaselineJobResult, GateJobResult } from './gate.js'
+import { estimateRunCost, firstRequestAfter, type FleetCostSpec } from './run-cost.js'
 
 export interface ReportContext {
   key: string
@@ -28,7 +30,12 @@ export interface ReportContext {
   runUrl?: string | null
   pr?: { number: number; url?: string | null } | null
   artifactName?: string | null
+  /** A cost figure made elsewhere; `fleet` is preferred when given. */
   costUsd?: number | null
+  /** The fleet the runs used, for their estimated cost. */
+  fleet?: FleetCostSpec
+  /** When the step (action step or CLI command) started, epoch ms, for the time to first request. */
+  stepStartMs?: number
 }
 
 const METRIC_LABELS: Record<string, string> = {
@@ -56,11 +63,18 @@ function statusOf(j: MetricJudgement): MetricStatus {
   return 'pass'
 }
 
+/** `p95 latency`, or `p95 latency · GET /fast` for a per-label metric (`p95{name:GET /fast}`). */
+export function metricDisplayName(name: string): string {
+  const m = /^([a-z0-9_]+)\{name:(.*)\}$/s.exec(name)
+  if (m) return `${METRIC_LABELS[m[1]] ?? m[1]} · ${m[2]}`
+  return METRIC_LABELS[name] ?? name
+}
+
 function reportMetric(j: MetricJudgement): ReportMetric {
   const unit = unitOf(j.unit)
   return {
     name: j.name,
-    label: METRIC_LABELS[j.name] ?? j.name,
+    label: metricDisplayName(j.name),
     unit,
     baseline: scale(j.reference, unit),
     current: scale(j.current, unit),
@@ -101,6 +115,14 @@ const NO_STATS = {
   rps: 0
 }
 
+function costFacts(ctx: ReportContext, runs: RunResult[]): Pick<ReportFacts, 'costUsd' | 'costDetail'> {
+  if (ctx.fleet && runs.length) {
+    const c = estimateRunCost(ctx.fleet, runs)
+    return { costUsd: c.usd, costDetail: c.detail }
+  }
+  return { costUsd: ctx.costUsd ?? null, costDetail: null }
+}
+
 function facts(ctx: ReportContext, runs: RunResult[], view: ResultView | null): ReportFacts {
   const first = runs[0]
   const tasks = first?.tasks ?? []
@@ -115,7 +137,8 @@ function facts(ctx: ReportContext, runs: RunResult[], view: ResultView | null): 
     engine: ctx.engine || tasks[0]?.task.engine || '',
     engineVersion: tasks[0]?.task.engineVersion || null,
     steadyWindow: view?.steadyWindow() ?? null,
-    costUsd: ctx.costUsd ?? null,
+    ...costFacts(ctx, runs),
+    firstRequest: first && ctx.stepStartMs !== undefined ? firstRequestAfter(ctx.stepStartMs, first) : null,
     startSkewMs: typeof first?.run.facts.startSkewMs === 'number' ? first.run.facts.startSkewMs : null,
     missingTasks: missing,
     runUrl: ctx.runUrl ?? null,
@@ -150,26 +173,45 @@ function trimSeries(points: ReturnType<ResultView['series']>): ReturnType<Result
 
 /**
  * Error rates are judged with a floor under the logarithm; the report shows the measured rates
- * (mean of the PR runs, median of the baselines) instead of the floored ones.
+ * (mean of the PR runs, median of the baselines) instead of the floored ones, overall and for each
+ * gated label.
  */
 function rawErrorRates(metrics: ReportMetric[], job: GateJobResult): ReportMetric[] {
-  const pr = job.metrics.map(m => m.errorRate)
-  const base = job.baselines.map(b => b.metrics.errorRate).sort((a, b) => a - b)
-  const median = base.length
-    ? base[Math.floor((base.length - 1) / 2)] / 2 + base[Math.ceil((base.length - 1) / 2)] / 2
-    : null
-  return metrics.map(m =>
-    m.name === 'error_rate' && pr.length
-      ? {
-          ...m,
-          current: (100 * pr.reduce((a, b) => a + b, 0)) / pr.length,
-          baseline: median === null ? null : 100 * median,
-          deltaPct: median
-            ? (100 * (pr.reduce((a, b) => a + b, 0) / pr.length - median)) / median
-            : m.deltaPct
-        }
-      : m
-  )
+  const baseFigures =
+    job.baselineFigures ?? job.baselines.map(b => ({ errorRate: b.metrics.errorRate, labels: {} }))
+  const pick = (name: string, r: { errorRate: number; labels: Record<string, { errorRate: number }> }) => {
+    if (name === 'error_rate') return r.errorRate
+    const m = /^error_rate\{name:(.*)\}$/s.exec(name)
+    return m ? r.labels[m[1]]?.errorRate : undefined
+  }
+  const defined = (xs: (number | undefined)[]) => xs.filter((x): x is number => x !== undefined)
+  return metrics.map(m => {
+    if (!m.name.startsWith('error_rate')) return m
+    const pr = defined(job.metrics.map(r => pick(m.name, r)))
+    if (!pr.length) return m
+    const base = defined(baseFigures.map(r => pick(m.name, r))).sort((a, b) => a - b)
+    const median = base.length
+      ? base[Math.floor((base.length - 1) / 2)] / 2 + base[Math.ceil((base.length - 1) / 2)] / 2
+      : null
+    const current = pr.reduce((a, b) => a + b, 0) / pr.length
+    return {
+      ...m,
+      current: 100 * current,
+      baseline: median === null ? null : 100 * median,
+      deltaPct: median ? (100 * (current - median)) / median : m.deltaPct
+    }
+  })
+}
+
+/**
+ * The latency percentiles of the summary table's Baseline or current column, so the charts draw
+ * exactly the figures the table beside them shows; null when the table lacks one of them.
+ */
+function tablePercentiles(metrics: ReportMetric[], column: 'baseline' | 'current'): Percentiles | null {
+  const of = (name: string) => metrics.find(m => m.name === name)?.[column]
+  const [p50, p90, p95, p99] = ['p50', 'p90', 'p95', 'p99'].map(of)
+  if (![p50, p90, p95, p99].every(v => typeof v === 'number' && Number.isFinite(v))) return null
+  return { p50: p50!, p90: p90!, p95: p95!, p99: p99! }
 }
 
 /** The report of a gate job. */
@@ -180,7 +222,7 @@ export function gateReportInput(ctx: ReportContext, job: GateJobResult): ReportI
   const baselineView = job.newestBaseline ? new ResultView(job.newestBaseline.tasks) : null
   const head = job.verdict?.headline ?? null
   const outcome: Outcome = job.outcome
-  const base = job.baselines.length ? job.baselines[job.baselines.length - 1].metrics : null
+  const metrics = job.verdict ? rawErrorRates(job.verdict.metrics.map(reportMetric), job) : []
   return {
     key: ctx.key,
     scenario: ctx.scenario,
@@ -193,14 +235,25 @@ export function gateReportInput(ctx: ReportContext, job: GateJobResult): ReportI
       noisePct: head?.noise != null ? head.noise * 100 : null,
       baselines: head?.n ?? job.baselines.length,
       replicates: runs.length,
-      detectable10: head?.detectsTarget ?? null
+      detectable10: head?.detectsTarget ?? null,
+      ...(job.verdict
+        ? {
+            minBaselines: job.verdict.minBaselines,
+            provisionalThresholdPct: 100 * job.verdict.provisionalThreshold
+          }
+        : {})
     },
-    metrics: job.verdict ? rawErrorRates(job.verdict.metrics.map(reportMetric), job) : [],
+    metrics,
     slos: job.slo.map(reportSlo),
     labels: screening ? labelsOf(screening, baselineView) : [],
     series: screening ? trimSeries(screening.series({ window: 'all' }, 60)) : [],
-    baselinePercentiles: base ? { p50: base.p50Ms, p90: base.p90Ms, p95: base.p95Ms, p99: base.p99Ms } : null,
-    currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
+    baselinePercentiles: tablePercentiles(metrics, 'baseline'),
+    currentPercentiles: tablePercentiles(metrics, 'current') ?? {
+      p50: cur.p50Ms,
+      p90: cur.p90Ms,
+      p95: cur.p95Ms,
+      p99: cur.p99Ms
+    },
     facts: facts(ctx, runs, screening),
     pr: ctx.pr ?? null,
     artifact: ctx.artifactName ? { name: ctx.artifactName } : null
@@ -245,5 +298,47 @@ export function baselineReportInput(ctx: ReportContext, job: BaselineJobResult):
     facts: facts(ctx, runs, view),
     pr: null,
     artifact: ctx.artifactName ? { name: ctx.artifactName } : null
+  }
+}
+
+/**
+ * The report of a run (or of results read from files) on its own: no gate, no baseline; the
+ * outcome is ERROR when `problems` says what went wrong.
+ */
+export function runReportInput(
+  ctx: ReportContext,
+  view: ResultView,
+  opts: { runs?: RunResult[]; problems?: string | null; title?: string; reasons?: string[] } = {}
+): ReportInput {
+  const cur = view.stats()
+  const problems = opts.problems ?? null
+  return {
+    key: ctx.key,
+    scenario: ctx.scenario,
+    title: opts.title ?? ctx.scenario,
+    mode: 'gate',
+    verdict: {
+      outcome: problems ? 'ERROR' : 'PASS',
+      provisional: false,
+      reasons: problems ? [problems] : (opts.reasons ?? []),
+      baselines: 0,
+      replicates: opts.runs?.length ?? 1
+    },
+    metrics: [
+      advisoryMetric('p50', 'p50 latency', 'ms', cur.p50Ms),
+      advisoryMetric('p90', 'p90 latency', 'ms', cur.p90Ms),
+      advisoryMetric('p95', 'p95 latency', 'ms', cur.p95Ms),
+      advisoryMetric('p99', 'p99 latency', 'ms', cur.p99Ms),
+      advisoryMetric('error_rate', 'Error rate', '%', cur.errorRate * 100),
+      advisoryMetric('throughput', 'Throughput', 'rps', cur.rps)
+    ],
+    slos: [],
+    labels: labelsOf(view, null),
+    series: trimSeries(view.series({ window: 'all' }, 60)),
+    baselinePercentiles: null,
+    currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
+    facts: facts(ctx, opts.runs ?? [], view),
+    pr: null,
+    artifact: null
   }
 }

@@ -5,6 +5,7 @@
  * It never gates: the outcome is PASS when the run could be analysed (whatever the SLOs did) and
  * ERROR when it could not, or when the record could not be stored.
  */
+import { estimateRunCost, firstRequestAfter, type FleetCostSpec } from './run-cost.js'
 import type { BaselineStore } from '../baseline/model.js'
 import { capacityId, CAPACITY_SCHEMA, CAPACITY_VERSION, type CapacityRecord } from '../baseline/capacity.js'
 import type { Scenario } from '../config/scenario.js'
@@ -269,6 +270,20 @@ export interface StressReportContext {
   commit?: string | null
   runUrl?: string | null
   artifactName?: string | null
+  /** The fleet the run used, for its estimated cost. */
+  fleet?: FleetCostSpec
+  /** When the step started, epoch ms, for the time to first request. */
+  stepStartMs?: number
+}
+
+/** The estimated cost and the time to first request of a stress run, for its reports. */
+function fleetFacts(ctx: StressReportContext, run: RunResult | null) {
+  const cost = ctx.fleet && run ? estimateRunCost(ctx.fleet, [run]) : null
+  return {
+    costUsd: cost?.usd ?? null,
+    costDetail: cost?.detail ?? null,
+    firstRequest: run && ctx.stepStartMs !== undefined ? firstRequestAfter(ctx.stepStartMs, run) : null
+  }
 }
 
 /** The capacity report's input for a stress job. */
@@ -316,7 +331,8 @@ export function capacityReportInput(
       durationS: all ? (all.endMs - all.startMs) / 1000 : 0,
       commit: ctx.commit ?? null,
       runUrl: ctx.runUrl ?? null,
-      artifactName: ctx.artifactName ?? null
+      artifactName: ctx.artifactName ?? null,
+      ...fleetFacts(ctx, job.run ?? null)
     }
   }
 }
@@ -380,6 +396,7 @@ export function stressHtmlInput(
       engineVersion: job.run.tasks[0]?.task.engineVersion || null,
       steadyWindow: null,
       missingTasks: job.run.run.missingTasks,
+      ...fleetFacts(ctx, job.run),
       runUrl: ctx.runUrl ?? null,
       commit: ctx.commit ?? null
     },

@@ -22,9 +22,11 @@ import { mermaidCategoryChart, mermaidTimeChart } from './charts.js'
 import {
   formatCount,
   formatDuration,
+  formatFirstRequest,
   formatMs,
   formatRate,
   formatRps,
+  formatUsd,
   safeHttpUrl,
   shortSha
 } from './format.js'
@@ -72,6 +74,11 @@ export interface CapacityReportInput {
     commit?: string | null
     runUrl?: string | null
     artifactName?: string | null
+    /** Estimated cost of the run, USD, and how it was estimated. */
+    costUsd?: number | null
+    costDetail?: string | null
+    /** When the first request was answered, seconds after the step started (interval bounds). */
+    firstRequest?: { fromS: number; toS: number } | null
   }
 }
 
@@ -209,12 +216,12 @@ function charts(input: CapacityReportInput): string[] {
     const p95 = mermaidCategoryChart(
       cats,
       reached.map(s => s.p95Ms),
-      { title: 'p95 latency against load', yLabel: 'ms' }
+      { title: 'p95 latency against load', yLabel: 'ms', series: 'p95 of each step' }
     )
     const rps = mermaidCategoryChart(
       cats,
       reached.map(s => s.rps),
-      { title: 'Throughput against load', yLabel: 'req/s', kind: 'bar' }
+      { title: 'Throughput against load', yLabel: 'req/s', kind: 'bar', series: 'req/s of each step' }
     )
     if (p95) out.push(p95)
     if (rps) out.push(rps)
@@ -252,7 +259,7 @@ function history(input: CapacityReportInput): string[] {
     const chart = mermaidCategoryChart(
       points.map(r => new Date(r.createdMs).toISOString().slice(5, 10)),
       points.map(r => r.capacityRps as number),
-      { title: 'Sustained throughput per run', yLabel: 'req/s' }
+      { title: 'Sustained throughput per run', yLabel: 'req/s', series: 'each stored run' }
     )
     if (chart) out.push('', chart)
   }
@@ -278,6 +285,9 @@ function runLine(input: CapacityReportInput): string {
     `${formatCount(f.tasks)} ${f.tasks === 1 ? 'task' : 'tasks'}`,
     formatDuration(f.durationS)
   ]
+  if (f.costUsd !== null && f.costUsd !== undefined && Number.isFinite(f.costUsd))
+    parts.push(`est. cost ${formatUsd(f.costUsd)}${f.costDetail ? ` (${escapeMarkdown(f.costDetail)})` : ''}`)
+  if (f.firstRequest) parts.push(escapeMarkdown(formatFirstRequest(f.firstRequest)))
   if (f.commit) parts.push(`commit ${codeSpan(shortSha(f.commit))}`)
   const url = safeHttpUrl(f.runUrl)
   if (url) parts.push(`[workflow run](${url.replace(/[()\s]/g, c => encodeURIComponent(c))})`)

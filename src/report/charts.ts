@@ -75,8 +75,16 @@ export function downsampleSeries(points: readonly ReportSeriesPoint[], max: numb
   return out
 }
 
-function mermaidBlock(lines: string[]): string {
-  return ['```mermaid', ...lines, '```'].join('\n')
+/** Series colours of the charts: this run, the baseline (the SVG charts use the same). */
+export const CHART_COLORS = { current: '#2f6fdd', baseline: '#8c96a5' } as const
+
+/**
+ * A Mermaid block whose series are drawn in `palette` (in series order). Mermaid's default palette
+ * starts with a colour close to the page background, which hides a chart's only series.
+ */
+function mermaidBlock(lines: string[], palette: readonly string[] = [CHART_COLORS.current]): string {
+  const init = `%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "${palette.join(', ')}"}}}}%%`
+  return ['```mermaid', init, ...lines, '```'].join('\n')
 }
 
 function mermaidArray(values: readonly number[]): string {
@@ -101,15 +109,15 @@ export function mermaidPercentileChart(
   const all = [...cur, ...(base ?? [])].filter(Number.isFinite)
   const lines = [
     'xychart-beta',
-    `  title "${base ? 'Latency percentiles: baseline (bars) vs this run (line)' : 'Latency percentiles'}"`,
+    `  title "${base ? 'Latency percentiles: baseline (grey bars) vs this run (blue line)' : 'Latency percentiles of this run (bars)'}"`,
     `  x-axis ${mermaidCategories(PERCENTILE_KEYS)}`,
     `  y-axis "ms" 0 --> ${niceMax(Math.max(0, ...all))}`
   ]
   if (base) {
     lines.push(`  bar ${mermaidArray(base)}`, `  line ${mermaidArray(cur)}`)
-  } else {
-    lines.push(`  bar ${mermaidArray(cur)}`)
+    return mermaidBlock(lines, [CHART_COLORS.baseline, CHART_COLORS.current])
   }
+  lines.push(`  bar ${mermaidArray(cur)}`)
   return mermaidBlock(lines)
 }
 
@@ -123,7 +131,7 @@ export type SeriesField = 'p50Ms' | 'p95Ms' | 'p99Ms' | 'rps' | 'users'
  */
 export function mermaidTimeChart(
   points: readonly ReportSeriesPoint[],
-  opts: { title: string; field: SeriesField; yLabel: string; maxPoints?: number }
+  opts: { title: string; field: SeriesField; yLabel: string; maxPoints?: number; series?: string }
 ): string | null {
   if (!points.length) return null
   const pts = downsampleSeries(points, opts.maxPoints ?? MERMAID_MAX_POINTS)
@@ -136,7 +144,7 @@ export function mermaidTimeChart(
   const max = Math.max(0, ...ys.filter(Number.isFinite))
   return mermaidBlock([
     'xychart-beta',
-    `  title "${mermaidText(opts.title)}"`,
+    `  title "${mermaidText(`${opts.title} (line: ${opts.series ?? 'this run, per interval'})`)}"`,
     `  x-axis ${mermaidCategories(xs)}`,
     `  y-axis "${mermaidText(opts.yLabel)}" 0 --> ${niceMax(max)}`,
     `  line ${mermaidArray(ys)}`
@@ -150,13 +158,13 @@ export function mermaidTimeChart(
 export function mermaidCategoryChart(
   categories: readonly string[],
   values: readonly number[],
-  opts: { title: string; yLabel: string; kind?: 'line' | 'bar' }
+  opts: { title: string; yLabel: string; kind?: 'line' | 'bar'; series?: string }
 ): string | null {
   if (!categories.length || categories.length !== values.length) return null
   const max = Math.max(0, ...values.filter(Number.isFinite))
   return mermaidBlock([
     'xychart-beta',
-    `  title "${mermaidText(opts.title)}"`,
+    `  title "${mermaidText(`${opts.title} (${opts.kind ?? 'line'}: ${opts.series ?? 'this run'})`)}"`,
     `  x-axis ${mermaidCategories(categories)}`,
     `  y-axis "${mermaidText(opts.yLabel)}" 0 --> ${niceMax(max)}`,
     `  ${opts.kind ?? 'line'} ${mermaidArray(values)}`

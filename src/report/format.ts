@@ -197,3 +197,9 @@ export function safeHttpUrl(url: string | null | undefined): string | null {
     return null
   }
 }
+
+/** When the first request was answered: `first request 7.2–8.2 s after the step started`. */
+export function formatFirstRequest(r: { fromS: number; toS: number }): string {
+  const f = (x: number) => formatNumber(x, x >= 100 ? 0 : 1)
+  return `first request ${f(r.fromS)}–${f(r.toS)} s after the step started`
+}

@@ -12,8 +12,8 @@ import {
   formatCount,
   formatDelta,
   formatDuration,
+  formatFirstRequest,
   formatMs,
-  formatPercent,
   formatRate,
   formatStatus,
   formatUsd,
@@ -21,6 +21,7 @@ import {
   safeHttpUrl
 } from './format.js'
 import { hasBaseline } from './markdown.js'
+import { detectSentence as sensitivitySentence, noiseFacts } from './noise.js'
 import type { ReportInput, ReportLabel } from './types.js'
 
 const COLORS = {
@@ -106,9 +107,9 @@ function headerSection(input: ReportInput): string {
       input.mode === 'stress'
         ? '<p class="muted">Stress run: no baseline comparison and no gate; the capacity report holds the analysis.</p>'
         : '<p class="muted">No baseline to compare against yet: showing this run only.</p>'
-  } else if (v.mdePct !== null && v.mdePct !== undefined && Number.isFinite(v.mdePct)) {
-    const noise = v.noisePct !== null && v.noisePct !== undefined ? `σ=${formatPercent(v.noisePct)}, ` : ''
-    detect = `<p>Can detect regressions ≥ ${escapeHtml(formatPercent(v.mdePct))} at this noise (${escapeHtml(noise)}N=${escapeHtml(formatCount(v.baselines))} baselines).${v.detectable10 === false ? ' A 10% regression is not reliably detectable at this noise.' : ''}</p>`
+  } else {
+    const s = sensitivitySentence(v)
+    if (s !== null) detect = `<p>${escapeHtml(s)}</p>`
   }
   return [
     `<h1>perf-gate · ${escapeHtml(title)}</h1>`,
@@ -221,15 +222,7 @@ function factsSection(input: ReportInput): string {
   const v = input.verdict
   const rows: [string, string][] = []
   if (hasBaseline(input)) {
-    rows.push(
-      ['Noise (σ)', escapeHtml(formatPercent(v.noisePct))],
-      ['Baselines (N)', escapeHtml(formatCount(v.baselines))],
-      ['PR replicates (k)', escapeHtml(formatCount(v.replicates))],
-      ['Minimum detectable effect', escapeHtml(formatPercent(v.mdePct))]
-    )
-    if (v.detectable10 !== null && v.detectable10 !== undefined) {
-      rows.push(['10% target', v.detectable10 ? 'reachable' : 'not reachable at this noise'])
-    }
+    for (const [name, value] of noiseFacts(v)) rows.push([name, escapeHtml(value)])
   }
   rows.push(
     ['Engine', escapeHtml(f.engineVersion ? `${f.engine} ${f.engineVersion}` : f.engine)],
@@ -251,7 +244,15 @@ function factsSection(input: ReportInput): string {
   if (f.startSkewMs !== null && f.startSkewMs !== undefined)
     rows.push(['Start skew', `${Math.round(f.startSkewMs)} ms`])
   if (f.costUsd !== null && f.costUsd !== undefined)
-    rows.push(['Estimated cost', escapeHtml(formatUsd(f.costUsd))])
+    rows.push([
+      'Estimated cost',
+      escapeHtml(formatUsd(f.costUsd)) +
+        (f.costDetail ? ` <span class="muted">(${escapeHtml(f.costDetail)})</span>` : '')
+    ])
+  if (f.firstRequest) {
+    const text = formatFirstRequest(f.firstRequest)
+    rows.push(['Time to first request', escapeHtml(text.replace(/^first request /, ''))])
+  }
   if (f.commit) rows.push(['Commit', `<code>${escapeHtml(f.commit)}</code>`])
   if (f.baselineCommit) rows.push(['Baseline commit', `<code>${escapeHtml(f.baselineCommit)}</code>`])
   if (input.pr) rows.push(['Pull request', escapeHtml(`#${input.pr.number}`)])
@@ -289,7 +290,7 @@ function labelsSection(input: ReportInput): string {
   })
   const n = input.labels.length
   return [
-    `<h2>Per-label results <span class="muted">(${escapeHtml(formatCount(n))} ${n === 1 ? 'label' : 'labels'}${useBaseline ? '; Δ% vs the same label in the baseline' : ''})</span></h2>`,
+    `<h2>Per-label results <span class="muted">(${escapeHtml(formatCount(n))} ${n === 1 ? 'label' : 'labels'}${useBaseline ? '; Δ% vs the same label in the newest baseline' : ''})</span></h2>`,
     table(
       ['Label', 'Requests', 'Errors', 'p50', 'p95', 'p99'],
       rows,

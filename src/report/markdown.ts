@@ -13,8 +13,8 @@ import {
   formatCount,
   formatDelta,
   formatDuration,
+  formatFirstRequest,
   formatMs,
-  formatPercent,
   formatRate,
   formatStatus,
   formatUsd,
@@ -22,6 +22,7 @@ import {
   safeHttpUrl,
   shortSha
 } from './format.js'
+import { detectSentence as sensitivitySentence, noiseFacts } from './noise.js'
 import type { ReportInput, ReportLabel, ReportMetric, ReportSlo } from './types.js'
 
 /** Largest comment / check-run summary body, in characters (GitHub rejects 65,536 and more). */
@@ -124,18 +125,13 @@ function headline(input: ReportInput): string[] {
 }
 
 function detectSentence(input: ReportInput): string | null {
-  const v = input.verdict
   if (!hasBaseline(input)) {
     return input.mode === 'stress'
       ? '_Stress run: no baseline comparison and no gate; the capacity report holds the analysis._'
       : '_No baseline to compare against yet: showing this run only._'
   }
-  const mde = v.mdePct
-  if (mde === null || mde === undefined || !Number.isFinite(mde)) return null
-  const noise = v.noisePct !== null && v.noisePct !== undefined ? `σ=${formatPercent(v.noisePct)}, ` : ''
-  let s = `Can detect regressions ≥ ${formatPercent(mde)} at this noise (${noise}N=${formatCount(v.baselines)} baselines).`
-  if (v.detectable10 === false) s += ' A 10% regression is not reliably detectable at this noise.'
-  return s
+  const s = sensitivitySentence(input.verdict)
+  return s === null ? null : escapeMarkdown(s)
 }
 
 function metricRow(m: ReportMetric, withBaseline: boolean): string[] {
@@ -197,16 +193,23 @@ function sloSection(input: ReportInput): string[] {
 
 function noiseLine(input: ReportInput): string | null {
   if (!hasBaseline(input)) return null
-  const v = input.verdict
-  const parts = [
-    `σ=${formatPercent(v.noisePct)}`,
-    `N=${formatCount(v.baselines)} baselines`,
-    `k=${formatCount(v.replicates)} ${v.replicates === 1 ? 'PR replicate' : 'PR replicates'}`,
-    `MDE ${formatPercent(v.mdePct)}`
-  ]
-  if (v.detectable10 === true) parts.push('10% target reachable')
-  if (v.detectable10 === false) parts.push('10% target not reachable')
-  return `**Noise:** ${parts.join(' · ')}`
+  const parts = noiseFacts(input.verdict).map(([name, value]) => {
+    switch (name) {
+      case 'Noise (σ)':
+        return `σ=${value}`
+      case 'Baselines (N)':
+        return `N=${value} baselines`
+      case 'PR replicates (k)':
+        return `k=${value} ${input.verdict.replicates === 1 ? 'PR replicate' : 'PR replicates'}`
+      case 'Minimum detectable effect':
+        return `MDE ${value}`
+      case '10% target':
+        return value === 'reachable' ? '10% target reachable' : '10% target not reachable'
+      default:
+        return `${name.toLowerCase()} ${value}`
+    }
+  })
+  return `**Noise:** ${escapeMarkdown(parts.join(' · '))}`
 }
 
 function steadyText(input: ReportInput): string | null {
@@ -231,8 +234,9 @@ function runLine(input: ReportInput): string {
   if (f.startSkewMs !== null && f.startSkewMs !== undefined && Number.isFinite(f.startSkewMs))
     parts.push(`start skew ${formatCount(Math.round(f.startSkewMs))} ms`)
   if (f.costUsd !== null && f.costUsd !== undefined && Number.isFinite(f.costUsd)) {
-    parts.push(`est. cost ${formatUsd(f.costUsd)}`)
+    parts.push(`est. cost ${formatUsd(f.costUsd)}${f.costDetail ? ` (${escapeMarkdown(f.costDetail)})` : ''}`)
   }
+  if (f.firstRequest) parts.push(escapeMarkdown(formatFirstRequest(f.firstRequest)))
   if (f.commit) {
     parts.push(
       f.baselineCommit
@@ -291,7 +295,7 @@ function labelsSection(input: ReportInput, labels: readonly ReportLabel[]): stri
     labels.length === total
       ? `${formatCount(total)}`
       : `${formatCount(labels.length)} busiest of ${formatCount(total)}`
-  const note = useBaseline ? '; Δ% vs the same label in the baseline' : ''
+  const note = useBaseline ? '; Δ% vs the same label in the newest baseline' : ''
   const table = markdownTable(
     [['Label', 'Requests', 'Errors', 'p50', 'p95', 'p99'], ...labels.map(l => labelRow(l, useBaseline))],
     { align: ['l', 'r', 'r', 'r', 'r', 'r'], alignDelimiters: false }

@@ -35,6 +35,8 @@ export interface ReportVerdict {
   detectable10?: boolean | null
   /** Baseline count under which the verdict is provisional; shown with `provisional` (default 10). */
   minBaselines?: number
+  /** The fixed threshold of a provisional verdict, in percent (default 10). */
+  provisionalThresholdPct?: number | null
 }
 
 export interface ReportMetric {
@@ -149,6 +151,13 @@ export interface ReportFacts {
   steadyWindow?: { startMs: number; endMs: number } | null
   /** Estimated cloud cost of the run in US dollars, when computed. */
   costUsd?: number | null
+  /** How the cost was estimated (task size, count, billed time, Spot), plain text. */
+  costDetail?: string | null
+  /**
+   * When the first request was answered, in seconds after the step started: the bounds of the
+   * result interval that holds it.
+   */
+  firstRequest?: { fromS: number; toS: number } | null
   /** Spread of the tasks' actual start times (ms), when the backend measured it. */
   startSkewMs?: number | null
   /** Tasks that were started but produced no result. */

@@ -9,10 +9,11 @@ import { createBaselineStore, DEFAULT_BASELINE_STORE } from '../../baseline/inde
 import { InputError, parseFraction, parseInteger } from '../../config/inputs.js'
 import { loadScenario } from '../../config/scenario.js'
 import { runScenarioOnce } from '../../fleet/run.js'
+import { GateLabelsError, parseGateLabels, type GateLabels } from '../../gate/labels.js'
 import { parseSlos, SloParseError } from '../../gate/slo.js'
 import { importRunResult } from '../../jobs/import.js'
 import { runBaselineJob, runGateJob, type JobContext, type RunOnce } from '../../jobs/gate.js'
-import { baselineReportInput, gateReportInput } from '../../jobs/report-input.js'
+import { baselineReportInput, gateReportInput, type ReportContext } from '../../jobs/report-input.js'
 import { writeReportFiles } from '../../report/artifact.js'
 import { renderHtml } from '../../report/html.js'
 import { renderJobSummary } from '../../report/markdown.js'
@@ -46,6 +47,8 @@ Rule:
   --min-effect P         smallest change that can fail (default 3%)
   --alpha A              family-wise false-alarm rate (default 0.01)
   --provisional-threshold P  threshold while provisional (default 10%)
+  --gate-labels L        gate labels' p95 and error rate too: all, a share such as 5%, or a label
+                         name (repeatable); default: the scenario's gate-labels, else none
   --fail-on-inconclusive exit 1 on INCONCLUSIVE too
 
 Output:
@@ -68,6 +71,7 @@ const OPTIONS = {
   'min-effect': { type: 'string' },
   alpha: { type: 'string' },
   'provisional-threshold': { type: 'string' },
+  'gate-labels': { type: 'string', multiple: true },
   'fail-on-inconclusive': { type: 'boolean', default: false },
   'report-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false }
@@ -112,6 +116,15 @@ export const gateCommand: Command = {
         parseFraction('provisional-threshold', values['provisional-threshold'] ?? '', 0.1, 10)
       )
     }
+    let gateLabels: GateLabels | undefined
+    if (values['gate-labels']?.length) {
+      try {
+        gateLabels = parseGateLabels(values['gate-labels'])
+      } catch (e) {
+        if (e instanceof GateLabelsError) throw new UsageError(`--gate-labels: ${e.message}`)
+        throw e
+      }
+    }
     const replicates = flag(() => parseInteger('replicates', values.replicates ?? '', 2, 1, 20))
     let slos
     try {
@@ -149,6 +162,7 @@ export const gateCommand: Command = {
       fingerprint = scenario.fingerprint
       engine = scenario.engine
       vus = scenario.vus
+      gateLabels ??= scenario.gateLabels
       slos.push(
         ...parseSlos(
           scenario.thresholds.map(t => `${t.metric}: ${t.expr}`),
@@ -175,17 +189,19 @@ export const gateCommand: Command = {
       scenario: scenarioName,
       fingerprint,
       gate,
+      gateLabels,
       slos,
       store,
       signal: interrupts.signal,
       log
     }
-    const rctx = {
+    const rctx: ReportContext = {
       key: scenarioName,
       scenario: scenarioName,
       backend: canRerun ? 'local' : 'import',
       engine,
-      vus
+      vus,
+      ...(canRerun ? { fleet: { kind: 'local' as const }, stepStartMs: performance.timeOrigin } : {})
     }
 
     if (values.baseline) {

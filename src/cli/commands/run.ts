@@ -9,6 +9,9 @@ import { profileSeconds } from '../../fleet/plan.js'
 import { k6ThresholdsCrossed, runProblems, runScenarioOnce } from '../../fleet/run.js'
 import type { FleetProgress } from '../../fleet/types.js'
 import { writeJsonFile } from '../../results/io.js'
+import { ResultView } from '../../results/query.js'
+import { runReportInput } from '../../jobs/report-input.js'
+import { writeHtmlReport } from '../../report/html-file.js'
 import type { RunResult } from '../../results/model.js'
 import { buildSummary } from '../../results/summary.js'
 import { fmtRps, renderTerminal } from '../../report/terminal.js'
@@ -47,6 +50,7 @@ Scenario (perf-gate.yml in the current directory is read when present; flags win
 Output:
   --out FILE             run result JSON (default .perf-gate/results/<scenario>-<time>.json)
   --window steady|all    window of the report (default: steady)
+  --html FILE            also write the HTML report (charts, per-label tables) to FILE
   --json                 print the JSON summary instead of the table
   -h, --help             show this help
 
@@ -57,6 +61,7 @@ const OPTIONS = {
   ...SCENARIO_OPTIONS,
   out: { type: 'string' },
   window: { type: 'string' },
+  html: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false }
 } as const
@@ -164,6 +169,26 @@ export const runCommand: Command = {
       return EXIT_FAILED
     }
     const summary = buildSummary(result.tasks, { window })
+    if (values.html) {
+      const file = resolve(io.cwd, values.html)
+      await writeHtmlReport(
+        file,
+        runReportInput(
+          {
+            key: scenario.name,
+            scenario: scenario.name,
+            backend: 'local',
+            engine: scenario.engine,
+            vus: scenario.vus,
+            fleet: { kind: 'local' },
+            stepStartMs: performance.timeOrigin
+          },
+          new ResultView(result.tasks),
+          { runs: [result], problems: runProblems(result), title: `perf-gate run: ${scenario.name}` }
+        )
+      )
+      log(`HTML report: ${displayPath(file, io.cwd)}`)
+    }
     if (values.json) io.stdout.write(JSON.stringify(summary, null, 2) + '\n')
     else {
       const title =

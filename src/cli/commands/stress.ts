@@ -11,7 +11,12 @@ import { InputError, parseInteger } from '../../config/inputs.js'
 import { displayPath, loadScenario } from '../../config/scenario.js'
 import { runScenarioOnce } from '../../fleet/run.js'
 import { parseSlos, SloParseError } from '../../gate/slo.js'
-import { capacityReportInput, runStressJob, stressHtmlInput } from '../../jobs/stress.js'
+import {
+  capacityReportInput,
+  runStressJob,
+  stressHtmlInput,
+  type StressReportContext
+} from '../../jobs/stress.js'
 import { ShareError } from '../../plan/shares.js'
 import { writeReportFiles } from '../../report/artifact.js'
 import { renderCapacityMarkdown } from '../../report/capacity.js'
@@ -161,7 +166,13 @@ export const stressCommand: Command = {
     } finally {
       interrupts.dispose()
     }
-    const rctx = { key: scenario.name, backend: 'local', commit: commit === 'local' ? null : commit }
+    const rctx: StressReportContext = {
+      key: scenario.name,
+      backend: 'local',
+      commit: commit === 'local' ? null : commit,
+      fleet: { kind: 'local' },
+      stepStartMs: performance.timeOrigin
+    }
     const markdown = renderCapacityMarkdown(capacityReportInput(rctx, scenario, slos, job))
     io.stdout.write(markdown)
     if (values['report-dir']) {

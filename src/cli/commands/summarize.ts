@@ -9,6 +9,9 @@ import { useColor, type CliIO } from '../io.js'
 import { formatName, INGEST_ENGINES, ingestFiles, type IngestEngine } from '../../results/ingest.js'
 import { buildSummary } from '../../results/summary.js'
 import { renderTerminal } from '../../report/terminal.js'
+import { writeHtmlReport } from '../../report/html-file.js'
+import { runReportInput } from '../../jobs/report-input.js'
+import { ResultView } from '../../results/query.js'
 import type { Command } from './types.js'
 
 const HELP = `Usage: perf-gate summarize [options] FILE...
@@ -23,6 +26,7 @@ Files (the format of each is told from its first bytes):
 Options:
   --engine k6|locust|jmeter   read every engine file with this engine's parser
   --window all|steady         time window to report (default: all)
+  --html FILE                 also write the HTML report (charts, per-label tables) to FILE
   --json                      print the JSON summary instead of the table
   -h, --help                  show this help
 
@@ -40,6 +44,7 @@ export const summarizeCommand: Command = {
       {
         engine: { type: 'string' },
         window: { type: 'string' },
+        html: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false }
       },
@@ -82,6 +87,24 @@ export const summarizeCommand: Command = {
     } catch (e) {
       // Results recorded at different intervals cannot be merged: that is the input's fault.
       throw new UsageError((e as Error).message)
+    }
+    if (values.html) {
+      const file = resolve(io.cwd, values.html)
+      const formats = [...new Set(ingested.map(f => formatName(f.format)))].join(', ')
+      await writeHtmlReport(
+        file,
+        runReportInput(
+          { key: 'summarize', scenario: 'summarize', backend: 'import', engine: engine ?? '' },
+          new ResultView(tasks, names),
+          {
+            title: `perf-gate summarize: ${ingested.length} file${ingested.length === 1 ? '' : 's'} (${formats})`,
+            reasons: [
+              `${ingested.length} file${ingested.length === 1 ? '' : 's'} merged: ${files.map(f => f.shown).join(', ')}`
+            ]
+          }
+        )
+      )
+      io.stderr.write(`perf-gate summarize: HTML report: ${values.html}\n`)
     }
     if (values.json) io.stdout.write(JSON.stringify(summary, null, 2) + '\n')
     else {
