@@ -170,7 +170,11 @@ export async function run(): Promise<void> {
     /** The worst-case cost of one Fargate run, for the report. */
     let costUsd: number | undefined
     if (inputs.backend === 'none') {
-      const imported = await importRunResult(inputs.results, { cwd, scenario: inputs.scenario || 'default' })
+      const imported = await importRunResult(inputs.results, {
+        cwd,
+        scenario: inputs.scenario || 'default',
+        warn: m => core.warning(`perf-gate: ${m}`)
+      })
       scenarioName = imported.run.scenario
       fingerprint = imported.run.fingerprint
       engine = String(imported.run.facts.engine ?? '')

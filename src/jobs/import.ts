@@ -70,10 +70,11 @@ export async function expandPatterns(patterns: string[], cwd: string): Promise<s
 /** Reads the files into one run result. */
 export async function importRunResult(
   patterns: string[],
-  opts: { cwd: string; scenario: string; runId?: string; now?: number }
+  opts: { cwd: string; scenario: string; runId?: string; now?: number; warn?: (message: string) => void }
 ): Promise<RunResult> {
   const files = await expandPatterns(patterns, opts.cwd)
   const ingested = await ingestFiles(files, { scenario: opts.scenario })
+  for (const f of ingested) for (const w of f.warnings) opts.warn?.(`${relative(opts.cwd, f.file)}: ${w}`)
   const tasks = ingested.flatMap(f => f.tasks)
   const engines = [...new Set(tasks.map(t => t.task.engine))].sort()
   // Brought results are comparable when they come from the same scenario and engine(s).

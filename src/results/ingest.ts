@@ -204,6 +204,8 @@ export interface IngestedFile {
   /** Records the parser could not use. */
   skipped: number
   samples: number
+  /** Problems that did not stop the read (e.g. labels folded into one), one line each. */
+  warnings: string[]
 }
 
 const UNKNOWN_FORMAT =
@@ -265,6 +267,7 @@ export async function ingestEngineFile(
     throw new IngestError(file, `no requests found in this ${FORMAT_NAMES[format]} file (${why})`)
   }
   const engine = FORMAT_ENGINE[format]
+  const fold = recorder.foldWarning(engine)
   const task = recorder.finish(
     defaultTaskMeta({
       engine,
@@ -278,7 +281,14 @@ export async function ingestEngineFile(
       message: parser.skipped ? `${parser.skipped} records skipped` : ''
     })
   )
-  return { file, format, tasks: [task], skipped: parser.skipped, samples: recorder.samples }
+  return {
+    file,
+    format,
+    tasks: [task],
+    skipped: parser.skipped,
+    samples: recorder.samples,
+    warnings: fold ? [fold] : []
+  }
 }
 
 /**
@@ -302,7 +312,7 @@ export async function ingestFiles(files: string[], opts: IngestOptions = {}): Pr
     }
     if (tasks.length === 0) throw new IngestError(f.file, 'holds no task results')
     intervalMs ??= tasks[0].intervalMs
-    out[i] = { file: f.file, format: 'result', tasks, skipped: 0, samples: 0 }
+    out[i] = { file: f.file, format: 'result', tasks, skipped: 0, samples: 0, warnings: [] }
   }
   const engineFiles = formats.filter(f => f.format !== 'result')
   let k = 0
