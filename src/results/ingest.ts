@@ -18,6 +18,7 @@ import type { SampleSink, StreamParser } from '../engines/types.js'
 import { parseJson, parseRunResult, parseTaskResult, readResultFile, ResultFileError } from './io.js'
 import { defaultTaskMeta, RUN_RESULT_SCHEMA, type TaskResult } from './model.js'
 import { DEFAULT_INTERVAL_MS, TaskRecorder } from './recorder.js'
+import { CheckedSink, checkTaskResults, type SampleFields } from './sanity.js'
 
 export const INPUT_FORMATS = ['result', 'k6-json', 'k6-csv', 'jmeter', 'locust'] as const
 export type InputFormat = (typeof INPUT_FORMATS)[number]
@@ -30,6 +31,13 @@ const FORMAT_NAMES: Record<InputFormat, string> = {
   'k6-csv': 'k6 CSV',
   jmeter: 'JMeter JTL',
   locust: 'Locust request NDJSON'
+}
+/** Where each engine format keeps a request's latency and time, for messages. */
+const SAMPLE_FIELDS: Record<Exclude<InputFormat, 'result'>, SampleFields> = {
+  'k6-json': { latency: 'data.value', time: 'data.time' },
+  'k6-csv': { latency: 'metric_value', time: 'timestamp' },
+  jmeter: { latency: 'elapsed', time: 'timeStamp' },
+  locust: { latency: 'response_time', time: 'start_time' }
 }
 const FORMAT_ENGINE: Record<Exclude<InputFormat, 'result'>, IngestEngine> = {
   'k6-json': 'k6',
@@ -246,7 +254,10 @@ export async function ingestEngineFile(
   } = {}
 ): Promise<IngestedFile> {
   const recorder = new TaskRecorder({ intervalMs: opts.intervalMs ?? DEFAULT_INTERVAL_MS })
-  const parser = parserFor(format, recorder)
+  const parser = parserFor(
+    format,
+    new CheckedSink(recorder, SAMPLE_FIELDS[format], detail => new IngestError(file, detail))
+  )
   const source = createReadStream(file, { highWaterMark: 256 * 1024 })
   const stream = opts.gzip ? source.pipe(createGunzip()) : source
   try {
@@ -306,6 +317,7 @@ export async function ingestFiles(files: string[], opts: IngestOptions = {}): Pr
     let tasks: TaskResult[]
     try {
       tasks = f.gzip ? await readGzipResult(f.file) : await readResultFile(f.file)
+      checkTaskResults(f.file, tasks, await isRunResult(f.file))
     } catch (e) {
       if (e instanceof ResultFileError) throw new IngestError(f.file, e.message.slice(f.file.length + 2))
       throw new IngestError(f.file, describeFsError(e))
@@ -328,6 +340,11 @@ export async function ingestFiles(files: string[], opts: IngestOptions = {}): Pr
     })
   }
   return out
+}
+
+/** Whether a result file is a run result (its tasks are named `tasks[i]` in messages). */
+async function isRunResult(file: string): Promise<boolean> {
+  return /"schema"\s*:\s*"perf-gate\/run-result"/.test((await readHead(file)).text.slice(0, 4096))
 }
 
 async function readGzipResult(file: string): Promise<TaskResult[]> {

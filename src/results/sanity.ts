@@ -1,0 +1,196 @@
+/**
+ * Plausibility limits for results read from files (engine output and perf-gate results), checked
+ * before anything is computed from them. A value outside them is refused with the file and the
+ * field named, rather than turning into an out-of-memory crash (a time span of years), a null mean
+ * (a latency that overflows) or "Invalid time value" (a timestamp beyond what Date can show).
+ */
+import { DenseCounts } from './hdr.js'
+import { decodeHist, HistogramDataError } from './decode.js'
+import type { Sample, SampleSink, TaskResult, ThresholdSpec } from './model.js'
+import { ResultFileError } from './io.js'
+
+/** Timestamps must fall in [1970, 2100). */
+export const MIN_EPOCH_MS = 0
+export const MAX_EPOCH_MS = Date.UTC(2100, 0, 1)
+/** The longest time span one result file may cover: 31 days. */
+export const MAX_SPAN_MS = 31 * 24 * 3600 * 1000
+/** The longest latency accepted: one day (histograms clamp at one hour already). */
+export const MAX_LATENCY_MS = 24 * 3600 * 1000
+
+const DAY_MS = 24 * 3600 * 1000
+
+function when(ms: number): string {
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : 'not a date'
+}
+
+function spanText(ms: number): string {
+  return ms >= DAY_MS
+    ? `${Math.round(ms / DAY_MS).toLocaleString('en-US')} days`
+    : `${Math.round(ms / 1000)} s`
+}
+
+const EPOCH_RANGE = 'timestamps must fall between 1970 and 2100'
+const SPAN_LIMIT = `perf-gate reads results spanning at most ${MAX_SPAN_MS / DAY_MS} days`
+
+/** Why an epoch-ms timestamp is refused, or null. */
+function badTime(ms: number): string | null {
+  if (!Number.isFinite(ms)) return `is ${String(ms)}; ${EPOCH_RANGE}`
+  if (ms < MIN_EPOCH_MS || ms >= MAX_EPOCH_MS) return `is ${ms} ms (${when(ms)}); ${EPOCH_RANGE}`
+  return null
+}
+
+/** The fields of one engine format that hold a request's latency and its time, for messages. */
+export interface SampleFields {
+  latency: string
+  time: string
+}
+
+/**
+ * A sink in front of the recorder that refuses implausible samples: a latency that is negative,
+ * not finite or above MAX_LATENCY_MS, a timestamp outside [1970, 2100), and a file whose requests
+ * span more than MAX_SPAN_MS. `fail(detail)` builds the error (it names the file).
+ */
+export class CheckedSink implements SampleSink {
+  private n = 0
+  private first = Number.POSITIVE_INFINITY
+  private last = Number.NEGATIVE_INFINITY
+
+  constructor(
+    private readonly inner: SampleSink,
+    private readonly fields: SampleFields,
+    private readonly fail: (detail: string) => Error
+  ) {}
+
+  private time(ms: number, what: string): void {
+    const bad = badTime(ms)
+    if (bad) throw this.fail(`field '${this.fields.time}' of ${what} ${bad}`)
+    if (ms < this.first) this.first = ms
+    if (ms > this.last) this.last = ms
+    if (this.last - this.first > MAX_SPAN_MS)
+      throw this.fail(
+        `field '${this.fields.time}': the records span ${spanText(this.last - this.first)} ` +
+          `(${when(this.first)} to ${when(this.last)}); ${SPAN_LIMIT}`
+      )
+  }
+
+  sample(s: Sample): void {
+    this.n++
+    const ms = s.latencyUs / 1000
+    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_LATENCY_MS)
+      throw this.fail(
+        `field '${this.fields.latency}' of request ${this.n} is ${Number.isFinite(ms) ? `${ms} ms` : 'too large to compute with'}; ` +
+          `latencies must be between 0 and ${MAX_LATENCY_MS} ms (one day)`
+      )
+    this.time(s.endMs, `request ${this.n}`)
+    this.inner.sample(s)
+  }
+
+  check(name: string, passed: boolean): void {
+    this.inner.check(name, passed)
+  }
+
+  activeUsers(tMs: number, n: number): void {
+    this.time(tMs, 'an active-users record')
+    this.inner.activeUsers(tMs, n)
+  }
+
+  threshold(t: ThresholdSpec): void {
+    this.inner.threshold(t)
+  }
+}
+
+/**
+ * Checks perf-gate result documents beyond their schema: timestamps in range, a time span of at
+ * most MAX_SPAN_MS, latencies at most MAX_LATENCY_MS, and every interval's histogram holding as
+ * many latencies as its request count. Throws a ResultFileError naming the file and the field.
+ */
+export function checkTaskResults(file: string, tasks: TaskResult[], fromRun: boolean): void {
+  const counts = new DenseCounts()
+  tasks.forEach((t, ti) => {
+    const at = fromRun ? `tasks[${ti}].` : ''
+    const iv = t.intervalMs
+    const meta = t.task
+    for (const key of ['plannedStartMs', 'startedMs', 'endedMs'] as const) {
+      const v = meta[key]
+      const bad = v === null ? null : badTime(v)
+      if (bad) throw new ResultFileError(file, `${at}task.${key}`, bad)
+    }
+    if (meta.steady)
+      for (const key of ['startMs', 'endMs'] as const) {
+        const bad = badTime(meta.steady[key])
+        if (bad) throw new ResultFileError(file, `${at}task.steady.${key}`, bad)
+      }
+    let first = Number.POSITIVE_INFINITY
+    let last = Number.NEGATIVE_INFINITY
+    const span = (lo: number, hi: number, field: string) => {
+      for (const [ms, f] of [
+        [lo * iv, `${field}.start`],
+        [(hi + 1) * iv, `${field}.idx`]
+      ] as const) {
+        const bad = badTime(ms)
+        if (bad) throw new ResultFileError(file, f, `puts an interval at ${bad}`)
+      }
+      first = Math.min(first, lo * iv)
+      last = Math.max(last, (hi + 1) * iv)
+      if (last - first > MAX_SPAN_MS)
+        throw new ResultFileError(
+          file,
+          `${field}.idx`,
+          `the intervals span ${spanText(last - first)} (${when(first)} to ${when(last)}); ${SPAN_LIMIT}`
+        )
+    }
+    for (const [label, s] of Object.entries(t.labels)) {
+      const field = `${at}labels.${label}`
+      const n = s.idx.length
+      if (n === 0) continue
+      span(s.start + s.idx[0], s.start + s.idx[n - 1], field)
+      let d
+      try {
+        d = decodeHist(s, `${file}: ${field}`)
+      } catch (e) {
+        if (e instanceof HistogramDataError)
+          throw new ResultFileError(file, `${field}.hist`, e.message.replace(/^.*field 'hist' /, ''))
+        throw e
+      }
+      const maxUs = MAX_LATENCY_MS * 1000
+      for (let i = 0; i < n; i++) {
+        const req = s.requests[i]
+        if (s.maxUs[i] > maxUs)
+          throw new ResultFileError(
+            file,
+            `${field}.maxUs[${i}]`,
+            `is ${s.maxUs[i]} µs; latencies must be at most ${maxUs} µs (one day)`
+          )
+        if (s.minUs[i] > s.maxUs[i])
+          throw new ResultFileError(
+            file,
+            `${field}.minUs[${i}]`,
+            `is ${s.minUs[i]}, above maxUs ${s.maxUs[i]}`
+          )
+        if (s.sumUs[i] > req * (s.maxUs[i] + 0.5) + 1)
+          throw new ResultFileError(
+            file,
+            `${field}.sumUs[${i}]`,
+            `is ${s.sumUs[i]}, more than ${req} requests of at most ${s.maxUs[i]} µs can add up to`
+          )
+        counts.clear()
+        let held: number
+        try {
+          held = counts.addPayload(d.bytes, d.starts[i], d.ends[i])
+        } catch (e) {
+          throw new ResultFileError(file, `${field}.hist`, `interval ${i}: ${(e as Error).message}`)
+        }
+        if (held !== req)
+          throw new ResultFileError(
+            file,
+            `${field}.hist`,
+            `interval ${i} holds ${held} latencies but requests[${i}] is ${req}`
+          )
+      }
+    }
+    if (t.users && t.users.idx.length) {
+      const u = t.users
+      span(u.start + u.idx[0], u.start + u.idx[u.idx.length - 1], `${at}users`)
+    }
+  })
+}
