@@ -11,6 +11,7 @@
 import { createReadStream } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { createGunzip, gunzipSync } from 'node:zlib'
+import { isUtf8 } from 'node:buffer'
 import { createCsvParser, k6Engine } from '../engines/k6.js'
 import { jmeterEngine } from '../engines/jmeter.js'
 import { locustEngine } from '../engines/locust.js'
@@ -64,7 +65,9 @@ function isGzip(b: Buffer): boolean {
 }
 
 /** The first bytes of a file as text (decompressed when gzipped); throws an IngestError. */
-export async function readHead(file: string): Promise<{ text: string; gzip: boolean; binary: boolean }> {
+export async function readHead(
+  file: string
+): Promise<{ text: string; gzip: boolean; binary: boolean; latin1: boolean }> {
   let fh
   try {
     const st = await stat(file)
@@ -83,7 +86,9 @@ export async function readHead(file: string): Promise<{ text: string; gzip: bool
     }
     const sample = head.subarray(0, 4096)
     const binary = sample.includes(0) || !isMostlyText(sample)
-    return { text: head.toString('utf8'), gzip, binary }
+    // Text that is not UTF-8 is read as Latin-1 (JMeter's default file encoding on many systems).
+    const latin1 = !binary && !isUtf8(head.subarray(0, utf8Boundary(head)))
+    return { text: head.toString(latin1 ? 'latin1' : 'utf8'), gzip, binary, latin1 }
   } catch (e) {
     if (e instanceof IngestError) throw e
     throw new IngestError(file, describeFsError(e))
@@ -96,8 +101,14 @@ function isMostlyText(b: Buffer): boolean {
   if (b.length === 0) return true
   let bad = 0
   for (const c of b) if (c < 9 || (c > 13 && c < 32) || c === 127) bad++
-  if (bad > b.length * 0.02) return false
-  return !b.toString('utf8').includes('\ufffd')
+  return bad <= b.length * 0.02
+}
+
+/** The length of `b` without a UTF-8 sequence cut off at its end. */
+function utf8Boundary(b: Buffer): number {
+  let i = b.length
+  for (let k = 0; k < 3 && i > 0 && (b[i - 1] & 0xc0) === 0x80; k++) i--
+  return i > 0 && b[i - 1] >= 0xc0 ? i - 1 : b.length
 }
 
 export function describeFsError(e: unknown): string {
@@ -172,7 +183,8 @@ export function detectFormat(head: string): InputFormat | null {
   }
   if (first.startsWith('metric_name,')) return 'k6-csv'
   if (first.startsWith('timeStamp,') || first.startsWith('timeStamp\t')) return 'jmeter'
-  const cols = splitCsvLine(first)
+  // JMeter's default_delimiter may be a tab.
+  const cols = first.includes('\t') && !first.includes(',') ? first.split('\t') : splitCsvLine(first)
   if (
     cols.length >= 12 &&
     cols.length <= 40 &&
@@ -224,8 +236,17 @@ const UNKNOWN_FORMAT =
 export async function formatOf(
   file: string,
   engine?: IngestEngine
-): Promise<{ format: InputFormat; gzip: boolean }> {
+): Promise<{ format: InputFormat; gzip: boolean; latin1?: boolean }> {
   const head = await readHead(file)
+  const found = await formatOfHead(file, head, engine)
+  return head.latin1 ? { ...found, latin1: true } : found
+}
+
+async function formatOfHead(
+  file: string,
+  head: Awaited<ReturnType<typeof readHead>>,
+  engine?: IngestEngine
+): Promise<{ format: InputFormat; gzip: boolean }> {
   if (head.text.length === 0) throw new IngestError(file, 'is empty')
   if (head.binary) throw new IngestError(file, `${UNKNOWN_FORMAT.split(';')[0]} (binary data)`)
   const detected = detectFormat(head.text)
@@ -247,6 +268,8 @@ export async function ingestEngineFile(
   format: Exclude<InputFormat, 'result'>,
   opts: {
     gzip?: boolean
+    /** The file is Latin-1 text (read as such). */
+    latin1?: boolean
     intervalMs?: number
     taskIndex?: number
     taskCount?: number
@@ -261,7 +284,8 @@ export async function ingestEngineFile(
   const source = createReadStream(file, { highWaterMark: 256 * 1024 })
   const stream = opts.gzip ? source.pipe(createGunzip()) : source
   try {
-    for await (const chunk of stream) parser.push(chunk as Buffer)
+    for await (const chunk of stream)
+      parser.push(opts.latin1 ? (chunk as Buffer).toString('latin1') : (chunk as Buffer))
     parser.end()
   } catch (e) {
     source.destroy()
@@ -333,6 +357,7 @@ export async function ingestFiles(files: string[], opts: IngestOptions = {}): Pr
     if (f.format === 'result') continue
     out[i] = await ingestEngineFile(f.file, f.format, {
       gzip: f.gzip,
+      latin1: f.latin1,
       intervalMs,
       taskIndex: k++,
       taskCount: engineFiles.length,

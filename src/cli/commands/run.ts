@@ -85,7 +85,7 @@ export const runCommand: Command = {
       return EXIT_OK
     }
     const window = windowFlag(values.window, 'steady')
-    const flags = scenarioFlagsOf(values)
+    const flags = { ...scenarioFlagsOf(values), thresholds: values.threshold }
     const scenario = await loadScenario({
       config: values.config,
       scenario: values.scenario,
