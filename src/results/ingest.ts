@@ -276,10 +276,11 @@ export async function ingestEngineFile(
     scenario?: string
   } = {}
 ): Promise<IngestedFile> {
-  const recorder = new TaskRecorder({ intervalMs: opts.intervalMs ?? DEFAULT_INTERVAL_MS })
+  const intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS
+  const recorder = new TaskRecorder({ intervalMs })
   const parser = parserFor(
     format,
-    new CheckedSink(recorder, SAMPLE_FIELDS[format], detail => new IngestError(file, detail))
+    new CheckedSink(recorder, SAMPLE_FIELDS[format], detail => new IngestError(file, detail), intervalMs)
   )
   const source = createReadStream(file, { highWaterMark: 256 * 1024 })
   const stream = opts.gzip ? source.pipe(createGunzip()) : source

@@ -12,8 +12,15 @@ import { ResultFileError } from './io.js'
 /** Timestamps must fall in [1970, 2100). */
 export const MIN_EPOCH_MS = 0
 export const MAX_EPOCH_MS = Date.UTC(2100, 0, 1)
-/** The longest time span one result file may cover: 31 days. */
+/** The longest time span one result file may cover: 31 days... */
 export const MAX_SPAN_MS = 31 * 24 * 3600 * 1000
+/** ...and at most this many intervals (31 days of 1 s intervals), so per-interval series stay small. */
+export const MAX_SPAN_INTERVALS = 31 * 24 * 3600
+
+/** The longest span accepted at an interval length. */
+export function maxSpanMs(intervalMs: number): number {
+  return Math.min(MAX_SPAN_MS, MAX_SPAN_INTERVALS * intervalMs)
+}
 /** The longest latency accepted: one day (histograms clamp at one hour already). */
 export const MAX_LATENCY_MS = 24 * 3600 * 1000
 
@@ -30,7 +37,12 @@ function spanText(ms: number): string {
 }
 
 const EPOCH_RANGE = 'timestamps must fall between 1970 and 2100'
-const SPAN_LIMIT = `perf-gate reads results spanning at most ${MAX_SPAN_MS / DAY_MS} days`
+function spanLimit(intervalMs: number): string {
+  const max = maxSpanMs(intervalMs)
+  return max === MAX_SPAN_MS
+    ? `perf-gate reads results spanning at most ${MAX_SPAN_MS / DAY_MS} days`
+    : `perf-gate reads results spanning at most ${MAX_SPAN_INTERVALS.toLocaleString('en-US')} intervals (${spanText(max)} at ${intervalMs} ms)`
+}
 
 /** Why an epoch-ms timestamp is refused, or null. */
 function badTime(ms: number): string | null {
@@ -58,7 +70,8 @@ export class CheckedSink implements SampleSink {
   constructor(
     private readonly inner: SampleSink,
     private readonly fields: SampleFields,
-    private readonly fail: (detail: string) => Error
+    private readonly fail: (detail: string) => Error,
+    private readonly intervalMs = 1000
   ) {}
 
   private time(ms: number, what: string): void {
@@ -66,10 +79,10 @@ export class CheckedSink implements SampleSink {
     if (bad) throw this.fail(`field '${this.fields.time}' of ${what} ${bad}`)
     if (ms < this.first) this.first = ms
     if (ms > this.last) this.last = ms
-    if (this.last - this.first > MAX_SPAN_MS)
+    if (this.last - this.first > maxSpanMs(this.intervalMs))
       throw this.fail(
         `field '${this.fields.time}': the records span ${spanText(this.last - this.first)} ` +
-          `(${when(this.first)} to ${when(this.last)}); ${SPAN_LIMIT}`
+          `(${when(this.first)} to ${when(this.last)}); ${spanLimit(this.intervalMs)}`
       )
   }
 
@@ -132,11 +145,11 @@ export function checkTaskResults(file: string, tasks: TaskResult[], fromRun: boo
       }
       first = Math.min(first, lo * iv)
       last = Math.max(last, (hi + 1) * iv)
-      if (last - first > MAX_SPAN_MS)
+      if (last - first > maxSpanMs(iv))
         throw new ResultFileError(
           file,
           `${field}.idx`,
-          `the intervals span ${spanText(last - first)} (${when(first)} to ${when(last)}); ${SPAN_LIMIT}`
+          `the intervals span ${spanText(last - first)} (${when(first)} to ${when(last)}); ${spanLimit(iv)}`
         )
     }
     for (const [label, s] of Object.entries(t.labels)) {
