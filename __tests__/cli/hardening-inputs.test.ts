@@ -194,37 +194,36 @@ describe('item 9: implausible values in result files', () => {
 })
 
 describe('item 12: messages and formats', () => {
-  it('perf-gate run records --threshold with the result, and refuses a bad one naming the flag', async () => {
+  it('perf-gate run records and judges --threshold, and refuses a bad one naming the flag', async () => {
     const dir = mkdtempSync(join(tmp, 'run-'))
-    const r = await runCli(
-      [
-        'run',
-        '--target',
-        target.url,
-        '--request',
-        'GET /fast',
-        '--vus',
-        '1',
-        '--duration',
-        '1s',
-        '--threshold',
-        'p(95)<5000',
-        '--out',
-        'r.json'
-      ],
-      { cwd: dir, timeoutMs: 60_000 }
-    )
-    expect(r.code).toBe(0)
-    const run = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'))
+    const args = ['run', '--target', target.url, '--request', 'GET /fast', '--vus', '1', '--duration', '1s']
+    const held = await runCli([...args, '--threshold', 'p(95)<5000', '--out', 'r.json'], {
+      cwd: dir,
+      timeoutMs: 60_000
+    })
+    expect(held.code).toBe(0)
+    const run = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { tasks: TaskResult[] }
     expect(run.tasks[0].task.thresholds).toContainEqual({ metric: 'http_req_duration', expr: 'p(95)<5000' })
-    expect(r.stdout).toContain('p(95)<5000')
+    expect(held.stdout).toMatch(/thresholds:\n {2}held {3}SLO "http_req_duration: p\(95\)<5000" held: p\(95\) = /)
+
+    const crossed = await runCli(
+      [...args, '--threshold', 'p(95)<5000', '--threshold', 'max<0.001', '--out', 'c.json'],
+      {
+        cwd: dir,
+        timeoutMs: 60_000
+      }
+    )
+    expect(crossed.code).toBe(1)
+    expect(crossed.stdout).toContain('FAILED SLO "http_req_duration: max<0.001" failed')
+    expect(crossed.stderr).toContain('perf-gate run: 1 threshold not met')
+
     const bad = mkdtempSync(join(tmp, 'run-'))
     expectUsageError(
       await runCli(['run', '--target', target.url, '--threshold', 'p95 under 5'], { cwd: bad }),
       '--threshold'
     )
     expect(readdirSync(bad)).toEqual([])
-  }, 90_000)
+  }, 120_000)
 
   it('reads a JTL with Latin-1 text and one with a tab delimiter', async () => {
     const latin1 = file(
