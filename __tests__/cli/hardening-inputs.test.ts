@@ -204,7 +204,9 @@ describe('item 12: messages and formats', () => {
     expect(held.code).toBe(0)
     const run = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { tasks: TaskResult[] }
     expect(run.tasks[0].task.thresholds).toContainEqual({ metric: 'http_req_duration', expr: 'p(95)<5000' })
-    expect(held.stdout).toMatch(/thresholds:\n {2}held {3}SLO "http_req_duration: p\(95\)<5000" held: p\(95\) = /)
+    expect(held.stdout).toMatch(
+      /thresholds:\n {2}held {3}SLO "http_req_duration: p\(95\)<5000" held: p\(95\) = /
+    )
 
     const crossed = await runCli(
       [...args, '--threshold', 'p(95)<5000', '--threshold', 'max<0.001', '--out', 'c.json'],
@@ -247,7 +249,11 @@ describe('item 12: messages and formats', () => {
       [{ target: target.url, requests: 'FETCH /x' }, "input 'requests':"],
       [{ target: 'http://shop.example.com', 'allowed-hosts': 'http://bad/' }, "input 'allowed-hosts':"],
       [{ target: target.url, vus: '1000000' }, "input 'vus': expected at most 100000"],
-      [{ target: target.url, duration: '0.0001s' }, "input 'duration':"]
+      [{ target: target.url, duration: '0.0001s' }, "input 'duration':"],
+      [
+        { target: target.url, requests: 'GET /fast', tasks: '5', vus: '2' },
+        "input 'tasks': 5 tasks need at least 5 VUs"
+      ]
     ]
     for (const [inputs, expected] of cases) {
       const store = join(tmp, `astore-${++n}`)

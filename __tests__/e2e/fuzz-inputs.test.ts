@@ -376,6 +376,16 @@ function actionCases(): Case[] {
         inputs: { ...base, [input]: v },
         mentions: `input '${input}'`
       })
+  for (const [tasks, vus] of [
+    ['3', '2'],
+    ['256', '10']
+  ])
+    out.push({
+      name: `action tasks: ${tasks} with vus: ${vus}`,
+      entry: 'action',
+      inputs: { ...base, tasks, vus },
+      mentions: "input 'tasks'"
+    })
   out.push({
     name: 'action backend none without results',
     entry: 'action',
@@ -444,7 +454,7 @@ describe('bad-input fuzzing through the bundled CLI and action', () => {
 
   it('generates at least 300 cases, both entry points', () => {
     // The counts README.md reports (section Reliability).
-    expect(COUNTS).toEqual({ total: 351, cli: 265, action: 86 })
+    expect(COUNTS).toEqual({ total: 353, cli: 265, action: 88 })
     expect(new Set(CASES.map(c => c.name)).size).toBe(CASES.length)
   })
 

@@ -5,7 +5,9 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { ActionInputs } from './inputs.js'
-import { ConfigError, loadScenario, type Scenario } from './scenario.js'
+import { Inputs } from '../constants.js'
+import { ShareError, taskShares } from '../plan/shares.js'
+import { ConfigError, displayPath, loadScenario, type Scenario } from './scenario.js'
 
 /** The action input behind each command-line flag the scenario loader names in its errors. */
 const FLAG_INPUTS: Record<string, string> = {
@@ -41,8 +43,9 @@ export async function scenarioFromInputs(
 ): Promise<Scenario> {
   const o = inputs.overrides
   const configPath = resolve(cwd, inputs.config)
+  let scenario: Scenario
   try {
-    return await loadScenario({
+    scenario = await loadScenario({
       cwd,
       ...(defaultProfile ? { defaultProfile } : {}),
       // The default config file is optional; a named one must exist.
@@ -67,4 +70,29 @@ export async function scenarioFromInputs(
     if (e instanceof ConfigError) throw new ConfigError(inputWording(e.message))
     throw e
   }
+  // The local backend splits the load over `tasks`; a split that leaves a task without load is an
+  // input error (the Fargate backend sizes its own fleet).
+  if (inputs.backend === 'local') {
+    try {
+      taskShares(
+        scenario.engine,
+        {
+          vus: scenario.vus,
+          durationS: scenario.durationS,
+          rampUpS: scenario.rampUpS,
+          ...(scenario.stages?.length ? { stages: scenario.stages } : {}),
+          targetUrl: scenario.target
+        },
+        scenario.tasks
+      )
+    } catch (e) {
+      if (!(e instanceof ShareError)) throw e
+      const where =
+        o.tasks || !scenario.configFile
+          ? `input '${Inputs.Tasks}'`
+          : `${displayPath(scenario.configFile, cwd)}: scenarios.${scenario.name}.tasks`
+      throw new ConfigError(`${where}: ${e.message}`)
+    }
+  }
+  return scenario
 }
