@@ -123,7 +123,7 @@ describe('item 8: bounds on the load', () => {
     [['--duration', '0.0001s'], '--duration', 'rounds to zero'],
     [['--ramp-up', '0.1ms'], '--ramp-up', 'rounds to zero'],
     [['--duration', '100h', '--ramp-up', '100h'], '--duration', '7 days'],
-    [['--vus', '100000', '--profile', 'stress', '--multiplier', '5'], '--profile', '100000']
+    [['--vus', '100000', '--profile', 'stress', '--multiplier', '5'], '--multiplier', '100000']
   ]
   it.each(cases)('run %j is refused naming the flag and the limit', async (args, flag, limit) => {
     const dir = mkdtempSync(join(tmp, 'run-'))

@@ -715,7 +715,7 @@ export async function loadScenario(opts: LoadScenarioOptions = {}): Promise<Scen
   if (limit) {
     const from =
       profile && !useStages
-        ? (profileSpec?.where.get('duration') ??
+        ? (profileSpec?.where.get(limit.part === 'duration' ? 'duration' : 'multiplier') ??
           (base.profile && flags.profile === undefined ? at('profile') : '--profile'))
         : limit.part === 'stages'
           ? at('stages')
