@@ -35,7 +35,10 @@ export default tseslint.config(
     rules: {
       ...jest.configs['flat/recommended'].rules,
       'jest/no-conditional-expect': 'off',
-      'jest/expect-expect': ['warn', { assertFunctionNames: ['expect', 'expectUsageError', 'nothingLeft'] }]
+      'jest/expect-expect': [
+        'warn',
+        { assertFunctionNames: ['expect', 'expectUsageError', 'nothingLeft', 'fc.assert'] }
+      ]
     }
   },
   prettier

@@ -5,13 +5,14 @@
  *   node build/bench/index.js [--quick] [--only P1,P3]
  *
  * --quick  smaller sizes (a fast check that every benchmark runs; figures are less stable)
- * --only   a comma-separated subset of P1, P2, P3, P4, P6
+ * --only   a comma-separated subset of P1, P2, P3, P4, P6, P7
  */
 import { runP1 } from './p1-ingest.js'
 import { runP2 } from './p2-merge.js'
 import { runP3 } from './p3-accuracy.js'
 import { runP4 } from './p4-fleet.js'
 import { runP6 } from './p6-memory.js'
+import { runP7 } from './p7-labels.js'
 import { loadAverage, machineFacts, nowMs, num, type BenchOptions, type BenchReport } from './util.js'
 
 const BENCHMARKS: Record<string, (o: BenchOptions) => Promise<BenchReport>> = {
@@ -19,11 +20,12 @@ const BENCHMARKS: Record<string, (o: BenchOptions) => Promise<BenchReport>> = {
   P2: runP2,
   P3: runP3,
   P4: runP4,
-  P6: runP6
+  P6: runP6,
+  P7: runP7
 }
 
 function usage(message: string): never {
-  console.error(`bench: ${message} (usage: node build/bench/index.js [--quick] [--only P1,P2,P3,P4,P6])`)
+  console.error(`bench: ${message} (usage: node build/bench/index.js [--quick] [--only P1,P2,P3,P4,P6,P7])`)
   process.exit(2)
 }
 

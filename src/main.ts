@@ -174,7 +174,11 @@ export async function run(): Promise<void> {
     /** The fleet the load runs on, for the report's cost estimate (none for imported results). */
     let fleetCost: FleetCostSpec | undefined
     if (inputs.backend === 'none') {
-      const imported = await importRunResult(inputs.results, { cwd, scenario: inputs.scenario || 'default' })
+      const imported = await importRunResult(inputs.results, {
+        cwd,
+        scenario: inputs.scenario || 'default',
+        warn: m => core.warning(`perf-gate: ${m}`)
+      })
       scenarioName = imported.run.scenario
       fingerprint = imported.run.fingerprint
       engine = String(imported.run.facts.engine ?? '')

@@ -288,7 +288,7 @@ describe('the bundled action', () => {
     const bad = await runAction('workflow_dispatch', dispatch, { mode: 'stress', multiplier: 'lots' })
     expect(bad.code).toBe(1)
     const errors = bad.stdout.split('\n').filter(l => l.startsWith('::error::'))
-    expect(errors).toEqual(['::error::perf-gate: --multiplier: expected a number > 1, got "lots"'])
+    expect(errors).toEqual([`::error::perf-gate: input 'multiplier': expected a number > 1, got "lots"`])
     expect(bad.outputs.verdict).toBe('ERROR')
     expect(target.stats().served).toBe(served)
   })

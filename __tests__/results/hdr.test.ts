@@ -101,3 +101,23 @@ describe('bucket index fast path', () => {
     )
   })
 })
+
+describe('DenseCounts.valueAtPercentile', () => {
+  it('equals the library histogram of the same counts at every percentile', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: HDR_HIGHEST_US }), fc.integer({ min: 1, max: 5 })), {
+          minLength: 1,
+          maxLength: 300
+        }),
+        fc.constantFrom(0, 0.1, 1, 33.3333, 50, 90, 95, 99, 99.9, 99.99, 100),
+        (values, p) => {
+          const d = new DenseCounts()
+          for (const [v, n] of values) d.recordUs(v, n)
+          return d.valueAtPercentile(p) === d.toHistogram().getValueAtPercentile(p)
+        }
+      ),
+      { numRuns: 500 }
+    )
+  })
+})

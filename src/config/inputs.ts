@@ -211,10 +211,21 @@ function readGateLabels(get: GetInput): GateLabels | null {
 
 export function readInputs(get: GetInput): ActionInputs {
   const mode = parseChoice(Inputs.Mode, get(Inputs.Mode), MODES, 'gate')
-  const backend = parseChoice(Inputs.Backend, get(Inputs.Backend), BACKENDS, 'local')
   const results = lines(get(Inputs.Results))
+  // Results brought from elsewhere imply backend none, unless another backend is set explicitly.
+  const backend = parseChoice(
+    Inputs.Backend,
+    get(Inputs.Backend),
+    BACKENDS,
+    results.length ? 'none' : 'local'
+  )
   if (backend === 'none' && results.length === 0)
     throw new InputError(Inputs.Results, 'backend "none" gates existing result files: list them in results')
+  if (backend !== 'none' && results.length > 0)
+    throw new InputError(
+      Inputs.Results,
+      `is only read with backend none, but backend is "${backend}" (leave backend empty or set it to none to gate these files, or remove results to run the load)`
+    )
   return {
     mode,
     config: get(Inputs.Config).trim() || 'perf-gate.yml',

@@ -11,6 +11,7 @@
  */
 import { GateLabelsError, parseGateLabels, type GateLabels } from '../gate/labels.js'
 import { parseDuration } from './duration.js'
+import { durationProblem, loadProblem, MAX_VUS } from './limits.js'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
@@ -132,6 +133,8 @@ function durationValue(v: unknown, opts: { positive: boolean }): Parsed<number> 
   const d = parseDuration(v)
   if (d === null) return fail(`expected a duration like 500ms, 30s, 2m or 1h30m, got ${show(v)}`)
   if (opts.positive && d <= 0) return fail(`expected a duration greater than zero, got ${show(v)}`)
+  const limit = durationProblem(d)
+  if (limit) return fail(`${show(v)} ${limit}`)
   return ok(d)
 }
 
@@ -140,7 +143,10 @@ function intValue(v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): Parse
   const n =
     typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN
   if (!Number.isInteger(n) || n < min) return fail(`expected ${what}, got ${show(v)}`)
-  if (n > max) return fail(`expected at most ${max}, got ${show(v)}`)
+  if (n > max)
+    return fail(
+      `expected at most ${max}${max === MAX_VUS ? " (perf-gate's limit on virtual users)" : ''}, got ${show(v)}`
+    )
   return ok(n)
 }
 
@@ -268,7 +274,7 @@ const requestItem = z.preprocess((v, ctx) => {
 
 const stageSchema = z.strictObject({
   duration: field(v => durationValue(v, { positive: true })),
-  target: field(v => intValue(v, 0))
+  target: field(v => intValue(v, 0, MAX_VUS))
 })
 
 /** `profile: NAME` or `profile: {name, ...parameters}`; errors name the parameter (`profile.steps`). */
@@ -302,7 +308,7 @@ const scenarioSchema = z.strictObject({
   script: field(v => nonEmptyString(v, 'a file path')).optional(),
   target: field(urlValue).optional(),
   requests: listOf(requestItem, 'requests').optional(),
-  vus: field(v => intValue(v, 1)).optional(),
+  vus: field(v => intValue(v, 1, MAX_VUS)).optional(),
   duration: field(v => durationValue(v, { positive: true })).optional(),
   'ramp-up': field(v => durationValue(v, { positive: false })).optional(),
   stages: listOf(stageSchema, 'stages ({duration, target})').optional(),
@@ -581,7 +587,7 @@ export async function loadScenario(opts: LoadScenarioOptions = {}): Promise<Scen
   checkTargetAllowed(targetRaw, allowedHosts, targetFrom)
 
   const stages: Stage[] | undefined = base.stages?.map(s => ({ durationS: s.duration, target: s.target }))
-  const vusFlag = flags.vus !== undefined ? flagValue('--vus', intValue(flags.vus, 1)) : undefined
+  const vusFlag = flags.vus !== undefined ? flagValue('--vus', intValue(flags.vus, 1, MAX_VUS)) : undefined
   const durationFlag =
     flags.duration !== undefined
       ? flagValue('--duration', durationValue(flags.duration, { positive: true }))
@@ -726,6 +732,26 @@ export async function loadScenario(opts: LoadScenarioOptions = {}): Promise<Scen
       )
     }
     scriptHash = createHash('sha256').update(content).digest('hex')
+  }
+
+  const limit = loadProblem({ vus, durationS, rampUpS, stages: scenarioStages })
+  if (limit) {
+    const from =
+      profile && !useStages
+        ? (profileSpec?.where.get(limit.part === 'duration' ? 'duration' : 'multiplier') ??
+          (base.profile && flags.profile === undefined ? at('profile') : '--profile'))
+        : limit.part === 'stages'
+          ? at('stages')
+          : limit.part === 'vus'
+            ? vusFlag !== undefined
+              ? '--vus'
+              : at('vus')
+            : durationFlag !== undefined
+              ? '--duration'
+              : rampFlag !== undefined
+                ? '--ramp-up'
+                : at('duration')
+    throw new ConfigError(`${from}: ${limit.detail}`)
   }
 
   const loadGiven =

@@ -12,6 +12,7 @@
  * One JTL row = one sample, except Transaction Controller rows (they sum their children) and
  * sub-result rows (see `createJtlParser`).
  */
+import { StringDecoder } from 'node:string_decoder'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
@@ -439,11 +440,36 @@ export function createJtlParser(sink: SampleSink): JtlParser {
     }
   }
 
-  const splitter = new CsvSplitter(record)
-  const totalSkipped = () => skipped + splitter.overflows
+  // The delimiter is JMeter's `jmeter.save.saveservice.default_delimiter`: a comma unless the
+  // first line says tab.
+  let splitter: CsvSplitter | null = null
+  let pending = ''
+  const headDecoder = new StringDecoder('utf8')
+  const start = (text: string) => {
+    const nl = text.indexOf('\n')
+    const first = nl < 0 ? text : text.slice(0, nl)
+    const tab = first.startsWith('timeStamp\t') || (first.includes('\t') && !first.includes(','))
+    splitter = new CsvSplitter(record, tab ? { delimiter: '\t' } : {})
+    return splitter
+  }
+  const totalSkipped = () => skipped + (splitter?.overflows ?? 0)
   return {
-    push: chunk => splitter.push(chunk),
-    end: () => splitter.end(),
+    push: chunk => {
+      if (splitter) return splitter.push(chunk)
+      // Wait for the first line (or 64 KiB) before choosing the delimiter.
+      pending += typeof chunk === 'string' ? chunk : headDecoder.write(chunk)
+      if (pending.includes('\n') || pending.length > 65536) {
+        start(pending).push(pending)
+        pending = ''
+      }
+    },
+    end: () => {
+      if (!splitter) {
+        pending += headDecoder.end()
+        start(pending).push(pending)
+      }
+      splitter!.end()
+    },
     get skipped() {
       return totalSkipped()
     },

@@ -1,7 +1,7 @@
 /**
  * Results brought from elsewhere (the `results` input, `perf-gate gate --results`): engine output
  * files or perf-gate results, read into one run result that the gate judges like any other run.
- * They are validated as strictly as the runner's own results (src/results/validate.ts), and a
+ * They are validated as strictly as the runner's own results (src/results/sanity.ts), and a
  * perf-gate run result keeps what makes it partial or aborted: its expected and missing tasks, the
  * tasks' statuses and its `aborted` / `abortOn` facts. So an imported partial run is never judged
  * or stored as a complete one.
@@ -74,10 +74,11 @@ export async function expandPatterns(patterns: string[], cwd: string): Promise<s
 /** Reads the files into one run result. */
 export async function importRunResult(
   patterns: string[],
-  opts: { cwd: string; scenario: string; runId?: string; now?: number }
+  opts: { cwd: string; scenario: string; runId?: string; now?: number; warn?: (message: string) => void }
 ): Promise<RunResult> {
   const files = await expandPatterns(patterns, opts.cwd)
   const ingested = await ingestFiles(files, { scenario: opts.scenario })
+  for (const f of ingested) for (const w of f.warnings) opts.warn?.(`${relative(opts.cwd, f.file)}: ${w}`)
   const tasks = ingested.flatMap(f => f.tasks)
   const runs = ingested.flatMap(f => (f.run ? [f.run] : []))
   const expectedTasks = ingested.reduce(

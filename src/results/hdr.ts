@@ -42,7 +42,8 @@ export const HISTOGRAM_PARAMS: HistogramParams = {
   digits: HDR_DIGITS
 }
 
-function newLibraryHistogram(): Histogram {
+/** An empty library histogram with the result layout. */
+export function newLibraryHistogram(): Histogram {
   return build({
     bitBucketSize: 64,
     autoResize: false,
@@ -56,6 +57,8 @@ function newLibraryHistogram(): Histogram {
 interface Layout {
   countsArrayIndex(value: number): number
   valueFromIndex(index: number): number
+  lowestEquivalentValue(value: number): number
+  highestEquivalentValue(value: number): number
   countsArrayLength: number
 }
 let layout: Layout | undefined
@@ -245,9 +248,36 @@ export class DenseCounts {
     this.maxIndex = -1
   }
 
-  /** A library histogram with these counts, for percentile queries. */
-  toHistogram(): Histogram {
-    const h = newLibraryHistogram()
+  /**
+   * The value at a percentile, exactly as the library's `getValueAtPercentile` computes it on a
+   * histogram holding these counts, without building one.
+   */
+  valueAtPercentile(percentile: number): number {
+    if (this.total === 0) return 0
+    const requested = Math.min(percentile, 100)
+    const fp = (requested / 100) * this.total
+    const ulp = Math.pow(2, Math.floor(Math.log2(fp)) - 52)
+    const target = Math.max(Math.ceil(fp - ulp), 1)
+    const counts = this.counts
+    let running = 0
+    for (const i of this.sorted()) {
+      running += counts[i]
+      if (running >= target) {
+        const l = getLayout()
+        const v = l.valueFromIndex(i)
+        return percentile === 0 ? l.lowestEquivalentValue(v) : l.highestEquivalentValue(v)
+      }
+    }
+    return 0
+  }
+
+  /**
+   * A library histogram with these counts, for percentile queries. `into` is reset and reused
+   * instead of allocating a new one (a histogram of the full range is hundreds of KiB).
+   */
+  toHistogram(into?: Histogram): Histogram {
+    const h = into ?? newLibraryHistogram()
+    if (into) into.reset()
     for (const i of this.sorted()) h.recordValueWithCount(bucketValue(i), this.counts[i])
     return h
   }

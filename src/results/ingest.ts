@@ -11,6 +11,7 @@
 import { createReadStream } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import { createGunzip, gunzipSync } from 'node:zlib'
+import { isUtf8 } from 'node:buffer'
 import { createCsvParser, k6Engine } from '../engines/k6.js'
 import { jmeterEngine } from '../engines/jmeter.js'
 import { locustEngine } from '../engines/locust.js'
@@ -18,7 +19,7 @@ import type { SampleSink, StreamParser } from '../engines/types.js'
 import { parseJson, parseRunResult, parseTaskResult, ResultFileError } from './io.js'
 import { defaultTaskMeta, RUN_RESULT_SCHEMA, type RunResult, type TaskResult } from './model.js'
 import { DEFAULT_INTERVAL_MS, TaskRecorder } from './recorder.js'
-import { checkTaskValues, ImplausibleResultError, strictSink } from './validate.js'
+import { CheckedSink, checkTaskResults, type SampleFields } from './sanity.js'
 
 export const INPUT_FORMATS = ['result', 'k6-json', 'k6-csv', 'jmeter', 'locust'] as const
 export type InputFormat = (typeof INPUT_FORMATS)[number]
@@ -31,6 +32,13 @@ const FORMAT_NAMES: Record<InputFormat, string> = {
   'k6-csv': 'k6 CSV',
   jmeter: 'JMeter JTL',
   locust: 'Locust request NDJSON'
+}
+/** Where each engine format keeps a request's latency and time, for messages. */
+const SAMPLE_FIELDS: Record<Exclude<InputFormat, 'result'>, SampleFields> = {
+  'k6-json': { latency: 'data.value', time: 'data.time' },
+  'k6-csv': { latency: 'metric_value', time: 'timestamp' },
+  jmeter: { latency: 'elapsed', time: 'timeStamp' },
+  locust: { latency: 'response_time', time: 'start_time' }
 }
 const FORMAT_ENGINE: Record<Exclude<InputFormat, 'result'>, IngestEngine> = {
   'k6-json': 'k6',
@@ -57,7 +65,9 @@ function isGzip(b: Buffer): boolean {
 }
 
 /** The first bytes of a file as text (decompressed when gzipped); throws an IngestError. */
-export async function readHead(file: string): Promise<{ text: string; gzip: boolean; binary: boolean }> {
+export async function readHead(
+  file: string
+): Promise<{ text: string; gzip: boolean; binary: boolean; latin1: boolean }> {
   let fh
   try {
     const st = await stat(file)
@@ -76,7 +86,9 @@ export async function readHead(file: string): Promise<{ text: string; gzip: bool
     }
     const sample = head.subarray(0, 4096)
     const binary = sample.includes(0) || !isMostlyText(sample)
-    return { text: head.toString('utf8'), gzip, binary }
+    // Text that is not UTF-8 is read as Latin-1 (JMeter's default file encoding on many systems).
+    const latin1 = !binary && !isUtf8(head.subarray(0, utf8Boundary(head)))
+    return { text: head.toString(latin1 ? 'latin1' : 'utf8'), gzip, binary, latin1 }
   } catch (e) {
     if (e instanceof IngestError) throw e
     throw new IngestError(file, describeFsError(e))
@@ -89,8 +101,14 @@ function isMostlyText(b: Buffer): boolean {
   if (b.length === 0) return true
   let bad = 0
   for (const c of b) if (c < 9 || (c > 13 && c < 32) || c === 127) bad++
-  if (bad > b.length * 0.02) return false
-  return !b.toString('utf8').includes('\ufffd')
+  return bad <= b.length * 0.02
+}
+
+/** The length of `b` without a UTF-8 sequence cut off at its end. */
+function utf8Boundary(b: Buffer): number {
+  let i = b.length
+  for (let k = 0; k < 3 && i > 0 && (b[i - 1] & 0xc0) === 0x80; k++) i--
+  return i > 0 && b[i - 1] >= 0xc0 ? i - 1 : b.length
 }
 
 export function describeFsError(e: unknown): string {
@@ -165,7 +183,8 @@ export function detectFormat(head: string): InputFormat | null {
   }
   if (first.startsWith('metric_name,')) return 'k6-csv'
   if (first.startsWith('timeStamp,') || first.startsWith('timeStamp\t')) return 'jmeter'
-  const cols = splitCsvLine(first)
+  // JMeter's default_delimiter may be a tab.
+  const cols = first.includes('\t') && !first.includes(',') ? first.split('\t') : splitCsvLine(first)
   if (
     cols.length >= 12 &&
     cols.length <= 40 &&
@@ -207,6 +226,8 @@ export interface IngestedFile {
   /** Records the parser could not use. */
   skipped: number
   samples: number
+  /** Problems that did not stop the read (e.g. labels folded into one), one line each. */
+  warnings: string[]
 }
 
 const UNKNOWN_FORMAT =
@@ -217,8 +238,17 @@ const UNKNOWN_FORMAT =
 export async function formatOf(
   file: string,
   engine?: IngestEngine
-): Promise<{ format: InputFormat; gzip: boolean }> {
+): Promise<{ format: InputFormat; gzip: boolean; latin1?: boolean }> {
   const head = await readHead(file)
+  const found = await formatOfHead(file, head, engine)
+  return head.latin1 ? { ...found, latin1: true } : found
+}
+
+async function formatOfHead(
+  file: string,
+  head: Awaited<ReturnType<typeof readHead>>,
+  engine?: IngestEngine
+): Promise<{ format: InputFormat; gzip: boolean }> {
   if (head.text.length === 0) throw new IngestError(file, 'is empty')
   if (head.binary) throw new IngestError(file, `${UNKNOWN_FORMAT.split(';')[0]} (binary data)`)
   const detected = detectFormat(head.text)
@@ -240,22 +270,25 @@ export async function ingestEngineFile(
   format: Exclude<InputFormat, 'result'>,
   opts: {
     gzip?: boolean
+    /** The file is Latin-1 text (read as such). */
+    latin1?: boolean
     intervalMs?: number
     taskIndex?: number
     taskCount?: number
     scenario?: string
   } = {}
 ): Promise<IngestedFile> {
-  const recorder = new TaskRecorder({ intervalMs: opts.intervalMs ?? DEFAULT_INTERVAL_MS })
-  // Samples the recorder would clamp (negative or huge latency) refuse the file instead.
+  const intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS
+  const recorder = new TaskRecorder({ intervalMs })
   const parser = parserFor(
     format,
-    strictSink(recorder, detail => new IngestError(file, detail))
+    new CheckedSink(recorder, SAMPLE_FIELDS[format], detail => new IngestError(file, detail), intervalMs)
   )
   const source = createReadStream(file, { highWaterMark: 256 * 1024 })
   const stream = opts.gzip ? source.pipe(createGunzip()) : source
   try {
-    for await (const chunk of stream) parser.push(chunk as Buffer)
+    for await (const chunk of stream)
+      parser.push(opts.latin1 ? (chunk as Buffer).toString('latin1') : (chunk as Buffer))
     parser.end()
   } catch (e) {
     source.destroy()
@@ -272,6 +305,7 @@ export async function ingestEngineFile(
     throw new IngestError(file, `no requests found in this ${FORMAT_NAMES[format]} file (${why})`)
   }
   const engine = FORMAT_ENGINE[format]
+  const fold = recorder.foldWarning(engine)
   const task = recorder.finish(
     defaultTaskMeta({
       engine,
@@ -285,7 +319,14 @@ export async function ingestEngineFile(
       message: parser.skipped ? `${parser.skipped} records skipped` : ''
     })
   )
-  return { file, format, tasks: [task], skipped: parser.skipped, samples: recorder.samples }
+  return {
+    file,
+    format,
+    tasks: [task],
+    skipped: parser.skipped,
+    samples: recorder.samples,
+    warnings: fold ? [fold] : []
+  }
 }
 
 /**
@@ -303,10 +344,9 @@ export async function ingestFiles(files: string[], opts: IngestOptions = {}): Pr
     let doc: { tasks: TaskResult[]; run?: RunResult['run'] }
     try {
       doc = await readResult(f.file, f.gzip)
-      doc.tasks.forEach((t, k) => checkTaskValues(f.file, t, doc.run ? `tasks[${k}].` : ''))
+      checkTaskResults(f.file, doc.tasks, doc.run !== undefined)
     } catch (e) {
-      if (e instanceof ResultFileError || e instanceof ImplausibleResultError)
-        throw new IngestError(f.file, e.message.slice(f.file.length + 2))
+      if (e instanceof ResultFileError) throw new IngestError(f.file, e.message.slice(f.file.length + 2))
       throw new IngestError(f.file, describeFsError(e))
     }
     const { tasks, run } = doc
@@ -314,7 +354,15 @@ export async function ingestFiles(files: string[], opts: IngestOptions = {}): Pr
     if (tasks.length === 0 && !run?.missingTasks.length)
       throw new IngestError(f.file, 'holds no task results')
     if (tasks.length) intervalMs ??= tasks[0].intervalMs
-    out[i] = { file: f.file, format: 'result', tasks, ...(run ? { run } : {}), skipped: 0, samples: 0 }
+    out[i] = {
+      file: f.file,
+      format: 'result',
+      tasks,
+      ...(run ? { run } : {}),
+      skipped: 0,
+      samples: 0,
+      warnings: []
+    }
   }
   const engineFiles = formats.filter(f => f.format !== 'result')
   let k = 0
@@ -323,6 +371,7 @@ export async function ingestFiles(files: string[], opts: IngestOptions = {}): Pr
     if (f.format === 'result') continue
     out[i] = await ingestEngineFile(f.file, f.format, {
       gzip: f.gzip,
+      latin1: f.latin1,
       intervalMs,
       taskIndex: k++,
       taskCount: engineFiles.length,

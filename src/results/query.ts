@@ -5,7 +5,7 @@
  */
 import { DenseCounts } from './hdr.js'
 import { decodeHist } from './decode.js'
-import { FAILURE_KINDS, type FailureKind, type TaskResult } from './model.js'
+import { FAILURE_KINDS, type FailureKind, type LabelSeries, type TaskResult } from './model.js'
 import { steadyWindow, type Window } from './window.js'
 
 export type WindowSpec = 'all' | 'steady' | Window
@@ -68,7 +68,7 @@ interface Acc {
   counts: DenseCounts
 }
 
-function newAcc(): Acc {
+function newAcc(counts = new DenseCounts()): Acc {
   return {
     requests: 0,
     failures: new Float64Array(FAILURE_KINDS.length),
@@ -77,7 +77,7 @@ function newAcc(): Acc {
     sumUs: 0,
     minUs: Number.POSITIVE_INFINITY,
     maxUs: 0,
-    counts: new DenseCounts()
+    counts
   }
 }
 
@@ -194,8 +194,14 @@ export class ResultView {
     const hi = Math.ceil(win.endMs / this.intervalMs) - 1
     for (const i of this.selectTasks(q)) {
       const t = this.tasks[i]
-      for (const [label, s] of Object.entries(t.labels)) {
-        if (q.label !== undefined && label !== q.label) continue
+      // One label is looked up, not searched for: statsByLabel stays linear in the label count.
+      const series: [string, LabelSeries][] =
+        q.label === undefined
+          ? Object.entries(t.labels)
+          : Object.hasOwn(t.labels, q.label)
+            ? [[q.label, t.labels[q.label]]]
+            : []
+      for (const [label, s] of series) {
         const d = decodeHist(s, `${this.nameOf(i)}: labels.${label}`)
         const fails = FAILURE_KINDS.map(k => s.failures[k])
         for (let j = 0; j < s.idx.length; j++) {
@@ -226,7 +232,16 @@ export class ResultView {
   /** Statistics per label, over the same window. */
   statsByLabel(q: Omit<StatsQuery, 'label'> = {}): Record<string, Stats> {
     const out: Record<string, Stats> = {}
-    for (const label of this.labels()) out[label] = this.stats({ ...q, label })
+    const win = this.resolveWindow(q.window)
+    // One bucket array serves every label: allocating one per label costs more than the label's
+    // own data.
+    const counts = new DenseCounts()
+    for (const label of this.labels()) {
+      counts.clear()
+      const acc = newAcc(counts)
+      this.scan({ ...q, label }, win, () => acc)
+      out[label] = finishStats(acc, win)
+    }
     return out
   }
 
@@ -327,8 +342,7 @@ function finishStats(a: Acc, win: Window): Stats {
     maxMs: a.requests ? a.maxUs / 1000 : Number.NaN
   }
   if (a.counts.total > 0) {
-    const h = a.counts.toHistogram()
-    for (const [key, p] of PERCENTILES) s[key] = Math.min(h.getValueAtPercentile(p), a.maxUs) / 1000
+    for (const [key, p] of PERCENTILES) s[key] = Math.min(a.counts.valueAtPercentile(p), a.maxUs) / 1000
   }
   return s
 }

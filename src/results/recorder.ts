@@ -22,6 +22,14 @@ import {
 
 export const DEFAULT_INTERVAL_MS = 1000
 /**
+ * The most distinct labels one task keeps. Engines that label requests by URL (k6 by default, Locust
+ * without `name=`) turn every dynamic id into a new label; requests under further labels are
+ * recorded under `OTHER_LABEL`, so memory and processing time stay bounded.
+ */
+export const MAX_LABELS = 1000
+/** The label that holds the requests of every label beyond `MAX_LABELS`. */
+export const OTHER_LABEL = '(other)'
+/**
  * How long an interval stays open after newer samples arrive. Engines write samples in completion
  * order (k6 flushes every 200 ms), so 2 s covers their reordering; a later sample is kept and
  * counted in `lateSamples`.
@@ -103,6 +111,8 @@ export interface RecorderOptions {
   graceMs?: number
   /** Also keep a running window of every label's latencies for `takeLive` (progress lines). */
   live?: boolean
+  /** Distinct labels kept before the rest are folded into OTHER_LABEL (default MAX_LABELS). */
+  maxLabels?: number
 }
 
 /** What was recorded since the previous `takeLive`: counts and the latency histogram payload. */
@@ -113,6 +123,15 @@ export interface LiveWindow {
   sumUs: number
   /** HdrHistogram V2 payload of the latencies (µs), base64. */
   hist: string
+}
+
+/** How to give requests with dynamic URLs one name, per engine. */
+const NAME_HINTS: Record<string, string> = {
+  k6: "k6 labels requests by URL: give requests with ids in their URL a name tag, e.g. http.get(url, { tags: { name: 'GET /items/:id' } }), or use http.url`...`",
+  locust:
+    "Locust labels requests by URL: give requests with ids in their URL a name, e.g. self.client.get(url, name='/items/[id]')",
+  jmeter: 'give samplers a fixed name (the label is the sampler name, not its URL)',
+  other: 'give requests with ids in their URL one fixed label'
 }
 
 export class TaskRecorder implements SampleSink {
@@ -126,6 +145,11 @@ export class TaskRecorder implements SampleSink {
   private readonly users = new Map<number, number>()
   private readonly thresholds: ThresholdSpec[] = []
   lateSamples = 0
+  /** Requests recorded under OTHER_LABEL because the task already had MAX_LABELS labels. */
+  foldedSamples = 0
+  /** The first few labels that were folded, for the warning. */
+  readonly foldedExamples: string[] = []
+  private readonly maxLabels: number
   samples = 0
   failures = 0
   firstMs = Number.POSITIVE_INFINITY
@@ -136,6 +160,7 @@ export class TaskRecorder implements SampleSink {
     this.intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS
     this.graceIntervals = Math.max(1, Math.ceil((opts.graceMs ?? DEFAULT_GRACE_MS) / this.intervalMs))
     this.live = opts.live ? { counts: new DenseCounts(), requests: 0, failures: 0, sumUs: 0 } : null
+    this.maxLabels = opts.maxLabels ?? MAX_LABELS
   }
 
   /**
@@ -162,10 +187,18 @@ export class TaskRecorder implements SampleSink {
 
   sample(s: Sample): void {
     const index = Math.floor(s.endMs / this.intervalMs)
-    let lr = this.labels.get(s.label)
+    let label = s.label
+    let lr = this.labels.get(label)
+    if (!lr && this.labels.size >= this.maxLabels && label !== OTHER_LABEL) {
+      this.foldedSamples++
+      if (this.foldedExamples.length < 3 && !this.foldedExamples.includes(label))
+        this.foldedExamples.push(label)
+      label = OTHER_LABEL
+      lr = this.labels.get(label)
+    }
     if (!lr) {
       lr = new LabelRecorder()
-      this.labels.set(s.label, lr)
+      this.labels.set(label, lr)
     }
     let target = index
     if (target <= lr.sealedUpTo) {
@@ -246,8 +279,24 @@ export class TaskRecorder implements SampleSink {
     return this.labels.size
   }
 
+  /**
+   * The warning for a task whose labels were folded, with how to name requests in its engine; null
+   * when nothing was folded.
+   */
+  foldWarning(engine: string): string | null {
+    if (this.foldedSamples === 0) return null
+    const examples = this.foldedExamples.map(l => JSON.stringify(l.length > 60 ? l.slice(0, 57) + '...' : l))
+    return (
+      `more than ${this.maxLabels} distinct request labels (e.g. ${examples.join(', ')}); ` +
+      `${this.foldedSamples} requests under the labels beyond the first ${this.maxLabels} were recorded as "${OTHER_LABEL}". ` +
+      NAME_HINTS[engine in NAME_HINTS ? engine : 'other']
+    )
+  }
+
   /** Seals everything and returns the task result. The recorder must not be used afterwards. */
   finish(meta: TaskMeta): TaskResult {
+    const fold = this.foldWarning(meta.engine)
+    if (fold) meta = { ...meta, message: [meta.message, fold].filter(Boolean).join('; ') }
     this.sweep(Number.POSITIVE_INFINITY)
     const labels: Record<string, LabelSeries> = {}
     for (const name of [...this.labels.keys()].sort()) labels[name] = this.labels.get(name)!.toSeries()

@@ -143,7 +143,8 @@ export const gateCommand: Command = {
     if (values.results?.length) {
       const imported = await importRunResult(values.results, {
         cwd: io.cwd,
-        scenario: values.scenario ?? 'default'
+        scenario: values.scenario ?? 'default',
+        warn: m => io.stderr.write(`perf-gate gate: ${m}\n`)
       })
       scenarioName = imported.run.scenario
       fingerprint = imported.run.fingerprint

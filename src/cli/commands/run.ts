@@ -14,6 +14,7 @@ import { runReportInput } from '../../jobs/report-input.js'
 import { writeHtmlReport } from '../../report/html-file.js'
 import type { RunResult } from '../../results/model.js'
 import { buildSummary } from '../../results/summary.js'
+import { judgeThresholds } from '../run-thresholds.js'
 import { fmtRps, renderTerminal } from '../../report/terminal.js'
 import { parseFlags, windowFlag } from '../args.js'
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../errors.js'
@@ -40,7 +41,7 @@ Scenario (perf-gate.yml in the current directory is read when present; flags win
   --ramp-up D            ramp-up before the hold (default 0)
   --tasks N              runner processes to split the load over (default 1)
   --interval D           result interval (default 1s)
-  --threshold EXPR       a k6-syntax threshold recorded with the result, repeatable
+  --threshold EXPR       a k6-syntax threshold, judged on the run (exit 1 when crossed), repeatable
   --allow-host HOST      also allow this target host, repeatable
   --profile NAME         a test-type preset: load, stress, spike, soak, scalability or volume
                          (--vus is its expected load, --duration its total length; docs/profiles.md)
@@ -54,7 +55,7 @@ Output:
   --json                 print the JSON summary instead of the table
   -h, --help             show this help
 
-Exit codes: 0 the run worked, 1 tasks failed or were missing, 2 bad input.
+Exit codes: 0 the run worked, 1 tasks failed or were missing or a threshold was crossed, 2 bad input.
 `
 
 const OPTIONS = {
@@ -92,7 +93,7 @@ export const runCommand: Command = {
       return EXIT_OK
     }
     const window = windowFlag(values.window, 'steady')
-    const flags = scenarioFlagsOf(values)
+    const flags = { ...scenarioFlagsOf(values), thresholds: values.threshold }
     const scenario = await loadScenario({
       config: values.config,
       scenario: values.scenario,
@@ -168,7 +169,11 @@ export const runCommand: Command = {
       log('no task produced any request data; nothing to report')
       return EXIT_FAILED
     }
-    const summary = buildSummary(result.tasks, { window })
+    const view = new ResultView(result.tasks)
+    const summary = buildSummary(result.tasks, { window, view })
+    const judged = judgeThresholds(view, scenario.thresholds, window)
+    const own = (t: { metric: string; expr: string }) =>
+      scenario.thresholds.some(x => x.metric === t.metric && x.expr === t.expr)
     if (values.html) {
       const file = resolve(io.cwd, values.html)
       await writeHtmlReport(
@@ -183,20 +188,27 @@ export const runCommand: Command = {
             fleet: { kind: 'local' },
             stepStartMs: performance.timeOrigin
           },
-          new ResultView(result.tasks),
+          view,
           { runs: [result], problems: runProblems(result), title: `perf-gate run: ${scenario.name}` }
         )
       )
       log(`HTML report: ${displayPath(file, io.cwd)}`)
     }
-    if (values.json) io.stdout.write(JSON.stringify(summary, null, 2) + '\n')
-    else {
+    if (values.json) {
+      io.stdout.write(JSON.stringify(summary, null, 2) + '\n')
+      if (judged.lines.length)
+        io.stderr.write(['perf-gate run: thresholds:', ...judged.lines].join('\n') + '\n')
+    } else {
+      // The scenario's thresholds are judged below; only the script's own stay "declared".
+      summary.thresholds = summary.thresholds.filter(t => !own(t))
       const title =
         `perf-gate run: ${scenario.name} · ${scenario.engine} · ${taskCount} task${taskCount === 1 ? '' : 's'} · ` +
         `${vusText} · ${scenario.target}`
       io.stdout.write(renderTerminal(summary, { color: useColor(io.stdout, io.env), title }))
+      if (judged.lines.length) io.stdout.write(['', 'thresholds:', ...judged.lines].join('\n') + '\n')
     }
     for (const line of k6ThresholdsCrossed(result)) log(line)
-    return runProblems(result) ? EXIT_FAILED : EXIT_OK
+    if (judged.failed) log(`${judged.failed} threshold${judged.failed === 1 ? '' : 's'} not met`)
+    return runProblems(result) || judged.failed ? EXIT_FAILED : EXIT_OK
   }
 }

@@ -76,6 +76,7 @@ export const summarizeCommand: Command = {
         io.stderr.write(
           `perf-gate summarize: ${shown.get(f.file)}: skipped ${f.skipped} record${f.skipped === 1 ? '' : 's'} that were not ${formatName(f.format)} requests\n`
         )
+      for (const w of f.warnings) io.stderr.write(`perf-gate summarize: ${shown.get(f.file)}: ${w}\n`)
       for (let i = 0; i < f.tasks.length; i++)
         names.push(f.tasks.length > 1 ? `${shown.get(f.file)} task ${i}` : shown.get(f.file)!)
     }
