@@ -58198,6 +58198,77 @@ exports.visitAsync = visitAsync;
 /************************************************************************/
 var __webpack_exports__ = {};
 
+;// CONCATENATED MODULE: ./src/gate/labels.ts
+const NO_GATE_LABELS = Object.freeze({ kind: 'none' });
+/** A `gate-labels` value that cannot be read; the caller names where it came from. */
+class labels_GateLabelsError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'GateLabelsError';
+    }
+}
+const SHARE = /^(\d+(?:\.\d+)?)\s*(%?)$/;
+/**
+ * Reads a `gate-labels` setting from its entries (input lines, repeated flags or a YAML list). One
+ * entry `all`, `none` or a share selects by rule; anything else is a list of label names.
+ */
+function labels_parseGateLabels(entries) {
+    const items = entries.map(e => e.trim()).filter(Boolean);
+    if (!items.length)
+        return NO_GATE_LABELS;
+    const rules = items.filter(i => /^(all|none)$/i.test(i) || SHARE.test(i));
+    if (rules.length) {
+        if (items.length > 1)
+            throw new labels_GateLabelsError(`"${rules[0]}" selects labels by rule and cannot be combined with other entries (${items.map(i => `"${i}"`).join(', ')})`);
+        const only = items[0];
+        if (/^none$/i.test(only))
+            return NO_GATE_LABELS;
+        if (/^all$/i.test(only))
+            return { kind: 'all' };
+        const m = SHARE.exec(only);
+        const share = m[2] ? Number(m[1]) / 100 : Number(m[1]);
+        if (!(share > 0 && share <= 1))
+            throw new labels_GateLabelsError(`a share of traffic must be above 0 and at most 100% (like 5% or 0.05), got "${only}"`);
+        return { kind: 'share', share };
+    }
+    return { kind: 'list', labels: [...new Set(items)] };
+}
+/** A short description for logs and docs: `all labels`, `labels with ≥ 5% of requests`, `GET /a, GET /b`. */
+function describeGateLabels(g) {
+    switch (g.kind) {
+        case 'none':
+            return 'no labels';
+        case 'all':
+            return 'all labels';
+        case 'share':
+            return `labels with at least ${Number((g.share * 100).toPrecision(4))}% of the requests`;
+        case 'list':
+            return g.labels.join(', ');
+    }
+}
+/** The labels a setting selects in the screening run's per-label figures. */
+function selectGateLabels(g, screening) {
+    const recorded = Object.keys(screening).sort();
+    switch (g.kind) {
+        case 'none':
+            return { labels: [], missing: [] };
+        case 'all':
+            return { labels: recorded, missing: [] };
+        case 'share': {
+            const total = recorded.reduce((a, l) => a + screening[l].requests, 0);
+            return {
+                labels: total > 0 ? recorded.filter(l => screening[l].requests / total >= g.share - 1e-12) : [],
+                missing: []
+            };
+        }
+        case 'list':
+            return {
+                labels: g.labels.filter(l => l in screening),
+                missing: g.labels.filter(l => !(l in screening))
+            };
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/config/duration.ts
 /** Durations as the scenario file, the flags and the profiles write them. */
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -58227,6 +58298,45 @@ function parseDuration(v) {
         pos = part.lastIndex;
     }
     return ms / 1000;
+}
+
+;// CONCATENATED MODULE: ./src/config/limits.ts
+/** The most virtual users (threads, Locust users) a scenario may run, over all its tasks. */
+const MAX_VUS = 100_000;
+/** The longest duration of any one field, and of a whole run: 7 days. */
+const MAX_DURATION_S = 7 * 24 * 3600;
+const MAX_DURATION_TEXT = '7 days (168h)';
+/** Why a duration in seconds is out of bounds, or null. Durations below 1 ms round to zero. */
+function durationProblem(seconds) {
+    if (seconds > 0 && Math.round(seconds * 1000) < 1)
+        return 'is below 1ms and rounds to zero';
+    if (!(seconds <= MAX_DURATION_S))
+        return `is longer than perf-gate's limit of ${MAX_DURATION_TEXT}`;
+    return null;
+}
+/** Why a VU count is out of bounds, or null. */
+function vusProblem(vus) {
+    return vus > MAX_VUS ? `is above perf-gate's limit of ${MAX_VUS} virtual users` : null;
+}
+/**
+ * Checks a whole load shape (whatever produced it: fields, flags, a profile or an engine script's
+ * own options). Returns the part that is out of bounds and why, or null.
+ */
+function loadProblem(load) {
+    const stages = load.stages ?? [];
+    const peak = stages.length ? Math.max(load.vus, ...stages.map(s => s.target)) : load.vus;
+    if (peak > MAX_VUS)
+        return {
+            part: stages.length && peak !== load.vus ? 'stages' : 'vus',
+            detail: `asks for ${peak} virtual users; perf-gate's limit is ${MAX_VUS}`
+        };
+    const total = stages.length ? stages.reduce((a, s) => a + s.durationS, 0) : load.rampUpS + load.durationS;
+    if (!(total <= MAX_DURATION_S))
+        return {
+            part: stages.length ? 'stages' : 'duration',
+            detail: `the load runs ${Math.round(total)} s in all; perf-gate's limit is ${MAX_DURATION_TEXT}`
+        };
+    return null;
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -68338,6 +68448,8 @@ function describeProfile(p) {
 
 
 
+
+
 /** A user-facing configuration error; its message is one complete line. */
 class ConfigError extends Error {
     constructor(message) {
@@ -68372,6 +68484,9 @@ function durationValue(v, opts) {
         return fail(`expected a duration like 500ms, 30s, 2m or 1h30m, got ${scenario_show(v)}`);
     if (opts.positive && d <= 0)
         return fail(`expected a duration greater than zero, got ${scenario_show(v)}`);
+    const limit = durationProblem(d);
+    if (limit)
+        return fail(`${scenario_show(v)} ${limit}`);
     return ok(d);
 }
 function intValue(v, min, max = Number.MAX_SAFE_INTEGER) {
@@ -68380,7 +68495,7 @@ function intValue(v, min, max = Number.MAX_SAFE_INTEGER) {
     if (!Number.isInteger(n) || n < min)
         return fail(`expected ${what}, got ${scenario_show(v)}`);
     if (n > max)
-        return fail(`expected at most ${max}, got ${scenario_show(v)}`);
+        return fail(`expected at most ${max}${max === MAX_VUS ? " (perf-gate's limit on virtual users)" : ''}, got ${scenario_show(v)}`);
     return ok(n);
 }
 function engineValue(v) {
@@ -68502,7 +68617,7 @@ const requestItem = preprocess((v, ctx) => {
 }, requestObject);
 const stageSchema = strictObject({
     duration: field(v => durationValue(v, { positive: true })),
-    target: field(v => intValue(v, 0))
+    target: field(v => intValue(v, 0, MAX_VUS))
 });
 /** `profile: NAME` or `profile: {name, ...parameters}`; errors name the parameter (`profile.steps`). */
 const profileField = unknown().transform((v, ctx) => {
@@ -68516,13 +68631,26 @@ const profileField = unknown().transform((v, ctx) => {
         return NEVER;
     }
 });
+const gateLabelsField = field(v => {
+    const entries = typeof v === 'string' ? [v] : Array.isArray(v) ? v : null;
+    if (!entries || entries.some(e => typeof e !== 'string'))
+        return fail(`expected all, a share like 5%, or a list of label names, got ${scenario_show(v)}`);
+    try {
+        return ok(labels_parseGateLabels(entries));
+    }
+    catch (e) {
+        if (e instanceof labels_GateLabelsError)
+            return fail(e.message);
+        throw e;
+    }
+});
 const listOf = (item, what) => array(item, { error: iss => `expected a list of ${what}, got ${scenario_show(iss.input)}` });
 const scenarioSchema = strictObject({
     engine: field(engineValue).optional(),
     script: field(v => nonEmptyString(v, 'a file path')).optional(),
     target: field(urlValue).optional(),
     requests: listOf(requestItem, 'requests').optional(),
-    vus: field(v => intValue(v, 1)).optional(),
+    vus: field(v => intValue(v, 1, MAX_VUS)).optional(),
     duration: field(v => durationValue(v, { positive: true })).optional(),
     'ramp-up': field(v => durationValue(v, { positive: false })).optional(),
     stages: listOf(stageSchema, 'stages ({duration, target})').optional(),
@@ -68530,7 +68658,8 @@ const scenarioSchema = strictObject({
     interval: field(v => durationValue(v, { positive: true })).optional(),
     thresholds: listOf(field(parseThreshold), 'threshold strings').optional(),
     env: stringMap.optional(),
-    profile: profileField.optional()
+    profile: profileField.optional(),
+    'gate-labels': gateLabelsField.optional()
 });
 const hostValue = field(v => {
     if (typeof v !== 'string' ||
@@ -68655,7 +68784,9 @@ function scenarioFingerprint(s) {
             body: r.body ?? null
         })) ?? null,
         // Only present with a profile, so the fingerprints of runs without one do not change.
-        profile: s.profile ? { name: s.profile.name, params: s.profile.params } : undefined
+        profile: s.profile ? { name: s.profile.name, params: s.profile.params } : undefined,
+        // Only present for a k6 script's own load (whose options the script hash covers).
+        scriptLoad: s.scriptLoad ? true : undefined
     };
     return (0,external_node_crypto_.createHash)('sha256').update(canonicalJson(doc)).digest('hex');
 }
@@ -68759,7 +68890,7 @@ async function loadScenario(opts = {}) {
     }
     checkTargetAllowed(targetRaw, allowedHosts, targetFrom);
     const stages = base.stages?.map(s => ({ durationS: s.duration, target: s.target }));
-    const vusFlag = flags.vus !== undefined ? flagValue('--vus', intValue(flags.vus, 1)) : undefined;
+    const vusFlag = flags.vus !== undefined ? flagValue('--vus', intValue(flags.vus, 1, MAX_VUS)) : undefined;
     const durationFlag = flags.duration !== undefined
         ? flagValue('--duration', durationValue(flags.duration, { positive: true }))
         : undefined;
@@ -68895,7 +69026,35 @@ async function loadScenario(opts = {}) {
         }
         scriptHash = (0,external_node_crypto_.createHash)('sha256').update(content).digest('hex');
     }
+    const limit = loadProblem({ vus, durationS, rampUpS, stages: scenarioStages });
+    if (limit) {
+        const from = profile && !useStages
+            ? (profileSpec?.where.get(limit.part === 'duration' ? 'duration' : 'multiplier') ??
+                (base.profile && flags.profile === undefined ? at('profile') : '--profile'))
+            : limit.part === 'stages'
+                ? at('stages')
+                : limit.part === 'vus'
+                    ? vusFlag !== undefined
+                        ? '--vus'
+                        : at('vus')
+                    : durationFlag !== undefined
+                        ? '--duration'
+                        : rampFlag !== undefined
+                            ? '--ramp-up'
+                            : at('duration');
+        throw new ConfigError(`${from}: ${limit.detail}`);
+    }
+    const loadGiven = vusFlag !== undefined ||
+        durationFlag !== undefined ||
+        rampFlag !== undefined ||
+        base.vus !== undefined ||
+        base.duration !== undefined ||
+        base['ramp-up'] !== undefined ||
+        !!stages?.length ||
+        profileSpec !== null;
+    const scriptLoad = engine === 'k6' && !loadGiven;
     const partial = {
+        ...(scriptLoad ? { scriptLoad } : {}),
         engine,
         scriptHash,
         target: targetRaw,
@@ -68924,7 +69083,9 @@ async function loadScenario(opts = {}) {
         allowedHosts,
         configFile: configPath,
         fingerprint: scenarioFingerprint(partial),
-        ...(profile ? { profile } : {})
+        ...(profile ? { profile } : {}),
+        ...(scriptLoad ? { scriptLoad } : {}),
+        ...(base['gate-labels'] ? { gateLabels: base['gate-labels'] } : {})
     };
 }
 /**
@@ -69238,6 +69399,7 @@ const HISTOGRAM_PARAMS = {
     highestUs: HDR_HIGHEST_US,
     digits: HDR_DIGITS
 };
+/** An empty library histogram with the result layout. */
 function newLibraryHistogram() {
     return (0,hdr_histogram_js_dist/* build */.jq)({
         bitBucketSize: 64,
@@ -69448,9 +69610,37 @@ class DenseCounts {
         this.minIndex = Number.POSITIVE_INFINITY;
         this.maxIndex = -1;
     }
-    /** A library histogram with these counts, for percentile queries. */
-    toHistogram() {
-        const h = newLibraryHistogram();
+    /**
+     * The value at a percentile, exactly as the library's `getValueAtPercentile` computes it on a
+     * histogram holding these counts, without building one.
+     */
+    valueAtPercentile(percentile) {
+        if (this.total === 0)
+            return 0;
+        const requested = Math.min(percentile, 100);
+        const fp = (requested / 100) * this.total;
+        const ulp = Math.pow(2, Math.floor(Math.log2(fp)) - 52);
+        const target = Math.max(Math.ceil(fp - ulp), 1);
+        const counts = this.counts;
+        let running = 0;
+        for (const i of this.sorted()) {
+            running += counts[i];
+            if (running >= target) {
+                const l = getLayout();
+                const v = l.valueFromIndex(i);
+                return percentile === 0 ? l.lowestEquivalentValue(v) : l.highestEquivalentValue(v);
+            }
+        }
+        return 0;
+    }
+    /**
+     * A library histogram with these counts, for percentile queries. `into` is reset and reused
+     * instead of allocating a new one (a histogram of the full range is hundreds of KiB).
+     */
+    toHistogram(into) {
+        const h = into ?? newLibraryHistogram();
+        if (into)
+            into.reset();
         for (const i of this.sorted())
             h.recordValueWithCount(bucketValue(i), this.counts[i]);
         return h;
@@ -69742,7 +69932,7 @@ const PERCENTILES = [
     ['p99Ms', 99],
     ['p999Ms', 99.9]
 ];
-function newAcc() {
+function newAcc(counts = new DenseCounts()) {
     return {
         requests: 0,
         failures: new Float64Array(FAILURE_KINDS.length),
@@ -69751,7 +69941,7 @@ function newAcc() {
         sumUs: 0,
         minUs: Number.POSITIVE_INFINITY,
         maxUs: 0,
-        counts: new DenseCounts()
+        counts
     };
 }
 /** A read-only view over task results. */
@@ -69861,9 +70051,13 @@ class ResultView {
         const hi = Math.ceil(win.endMs / this.intervalMs) - 1;
         for (const i of this.selectTasks(q)) {
             const t = this.tasks[i];
-            for (const [label, s] of Object.entries(t.labels)) {
-                if (q.label !== undefined && label !== q.label)
-                    continue;
+            // One label is looked up, not searched for: statsByLabel stays linear in the label count.
+            const series = q.label === undefined
+                ? Object.entries(t.labels)
+                : Object.hasOwn(t.labels, q.label)
+                    ? [[q.label, t.labels[q.label]]]
+                    : [];
+            for (const [label, s] of series) {
                 const d = decodeHist(s, `${this.nameOf(i)}: labels.${label}`);
                 const fails = FAILURE_KINDS.map(k => s.failures[k]);
                 for (let j = 0; j < s.idx.length; j++) {
@@ -69897,8 +70091,16 @@ class ResultView {
     /** Statistics per label, over the same window. */
     statsByLabel(q = {}) {
         const out = {};
-        for (const label of this.labels())
-            out[label] = this.stats({ ...q, label });
+        const win = this.resolveWindow(q.window);
+        // One bucket array serves every label: allocating one per label costs more than the label's
+        // own data.
+        const counts = new DenseCounts();
+        for (const label of this.labels()) {
+            counts.clear();
+            const acc = newAcc(counts);
+            this.scan({ ...q, label }, win, () => acc);
+            out[label] = finishStats(acc, win);
+        }
         return out;
     }
     statsByRegion(q = {}) {
@@ -69995,9 +70197,8 @@ function finishStats(a, win) {
         maxMs: a.requests ? a.maxUs / 1000 : Number.NaN
     };
     if (a.counts.total > 0) {
-        const h = a.counts.toHistogram();
         for (const [key, p] of PERCENTILES)
-            s[key] = Math.min(h.getValueAtPercentile(p), a.maxUs) / 1000;
+            s[key] = Math.min(a.counts.valueAtPercentile(p), a.maxUs) / 1000;
     }
     return s;
 }
@@ -70182,9 +70383,10 @@ function baselineId(createdMs, runId, replicate) {
 function refusalReason(run) {
     const r = run.run;
     if (r.missingTasks.length > 0) {
-        const first = r.missingTasks[0];
+        const shown = r.missingTasks.slice(0, 5).map(t => `${t.region}/${t.taskIndex}: ${t.reason}`);
+        const more = r.missingTasks.length - shown.length;
         return (`the run is partial: ${r.missingTasks.length} of ${r.expectedTasks || '?'} task(s) missing ` +
-            `(${first.region}/${first.taskIndex}: ${first.reason})`);
+            `(${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''})`);
     }
     if (run.tasks.length === 0)
         return 'the run has no task results';
@@ -70417,7 +70619,29 @@ function stat(x) {
     return Number(x.toFixed(3)).toString();
 }
 
+;// CONCATENATED MODULE: ./src/gate/k6-percentile.ts
+/** The value at 0-based rank `r` of the histogram (the highest value of its bucket). */
+function valueAtRank(h, r) {
+    const n = h.totalCount;
+    return h.getValueAtPercentile(Math.min(100, (100 * (r + 1)) / n));
+}
+/** k6's percentile `p` (0–100) of the histogram's values; 0 for an empty histogram. */
+function k6Percentile(h, p) {
+    const n = h.totalCount;
+    if (n === 0)
+        return 0;
+    if (n === 1)
+        return valueAtRank(h, 0);
+    const i = (Math.min(100, Math.max(0, p)) / 100) * (n - 1);
+    const lo = Math.floor(i);
+    const hi = Math.ceil(i);
+    const a = valueAtRank(h, lo);
+    const b = hi === lo ? a : valueAtRank(h, hi);
+    return a + (b - a) * (i - lo);
+}
+
 ;// CONCATENATED MODULE: ./src/gate/slo.ts
+
 
 const SLO_METRICS = ['http_req_duration', 'http_req_failed', 'http_reqs', 'checks'];
 const SLO_OPERATORS = ['<', '<=', '>', '>=', '==', '!='];
@@ -70706,8 +70930,10 @@ function evaluateSlo(view, slo, opts = {}) {
                 observed = stats.maxMs;
             else {
                 const p = slo.aggregation.kind === 'med' ? 50 : slo.aggregation.p;
-                const counts = view.counts(q);
-                observed = Math.min(counts.toHistogram().getValueAtPercentile(p) / 1000, stats.maxMs);
+                const h = view.counts(q).toHistogram();
+                // A k6 script's threshold is judged with k6's own (interpolated) percentile.
+                const us = slo.source === 'script' ? k6Percentile(h, p) : h.getValueAtPercentile(p);
+                observed = Math.min(us / 1000, stats.maxMs);
             }
         }
     }
@@ -70793,6 +71019,7 @@ const constants_Inputs = {
     MinEffect: 'min-effect',
     Alpha: 'alpha',
     ProvisionalThreshold: 'provisional-threshold',
+    GateLabels: 'gate-labels',
     FailOnInconclusive: 'fail-on-inconclusive',
     Comment: 'comment',
     CheckRun: 'check-run',
@@ -70856,6 +71083,7 @@ const EnvVars = {
  * The action's inputs, read once and validated into a typed object. A bad value ends in one
  * message that names the input.
  */
+
 
 class InputError extends Error {
     input;
@@ -70970,12 +71198,28 @@ function parseChoice(name, v, choices, dflt) {
         throw new InputError(name, `expected one of ${choices.join(', ')}, got "${v}"`);
     return s;
 }
+function readGateLabels(get) {
+    const entries = lines(get(Inputs.GateLabels));
+    if (!entries.length)
+        return null;
+    try {
+        return parseGateLabels(entries);
+    }
+    catch (e) {
+        if (e instanceof GateLabelsError)
+            throw new InputError(Inputs.GateLabels, e.message);
+        throw e;
+    }
+}
 function readInputs(get) {
     const mode = parseChoice(Inputs.Mode, get(Inputs.Mode), MODES, 'gate');
-    const backend = parseChoice(Inputs.Backend, get(Inputs.Backend), BACKENDS, 'local');
     const results = lines(get(Inputs.Results));
+    // Results brought from elsewhere imply backend none, unless another backend is set explicitly.
+    const backend = parseChoice(Inputs.Backend, get(Inputs.Backend), BACKENDS, results.length ? 'none' : 'local');
     if (backend === 'none' && results.length === 0)
         throw new InputError(Inputs.Results, 'backend "none" gates existing result files: list them in results');
+    if (backend !== 'none' && results.length > 0)
+        throw new InputError(Inputs.Results, `is only read with backend none, but backend is "${backend}" (leave backend empty or set it to none to gate these files, or remove results to run the load)`);
     return {
         mode,
         config: get(Inputs.Config).trim() || 'perf-gate.yml',
@@ -71005,6 +71249,7 @@ function readInputs(get) {
             provisionalThreshold: parseFraction(Inputs.ProvisionalThreshold, get(Inputs.ProvisionalThreshold), 0.1, 10),
             failOnInconclusive: parseBool(Inputs.FailOnInconclusive, get(Inputs.FailOnInconclusive), false)
         },
+        gateLabels: readGateLabels(get),
         comment: parseBool(Inputs.Comment, get(Inputs.Comment), true),
         checkRun: parseBool(Inputs.CheckRun, get(Inputs.CheckRun), false),
         commentKey: get(Inputs.CommentKey).trim(),
@@ -71023,6 +71268,8 @@ function readInputs(get) {
     };
 }
 
+// EXTERNAL MODULE: external "node:buffer"
+var external_node_buffer_ = __nccwpck_require__(4573);
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(31421);
 // EXTERNAL MODULE: external "node:string_decoder"
@@ -71435,11 +71682,219 @@ class CsvSplitter {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engines/k6-script.ts
+/**
+ * What a k6 script says about itself, and k6's own error messages made readable.
+ *
+ * `k6 inspect --execution-requirements SCRIPT` prints the script's options after k6 consolidated
+ * them (`vus`, `duration`, `iterations`, `stages`, `scenarios`, `thresholds`, …) plus `maxVUs` and
+ * `totalDuration` (the longest the test can take, graceful stops included). perf-gate uses it to
+ * run the script's own load when no load is given, to size the task's time limit, and to say what
+ * a given load replaces.
+ *
+ * k6 logs errors as logfmt lines (`level=error msg="SyntaxError: …\n\tat <internal/…>"`); the
+ * message is unquoted and made one line without k6-internal stack frames.
+ */
+
+/** A k6 inspect that failed; the message is one readable paragraph. */
+class K6ScriptError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'K6ScriptError';
+    }
+}
+const GO_UNIT_S = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, µs: 1e-6, ns: 1e-9 };
+/** Seconds of a Go duration string (`50s`, `1m30s`, `1h0m0.5s`, `500ms`); NaN when malformed. */
+function goDurationSeconds(s) {
+    const text = s.trim();
+    if (text === '0')
+        return 0;
+    const re = /(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)/gy;
+    let total = 0;
+    let pos = 0;
+    let m;
+    while ((m = re.exec(text)) !== null) {
+        total += Number(m[1]) * GO_UNIT_S[m[2]];
+        pos = re.lastIndex;
+    }
+    return pos === text.length && pos > 0 ? total : Number.NaN;
+}
+function isRecord(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+/** The load facts from `k6 inspect --execution-requirements` JSON. */
+function parseK6Inspect(doc) {
+    if (!isRecord(doc))
+        throw new K6ScriptError('k6 inspect printed no options');
+    const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+    const str = (v) => (typeof v === 'string' && v ? v : null);
+    const stages = Array.isArray(doc.stages)
+        ? doc.stages
+            .filter(isRecord)
+            .map(s => ({ duration: String(s.duration ?? ''), target: Number(s.target ?? 0) }))
+        : null;
+    let scenarios = null;
+    if (isRecord(doc.scenarios)) {
+        scenarios = {};
+        for (const [name, sc] of Object.entries(doc.scenarios))
+            scenarios[name] = isRecord(sc) && typeof sc.executor === 'string' ? sc.executor : 'unknown';
+    }
+    const thresholds = {};
+    if (isRecord(doc.thresholds))
+        for (const [metric, list] of Object.entries(doc.thresholds)) {
+            const exprs = (Array.isArray(list) ? list : [])
+                .map(t => typeof t === 'string' ? t : isRecord(t) && typeof t.threshold === 'string' ? t.threshold : '')
+                .filter(Boolean);
+            if (exprs.length)
+                thresholds[metric] = exprs;
+        }
+    const total = typeof doc.totalDuration === 'string' ? goDurationSeconds(doc.totalDuration) : Number.NaN;
+    return {
+        vus: num(doc.vus),
+        duration: str(doc.duration),
+        iterations: num(doc.iterations),
+        stages: stages && stages.length ? stages : null,
+        scenarios: scenarios && Object.keys(scenarios).length ? scenarios : null,
+        maxVUs: num(doc.maxVUs) ?? 1,
+        totalDurationS: Number.isFinite(total) ? total : 0,
+        thresholds
+    };
+}
+/** What load a script declares, in words (`options.scenarios (browse: ramping-arrival-rate)`); '' when none. */
+function describeScriptLoad(load) {
+    const parts = [];
+    if (load.scenarios)
+        parts.push(`options.scenarios (${Object.entries(load.scenarios)
+            .map(([n, e]) => `${n}: ${e}`)
+            .join(', ')})`);
+    if (load.stages)
+        parts.push(`options.stages (${load.stages.length} stage${load.stages.length === 1 ? '' : 's'})`);
+    const simple = [
+        load.vus !== null ? `vus ${load.vus}` : '',
+        load.duration ? `duration ${load.duration}` : '',
+        load.iterations !== null ? `iterations ${load.iterations}` : ''
+    ].filter(Boolean);
+    if (simple.length)
+        parts.push(`options ${simple.join(', ')}`);
+    return parts.join(' and ');
+}
+/** Go's quoted-string escapes (`\n`, `\t`, `\"`, `\\`, `\uXXXX`) undone. */
+function unquoteGo(s) {
+    return s.replace(/\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)/g, (_, e) => {
+        if (e[0] === 'u' && e.length === 5)
+            return String.fromCharCode(parseInt(e.slice(1), 16));
+        if (e[0] === 'x' && e.length === 3)
+            return String.fromCharCode(parseInt(e.slice(1), 16));
+        return e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '' : e;
+    });
+}
+/** The `msg` values of k6's `level=error` logfmt lines, unquoted. */
+function errorMessages(output) {
+    const out = [];
+    for (const line of output.split('\n')) {
+        if (!/\blevel=(error|fatal)\b/.test(line))
+            continue;
+        const m = /\bmsg="((?:[^"\\]|\\.)*)"/.exec(line) ?? /\bmsg=(\S+)/.exec(line);
+        if (m)
+            out.push(unquoteGo(m[1]));
+    }
+    return out;
+}
+/**
+ * One line from a k6 error message: stack frames (`at …`), source context lines (`  1 | …`) and
+ * the caret line dropped, the failing source line (`> 2 | …`) kept; cut at a word boundary only
+ * beyond `max` characters.
+ */
+function oneLine(msg, max = 600) {
+    const kept = msg
+        .split('\n')
+        .map(l => l.trim())
+        .filter(l => l !== '' && !/^at\s/.test(l) && !/^\d+\s*\|/.test(l) && !/^\|\s*\^/.test(l));
+    let text = kept.join(' ').replace(/\s+/g, ' ');
+    if (text.length > max) {
+        const cut = text.lastIndexOf(' ', max);
+        text = text.slice(0, cut > max / 2 ? cut : max) + ' …';
+    }
+    return text;
+}
+/**
+ * k6's own error for a failed run or inspect, readable: the message of its first error line as
+ * one line without stack frames or escapes (the failing source line `> 2 | …` is kept), or the
+ * last non-empty output line when k6 logged no error line. '' when the output holds nothing.
+ */
+function k6ErrorText(output) {
+    const errors = errorMessages(output);
+    // Iteration errors (source=stacktrace) repeat once per iteration; one is enough.
+    const first = errors[0];
+    if (first !== undefined)
+        return oneLine(first);
+    const lines = output.split('\n').map(l => l.trim());
+    for (let i = lines.length - 1; i >= 0; i--)
+        if (lines[i])
+            return lines[i];
+    return '';
+}
+/** Runs `k6 inspect --execution-requirements` on a script; rejects with a K6ScriptError. */
+function inspectK6Script(bin, script, env, timeoutMs = 60_000) {
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_.spawn)(bin, ['inspect', '--execution-requirements', script], {
+            env,
+            stdio: ['ignore', 'pipe', 'pipe']
+        });
+        const out = [];
+        const err = [];
+        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        child.stdout.on('data', (b) => out.push(b));
+        child.stderr.on('data', (b) => err.push(b));
+        child.once('error', e => {
+            clearTimeout(timer);
+            reject(e);
+        });
+        child.once('close', (code, signal) => {
+            clearTimeout(timer);
+            const stdout = Buffer.concat(out).toString('utf8');
+            const stderr = Buffer.concat(err).toString('utf8');
+            if (code !== 0) {
+                const why = k6ErrorText(stderr) || k6ErrorText(stdout) || `k6 inspect exited with ${code ?? signal}`;
+                reject(new K6ScriptError(why));
+                return;
+            }
+            try {
+                resolve(parseK6Inspect(JSON.parse(stdout)));
+            }
+            catch (e) {
+                reject(new K6ScriptError(`k6 inspect printed no readable options (${e.message})`));
+            }
+        });
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/engines/k6.ts
+/**
+ * The k6 adapter.
+ *
+ * k6 streams every metric sample as NDJSON (`--out json=/dev/fd/3`, see `command`; the runner
+ * makes fd 3 a FIFO, which k6 can open by that name). Per HTTP request
+ * k6 writes about ten points with the same tags and time; one `http_req_duration` point becomes one
+ * perf-gate `Sample`: label = tag `name`, completion time = point `time`, latency = value (ms → µs).
+ * `checks` points become check outcomes, `vus` points active users, and `Metric` lines carry the
+ * script's thresholds. k6 has no per-request byte counts, so samples carry no bytes.
+ *
+ * The same point handling serves k6's `--out csv` files (`createCsvParser`), for `summarize`.
+ */
+
+
+
 
 
 const K6_BIN_ENV = 'PERF_GATE_K6_BIN';
 const K6_DEFAULT_BIN = 'k6';
+const K6_INSTALL_HINT = 'install k6: in a GitHub workflow add the step `uses: grafana/setup-k6-action@v1` before perf-gate; elsewhere see https://grafana.com/docs/k6/latest/set-up/install-k6/';
+/**
+ * k6 versions whose real output this parser was checked with: their runs are in
+ * `fixtures/k6/v<version>-*` and the k6 tests ran against them. The runner image pins one of them.
+ */
+const K6_CHECKED_VERSIONS = (/* unused pure expression or super */ null && (['0.48.0']));
 /** k6 exit codes that mean the test ran to its end: 0, and 99 (thresholds crossed). */
 const K6_COMPLETED_CODES = [0, 99];
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?([Zz]|[+-]\d{2}:?\d{2})$/;
@@ -71522,10 +71977,10 @@ function k6FailureKind(tags) {
  */
 function k6ThresholdsFromSummary(doc) {
     const out = [];
-    if (!isRecord(doc) || !isRecord(doc.metrics))
+    if (!k6_isRecord(doc) || !k6_isRecord(doc.metrics))
         return out;
     for (const [metric, body] of Object.entries(doc.metrics)) {
-        if (!isRecord(body) || !isRecord(body.thresholds))
+        if (!k6_isRecord(body) || !k6_isRecord(body.thresholds))
             continue;
         for (const expr of Object.keys(body.thresholds))
             if (expr.trim())
@@ -71533,12 +71988,12 @@ function k6ThresholdsFromSummary(doc) {
     }
     return out;
 }
-function isRecord(v) {
+function k6_isRecord(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 function stringTags(v) {
     const tags = {};
-    if (!isRecord(v))
+    if (!k6_isRecord(v))
         return tags;
     for (const [k, x] of Object.entries(v))
         if (x !== null && x !== undefined)
@@ -71584,7 +72039,7 @@ class PointHandler {
                 if (t.trim())
                     this.sink.threshold({ metric, expr: t });
             }
-            else if (isRecord(t) && typeof t.threshold === 'string' && t.threshold.trim()) {
+            else if (k6_isRecord(t) && typeof t.threshold === 'string' && t.threshold.trim()) {
                 this.sink.threshold({
                     metric,
                     expr: t.threshold,
@@ -71638,7 +72093,7 @@ function createK6JsonParser(sink) {
             skipped++;
             return;
         }
-        if (!isRecord(o) || !isRecord(o.data)) {
+        if (!k6_isRecord(o) || !k6_isRecord(o.data)) {
             skipped++;
             return;
         }
@@ -71756,28 +72211,62 @@ function createCsvParser(sink) {
         problem: () => k6_describe('--out csv', recognized, skipped + splitter.overflows)
     };
 }
+/**
+ * Where k6 writes its samples: fd 3 (a FIFO the runner makes; k6 opens it as `/dev/fd/3`), or on
+ * Windows, which has neither FIFOs nor `/dev/fd`, a file in the task's directory that the runner
+ * follows while it grows.
+ */
+function k6SampleChannel(ctx, platform = process.platform) {
+    if (platform === 'win32') {
+        const path = (0,external_node_path_.join)(ctx.workDir, 'k6-samples.json');
+        return { out: path, samples: { kind: 'file', path } };
+    }
+    return { out: '/dev/fd/3', samples: { kind: 'fd3' } };
+}
+/** Where k6 writes its end-of-test summary: the task's private directory. */
+function summaryPath(ctx) {
+    return (0,external_node_path_.join)(ctx.workDir, K6_SUMMARY_FILE);
+}
+const K6_SUMMARY_FILE = 'k6-summary.json';
 /** Seconds as a Go duration string (`30s`, `1.5s`). */
 function goSeconds(s) {
     return `${Number(s.toFixed(3))}s`;
 }
 /**
  * The k6 command line (without the binary):
- * `run --address "" --no-color --quiet --out json=/dev/fd/3 <load> [segment] [--tag k=v …] <script>`.
+ * `run --address "" --no-color --quiet --out json=/dev/fd/3 --summary-export <workDir>/k6-summary.json
+ * <load> [segment] [--tag k=v …] <script>`. The summary export adds the thresholds on submetrics
+ * (`http_req_duration{name:slow}`) that k6's NDJSON Metric lines leave out (see `afterExit`).
  *
  * Load:
  * - explicit stages → `--stage <d>s:<target>` each (they override vus/duration/ramp-up);
  * - a ramp-up without stages → two stages: ramp to `vus` over `rampUpS`, then hold `vus` for
  *   `durationS`;
  * - otherwise `--vus N --duration Ds`.
+ * - `scriptLoad` → none: the script's `scenarios`, `stages` or `vus`/`duration` run as written.
  * With stages k6 runs its ramping-vus executor, which starts from the script's `vus` option
  * (1 when unset) before the first stage. CLI load options replace any `scenarios` in the script.
+ * The execution segment splits any executor's load (VUs, iterations, arrival rates) over tasks.
  */
-function k6Args(ctx) {
+function k6Args(ctx, platform = process.platform) {
     if (!ctx.script)
         throw new Error('engine k6: field "script" is empty (expected the path of a k6 .js script)');
     const { load } = ctx;
-    const args = ['run', '--address', '', '--no-color', '--quiet', '--out', 'json=/dev/fd/3'];
-    if (load.stages && load.stages.length) {
+    const args = [
+        'run',
+        '--address',
+        '',
+        '--no-color',
+        '--quiet',
+        '--out',
+        `json=${k6SampleChannel(ctx, platform).out}`,
+        '--summary-export',
+        summaryPath(ctx)
+    ];
+    if (load.scriptLoad) {
+        // The script's own options decide the load; the segment below gives this task its part.
+    }
+    else if (load.stages && load.stages.length) {
         for (const st of load.stages)
             args.push('--stage', `${goSeconds(st.durationS)}:${Math.round(st.target)}`);
     }
@@ -71801,6 +72290,7 @@ const k6Engine = {
     name: 'k6',
     kind: 'process',
     binaryEnv: K6_BIN_ENV,
+    installHint: K6_INSTALL_HINT,
     defaultBinary: K6_DEFAULT_BIN,
     binary,
     /** `k6 version` prints e.g. `k6 v0.48.0 (go1.19.8, linux/amd64)` → '0.48.0'. */
@@ -71816,11 +72306,33 @@ const k6Engine = {
             command: binary(env),
             args: k6Args(ctx),
             env: { ...ctx.env, K6_NO_USAGE_REPORT: 'true' },
-            samples: { kind: 'fd3' }
+            samples: k6SampleChannel(ctx).samples
         };
     },
     createParser: createK6JsonParser,
-    completed: (exitCode) => K6_COMPLETED_CODES.includes(exitCode)
+    /** k6's own error line, unquoted and without its internal stack frames, naming the script (not for exit 99). */
+    failureMessage(exitCode, output, ctx) {
+        const text = k6ErrorText(output);
+        if (!text)
+            return undefined;
+        // Exit 99 (thresholds crossed) is about the results, not the script file.
+        if (exitCode === 99 || !ctx.script || text.includes(ctx.script))
+            return text;
+        return `${ctx.script}: ${text}`;
+    },
+    completed: (exitCode) => K6_COMPLETED_CODES.includes(exitCode),
+    /** The thresholds of k6's summary export, submetric ones included; a missing file adds none. */
+    async afterExit(ctx, sink) {
+        let text;
+        try {
+            text = await (0,promises_.readFile)(summaryPath(ctx), 'utf8');
+        }
+        catch {
+            return;
+        }
+        for (const t of k6ThresholdsFromSummary(JSON.parse(text)))
+            sink.threshold(t);
+    }
 };
 
 // EXTERNAL MODULE: external "node:os"
@@ -72004,6 +72516,7 @@ function rewritePlanForStages(xml, groups) {
  * One JTL row = one sample, except Transaction Controller rows (they sum their children) and
  * sub-result rows (see `createJtlParser`).
  */
+
 
 
 
@@ -72383,11 +72896,37 @@ function createJtlParser(sink) {
                 sink.activeUsers(endMs, users);
         }
     };
-    const splitter = new CsvSplitter(record);
-    const totalSkipped = () => skipped + splitter.overflows;
+    // The delimiter is JMeter's `jmeter.save.saveservice.default_delimiter`: a comma unless the
+    // first line says tab.
+    let splitter = null;
+    let pending = '';
+    const headDecoder = new external_node_string_decoder_.StringDecoder('utf8');
+    const start = (text) => {
+        const nl = text.indexOf('\n');
+        const first = nl < 0 ? text : text.slice(0, nl);
+        const tab = first.startsWith('timeStamp\t') || (first.includes('\t') && !first.includes(','));
+        splitter = new CsvSplitter(record, tab ? { delimiter: '\t' } : {});
+        return splitter;
+    };
+    const totalSkipped = () => skipped + (splitter?.overflows ?? 0);
     return {
-        push: chunk => splitter.push(chunk),
-        end: () => splitter.end(),
+        push: chunk => {
+            if (splitter)
+                return splitter.push(chunk);
+            // Wait for the first line (or 64 KiB) before choosing the delimiter.
+            pending += typeof chunk === 'string' ? chunk : headDecoder.write(chunk);
+            if (pending.includes('\n') || pending.length > 65536) {
+                start(pending).push(pending);
+                pending = '';
+            }
+        },
+        end: () => {
+            if (!splitter) {
+                pending += headDecoder.end();
+                start(pending).push(pending);
+            }
+            splitter.end();
+        },
         get skipped() {
             return totalSkipped();
         },
@@ -72427,6 +72966,7 @@ const jmeterEngine = {
     name: 'jmeter',
     kind: 'process',
     binaryEnv: JMETER_BIN_ENV,
+    installHint: 'install Apache JMeter and put its bin folder on PATH: in a GitHub workflow add a step that downloads and unpacks the binary archive from https://jmeter.apache.org/download_jmeter.cgi (see docs/workflows.md)',
     defaultBinary: JMETER_DEFAULT_BIN,
     binary: jmeter_binary,
     /** Runs `jmeter --version` in a scratch directory (JMeter writes jmeter.log into its cwd). */
@@ -73118,6 +73658,7 @@ const locustEngine = {
     name: 'locust',
     kind: 'process',
     binaryEnv: BINARY_ENV,
+    installHint: 'install Locust: in a GitHub workflow add the steps `uses: actions/setup-python@v5` and `run: pip install locust` before perf-gate',
     defaultBinary: DEFAULT_BINARY,
     binary: locustBinary,
     version(env = process.env) {
@@ -73201,6 +73742,14 @@ const locustEngine = {
 
 const recorder_DEFAULT_INTERVAL_MS = 1000;
 /**
+ * The most distinct labels one task keeps. Engines that label requests by URL (k6 by default, Locust
+ * without `name=`) turn every dynamic id into a new label; requests under further labels are
+ * recorded under `OTHER_LABEL`, so memory and processing time stay bounded.
+ */
+const MAX_LABELS = 1000;
+/** The label that holds the requests of every label beyond `MAX_LABELS`. */
+const OTHER_LABEL = '(other)';
+/**
  * How long an interval stays open after newer samples arrive. Engines write samples in completion
  * order (k6 flushes every 200 ms), so 2 s covers their reordering; a later sample is kept and
  * counted in `lateSamples`.
@@ -73274,6 +73823,13 @@ class LabelRecorder {
         };
     }
 }
+/** How to give requests with dynamic URLs one name, per engine. */
+const NAME_HINTS = {
+    k6: "k6 labels requests by URL: give requests with ids in their URL a name tag, e.g. http.get(url, { tags: { name: 'GET /items/:id' } }), or use http.url`...`",
+    locust: "Locust labels requests by URL: give requests with ids in their URL a name, e.g. self.client.get(url, name='/items/[id]')",
+    jmeter: 'give samplers a fixed name (the label is the sampler name, not its URL)',
+    other: 'give requests with ids in their URL one fixed label'
+};
 class TaskRecorder {
     intervalMs;
     graceIntervals;
@@ -73285,6 +73841,11 @@ class TaskRecorder {
     users = new Map();
     thresholds = [];
     lateSamples = 0;
+    /** Requests recorded under OTHER_LABEL because the task already had MAX_LABELS labels. */
+    foldedSamples = 0;
+    /** The first few labels that were folded, for the warning. */
+    foldedExamples = [];
+    maxLabels;
     samples = 0;
     failures = 0;
     firstMs = Number.POSITIVE_INFINITY;
@@ -73294,6 +73855,7 @@ class TaskRecorder {
         this.intervalMs = opts.intervalMs ?? recorder_DEFAULT_INTERVAL_MS;
         this.graceIntervals = Math.max(1, Math.ceil((opts.graceMs ?? DEFAULT_GRACE_MS) / this.intervalMs));
         this.live = opts.live ? { counts: new DenseCounts(), requests: 0, failures: 0, sumUs: 0 } : null;
+        this.maxLabels = opts.maxLabels ?? MAX_LABELS;
     }
     /**
      * The samples recorded since the previous call (all labels together), and a fresh window. Null
@@ -73319,10 +73881,18 @@ class TaskRecorder {
     }
     sample(s) {
         const index = Math.floor(s.endMs / this.intervalMs);
-        let lr = this.labels.get(s.label);
+        let label = s.label;
+        let lr = this.labels.get(label);
+        if (!lr && this.labels.size >= this.maxLabels && label !== OTHER_LABEL) {
+            this.foldedSamples++;
+            if (this.foldedExamples.length < 3 && !this.foldedExamples.includes(label))
+                this.foldedExamples.push(label);
+            label = OTHER_LABEL;
+            lr = this.labels.get(label);
+        }
         if (!lr) {
             lr = new LabelRecorder();
-            this.labels.set(s.label, lr);
+            this.labels.set(label, lr);
         }
         let target = index;
         if (target <= lr.sealedUpTo) {
@@ -73410,8 +73980,23 @@ class TaskRecorder {
     get labelCount() {
         return this.labels.size;
     }
+    /**
+     * The warning for a task whose labels were folded, with how to name requests in its engine; null
+     * when nothing was folded.
+     */
+    foldWarning(engine) {
+        if (this.foldedSamples === 0)
+            return null;
+        const examples = this.foldedExamples.map(l => JSON.stringify(l.length > 60 ? l.slice(0, 57) + '...' : l));
+        return (`more than ${this.maxLabels} distinct request labels (e.g. ${examples.join(', ')}); ` +
+            `${this.foldedSamples} requests under the labels beyond the first ${this.maxLabels} were recorded as "${OTHER_LABEL}". ` +
+            NAME_HINTS[engine in NAME_HINTS ? engine : 'other']);
+    }
     /** Seals everything and returns the task result. The recorder must not be used afterwards. */
     finish(meta) {
+        const fold = this.foldWarning(meta.engine);
+        if (fold)
+            meta = { ...meta, message: [meta.message, fold].filter(Boolean).join('; ') };
         this.sweep(Number.POSITIVE_INFINITY);
         const labels = {};
         for (const name of [...this.labels.keys()].sort())
@@ -73442,6 +74027,200 @@ class TaskRecorder {
     }
 }
 
+;// CONCATENATED MODULE: ./src/results/sanity.ts
+/**
+ * Plausibility limits for results read from files (engine output and perf-gate results), checked
+ * before anything is computed from them. A value outside them is refused with the file and the
+ * field named, rather than turning into an out-of-memory crash (a time span of years), a null mean
+ * (a latency that overflows) or "Invalid time value" (a timestamp beyond what Date can show).
+ */
+
+
+
+
+/** Timestamps must fall in [1970, 2100). */
+const MIN_EPOCH_MS = 0;
+const MAX_EPOCH_MS = Date.UTC(2100, 0, 1);
+/** The longest time span one result file may cover: 31 days... */
+const MAX_SPAN_MS = 31 * 24 * 3600 * 1000;
+/** ...and at most this many intervals (31 days of 1 s intervals), so per-interval series stay small. */
+const MAX_SPAN_INTERVALS = 31 * 24 * 3600;
+/** The longest span accepted at an interval length. */
+function maxSpanMs(intervalMs) {
+    return Math.min(MAX_SPAN_MS, MAX_SPAN_INTERVALS * intervalMs);
+}
+/** The longest latency accepted: the highest value a result's histograms hold (one hour). */
+const MAX_LATENCY_MS = HDR_HIGHEST_US / 1000;
+const DAY_MS = 24 * 3600 * 1000;
+function when(ms) {
+    return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : 'not a date';
+}
+function spanText(ms) {
+    return ms >= DAY_MS
+        ? `${Math.round(ms / DAY_MS).toLocaleString('en-US')} days`
+        : `${Math.round(ms / 1000)} s`;
+}
+const EPOCH_RANGE = 'timestamps must fall between 1970 and 2100';
+function spanLimit(intervalMs) {
+    const max = maxSpanMs(intervalMs);
+    return max === MAX_SPAN_MS
+        ? `perf-gate reads results spanning at most ${MAX_SPAN_MS / DAY_MS} days`
+        : `perf-gate reads results spanning at most ${MAX_SPAN_INTERVALS.toLocaleString('en-US')} intervals (${spanText(max)} at ${intervalMs} ms)`;
+}
+/** Why an epoch-ms timestamp is refused, or null. */
+function badTime(ms) {
+    if (!Number.isFinite(ms))
+        return `is ${String(ms)}; ${EPOCH_RANGE}`;
+    if (ms < MIN_EPOCH_MS || ms >= MAX_EPOCH_MS)
+        return `is ${ms} ms (${when(ms)}); ${EPOCH_RANGE}`;
+    return null;
+}
+/**
+ * A sink in front of the recorder that refuses implausible samples: a latency that is negative,
+ * not finite or above MAX_LATENCY_MS, a timestamp outside [1970, 2100), and a file whose requests
+ * span more than MAX_SPAN_MS. `fail(detail)` builds the error (it names the file).
+ */
+class CheckedSink {
+    inner;
+    fields;
+    fail;
+    intervalMs;
+    n = 0;
+    first = Number.POSITIVE_INFINITY;
+    last = Number.NEGATIVE_INFINITY;
+    constructor(inner, fields, fail, intervalMs = 1000) {
+        this.inner = inner;
+        this.fields = fields;
+        this.fail = fail;
+        this.intervalMs = intervalMs;
+    }
+    time(ms, what) {
+        const bad = badTime(ms);
+        if (bad)
+            throw this.fail(`field '${this.fields.time}' of ${what} ${bad}`);
+        if (ms < this.first)
+            this.first = ms;
+        if (ms > this.last)
+            this.last = ms;
+        if (this.last - this.first > maxSpanMs(this.intervalMs))
+            throw this.fail(`field '${this.fields.time}': the records span ${spanText(this.last - this.first)} ` +
+                `(${when(this.first)} to ${when(this.last)}); ${spanLimit(this.intervalMs)}`);
+    }
+    sample(s) {
+        this.n++;
+        const ms = s.latencyUs / 1000;
+        if (!Number.isFinite(ms) || ms < 0 || ms > MAX_LATENCY_MS)
+            throw this.fail(`field '${this.fields.latency}' of request ${this.n} is ${Number.isFinite(ms) ? `${ms} ms` : 'too large to compute with'}; ` +
+                `latencies must be between 0 and ${MAX_LATENCY_MS} ms (one hour, the most a result holds)`);
+        this.time(s.endMs, `request ${this.n}`);
+        this.inner.sample(s);
+    }
+    check(name, passed) {
+        this.inner.check(name, passed);
+    }
+    activeUsers(tMs, n) {
+        this.time(tMs, 'an active-users record');
+        this.inner.activeUsers(tMs, n);
+    }
+    threshold(t) {
+        this.inner.threshold(t);
+    }
+}
+/**
+ * Checks perf-gate result documents beyond their schema: timestamps in range, a time span of at
+ * most MAX_SPAN_MS, latencies at most MAX_LATENCY_MS, and every interval's histogram holding as
+ * many latencies as its request count. Throws a ResultFileError naming the file and the field.
+ */
+function checkTaskResults(file, tasks, fromRun) {
+    const counts = new DenseCounts();
+    tasks.forEach((t, ti) => {
+        const at = fromRun ? `tasks[${ti}].` : '';
+        const iv = t.intervalMs;
+        const meta = t.task;
+        for (const key of ['plannedStartMs', 'startedMs', 'endedMs']) {
+            const v = meta[key];
+            const bad = v === null ? null : badTime(v);
+            if (bad)
+                throw new ResultFileError(file, `${at}task.${key}`, bad);
+        }
+        if (meta.startedMs !== null && meta.endedMs !== null && meta.endedMs < meta.startedMs)
+            throw new ResultFileError(file, `${at}task.endedMs`, `${meta.endedMs} is before task.startedMs ${meta.startedMs}`);
+        if (meta.steady) {
+            for (const key of ['startMs', 'endMs']) {
+                const bad = badTime(meta.steady[key]);
+                if (bad)
+                    throw new ResultFileError(file, `${at}task.steady.${key}`, bad);
+            }
+            if (meta.steady.endMs < meta.steady.startMs)
+                throw new ResultFileError(file, `${at}task.steady.endMs`, `${meta.steady.endMs} is before task.steady.startMs ${meta.steady.startMs}`);
+        }
+        let first = Number.POSITIVE_INFINITY;
+        let last = Number.NEGATIVE_INFINITY;
+        const span = (lo, hi, field) => {
+            for (const [ms, f] of [
+                [lo * iv, `${field}.start`],
+                [(hi + 1) * iv, `${field}.idx`]
+            ]) {
+                const bad = badTime(ms);
+                if (bad)
+                    throw new ResultFileError(file, f, `puts an interval at ${bad}`);
+            }
+            first = Math.min(first, lo * iv);
+            last = Math.max(last, (hi + 1) * iv);
+            if (last - first > maxSpanMs(iv))
+                throw new ResultFileError(file, `${field}.idx`, `the intervals span ${spanText(last - first)} (${when(first)} to ${when(last)}); ${spanLimit(iv)}`);
+        };
+        for (const [label, s] of Object.entries(t.labels)) {
+            const field = `${at}labels.${label}`;
+            const n = s.idx.length;
+            if (n === 0)
+                continue;
+            span(s.start + s.idx[0], s.start + s.idx[n - 1], field);
+            let d;
+            try {
+                d = decodeHist(s, `${file}: ${field}`);
+            }
+            catch (e) {
+                if (e instanceof HistogramDataError)
+                    throw new ResultFileError(file, `${field}.hist`, e.message.replace(/^.*field 'hist' /, ''));
+                throw e;
+            }
+            const maxUs = MAX_LATENCY_MS * 1000;
+            for (let i = 0; i < n; i++) {
+                const req = s.requests[i];
+                if (s.maxUs[i] > maxUs)
+                    throw new ResultFileError(file, `${field}.maxUs[${i}]`, `is ${s.maxUs[i]} µs; latencies must be at most ${maxUs} µs (one hour, the most a result holds)`);
+                if (s.minUs[i] > s.maxUs[i])
+                    throw new ResultFileError(file, `${field}.minUs[${i}]`, `is ${s.minUs[i]}, above maxUs ${s.maxUs[i]}`);
+                if (s.sumUs[i] > req * (s.maxUs[i] + 0.5) + 1)
+                    throw new ResultFileError(file, `${field}.sumUs[${i}]`, `is ${s.sumUs[i]}, more than ${req} requests of at most ${s.maxUs[i]} µs can add up to`);
+                // Each latency is rounded to whole µs when summed: one µs per request of slack.
+                if (req > 0 && s.sumUs[i] + req < req * s.minUs[i])
+                    throw new ResultFileError(file, `${field}.sumUs[${i}]`, `is ${s.sumUs[i]}, less than ${req} requests of at least ${s.minUs[i]} µs add up to`);
+                let failures = 0;
+                for (const kind of FAILURE_KINDS)
+                    failures += s.failures[kind]?.[i] ?? 0;
+                if (failures > req)
+                    throw new ResultFileError(file, `${field}.failures`, `interval ${i} has ${failures} failures but ${req} requests`);
+                counts.clear();
+                let held;
+                try {
+                    held = counts.addPayload(d.bytes, d.starts[i], d.ends[i]);
+                }
+                catch (e) {
+                    throw new ResultFileError(file, `${field}.hist`, `interval ${i}: ${e.message}`);
+                }
+                if (held !== req)
+                    throw new ResultFileError(file, `${field}.hist`, `interval ${i} holds ${held} latencies but requests[${i}] is ${req}`);
+            }
+        }
+        if (t.users && t.users.idx.length) {
+            const u = t.users;
+            span(u.start + u.idx[0], u.start + u.idx[u.idx.length - 1], `${at}users`);
+        }
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/results/ingest.ts
 /**
  * Reading existing engine output files (and perf-gate result files) into task results.
@@ -73462,6 +74241,8 @@ class TaskRecorder {
 
 
 
+
+
 const INPUT_FORMATS = (/* unused pure expression or super */ null && (['result', 'k6-json', 'k6-csv', 'jmeter', 'locust']));
 const INGEST_ENGINES = ['k6', 'locust', 'jmeter'];
 const FORMAT_NAMES = {
@@ -73470,6 +74251,13 @@ const FORMAT_NAMES = {
     'k6-csv': 'k6 CSV',
     jmeter: 'JMeter JTL',
     locust: 'Locust request NDJSON'
+};
+/** Where each engine format keeps a request's latency and time, for messages. */
+const SAMPLE_FIELDS = {
+    'k6-json': { latency: 'data.value', time: 'data.time' },
+    'k6-csv': { latency: 'metric_value', time: 'timestamp' },
+    jmeter: { latency: 'elapsed', time: 'timeStamp' },
+    locust: { latency: 'response_time', time: 'start_time' }
 };
 const FORMAT_ENGINE = {
     'k6-json': 'k6',
@@ -73512,7 +74300,9 @@ async function readHead(file) {
         }
         const sample = head.subarray(0, 4096);
         const binary = sample.includes(0) || !isMostlyText(sample);
-        return { text: head.toString('utf8'), gzip, binary };
+        // Text that is not UTF-8 is read as Latin-1 (JMeter's default file encoding on many systems).
+        const latin1 = !binary && !(0,external_node_buffer_.isUtf8)(head.subarray(0, utf8Boundary(head)));
+        return { text: head.toString(latin1 ? 'latin1' : 'utf8'), gzip, binary, latin1 };
     }
     catch (e) {
         if (e instanceof IngestError)
@@ -73530,9 +74320,14 @@ function isMostlyText(b) {
     for (const c of b)
         if (c < 9 || (c > 13 && c < 32) || c === 127)
             bad++;
-    if (bad > b.length * 0.02)
-        return false;
-    return !b.toString('utf8').includes('\ufffd');
+    return bad <= b.length * 0.02;
+}
+/** The length of `b` without a UTF-8 sequence cut off at its end. */
+function utf8Boundary(b) {
+    let i = b.length;
+    for (let k = 0; k < 3 && i > 0 && (b[i - 1] & 0xc0) === 0x80; k++)
+        i--;
+    return i > 0 && b[i - 1] >= 0xc0 ? i - 1 : b.length;
 }
 function describeFsError(e) {
     const code = e.code;
@@ -73618,7 +74413,8 @@ function detectFormat(head) {
         return 'k6-csv';
     if (first.startsWith('timeStamp,') || first.startsWith('timeStamp\t'))
         return 'jmeter';
-    const cols = splitCsvLine(first);
+    // JMeter's default_delimiter may be a tab.
+    const cols = first.includes('\t') && !first.includes(',') ? first.split('\t') : splitCsvLine(first);
     if (cols.length >= 12 &&
         cols.length <= 40 &&
         /^\d{10,16}$/.test(cols[0]) &&
@@ -73644,6 +74440,10 @@ const UNKNOWN_FORMAT = 'unknown format; expected k6 JSON or CSV output, a JMeter
 /** Decides how to read a file. */
 async function formatOf(file, engine) {
     const head = await readHead(file);
+    const found = await formatOfHead(file, head, engine);
+    return head.latin1 ? { ...found, latin1: true } : found;
+}
+async function formatOfHead(file, head, engine) {
     if (head.text.length === 0)
         throw new IngestError(file, 'is empty');
     if (head.binary)
@@ -73666,13 +74466,14 @@ async function formatOf(file, engine) {
 }
 /** Streams one engine output file through its parser into a task result. */
 async function ingestEngineFile(file, format, opts = {}) {
-    const recorder = new TaskRecorder({ intervalMs: opts.intervalMs ?? recorder_DEFAULT_INTERVAL_MS });
-    const parser = parserFor(format, recorder);
+    const intervalMs = opts.intervalMs ?? recorder_DEFAULT_INTERVAL_MS;
+    const recorder = new TaskRecorder({ intervalMs });
+    const parser = parserFor(format, new CheckedSink(recorder, SAMPLE_FIELDS[format], detail => new IngestError(file, detail), intervalMs));
     const source = (0,external_node_fs_.createReadStream)(file, { highWaterMark: 256 * 1024 });
     const stream = opts.gzip ? source.pipe((0,external_node_zlib_.createGunzip)()) : source;
     try {
         for await (const chunk of stream)
-            parser.push(chunk);
+            parser.push(opts.latin1 ? chunk.toString('latin1') : chunk);
         parser.end();
     }
     catch (e) {
@@ -73693,6 +74494,7 @@ async function ingestEngineFile(file, format, opts = {}) {
         throw new IngestError(file, `no requests found in this ${FORMAT_NAMES[format]} file (${why})`);
     }
     const engine = FORMAT_ENGINE[format];
+    const fold = recorder.foldWarning(engine);
     const task = recorder.finish(defaultTaskMeta({
         engine,
         scenario: opts.scenario ?? 'default',
@@ -73704,7 +74506,14 @@ async function ingestEngineFile(file, format, opts = {}) {
         sources: [file],
         message: parser.skipped ? `${parser.skipped} records skipped` : ''
     }));
-    return { file, format, tasks: [task], skipped: parser.skipped, samples: recorder.samples };
+    return {
+        file,
+        format,
+        tasks: [task],
+        skipped: parser.skipped,
+        samples: recorder.samples,
+        warnings: fold ? [fold] : []
+    };
 }
 /**
  * Reads every file into task results. Result files keep their tasks; each engine file becomes one
@@ -73720,19 +74529,31 @@ async function ingestFiles(files, opts = {}) {
         const f = formats[i];
         if (f.format !== 'result')
             continue;
-        let tasks;
+        let doc;
         try {
-            tasks = f.gzip ? await readGzipResult(f.file) : await readResultFile(f.file);
+            doc = await readResult(f.file, f.gzip);
+            checkTaskResults(f.file, doc.tasks, doc.run !== undefined);
         }
         catch (e) {
             if (e instanceof ResultFileError)
                 throw new IngestError(f.file, e.message.slice(f.file.length + 2));
             throw new IngestError(f.file, describeFsError(e));
         }
-        if (tasks.length === 0)
+        const { tasks, run } = doc;
+        // A run whose every task is missing (e.g. no capacity) is still a run: it is judged as partial.
+        if (tasks.length === 0 && !run?.missingTasks.length)
             throw new IngestError(f.file, 'holds no task results');
-        intervalMs ??= tasks[0].intervalMs;
-        out[i] = { file: f.file, format: 'result', tasks, skipped: 0, samples: 0 };
+        if (tasks.length)
+            intervalMs ??= tasks[0].intervalMs;
+        out[i] = {
+            file: f.file,
+            format: 'result',
+            tasks,
+            ...(run ? { run } : {}),
+            skipped: 0,
+            samples: 0,
+            warnings: []
+        };
     }
     const engineFiles = formats.filter(f => f.format !== 'result');
     let k = 0;
@@ -73742,6 +74563,7 @@ async function ingestFiles(files, opts = {}) {
             continue;
         out[i] = await ingestEngineFile(f.file, f.format, {
             gzip: f.gzip,
+            latin1: f.latin1,
             intervalMs,
             taskIndex: k++,
             taskCount: engineFiles.length,
@@ -73750,13 +74572,17 @@ async function ingestFiles(files, opts = {}) {
     }
     return out;
 }
-async function readGzipResult(file) {
+/** A task or run result file (gzipped or not): its tasks, and its run for a run result. */
+async function readResult(file, gzip) {
     const chunks = [];
-    for await (const c of (0,external_node_fs_.createReadStream)(file).pipe((0,external_node_zlib_.createGunzip)()))
+    for await (const c of gzip ? (0,external_node_fs_.createReadStream)(file).pipe((0,external_node_zlib_.createGunzip)()) : (0,external_node_fs_.createReadStream)(file))
         chunks.push(c);
     const doc = parseJson(file, Buffer.concat(chunks).toString('utf8'));
     const schema = doc?.schema;
-    return schema === RUN_RESULT_SCHEMA ? parseRunResult(file, doc).tasks : [parseTaskResult(file, doc)];
+    if (schema !== RUN_RESULT_SCHEMA)
+        return { tasks: [parseTaskResult(file, doc)] };
+    const r = parseRunResult(file, doc);
+    return { tasks: r.tasks, run: r.run };
 }
 function formatName(f) {
     return FORMAT_NAMES[f];
@@ -73795,7 +74621,7 @@ function isUsageError(e) {
         e instanceof InputError);
 }
 /** The first line of an error message, without a stack. */
-function oneLine(e) {
+function errors_oneLine(e) {
     const msg = e instanceof Error ? e.message : String(e);
     return msg.split('\n')[0].trim() || (e instanceof Error ? e.name : 'unknown error');
 }
@@ -74241,9 +75067,12 @@ class ArtifactBaselineStore {
  *   <path>/_capacity/<owner>/<name>/<scenario>/<createdMs>-<runId>.json                  (capacity records, immutable)
  *
  * A run file is written to a temporary name and published with `link()`, which fails when the name
- * exists: a run file is never overwritten and never seen half-written. The index is rebuilt from the
- * directory listing on every write and read, so concurrent writers cannot lose an entry even when
- * their index updates race (the last rename wins, and the next reader repairs it).
+ * exists: a run file is never overwritten and never seen half-written. The run files are the truth;
+ * the index is only a cache, rebuilt from them on every write and read: every run file is read and
+ * validated (record and run result), a file that does not parse or whose record does not match its
+ * run is skipped and named in a warning, and an index that disagrees with the files is rewritten. So
+ * concurrent writers cannot lose an entry even when their index updates race (the last rename wins,
+ * and the next reader repairs it), and an edited or damaged index changes nothing.
  */
 
 
@@ -74259,10 +75088,12 @@ function code(e) {
 }
 class DirBaselineStore {
     root;
+    warn;
     kind = 'dir';
     location;
-    constructor(root) {
+    constructor(root, warn = () => undefined) {
         this.root = root;
+        this.warn = warn;
         this.location = `dir:${root}`;
     }
     dirOf(repo, scenario, fingerprint) {
@@ -74297,7 +75128,24 @@ class DirBaselineStore {
         }
         await this.reconcile(dir, true);
     }
-    /** Records of one directory: the index entries whose files exist, plus every file the index lacks. */
+    /** The record of one run file, checked against its run result; throws a one-line error. */
+    async readRecord(path) {
+        let doc;
+        try {
+            doc = JSON.parse(await (0,promises_.readFile)(path, 'utf8'));
+        }
+        catch (e) {
+            throw new BaselineStoreError(`${path}: is not valid JSON (${errorMessage(e)})`);
+        }
+        const { record, result } = parseBaselineDocument(path, doc);
+        for (const key of ['runId', 'scenario', 'fingerprint'])
+            if (record[key] !== result.run[key])
+                throw new BaselineStoreError(`${path}: the record's ${key} "${record[key]}" differs from its run's "${result.run[key]}"`);
+        if (`${baselineId(record.createdMs, record.runId, record.replicate)}.json` !== (0,external_node_path_.basename)(path))
+            throw new BaselineStoreError(`${path}: the record (createdMs ${record.createdMs}, runId "${record.runId}", replicate ${record.replicate}) does not match the file name`);
+        return { ...record, resultKey: path };
+    }
+    /** Records of one directory, read from its run files; the index is rewritten when it disagrees. */
     async reconcile(dir, writeIndex) {
         let names;
         try {
@@ -74316,28 +75164,23 @@ class DirBaselineStore {
         catch {
             cached = [];
         }
-        const byFile = new Map();
-        for (const r of cached)
-            byFile.set(`${baselineId(r.createdMs, r.runId, r.replicate)}.json`, r);
-        const present = new Set(names);
         const records = [];
-        let stale = cached.some(r => !present.has(`${baselineId(r.createdMs, r.runId, r.replicate)}.json`));
-        for (const name of names) {
-            const hit = byFile.get(name);
-            if (hit) {
-                records.push(hit);
-                continue;
-            }
-            stale = true;
+        for (const name of names.sort()) {
             const path = (0,external_node_path_.join)(dir, name);
             try {
-                const rec = parseBaselineRecordOf(path, JSON.parse(await (0,promises_.readFile)(path, 'utf8')));
-                records.push({ ...rec, resultKey: path });
+                records.push(await this.readRecord(path));
             }
-            catch {
+            catch (e) {
                 // A foreign or damaged file is not a baseline; it stays where it is and is skipped.
+                this.warn(`baseline-store ${this.location}: skipped ${errorMessage(e)}`);
             }
         }
+        const strip = (r) => {
+            const { resultKey: _key, ...rest } = r;
+            return JSON.stringify(rest);
+        };
+        const inIndex = new Set(cached.map(strip));
+        const stale = cached.length !== records.length || records.some(r => !inIndex.has(strip(r)));
         if (writeIndex || stale) {
             const tmp = (0,external_node_path_.join)(dir, `.index-${process.pid}-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
             try {
@@ -74422,8 +75265,8 @@ class DirBaselineStore {
         return selectCapacity(records, q);
     }
 }
-function dirBaselineStore(path, cwd = process.cwd()) {
-    return new DirBaselineStore((0,external_node_path_.resolve)(cwd, path));
+function dirBaselineStore(path, cwd = process.cwd(), warn) {
+    return new DirBaselineStore((0,external_node_path_.resolve)(cwd, path), warn);
 }
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
@@ -74751,7 +75594,7 @@ async function createBaselineStore(spec, ctx = {}) {
         const path = value.slice(4).trim();
         if (!path)
             throw new BaselineStoreError(`baseline-store: "${spec}" has no path (expected dir:<path>)`);
-        return dirBaselineStore(path, ctx.cwd);
+        return dirBaselineStore(path, ctx.cwd, ctx.warn);
     }
     if (value === 'artifact') {
         const gh = ctx.github ?? {};
@@ -74784,7 +75627,7 @@ async function createBaselineStore(spec, ctx = {}) {
     }
     // A plain path (the CLI default and `./x`, `../x`, `/x`) is a directory store.
     if (/^(\.{1,2}(\/|$)|\/|\.[A-Za-z0-9_-])/.test(value) && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value))
-        return dirBaselineStore(value, ctx.cwd);
+        return dirBaselineStore(value, ctx.cwd, ctx.warn);
     throw unknownScheme(value);
 }
 
@@ -74823,6 +75666,7 @@ const taskSpecSchema = object({
         stages: array(object({ durationS: schemas_number().positive(), target: schemas_number().int().nonnegative() }))
             .optional(),
         spawnRate: schemas_number().positive().optional(),
+        scriptLoad: schemas_boolean().optional(),
         segment: object({ segment: schemas_string(), sequence: schemas_string() }).optional(),
         targetUrl: schemas_string().url()
     }),
@@ -74909,12 +75753,14 @@ function planRun(scenario, opts = {}) {
         durationS: scenario.durationS,
         rampUpS: scenario.rampUpS,
         ...(scenario.stages?.length ? { stages: scenario.stages } : {}),
+        ...(scenario.scriptLoad ? { scriptLoad: true } : {}),
         targetUrl: scenario.target
     };
     const shares = taskShares(scenario.engine, load, scenario.tasks);
     const hardMaxS = hardMaxSeconds(scenario);
     // A profile knows its steady phase (e.g. the spike's baseline); otherwise the stages tell.
-    const steady = scenario.profile?.steady ?? steadyOf(scenario);
+    // A k6 script's own load has no steady phase perf-gate knows of: the whole run counts.
+    const steady = scenario.scriptLoad ? null : (scenario.profile?.steady ?? steadyOf(scenario));
     const tasks = shares.map((share, i) => {
         const region = regionOf(i);
         return {
@@ -74941,6 +75787,83 @@ function planRun(scenario, opts = {}) {
         };
     });
     return { runId, tasks, expectedTasks: tasks.length };
+}
+
+;// CONCATENATED MODULE: ./src/plan/k6-load.ts
+/**
+ * The k6 script's own load, read before a run with `k6 inspect`.
+ *
+ * With no load given (`scenario.scriptLoad`), the run takes the script's `maxVUs` and
+ * `totalDuration` (graceful stops included) for its VU count and time limit, and every task runs
+ * the script's options with only its execution segment, so N tasks together run exactly the
+ * script's load: the iterations of a shared-iterations scenario, the total arrival rate, the VUs.
+ * With a load given, the log says which of the script's load options it replaces.
+ */
+
+
+
+
+const defaultInspector = (script, env) => inspectK6Script(k6Engine.binary(env), script, env);
+/** Scenarios already resolved (the Fargate sizing and the run read the same one): inspected once. */
+const resolvedOnce = new WeakMap();
+/**
+ * The scenario with a k6 script's own load filled in (vus = its maxVUs, durationS = its
+ * totalDuration); other scenarios unchanged. Throws a ConfigError when the script's own load is
+ * to run but k6 is missing or cannot read the script.
+ */
+async function resolveK6Load(scenario, env, log, inspect = defaultInspector) {
+    if (scenario.engine !== 'k6' || !scenario.script)
+        return scenario;
+    const known = resolvedOnce.get(scenario);
+    if (known)
+        return known;
+    const resolved = await resolve(scenario, env, log, inspect);
+    resolvedOnce.set(scenario, resolved);
+    return resolved;
+}
+async function resolve(scenario, env, log, inspect) {
+    const script = scenario.script;
+    const inspectEnv = {
+        ...env,
+        [TARGET_ENV]: scenario.target,
+        ...scenario.env,
+        K6_NO_USAGE_REPORT: 'true'
+    };
+    let load;
+    try {
+        load = await inspect(script, inspectEnv);
+    }
+    catch (e) {
+        // With a given load the run goes ahead; its task reports what k6 says.
+        if (!scenario.scriptLoad)
+            return scenario;
+        const code = e.code;
+        if (code === 'ENOENT' || code === 'EACCES')
+            throw new ConfigError(`k6 ${code === 'ENOENT' ? 'not found' : 'not executable'}: "${k6Engine.binary(env)}" (set ${K6_BIN_ENV}, or ${K6_INSTALL_HINT})`);
+        const why = e instanceof K6ScriptError ? e.message : e.message;
+        throw new ConfigError(`${script}: k6 cannot read the script: ${why}`);
+    }
+    const declared = describeScriptLoad(load);
+    if (!scenario.scriptLoad) {
+        if (declared)
+            log(`k6: the given load (${givenLoad(scenario)}) replaces the script's ${declared}; ` +
+                'give no vus, duration, ramp-up, stages or profile to run the script as written');
+        return scenario;
+    }
+    const vus = Math.max(1, Math.round(load.maxVUs));
+    const durationS = Math.max(1, Math.ceil(load.totalDurationS));
+    log(`k6: running the script's own load: ${declared || "k6's default (1 VU, 1 iteration)"}; ` +
+        `up to ${vus} VU${vus === 1 ? '' : 's'}, at most ${durationS} s` +
+        (scenario.tasks > 1 ? `, split over ${scenario.tasks} tasks by execution segments` : ''));
+    return { ...scenario, vus, durationS, rampUpS: 0 };
+}
+function givenLoad(s) {
+    if (s.profile)
+        return `profile ${s.profile.name}`;
+    if (s.stages?.length)
+        return `${s.stages.length} stage${s.stages.length === 1 ? '' : 's'}`;
+    return (`${s.vus} VU${s.vus === 1 ? '' : 's'} for ${s.durationS} s` +
+        (s.rampUpS > 0 ? ` after ${s.rampUpS} s ramp-up` : ''));
 }
 
 // EXTERNAL MODULE: external "node:url"
@@ -75313,6 +76236,7 @@ function progressOf(running, startAtMs) {
 
 
 
+
 /** Adds the scenario's thresholds to every task's metadata, so the result carries them. */
 function withThresholds(tasks, scenario) {
     if (!scenario.thresholds.length)
@@ -75354,9 +76278,16 @@ function runResultOf(scenario, plan, backend, createdMs, outcome) {
         tasks: withThresholds(outcome.tasks, scenario)
     };
 }
+/** Tasks whose k6 ended with exit code 99: the script's thresholds crossed on that task's data. */
+function k6ThresholdsCrossed(result) {
+    return result.tasks
+        .filter(t => t.task.engine === 'k6' && t.task.exitCode === 99)
+        .map(t => `task ${t.task.region}/${t.task.taskIndex}: the k6 script's thresholds were crossed (k6 exit code 99)` +
+        (t.task.message ? `: ${t.task.message}` : ''));
+}
 /** Why a run result is not a complete, successful run; null when it is. */
 function runProblems(result) {
-    const problems = [];
+    const problems = [...k6ThresholdsCrossed(result)];
     if (result.run.facts.aborted === true)
         problems.push('the run was interrupted');
     for (const m of result.run.missingTasks)
@@ -75369,6 +76300,7 @@ function runProblems(result) {
 /** Plans and runs the scenario once and returns its run result (failed tasks included). */
 async function runScenarioOnce(scenario, opts = {}) {
     const log = opts.log ?? (() => undefined);
+    scenario = await resolveK6Load(scenario, opts.env ?? process.env, log);
     const createdMs = Date.now();
     const plan = planRun(scenario, { backend: opts.fleet?.backend, regions: opts.regions });
     opts.onPlan?.(plan);
@@ -75391,6 +76323,10 @@ async function runScenarioOnce(scenario, opts = {}) {
 /**
  * Results brought from elsewhere (the `results` input, `perf-gate gate --results`): engine output
  * files or perf-gate results, read into one run result that the gate judges like any other run.
+ * They are validated as strictly as the runner's own results (src/results/sanity.ts), and a
+ * perf-gate run result keeps what makes it partial or aborted: its expected and missing tasks, the
+ * tasks' statuses and its `aborted` / `abortOn` facts. So an imported partial run is never judged
+ * or stored as a complete one.
  */
 
 
@@ -75471,7 +76407,18 @@ async function expandPatterns(patterns, cwd) {
 async function importRunResult(patterns, opts) {
     const files = await expandPatterns(patterns, opts.cwd);
     const ingested = await ingestFiles(files, { scenario: opts.scenario });
+    for (const f of ingested)
+        for (const w of f.warnings)
+            opts.warn?.(`${(0,external_node_path_.relative)(opts.cwd, f.file)}: ${w}`);
     const tasks = ingested.flatMap(f => f.tasks);
+    const runs = ingested.flatMap(f => (f.run ? [f.run] : []));
+    const expectedTasks = ingested.reduce((n, f) => n + (f.run ? Math.max(f.run.expectedTasks, f.tasks.length) : f.tasks.length), 0);
+    const facts = {};
+    if (runs.some(r => r.facts.aborted === true))
+        facts.aborted = true;
+    const abortOn = runs.map(r => r.facts.abortOn).find(v => typeof v === 'string');
+    if (abortOn !== undefined)
+        facts.abortOn = abortOn;
     const engines = [...new Set(tasks.map(t => t.task.engine))].sort();
     // Brought results are comparable when they come from the same scenario and engine(s).
     const fingerprint = (0,external_node_crypto_.createHash)('sha256')
@@ -75487,9 +76434,9 @@ async function importRunResult(patterns, opts) {
             fingerprint,
             backend: 'import',
             createdMs,
-            expectedTasks: tasks.length,
-            missingTasks: [],
-            facts: { engine: engines.join(','), files: files.map(f => (0,external_node_path_.basename)(f)).join(', ') }
+            expectedTasks,
+            missingTasks: runs.flatMap(r => r.missingTasks),
+            facts: { ...facts, engine: engines.join(','), files: files.map(f => (0,external_node_path_.basename)(f)).join(', ') }
         },
         tasks: tasks.map(t => ({ ...t, task: { ...t.task, scenario: opts.scenario, fingerprint } }))
     };
@@ -75666,10 +76613,12 @@ function tCdf(x, df) {
  *   than `minTailSamples` samples) are judged the same way and reported, but never fail the gate,
  *   never ask for confirmation runs and do not count in M.
  *
- * Every judgement carries the noise s, N, k and the minimum detectable effect
+ * Every judgement with N ≥ 2 carries the noise s; one judged by the statistical path (N ≥ minBaselines)
+ * also carries the minimum detectable effect
  *   MDE = exp((c·t(1 − α/M, df) + t(power, df))·s·√(1/k_f + 1/N)) − 1,  k_f = 1 + confirmReplicates,
  * (never below the minimum effect, which smaller changes cannot cross) and whether the target
- * regression (10%) is detectable.
+ * regression (10%) is detectable. A provisional judgement has no MDE: its fixed threshold is what
+ * it can detect. An MDE above MDE_CAP is reported as a sentence, not a figure.
  *
  * Everything here is pure and deterministic.
  */
@@ -75677,11 +76626,18 @@ function tCdf(x, df) {
 
 
 const TINY = 1e-12;
+/**
+ * Largest minimum detectable effect worth stating as a figure (100%: a doubling). A larger one says
+ * only that the history is too short or too noisy, and is reported as that sentence instead.
+ */
+const MDE_CAP = 1;
 function probLabel(p) {
     return Number(p.toPrecision(6)).toString();
 }
 /** Why a metric is advisory, or null when it belongs to the primary family. */
 function advisoryReason(obs, options = options_DEFAULT_GATE_OPTIONS) {
+    if (obs.advisoryWhy)
+        return obs.advisoryWhy;
     if (obs.advisory)
         return 'advisory metric';
     if (obs.tailSamples !== undefined && obs.tailSamples < options.minTailSamples)
@@ -75746,7 +76702,7 @@ function judgeMetric(obs, ctx = {}, options = options_DEFAULT_GATE_OPTIONS) {
         reason: ''
     };
     if (k === 0) {
-        out.reason = `${obs.name}: the PR run has no value for this metric`;
+        out.reason = obs.noDataReason ?? `${obs.name}: the PR run has no value for this metric`;
         return out;
     }
     const yv = values.map(v => logOf(v, floor));
@@ -75770,6 +76726,8 @@ function judgeMetric(obs, ctx = {}, options = options_DEFAULT_GATE_OPTIONS) {
     });
     const toEffect = (logWorse) => (obs.higherIsWorse ? Math.expm1(logWorse) : -Math.expm1(-logWorse));
     if (N >= 2) {
+        // The detectable effect is computed for the statistical path only: a provisional metric is
+        // judged by its fixed threshold, and with so few baselines the figure is mostly the t tail.
         const s = stats_sampleSd(yb);
         const sUsed = Math.max(s, options.minNoise);
         const df = N - 1;
@@ -75777,8 +76735,10 @@ function judgeMetric(obs, ctx = {}, options = options_DEFAULT_GATE_OPTIONS) {
         const x = (failT + tQuantile(options.power, df)) * sUsed * Math.sqrt(1 / mdeK + 1 / N);
         out.noise = s;
         out.noiseUsed = sUsed;
-        out.mde = Math.max(toEffect(x), options.minEffect);
-        out.detectsTarget = out.mde <= options.mdeTarget;
+        if (N >= options.minBaselines) {
+            out.mde = Math.max(toEffect(x), options.minEffect);
+            out.detectsTarget = out.mde <= options.mdeTarget;
+        }
     }
     const stageNote = k < mdeK && stage === 2 ? ` (only ${k} of ${mdeK} replicates)` : '';
     if (N < options.minBaselines) {
@@ -75915,9 +76875,12 @@ function decideFinal(family, options = {}, slo = []) {
     else if (outcome === 'PASS' && primary.length)
         reasons.push(`no regression in the ${withBaseline.length} gated metric${withBaseline.length === 1 ? '' : 's'}${provisional ? ' (provisional)' : ''}` +
             (sloBad.length === 0 && slo.some(r => r.status === 'pass') ? ' and every SLO held' : ''));
-    if (provisional)
-        notes.push(`provisional: fewer than ${o.minBaselines} comparable baselines, so metrics were compared with the ` +
-            `baseline median using a fixed ${pct(o.provisionalThreshold, 0)} threshold`);
+    if (provisional) {
+        const n = Math.max(...primary.filter(j => j.method === 'provisional').map(j => j.n));
+        notes.push(`provisional: ${n} of ${o.minBaselines} comparable baselines, so metrics were compared with the ` +
+            `baseline median using a fixed ${pct(o.provisionalThreshold, 0)} threshold; no detectable-effect ` +
+            `figure until there are ${o.minBaselines}`);
+    }
     for (const j of primary) {
         if (j.method === 'no-baseline') {
             if (!noBaseline)
@@ -75926,15 +76889,22 @@ function decideFinal(family, options = {}, slo = []) {
         }
         if (j.noise === null || j.mde === null)
             continue;
-        notes.push(`${j.name}: noise s = ${pct(j.noise, 2)} over N = ${j.n} baselines; minimum detectable effect at ` +
-            `k = ${j.mdeK}: ${pct(j.mde)} (a ${pct(o.mdeTarget, 0)} regression is ` +
-            `${j.detectsTarget ? 'detectable' : 'not reliably detectable'})`);
+        notes.push(`${j.name}: noise s = ${pct(j.noise, 2)} over N = ${j.n} baselines; ` +
+            (j.mde > MDE_CAP
+                ? `regressions smaller than ${pct(MDE_CAP, 0)} cannot be told from this noise: needs more ` +
+                    'baselines or steadier runs'
+                : `minimum detectable effect at k = ${j.mdeK}: ${pct(j.mde)} (a ${pct(o.mdeTarget, 0)} ` +
+                    `regression is ${j.detectsTarget ? 'detectable' : 'not reliably detectable'})`));
     }
+    // Metrics advisory for the same reason (a small label's p95 and error rate) share one note.
+    const byReason = new Map();
     for (const j of metrics) {
-        if (!j.advisory || j.advisoryReason === 'advisory metric')
+        if (!j.advisory || j.advisoryReason === null || j.advisoryReason === 'advisory metric')
             continue;
-        notes.push(`${j.name} is advisory: ${j.advisoryReason}`);
+        byReason.set(j.advisoryReason, [...(byReason.get(j.advisoryReason) ?? []), j.name]);
     }
+    for (const [why, names] of byReason)
+        notes.push(`${names.join(' and ')} ${names.length === 1 ? 'is' : 'are'} advisory: ${why}`);
     for (const j of metrics)
         if (j.advisory && (j.status === 'fail' || j.status === 'inconclusive'))
             notes.push(`advisory (not gating): ${j.reason}`);
@@ -75953,6 +76923,8 @@ function decideFinal(family, options = {}, slo = []) {
         familySize: M,
         alpha: o.alpha,
         perMetricAlpha: o.alpha / Math.max(1, M),
+        minBaselines: o.minBaselines,
+        provisionalThreshold: o.provisionalThreshold,
         headline: head
             ? {
                 name: head.name,
@@ -75967,6 +76939,8 @@ function decideFinal(family, options = {}, slo = []) {
 }
 
 ;// CONCATENATED MODULE: ./src/gate/metrics.ts
+
+
 
 
 function labelMetrics(s) {
@@ -76004,6 +76978,12 @@ function errorRateFloor(requests, options = options_DEFAULT_GATE_OPTIONS) {
     const r = stats_median(requests.filter(x => Number.isFinite(x) && x > 0));
     return Number.isFinite(r) ? Math.max(options.errorRateFloor, 0.5 / r) : options.errorRateFloor;
 }
+/** Name of a per-label metric: `p95{name:GET /fast}`. */
+function labelMetricName(metric, label) {
+    return `${metric}{name:${label}}`;
+}
+/** Share of the screening run's p95 samples that lie in its tail: n·(1 − 0.95). */
+const P95_TAIL = 0.05;
 /**
  * The metric family for `pr` (the PR's runs: screening run first) against `baselines` (comparable
  * runs, oldest → newest). Pass the same arrays to decideStage1 and, after confirmation, decideFinal.
@@ -76062,8 +77042,26 @@ function buildFamily(pr, baselines, options = {}, family = {}) {
             baseline: baselines.map(r => r.p90Ms)
         }
     ];
+    const selection = selectGateLabels(family.gateLabels ?? NO_GATE_LABELS, pr[0].labels);
+    for (const label of selection.labels)
+        obs.push(...gatedLabel(label, pr, baselines, o));
+    for (const label of selection.missing) {
+        const why = `gate-labels names "${label}", but the PR run recorded no such label (it recorded: ${Object.keys(pr[0].labels).sort().join(', ') || 'none'})`;
+        for (const metric of ['p95', 'error_rate'])
+            obs.push({
+                name: labelMetricName(metric, label),
+                unit: metric === 'p95' ? 'ms' : 'fraction',
+                higherIsWorse: true,
+                values: [],
+                baseline: [],
+                noDataReason: why
+            });
+    }
     if (family.perLabel ?? true) {
+        const gated = new Set(selection.labels);
         for (const label of Object.keys(pr[0].labels).sort()) {
+            if (gated.has(label))
+                continue;
             const cur = pr.map(r => r.labels[label]).filter((x) => x !== undefined);
             const base = baselines.map(r => r.labels[label]).filter((x) => x !== undefined);
             const labelFloor = errorRateFloor([...cur, ...base].map(r => r.requests), o);
@@ -76096,6 +77094,42 @@ function buildFamily(pr, baselines, options = {}, family = {}) {
     }
     return obs;
 }
+/**
+ * The primary p95 and error rate of one gated label. When the screening run holds fewer than
+ * `minTailSamples` requests beyond the label's p95, both stay advisory and say why.
+ */
+function gatedLabel(label, pr, baselines, o) {
+    const cur = pr.map(r => r.labels[label]).filter((x) => x !== undefined);
+    const base = baselines.map(r => r.labels[label]).filter((x) => x !== undefined);
+    const floor = errorRateFloor([...cur, ...base].map(r => r.requests), o);
+    const requests = cur[0]?.requests ?? 0;
+    const tail = requests * P95_TAIL;
+    const needed = Math.ceil(o.minTailSamples / P95_TAIL);
+    const why = tail < o.minTailSamples
+        ? `label "${label}" has ${format_num(requests)} requests in the screening run: its p95 tail holds ` +
+            `${format_num(tail)} samples, fewer than ${o.minTailSamples} (gating it needs about ${needed} requests per run)`
+        : undefined;
+    return [
+        {
+            name: labelMetricName('p95', label),
+            unit: 'ms',
+            higherIsWorse: true,
+            values: cur.map(r => r.p95Ms),
+            baseline: base.map(r => r.p95Ms),
+            ...(why ? { advisoryWhy: why } : {})
+        },
+        {
+            name: labelMetricName('error_rate', label),
+            unit: 'fraction',
+            higherIsWorse: true,
+            values: cur.map(r => r.errorRate),
+            baseline: base.map(r => r.errorRate),
+            floor,
+            minAbsoluteEffect: o.errorRateMinAbsolute,
+            ...(why ? { advisoryWhy: why } : {})
+        }
+    ];
+}
 
 ;// CONCATENATED MODULE: ./src/gate/index.ts
 /** The gate's decision rule: statistics over runs, absolute SLOs, and the metrics they use. */
@@ -76106,7 +77140,273 @@ function buildFamily(pr, baselines, options = {}, family = {}) {
 
 
 
+
+;// CONCATENATED MODULE: ./src/jobs/label-baselines.ts
+
+
+
+/**
+ * The gate's figures of each baseline with its labels filled in from the stored run. A run that
+ * cannot be loaded keeps its overall figures and no labels (its labels then have one baseline
+ * fewer), and the log says so.
+ */
+async function withLabelMetrics(store, records, log) {
+    const out = [];
+    for (const record of records) {
+        const m = baselineMetrics(record);
+        try {
+            const run = await store.load(record);
+            m.labels = extractRunMetrics(new ResultView(run.tasks), 'steady').labels;
+        }
+        catch (e) {
+            log(`baseline ${record.id}: per-label figures unavailable: ${e.message}`);
+        }
+        out.push(m);
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/runner/engine-env.ts
+/**
+ * The environment an engine process gets: an allow-list, never the runner's whole environment.
+ *
+ * The runner's environment holds the job's credentials (`INPUT_GITHUB-TOKEN`, `AWS_SECRET_ACCESS_KEY`,
+ * `AWS_SESSION_TOKEN`, `ACTIONS_RUNTIME_TOKEN`, `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, …) and an engine
+ * runs the user's script, whose output ends up in the report. So an engine gets only:
+ *
+ * - what engines and their launchers need to start: `PATH`, `HOME`, user, shell, locale and time
+ *   zone, temporary folders, CA bundles and proxies, and the variables of the engines' own runtimes
+ *   (`K6_*`, `JAVA_*`/`JVM_ARGS`/`JMETER_*`, `PYTHON*`/`VIRTUAL_ENV`/`LOCUST_*`);
+ * - what the user names: `PERF_GATE_ENV_<NAME>=value` reaches the engine as `<NAME>=value`
+ *   (on the action, set it in the step's `env:`);
+ * - the scenario's `env:` (added by the engine adapters on top of this).
+ *
+ * A variable whose name looks like a credential (TOKEN, SECRET, PASSWORD, KEY, CREDENTIAL, …) is
+ * never passed by the prefix rules, only when the user names it with `PERF_GATE_ENV_`.
+ */
+/** Prefix of the variables passed to the engine with the prefix removed. */
+const ENGINE_ENV_PREFIX = 'PERF_GATE_ENV_';
+/** Passed by exact name. */
+const NAMES = new Set([
+    'PATH',
+    'HOME',
+    'USER',
+    'LOGNAME',
+    'SHELL',
+    'LANG',
+    'LANGUAGE',
+    'TZ',
+    'TERM',
+    'NO_COLOR',
+    'TMPDIR',
+    'TMP',
+    'TEMP',
+    'PWD',
+    'HOSTNAME',
+    'SYSTEMROOT',
+    'COMSPEC',
+    'PATHEXT',
+    'WINDIR',
+    'NODE_EXTRA_CA_CERTS',
+    'SSL_CERT_FILE',
+    'SSL_CERT_DIR',
+    'REQUESTS_CA_BUNDLE',
+    'CURL_CA_BUNDLE',
+    'HTTP_PROXY',
+    'HTTPS_PROXY',
+    'NO_PROXY',
+    'http_proxy',
+    'https_proxy',
+    'no_proxy',
+    'VIRTUAL_ENV',
+    'CONDA_PREFIX',
+    'PYENV_ROOT',
+    'JVM_ARGS',
+    'HEAP',
+    'XDG_CACHE_HOME',
+    'XDG_CONFIG_HOME',
+    'XDG_DATA_HOME',
+    'XDG_RUNTIME_DIR'
+]);
+/** Passed by prefix (unless the name looks like a credential). */
+const PREFIXES = (/* unused pure expression or super */ null && (['LC_', 'K6_', 'JAVA_', 'JMETER_', 'PYTHON', 'LOCUST_', 'PIP_']));
+/** Names that look like a credential; such a variable is passed only when the user names it. */
+const SECRET_NAME_RE = /TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|PRIVATE|CREDENTIAL|API_?KEY|ACCESS_?KEY|AUTH|SESSION|COOKIE|SIGNATURE/i;
+/** The environment for an engine process, from the runner's environment (see the module comment). */
+function engineEnvironment(env) {
+    const out = {};
+    for (const [name, value] of Object.entries(env)) {
+        if (value === undefined)
+            continue;
+        if (NAMES.has(name) || (PREFIXES.some(p => name.startsWith(p)) && !SECRET_NAME_RE.test(name)))
+            out[name] = value;
+    }
+    for (const [name, value] of Object.entries(env)) {
+        if (value === undefined || !name.startsWith(ENGINE_ENV_PREFIX))
+            continue;
+        const target = name.slice(ENGINE_ENV_PREFIX.length);
+        if (target)
+            out[target] = value;
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/report/redact.ts
+/**
+ * One redaction for every text that leaves the runner: the commit status, the comment, the check
+ * run, the job summary, report.html, result.json, the report artifact and the failure message.
+ *
+ * It replaces, with `***`:
+ * - known secret values: the values of environment variables whose names look like credentials
+ *   (`INPUT_GITHUB-TOKEN`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `ACTIONS_RUNTIME_TOKEN`,
+ *   `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, `PERF_GATE_ENV_API_KEY`, …) and every value registered with
+ *   `registerSecret` (the OIDC token and the assumed AWS credentials of a Fargate run);
+ * - secret-shaped strings: GitHub tokens (`ghp_…`, `ghs_…`, `github_pat_…`), AWS access key ids
+ *   (`AKIA…`, `ASIA…`), JSON web tokens, `Bearer …` / `Basic …` credentials, the value in
+ *   `NAME=value` / `"name": "value"` where the name looks like a credential, and private key blocks.
+ *
+ * Values shorter than 6 characters are not treated as secrets (they would blank out ordinary words).
+ */
+
+const REDACTED = '***';
+const MIN_SECRET_LENGTH = 6;
+const registered = new Set();
+/** Adds a value that must never leave the runner (e.g. a token obtained at run time). */
+function registerSecret(value) {
+    const v = value?.trim();
+    if (v && v.length >= MIN_SECRET_LENGTH)
+        registered.add(v);
+}
+/** Names of environment variables whose values are never published. */
+const SECRET_ENV_NAMES = new Set([
+    'INPUT_GITHUB-TOKEN',
+    'INPUT_GITHUB_TOKEN',
+    'GITHUB_TOKEN',
+    'GH_TOKEN',
+    'ACTIONS_RUNTIME_TOKEN',
+    'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN'
+]);
+/** The secret values known from an environment and the registry, longest first. */
+function knownSecrets(env = process.env) {
+    const out = new Set(registered);
+    for (const [name, value] of Object.entries(env)) {
+        if (!value || value.length < MIN_SECRET_LENGTH)
+            continue;
+        if (SECRET_ENV_NAMES.has(name) || SECRET_NAME_RE.test(name))
+            out.add(value);
+    }
+    return [...out].sort((a, b) => b.length - a.length);
+}
+const SHAPES = [
+    [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, REDACTED],
+    [/\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})/g, REDACTED],
+    [/\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b/g, REDACTED],
+    [/\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*/g, REDACTED],
+    [/\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/-]{12,}=*/gi, `$1$2${REDACTED}`],
+    // NAME=value, NAME: value, "name": "value" where NAME looks like a credential.
+    [
+        /\b([A-Za-z0-9_.-]*(?:TOKEN|SECRET|PASSW(?:OR)?D|PASSPHRASE|PRIVATE_?KEY|CREDENTIALS?|API_?KEY|ACCESS_?KEY(?:_ID)?)[A-Za-z0-9_-]*)("?\s*[=:]\s*"?)([^\s"',;&]{4,})/gi,
+        `$1$2${REDACTED}`
+    ]
+];
+/** A text with every known secret value and secret-shaped string replaced by `***`. */
+function redactText(text, secrets = knownSecrets()) {
+    if (!text)
+        return text;
+    let out = text;
+    for (const s of secrets)
+        if (out.includes(s))
+            out = out.split(s).join(REDACTED);
+    for (const [re, by] of SHAPES)
+        out = out.replace(re, by);
+    return out;
+}
+/**
+ * A deep copy of a JSON-like value with every string (and object key) redacted. Encoded
+ * histograms (`hist`) are left as they are: they are base64 counts, not text.
+ */
+function redactDeep(value, secrets = knownSecrets()) {
+    const walk = (v, key) => {
+        if (typeof v === 'string')
+            return key === 'hist' ? v : redactText(v, secrets);
+        if (Array.isArray(v))
+            return v.map(x => walk(x, null));
+        if (v && typeof v === 'object') {
+            const out = {};
+            for (const [k, x] of Object.entries(v))
+                out[redactText(k, secrets)] = walk(x, k);
+            return out;
+        }
+        return v;
+    };
+    return walk(value, null);
+}
+
+;// CONCATENATED MODULE: ./src/jobs/health.ts
+/**
+ * Whether a complete run is healthy enough to become a baseline. A run against a target that was
+ * down (every response a 500) is complete, but comparing pull requests with it would be
+ * meaningless, so the baseline job refuses it. In the steady window a baseline run needs:
+ *
+ * - at least `BASELINE_MIN_REQUESTS` requests;
+ * - an error rate within the scenario's error-rate SLOs (`http_req_failed` thresholds without a
+ *   label, from the configuration or the k6 script); without such an SLO, at most
+ *   `BASELINE_MAX_ERROR_RATE`.
+ */
+
+
+/** Requests a baseline run must have in its steady window. */
+const BASELINE_MIN_REQUESTS = 100;
+/** The highest steady-window error rate of a baseline run when the scenario sets no error-rate SLO. */
+const BASELINE_MAX_ERROR_RATE = 0.05;
+function health_pct(x) {
+    return `${(x * 100).toFixed(x < 0.001 ? 3 : 1)}%`;
+}
+/** Why a complete run must not become a baseline, or null when it is healthy. */
+function unhealthyReason(run, slos) {
+    if (run.tasks.length === 0)
+        return 'the run has no task results';
+    const view = new ResultView(run.tasks);
+    const s = view.stats({ window: 'steady' });
+    if (s.requests < BASELINE_MIN_REQUESTS)
+        return (`unhealthy: ${s.requests} request(s) in the steady window, fewer than the ${BASELINE_MIN_REQUESTS} ` +
+            'a baseline needs (run longer or with more VUs)');
+    const errorSlos = slos.filter(x => x.metric === 'http_req_failed' && x.label === null);
+    const seen = new Set(errorSlos.map(x => x.text));
+    for (const t of run.tasks)
+        for (const th of t.task.thresholds) {
+            if (th.metric !== 'http_req_failed')
+                continue;
+            try {
+                const slo = parseThresholdSpec(th, 'script threshold', 'script');
+                if (slo.label === null && !seen.has(slo.text)) {
+                    seen.add(slo.text);
+                    errorSlos.push(slo);
+                }
+            }
+            catch {
+                // A threshold perf-gate cannot read is reported by the gate, not judged here.
+            }
+        }
+    if (errorSlos.length) {
+        const broken = evaluateSlos(view, errorSlos, { window: 'steady' }).find(r => r.status === 'fail');
+        if (broken)
+            return `unhealthy: the error rate in the steady window is ${health_pct(s.errorRate)}, which breaks the SLO ${broken.text}`;
+        return null;
+    }
+    if (s.errorRate > BASELINE_MAX_ERROR_RATE)
+        return (`unhealthy: the error rate in the steady window is ${health_pct(s.errorRate)}, above the ` +
+            `${health_pct(BASELINE_MAX_ERROR_RATE)} a baseline may have (an http_req_failed threshold sets another limit)`);
+    return null;
+}
+
 ;// CONCATENATED MODULE: ./src/jobs/gate.ts
+
+
+
 
 
 
@@ -76179,13 +77479,18 @@ async function listBaselines(ctx) {
         beforeMs: ctx.beforeMs
     });
 }
+/** The view of the runs' tasks, or null when there are none (e.g. every task was refused capacity). */
+function viewOf(runs) {
+    const tasks = runs.flatMap(r => r.tasks);
+    return tasks.length ? new ResultView(tasks) : null;
+}
 function errorResult(runs, reasons, baselines = []) {
     return {
         outcome: 'ERROR',
         reasons,
         verdict: null,
         runs,
-        view: runs.length ? new ResultView(runs.flatMap(r => r.tasks)) : null,
+        view: viewOf(runs),
         metrics: [],
         baselines,
         newestBaseline: null,
@@ -76219,9 +77524,13 @@ async function runGateJob(ctx, runOnce, canRerun) {
         ctx.log(`using ${baselines.length} comparable baseline(s) from ${ctx.store?.location}`);
     else
         ctx.log('no comparable baseline found');
-    const base = baselines.map(baselineMetrics);
+    const gateLabels = ctx.gateLabels ?? { kind: 'none' };
+    const base = ctx.store && gateLabels.kind !== 'none'
+        ? await withLabelMetrics(ctx.store, baselines, ctx.log)
+        : baselines.map(baselineMetrics);
     const metrics = [extractRunMetrics(new ResultView(first.tasks))];
-    const stage1 = decideStage1(buildFamily(metrics, base, ctx.gate, { perLabel: false }), ctx.gate);
+    const familyOf = () => buildFamily(metrics, base, ctx.gate, { perLabel: false, gateLabels });
+    const stage1 = decideStage1(familyOf(), ctx.gate);
     if (stage1.outcome === 'confirm') {
         if (canRerun && stage1.replicates > 0) {
             ctx.log(`stage 1 tripped on ${stage1.metricsToConfirm.join(', ')}: ${stage1.replicates} confirmation run(s)`);
@@ -76243,7 +77552,7 @@ async function runGateJob(ctx, runOnce, canRerun) {
         ...evaluateSlos(view, ctx.slos),
         ...evaluateScriptThresholds(withoutConfigSlos(view, ctx.slos))
     ];
-    const verdict = decideFinal(buildFamily(metrics, base, ctx.gate, { perLabel: false }), ctx.gate, slo);
+    const verdict = decideFinal(familyOf(), ctx.gate, slo);
     let newestBaseline = null;
     if (ctx.store && baselines.length) {
         try {
@@ -76261,13 +77570,16 @@ async function runGateJob(ctx, runOnce, canRerun) {
         view,
         metrics,
         baselines,
+        baselineFigures: base,
         newestBaseline,
         slo
     };
 }
 /**
- * Baseline mode: run `replicates` runs (2 = an A/A pair) and store every complete one. A failed or
- * partial run is never stored; the job fails when none could be stored.
+ * Baseline mode: run `replicates` runs (2 = an A/A pair) and store every complete, healthy one
+ * (see health.ts). A failed, partial or unhealthy run is never stored; the job fails when none could
+ * be stored. The runs are stored only after the last one: a job cancelled through `ctx.signal`
+ * starts no further run, stores nothing and ends CANCELLED.
  */
 async function runBaselineJob(ctx, runOnce, replicates, now = Date.now) {
     if (!ctx.store)
@@ -76275,24 +77587,40 @@ async function runBaselineJob(ctx, runOnce, replicates, now = Date.now) {
     const runs = [];
     const stored = [];
     const refused = [];
+    const good = [];
+    const cancelled = () => {
+        const reason = `cancelled after ${runs.length} of ${replicates} replicate run(s) started; no baseline was stored`;
+        ctx.log(reason);
+        return { outcome: 'CANCELLED', reasons: [reason], runs, stored, refused, view: viewOf(runs) };
+    };
     for (let i = 0; i < replicates; i++) {
+        if (ctx.signal?.aborted)
+            return cancelled();
         const run = await runOnce(i);
+        if (ctx.signal?.aborted) {
+            runs.push(run);
+            return cancelled();
+        }
         runs.push(run);
-        const why = incompleteReason(run);
+        const why = incompleteReason(run) ?? unhealthyReason(run, ctx.slos);
         if (why) {
             refused.push({ replicate: i, reason: why });
             ctx.log(`replicate ${i + 1}: not stored: ${why}`);
             continue;
         }
+        good.push({ replicate: i, run, createdMs: Math.round(now()) });
+    }
+    for (const { replicate: i, run, createdMs } of good) {
         try {
             const record = baselineRecordFromRun(run, {
                 repo: ctx.repo,
                 commit: ctx.commit,
                 ref: ctx.ref,
                 replicate: i,
-                createdMs: Math.round(now())
+                createdMs
             });
-            await ctx.store.put(record, run);
+            // A stored baseline is published too (e.g. as an artifact): redacted like every report.
+            await ctx.store.put(record, redactDeep(run));
             stored.push(record);
             ctx.log(`replicate ${i + 1}: stored baseline ${record.id} in ${ctx.store.location}`);
         }
@@ -76302,6 +77630,7 @@ async function runBaselineJob(ctx, runOnce, replicates, now = Date.now) {
             ctx.log(`replicate ${i + 1}: not stored: ${reason}`);
         }
     }
+    refused.sort((a, b) => a.replicate - b.replicate);
     const reasons = stored.length
         ? [`stored ${stored.length} of ${replicates} baseline run(s)`]
         : ['no baseline was stored', ...refused.map(r => `replicate ${r.replicate + 1}: ${r.reason}`)];
@@ -76311,11 +77640,322 @@ async function runBaselineJob(ctx, runOnce, replicates, now = Date.now) {
         runs,
         stored,
         refused,
-        view: runs.length ? new ResultView(runs.flatMap(r => r.tasks)) : null
+        view: viewOf(runs)
     };
 }
 
+;// CONCATENATED MODULE: ./src/plan/fleet.ts
+/**
+ * Sizing of a Fargate fleet, as pure functions: which regions get how many tasks for the requested
+ * load, whether the task size is one Fargate accepts, and what the run will cost at most.
+ *
+ * - Capacity: a task of `cpu` CPU units carries `vusPerVcpu[engine] × cpu / 1024` VUs. The table
+ *   (`VUS_PER_VCPU`) is conservative for HTTP APIs answering in tens of milliseconds; a scenario
+ *   with heavy scripts or large payloads should lower it (input `vus-per-vcpu`). When the run must
+ *   also offer a throughput (a stress run with `target-rps`), a task offers at most
+ *   `RPS_PER_VCPU[engine] × cpu / 1024` requests per second, and the fleet gets enough tasks for
+ *   both.
+ * - Regions: a list (equal weights), or a map whose values are a weight, `{weight}` or `{tasks}`.
+ *   Tasks are spread over the weighted regions by largest remainder, at least one each; a region
+ *   with a fixed task count keeps it. Every task then gets an equal share of the load (k6
+ *   execution segments are equal), so a region's share of the load is its share of the tasks.
+ * - Cost: Fargate bills each task per second with a one-minute minimum, for its vCPUs and its
+ *   memory; Spot is priced at a discount; every task also holds a public IPv4 address.
+ */
+
+class FleetSizeError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'FleetSizeError';
+    }
+}
+const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d$/;
+function checkRegionName(name, field) {
+    const r = name.trim();
+    if (!REGION_RE.test(r))
+        throw new FleetSizeError(`${field}: "${name}" is not an AWS region name like us-east-1`);
+    return r;
+}
+function positive(v, field, integer) {
+    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+        throw new FleetSizeError(`${field}: expected a ${integer ? 'whole number' : 'number'} above 0, got ${JSON.stringify(v)}`);
+    return n;
+}
+/**
+ * Parses the `regions` input: YAML (or a comma-separated list) of region names, or a map of
+ * region → weight | {weight} | {tasks}.
+ */
+function parseRegions(text, field = 'regions') {
+    const src = text.trim();
+    if (!src)
+        throw new FleetSizeError(`${field}: list at least one AWS region`);
+    let doc;
+    try {
+        doc = /^[a-z0-9-]+(\s*,\s*[a-z0-9-]+)*$/.test(src) ? src.split(',') : parseYaml(src);
+    }
+    catch (e) {
+        throw new FleetSizeError(`${field}: invalid YAML: ${e.message.split('\n')[0]}`);
+    }
+    if (typeof doc === 'string')
+        doc = [doc];
+    const out = [];
+    if (Array.isArray(doc)) {
+        doc.forEach((r, i) => {
+            if (typeof r !== 'string')
+                throw new FleetSizeError(`${field}[${i}]: expected a region name`);
+            out.push({ region: checkRegionName(r, `${field}[${i}]`) });
+        });
+    }
+    else if (doc && typeof doc === 'object') {
+        for (const [name, v] of Object.entries(doc)) {
+            const f = `${field}.${name}`;
+            const region = checkRegionName(name, f);
+            if (v === null || v === undefined)
+                out.push({ region });
+            else if (typeof v === 'number' || typeof v === 'string')
+                out.push({ region, weight: positive(v, f, false) });
+            else if (typeof v === 'object' && !Array.isArray(v)) {
+                const o = v;
+                const unknown = Object.keys(o).filter(k => k !== 'weight' && k !== 'tasks');
+                if (unknown.length)
+                    throw new FleetSizeError(`${f}.${unknown[0]}: unknown field (expected weight or tasks)`);
+                if (o.weight !== undefined && o.tasks !== undefined)
+                    throw new FleetSizeError(`${f}: give either weight or tasks, not both`);
+                out.push({
+                    region,
+                    ...(o.weight !== undefined ? { weight: positive(o.weight, `${f}.weight`, false) } : {}),
+                    ...(o.tasks !== undefined ? { tasks: positive(o.tasks, `${f}.tasks`, true) } : {})
+                });
+            }
+            else
+                throw new FleetSizeError(`${f}: expected a weight, {weight: N} or {tasks: N}`);
+        }
+    }
+    else
+        throw new FleetSizeError(`${field}: expected a list of regions or a map of region to weight`);
+    if (!out.length)
+        throw new FleetSizeError(`${field}: list at least one AWS region`);
+    const seen = new Set();
+    for (const r of out) {
+        if (seen.has(r.region))
+            throw new FleetSizeError(`${field}: region ${r.region} is listed twice`);
+        seen.add(r.region);
+    }
+    return out;
+}
+/** Fargate's CPU units and the memory (MiB) each allows: [min, max, step]. */
+const FARGATE_TASK_SIZES = {
+    256: [512, 2048, 512],
+    512: [1024, 4096, 1024],
+    1024: [2048, 8192, 1024],
+    2048: [4096, 16384, 1024],
+    4096: [8192, 30720, 1024],
+    8192: [16384, 61440, 4096],
+    16384: [32768, 122880, 8192]
+};
+/** Checks a Fargate CPU/memory pair; the error names the input and lists what is allowed. */
+function checkTaskSize(cpu, memoryMiB) {
+    const range = FARGATE_TASK_SIZES[cpu];
+    if (!range)
+        throw new FleetSizeError(`task-cpu: ${cpu} is not a Fargate size (expected one of ${Object.keys(FARGATE_TASK_SIZES).join(', ')})`);
+    const [min, max, step] = range;
+    // 256 CPU units allow exactly 512, 1024 and 2048 MiB.
+    const ok = cpu === 256
+        ? [512, 1024, 2048].includes(memoryMiB)
+        : memoryMiB >= min && memoryMiB <= max && (memoryMiB - min) % step === 0;
+    if (!ok)
+        throw new FleetSizeError(`task-memory: ${memoryMiB} MiB does not go with task-cpu ${cpu} (allowed: ${cpu === 256 ? '512, 1024 or 2048 MiB' : `${min}–${max} MiB in steps of ${step}`})`);
+}
+/** VUs one vCPU carries, per engine. */
+const VUS_PER_VCPU = {
+    k6: 250,
+    http: 250,
+    jmeter: 150,
+    locust: 60
+};
+/**
+ * Requests per second one vCPU of load generator offers, per engine: conservative figures for
+ * small HTTP requests (an engine's own benchmarks reach several times more on simple scripts).
+ */
+const RPS_PER_VCPU = {
+    k6: 2000,
+    http: 4000,
+    jmeter: 1500,
+    locust: 400
+};
+/** Largest-remainder split of `total` over weights, each part at least `min`. */
+function apportion(total, weights, min) {
+    const n = weights.length;
+    const parts = new Array(n).fill(min);
+    let left = total - min * n;
+    if (left <= 0)
+        return parts;
+    const sum = weights.reduce((a, b) => a + b, 0);
+    const exact = weights.map(w => (w / sum) * left);
+    const floors = exact.map(Math.floor);
+    floors.forEach((f, i) => (parts[i] += f));
+    left -= floors.reduce((a, b) => a + b, 0);
+    const order = exact.map((e, i) => ({ i, r: e - Math.floor(e) })).sort((a, b) => b.r - a.r || a.i - b.i);
+    for (let k = 0; k < left; k++)
+        parts[order[k % n].i]++;
+    return parts;
+}
+/** Tasks per region for the requested load. Throws a FleetSizeError naming the input to change. */
+function sizeFleet(input) {
+    checkTaskSize(input.cpu, input.memoryMiB);
+    if (!input.regions.length)
+        throw new FleetSizeError('regions: list at least one AWS region');
+    const perVcpu = input.vusPerVcpu ?? VUS_PER_VCPU[input.engine];
+    const capacityPerTask = Math.max(1, Math.floor((perVcpu * input.cpu) / 1024));
+    const fixed = input.regions.filter(r => r.tasks !== undefined);
+    const flexible = input.regions.filter(r => r.tasks === undefined);
+    const fixedTasks = fixed.reduce((a, r) => a + (r.tasks ?? 0), 0);
+    const rpsPerTask = Math.max(1, Math.floor((RPS_PER_VCPU[input.engine] * input.cpu) / 1024));
+    const forVus = Math.ceil(input.peakVus / capacityPerTask);
+    // Every task needs at least one VU, so the throughput cannot ask for more tasks than VUs.
+    const forRps = input.peakRps ? Math.min(input.peakVus, Math.ceil(input.peakRps / rpsPerTask)) : 0;
+    const needed = Math.max(forVus, forRps);
+    const flexTotal = flexible.length ? Math.max(flexible.length, needed - fixedTasks) : 0;
+    const flexParts = apportion(flexTotal, flexible.map(r => r.weight ?? 1), flexible.length ? 1 : 0);
+    let first = 0;
+    let k = 0;
+    const regions = input.regions.map(r => {
+        const tasks = r.tasks ?? flexParts[k++];
+        const size = { region: r.region, tasks, firstTask: first };
+        first += tasks;
+        return size;
+    });
+    const totalTasks = first;
+    if (totalTasks > input.maxTasks)
+        throw new FleetSizeError(forRps > forVus
+            ? `max-tasks: offering ${Math.round(input.peakRps ?? 0)} req/s needs ${totalTasks} tasks (${rpsPerTask} req/s per task of ` +
+                `${input.cpu / 1024} vCPU), above max-tasks ${input.maxTasks}; raise max-tasks or task-cpu, or lower target-rps`
+            : `max-tasks: the load needs ${totalTasks} tasks (${input.peakVus} VUs at ${capacityPerTask} VUs per task of ` +
+                `${input.cpu / 1024} vCPU), above max-tasks ${input.maxTasks}; raise max-tasks or task-cpu`);
+    if (totalTasks > input.peakVus)
+        throw new FleetSizeError(`regions: ${totalTasks} tasks cannot share ${input.peakVus} VUs (every task needs at least one); lower the task counts or raise vus`);
+    const vusPerTask = Math.ceil(input.peakVus / totalTasks);
+    if (vusPerTask > capacityPerTask)
+        throw new FleetSizeError(`regions: ${totalTasks} fixed task(s) would carry ${vusPerTask} VUs each, above the ${capacityPerTask} a ` +
+            `${input.cpu / 1024} vCPU task carries; add tasks or raise task-cpu`);
+    const sizedBy = !flexible.length ? 'fixed' : forRps > forVus ? 'rps' : 'vus';
+    return { regions, totalTasks, capacityPerTask, vusPerTask, rpsPerTask, sizedBy };
+}
+/** On-demand Linux/x86 Fargate list prices, USD per vCPU-hour and per GB-hour. */
+const FARGATE_PRICES = {
+    'us-east-1': { vcpuHour: 0.04048, gbHour: 0.004445 },
+    'us-east-2': { vcpuHour: 0.04048, gbHour: 0.004445 },
+    'us-west-2': { vcpuHour: 0.04048, gbHour: 0.004445 },
+    'us-west-1': { vcpuHour: 0.04656, gbHour: 0.00511 },
+    'ca-central-1': { vcpuHour: 0.04456, gbHour: 0.00489 },
+    'eu-west-1': { vcpuHour: 0.04048, gbHour: 0.004445 },
+    'eu-west-2': { vcpuHour: 0.04656, gbHour: 0.00511 },
+    'eu-west-3': { vcpuHour: 0.04656, gbHour: 0.00511 },
+    'eu-central-1': { vcpuHour: 0.04656, gbHour: 0.00511 },
+    'eu-north-1': { vcpuHour: 0.04456, gbHour: 0.00489 },
+    'ap-south-1': { vcpuHour: 0.04256, gbHour: 0.00467 },
+    'ap-southeast-1': { vcpuHour: 0.05056, gbHour: 0.00553 },
+    'ap-southeast-2': { vcpuHour: 0.04856, gbHour: 0.00532 },
+    'ap-northeast-1': { vcpuHour: 0.05056, gbHour: 0.00553 },
+    'sa-east-1': { vcpuHour: 0.0696, gbHour: 0.0076 }
+};
+/** Spot tasks cost this fraction of on-demand (a typical discount; Spot prices move). */
+const SPOT_PRICE_FACTOR = 0.3;
+/** USD per hour for each task's public IPv4 address. */
+const PUBLIC_IPV4_HOUR = 0.005;
+/** Seconds a task is billed before its load starts: image pull, start-up, the start barrier. */
+const STARTUP_BILLED_S = 120;
+/** The most a job can cost: every task billed for start-up plus its hard limit, for every run. */
+function estimateCost(input) {
+    const fallback = Object.values(FARGATE_PRICES).reduce((a, p) => (p.vcpuHour > a.vcpuHour ? p : a));
+    const runs = input.runs ?? 1;
+    const billedS = Math.max(60, STARTUP_BILLED_S + input.loadSeconds);
+    const factor = input.spot ? SPOT_PRICE_FACTOR : 1;
+    const perRegion = input.regions.map(r => {
+        const price = FARGATE_PRICES[r.region];
+        const p = price ?? fallback;
+        const hourly = ((input.cpu / 1024) * p.vcpuHour + (input.memoryMiB / 1024) * p.gbHour) * factor + PUBLIC_IPV4_HOUR;
+        return {
+            region: r.region,
+            tasks: r.tasks,
+            usd: (hourly * billedS * r.tasks * runs) / 3600,
+            priceKnown: !!price
+        };
+    });
+    return { maxUsd: perRegion.reduce((a, r) => a + r.usd, 0), perRegion, billedS, runs };
+}
+/** "$0.42" / "$12.30" */
+function formatUsd(usd) {
+    return `$${usd < 10 ? usd.toFixed(usd < 0.1 ? 3 : 2) : usd.toFixed(2)}`;
+}
+
+;// CONCATENATED MODULE: ./src/jobs/run-cost.ts
+/**
+ * Two facts every report states about the fleet: what the run cost (estimated from the task size,
+ * the task count, how long the runs lasted and Spot) and how long after the step started the first
+ * request was answered.
+ */
+
+
+function seconds(s) {
+    return s >= 120 ? `${Math.round(s / 60)} min` : `${Math.round(s)} s`;
+}
+/**
+ * The estimated cost of `runs` on the fleet: Fargate list prices for each task's size, every task
+ * billed for its start-up (STARTUP_BILLED_S) plus the run's actual length, once per run; nothing for
+ * the local fleet, which runs on the machine the job already has.
+ */
+function estimateRunCost(spec, runs) {
+    if (spec.kind === 'local')
+        return { usd: 0, detail: 'local fleet: the load ran on this machine, no cloud tasks' };
+    let usd = 0;
+    let billed = 0;
+    for (const run of runs) {
+        const all = run.tasks.length ? new ResultView(run.tasks).allWindow() : null;
+        const loadS = all ? Math.max(0, (all.endMs - all.startMs) / 1000) : 0;
+        const c = estimateCost({
+            regions: spec.regions,
+            cpu: spec.cpu,
+            memoryMiB: spec.memoryMiB,
+            loadSeconds: loadS,
+            spot: spec.spot
+        });
+        usd += c.maxUsd;
+        billed += c.billedS;
+    }
+    const tasks = spec.regions.reduce((a, r) => a + r.tasks, 0);
+    const n = runs.length;
+    const size = `${spec.cpu / 1024} vCPU / ${Number((spec.memoryMiB / 1024).toFixed(2))} GB`;
+    const each = n ? billed / n : 0;
+    return {
+        usd,
+        detail: `${tasks} Fargate ${tasks === 1 ? 'task' : 'tasks'} of ${size}` +
+            `${spec.spot ? ' on Spot' : ''}, ${n} ${n === 1 ? 'run' : 'runs'} of about ${seconds(each)} billed ` +
+            `(${seconds(STARTUP_BILLED_S)} start-up included)`
+    };
+}
+/**
+ * When the first request of `run` was answered, relative to `stepStartMs`: the bounds of the
+ * result interval that holds it (results are kept per interval), in seconds; null without data.
+ */
+function firstRequestAfter(stepStartMs, run) {
+    if (!run.tasks.length)
+        return null;
+    const view = new ResultView(run.tasks);
+    const span = view.dataSpan();
+    if (!span || !Number.isFinite(stepStartMs))
+        return null;
+    const from = span.first * view.intervalMs;
+    return {
+        fromS: Math.max(0, (from - stepStartMs) / 1000),
+        toS: Math.max(0, (from + view.intervalMs - stepStartMs) / 1000)
+    };
+}
+
+
 ;// CONCATENATED MODULE: ./src/jobs/report-input.ts
+
 
 const METRIC_LABELS = {
     p50: 'p50 latency',
@@ -76342,11 +77982,18 @@ function statusOf(j) {
         return 'inconclusive';
     return 'pass';
 }
+/** `p95 latency`, or `p95 latency · GET /fast` for a per-label metric (`p95{name:GET /fast}`). */
+function metricDisplayName(name) {
+    const m = /^([a-z0-9_]+)\{name:(.*)\}$/s.exec(name);
+    if (m)
+        return `${METRIC_LABELS[m[1]] ?? m[1]} · ${m[2]}`;
+    return METRIC_LABELS[name] ?? name;
+}
 function reportMetric(j) {
     const unit = unitOf(j.unit);
     return {
         name: j.name,
-        label: METRIC_LABELS[j.name] ?? j.name,
+        label: metricDisplayName(j.name),
         unit,
         baseline: scale(j.reference, unit),
         current: scale(j.current, unit),
@@ -76363,27 +78010,51 @@ function reportSlo(r) {
         metric: r.metric,
         source: r.source,
         ok: r.status === 'pass' || r.status === 'unsupported',
+        ...(r.status === 'unsupported' ? { judged: false } : {}),
         observed: scale(r.observed, unit),
         unit,
         reason: r.reason
     };
 }
+/** The view of the first run, or null when it has no task results (e.g. no task got capacity). */
+function firstView(runs) {
+    const tasks = runs[0]?.tasks ?? [];
+    return tasks.length ? new ResultView(tasks) : null;
+}
+/** The figures of a run without any task result: none. */
+const NO_STATS = {
+    p50Ms: Number.NaN,
+    p90Ms: Number.NaN,
+    p95Ms: Number.NaN,
+    p99Ms: Number.NaN,
+    errorRate: 0,
+    rps: 0
+};
+function costFacts(ctx, runs) {
+    if (ctx.fleet && runs.length) {
+        const c = estimateRunCost(ctx.fleet, runs);
+        return { costUsd: c.usd, costDetail: c.detail };
+    }
+    return { costUsd: ctx.costUsd ?? null, costDetail: null };
+}
 function facts(ctx, runs, view) {
     const first = runs[0];
     const tasks = first?.tasks ?? [];
-    const all = view.allWindow();
+    const all = view?.allWindow() ?? { startMs: 0, endMs: 0 };
+    const missing = runs.flatMap(r => r.run.missingTasks);
     return {
         backend: ctx.backend,
-        regions: view.regions(),
+        regions: view ? view.regions() : [...new Set(missing.map(t => t.region))].sort(),
         tasks: tasks.length,
         vus: ctx.vus ?? null,
         durationS: (all.endMs - all.startMs) / 1000,
         engine: ctx.engine || tasks[0]?.task.engine || '',
         engineVersion: tasks[0]?.task.engineVersion || null,
-        steadyWindow: view.steadyWindow(),
-        costUsd: ctx.costUsd ?? null,
+        steadyWindow: view?.steadyWindow() ?? null,
+        ...costFacts(ctx, runs),
+        firstRequest: first && ctx.stepStartMs !== undefined ? firstRequestAfter(ctx.stepStartMs, first) : null,
         startSkewMs: typeof first?.run.facts.startSkewMs === 'number' ? first.run.facts.startSkewMs : null,
-        missingTasks: runs.flatMap(r => r.run.missingTasks),
+        missingTasks: missing,
         runUrl: ctx.runUrl ?? null,
         commit: ctx.commit ?? null
     };
@@ -76415,34 +78086,57 @@ function trimSeries(points) {
 }
 /**
  * Error rates are judged with a floor under the logarithm; the report shows the measured rates
- * (mean of the PR runs, median of the baselines) instead of the floored ones.
+ * (mean of the PR runs, median of the baselines) instead of the floored ones, overall and for each
+ * gated label.
  */
 function rawErrorRates(metrics, job) {
-    const pr = job.metrics.map(m => m.errorRate);
-    const base = job.baselines.map(b => b.metrics.errorRate).sort((a, b) => a - b);
-    const median = base.length
-        ? base[Math.floor((base.length - 1) / 2)] / 2 + base[Math.ceil((base.length - 1) / 2)] / 2
-        : null;
-    return metrics.map(m => m.name === 'error_rate' && pr.length
-        ? {
+    const baseFigures = job.baselineFigures ?? job.baselines.map(b => ({ errorRate: b.metrics.errorRate, labels: {} }));
+    const pick = (name, r) => {
+        if (name === 'error_rate')
+            return r.errorRate;
+        const m = /^error_rate\{name:(.*)\}$/s.exec(name);
+        return m ? r.labels[m[1]]?.errorRate : undefined;
+    };
+    const defined = (xs) => xs.filter((x) => x !== undefined);
+    return metrics.map(m => {
+        if (!m.name.startsWith('error_rate'))
+            return m;
+        const pr = defined(job.metrics.map(r => pick(m.name, r)));
+        if (!pr.length)
+            return m;
+        const base = defined(baseFigures.map(r => pick(m.name, r))).sort((a, b) => a - b);
+        const median = base.length
+            ? base[Math.floor((base.length - 1) / 2)] / 2 + base[Math.ceil((base.length - 1) / 2)] / 2
+            : null;
+        const current = pr.reduce((a, b) => a + b, 0) / pr.length;
+        return {
             ...m,
-            current: (100 * pr.reduce((a, b) => a + b, 0)) / pr.length,
+            current: 100 * current,
             baseline: median === null ? null : 100 * median,
-            deltaPct: median
-                ? (100 * (pr.reduce((a, b) => a + b, 0) / pr.length - median)) / median
-                : m.deltaPct
-        }
-        : m);
+            deltaPct: median ? (100 * (current - median)) / median : m.deltaPct
+        };
+    });
+}
+/**
+ * The latency percentiles of the summary table's Baseline or current column, so the charts draw
+ * exactly the figures the table beside them shows; null when the table lacks one of them.
+ */
+function tablePercentiles(metrics, column) {
+    const of = (name) => metrics.find(m => m.name === name)?.[column];
+    const [p50, p90, p95, p99] = ['p50', 'p90', 'p95', 'p99'].map(of);
+    if (![p50, p90, p95, p99].every(v => typeof v === 'number' && Number.isFinite(v)))
+        return null;
+    return { p50: p50, p90: p90, p95: p95, p99: p99 };
 }
 /** The report of a gate job. */
 function gateReportInput(ctx, job) {
     const runs = job.runs;
-    const screening = new ResultView(runs[0].tasks);
-    const cur = screening.stats();
+    const screening = firstView(runs);
+    const cur = screening?.stats() ?? NO_STATS;
     const baselineView = job.newestBaseline ? new ResultView(job.newestBaseline.tasks) : null;
     const head = job.verdict?.headline ?? null;
     const outcome = job.outcome;
-    const base = job.baselines.length ? job.baselines[job.baselines.length - 1].metrics : null;
+    const metrics = job.verdict ? rawErrorRates(job.verdict.metrics.map(reportMetric), job) : [];
     return {
         key: ctx.key,
         scenario: ctx.scenario,
@@ -76455,14 +78149,25 @@ function gateReportInput(ctx, job) {
             noisePct: head?.noise != null ? head.noise * 100 : null,
             baselines: head?.n ?? job.baselines.length,
             replicates: runs.length,
-            detectable10: head?.detectsTarget ?? null
+            detectable10: head?.detectsTarget ?? null,
+            ...(job.verdict
+                ? {
+                    minBaselines: job.verdict.minBaselines,
+                    provisionalThresholdPct: 100 * job.verdict.provisionalThreshold
+                }
+                : {})
         },
-        metrics: job.verdict ? rawErrorRates(job.verdict.metrics.map(reportMetric), job) : [],
+        metrics,
         slos: job.slo.map(reportSlo),
-        labels: labelsOf(screening, baselineView),
-        series: trimSeries(screening.series({ window: 'all' }, 60)),
-        baselinePercentiles: base ? { p50: base.p50Ms, p90: base.p90Ms, p95: base.p95Ms, p99: base.p99Ms } : null,
-        currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
+        labels: screening ? labelsOf(screening, baselineView) : [],
+        series: screening ? trimSeries(screening.series({ window: 'all' }, 60)) : [],
+        baselinePercentiles: tablePercentiles(metrics, 'baseline'),
+        currentPercentiles: tablePercentiles(metrics, 'current') ?? {
+            p50: cur.p50Ms,
+            p90: cur.p90Ms,
+            p95: cur.p95Ms,
+            p99: cur.p99Ms
+        },
         facts: facts(ctx, runs, screening),
         pr: ctx.pr ?? null,
         artifact: ctx.artifactName ? { name: ctx.artifactName } : null
@@ -76475,8 +78180,8 @@ function advisoryMetric(name, label, unit, v) {
 /** The report of a baseline job: this run's figures, no comparison. */
 function baselineReportInput(ctx, job) {
     const runs = job.runs;
-    const view = new ResultView(runs[0].tasks);
-    const cur = view.stats();
+    const view = firstView(runs);
+    const cur = view?.stats() ?? NO_STATS;
     return {
         key: ctx.key,
         scenario: ctx.scenario,
@@ -76498,13 +78203,50 @@ function baselineReportInput(ctx, job) {
             advisoryMetric('throughput', 'Throughput', 'rps', cur.rps)
         ],
         slos: [],
-        labels: labelsOf(view, null),
-        series: trimSeries(view.series({ window: 'all' }, 60)),
+        labels: view ? labelsOf(view, null) : [],
+        series: view ? trimSeries(view.series({ window: 'all' }, 60)) : [],
         baselinePercentiles: null,
         currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
         facts: facts(ctx, runs, view),
         pr: null,
         artifact: ctx.artifactName ? { name: ctx.artifactName } : null
+    };
+}
+/**
+ * The report of a run (or of results read from files) on its own: no gate, no baseline; the
+ * outcome is ERROR when `problems` says what went wrong.
+ */
+function runReportInput(ctx, view, opts = {}) {
+    const cur = view.stats();
+    const problems = opts.problems ?? null;
+    return {
+        key: ctx.key,
+        scenario: ctx.scenario,
+        title: opts.title ?? ctx.scenario,
+        mode: 'gate',
+        verdict: {
+            outcome: problems ? 'ERROR' : 'PASS',
+            provisional: false,
+            reasons: problems ? [problems] : (opts.reasons ?? []),
+            baselines: 0,
+            replicates: opts.runs?.length ?? 1
+        },
+        metrics: [
+            advisoryMetric('p50', 'p50 latency', 'ms', cur.p50Ms),
+            advisoryMetric('p90', 'p90 latency', 'ms', cur.p90Ms),
+            advisoryMetric('p95', 'p95 latency', 'ms', cur.p95Ms),
+            advisoryMetric('p99', 'p99 latency', 'ms', cur.p99Ms),
+            advisoryMetric('error_rate', 'Error rate', '%', cur.errorRate * 100),
+            advisoryMetric('throughput', 'Throughput', 'rps', cur.rps)
+        ],
+        slos: [],
+        labels: labelsOf(view, null),
+        series: trimSeries(view.series({ window: 'all' }, 60)),
+        baselinePercentiles: null,
+        currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
+        facts: facts(ctx, opts.runs ?? [], view),
+        pr: null,
+        artifact: null
     };
 }
 
@@ -76515,7 +78257,8 @@ function baselineReportInput(ctx, job) {
  */
 
 
-/** Writes the report files into `dir`. */
+
+/** Writes the report files into `dir`, redacted (src/report/redact.ts). */
 async function writeReportFiles(dir, result, html, markdown) {
     await (0,promises_.mkdir)(dir, { recursive: true });
     const files = {
@@ -76524,9 +78267,10 @@ async function writeReportFiles(dir, result, html, markdown) {
         reportHtml: (0,external_node_path_.join)(dir, 'report.html'),
         reportMd: (0,external_node_path_.join)(dir, 'report.md')
     };
-    await (0,promises_.writeFile)(files.resultJson, JSON.stringify(result) + '\n');
-    await (0,promises_.writeFile)(files.reportHtml, html);
-    await (0,promises_.writeFile)(files.reportMd, markdown);
+    const secrets = knownSecrets();
+    await (0,promises_.writeFile)(files.resultJson, JSON.stringify(redactDeep(result, secrets)) + '\n');
+    await (0,promises_.writeFile)(files.reportHtml, redactText(html, secrets));
+    await (0,promises_.writeFile)(files.reportMd, redactText(markdown, secrets));
     return files;
 }
 /** Artifact names allow neither `/` nor a few other characters. */
@@ -76684,7 +78428,7 @@ function formatClock(seconds) {
     return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 /** US dollars: `$0.42`, `<$0.01`, `$1,234.50`. */
-function formatUsd(v) {
+function format_formatUsd(v) {
     if (!format_finite(v))
         return MISSING;
     if (v > 0 && v < 0.01)
@@ -76708,7 +78452,8 @@ const OUTCOME_EMOJI = {
     PASS: '✅',
     FAIL: '❌',
     INCONCLUSIVE: '⚠️',
-    ERROR: '⛔'
+    ERROR: '⛔',
+    CANCELLED: '🚫'
 };
 const STATUS_EMOJI = {
     pass: '✅',
@@ -76735,6 +78480,11 @@ function safeHttpUrl(url) {
     catch {
         return null;
     }
+}
+/** When the first request was answered: `first request 7.2–8.2 s after the step started`. */
+function formatFirstRequest(r) {
+    const f = (x) => formatNumber(x, x >= 100 ? 0 : 1);
+    return `first request ${f(r.fromS)}–${f(r.toS)} s after the step started`;
 }
 
 ;// CONCATENATED MODULE: ./src/report/charts.ts
@@ -76810,8 +78560,15 @@ function downsampleSeries(points, max) {
     }
     return out;
 }
-function mermaidBlock(lines) {
-    return ['```mermaid', ...lines, '```'].join('\n');
+/** Series colours of the charts: this run, the baseline (the SVG charts use the same). */
+const CHART_COLORS = { current: '#2f6fdd', baseline: '#8c96a5' };
+/**
+ * A Mermaid block whose series are drawn in `palette` (in series order). Mermaid's default palette
+ * starts with a colour close to the page background, which hides a chart's only series.
+ */
+function mermaidBlock(lines, palette = [CHART_COLORS.current]) {
+    const init = `%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "${palette.join(', ')}"}}}}%%`;
+    return ['```mermaid', init, ...lines, '```'].join('\n');
 }
 function mermaidArray(values) {
     return `[${values.map(v => String(roundForChart(v))).join(', ')}]`;
@@ -76830,16 +78587,15 @@ function mermaidPercentileChart(baseline, current) {
     const all = [...cur, ...(base ?? [])].filter(Number.isFinite);
     const lines = [
         'xychart-beta',
-        `  title "${base ? 'Latency percentiles: baseline (bars) vs this run (line)' : 'Latency percentiles'}"`,
+        `  title "${base ? 'Latency percentiles: baseline (grey bars) vs this run (blue line)' : 'Latency percentiles of this run (bars)'}"`,
         `  x-axis ${mermaidCategories(PERCENTILE_KEYS)}`,
         `  y-axis "ms" 0 --> ${niceMax(Math.max(0, ...all))}`
     ];
     if (base) {
         lines.push(`  bar ${mermaidArray(base)}`, `  line ${mermaidArray(cur)}`);
+        return mermaidBlock(lines, [CHART_COLORS.baseline, CHART_COLORS.current]);
     }
-    else {
-        lines.push(`  bar ${mermaidArray(cur)}`);
-    }
+    lines.push(`  bar ${mermaidArray(cur)}`);
     return mermaidBlock(lines);
 }
 /**
@@ -76860,7 +78616,7 @@ function mermaidTimeChart(points, opts) {
     const max = Math.max(0, ...ys.filter(Number.isFinite));
     return mermaidBlock([
         'xychart-beta',
-        `  title "${mermaidText(opts.title)}"`,
+        `  title "${mermaidText(`${opts.title} (line: ${opts.series ?? 'this run, per interval'})`)}"`,
         `  x-axis ${mermaidCategories(xs)}`,
         `  y-axis "${mermaidText(opts.yLabel)}" 0 --> ${niceMax(max)}`,
         `  line ${mermaidArray(ys)}`
@@ -76876,7 +78632,7 @@ function mermaidCategoryChart(categories, values, opts) {
     const max = Math.max(0, ...values.filter(Number.isFinite));
     return mermaidBlock([
         'xychart-beta',
-        `  title "${mermaidText(opts.title)}"`,
+        `  title "${mermaidText(`${opts.title} (${opts.kind ?? 'line'}: ${opts.series ?? 'this run'})`)}"`,
         `  x-axis ${mermaidCategories(categories)}`,
         `  y-axis "${mermaidText(opts.yLabel)}" 0 --> ${niceMax(max)}`,
         `  ${opts.kind ?? 'line'} ${mermaidArray(values)}`
@@ -77425,6 +79181,70 @@ function toAlignment(value) {
         : 0
 }
 
+;// CONCATENATED MODULE: ./src/report/noise.ts
+/**
+ * What the report says about the gate's sensitivity, as plain text for the markdown and HTML
+ * renderers: the minimum detectable effect when it means something, the fixed threshold of a
+ * provisional verdict, and a plain sentence instead of a figure when the noise is too large.
+ */
+
+/** Largest detectable effect stated as a figure, percent (a doubling); see MDE_CAP in src/gate/rule.ts. */
+const MDE_CAP_PCT = 100;
+function known(x) {
+    return x !== null && x !== undefined && Number.isFinite(x);
+}
+/** The threshold a provisional verdict used, e.g. "10%". */
+function thresholdText(v) {
+    const t = known(v.provisionalThresholdPct) ? v.provisionalThresholdPct : 10;
+    return Number.isInteger(t) ? `${t}%` : formatPercent(t);
+}
+/** The sentence under the headline of a report with a baseline, or null when there is nothing to say. */
+function detectSentence(v) {
+    const min = formatCount(v.minBaselines ?? 10);
+    if (v.provisional)
+        return (`Provisional verdict: ${formatCount(v.baselines)} of ${min} baselines. Until there are ${min}, a metric ` +
+            `fails only when it is more than ${thresholdText(v)} worse than the baseline median (confirmed by more ` +
+            'runs); no detectable-effect figure is given yet.');
+    if (!known(v.mdePct))
+        return null;
+    const noise = known(v.noisePct) ? `σ=${formatPercent(v.noisePct)}, ` : '';
+    const where = `(${noise}N=${formatCount(v.baselines)} baselines)`;
+    if (v.mdePct > MDE_CAP_PCT)
+        return (`Regressions smaller than ${MDE_CAP_PCT}% cannot be told from this noise ${where}: ` +
+            'needs more baselines or steadier runs.');
+    let s = `Can detect regressions ≥ ${formatPercent(v.mdePct)} at this noise ${where}.`;
+    if (v.detectable10 === false)
+        s += ' A 10% regression is not reliably detectable at this noise.';
+    return s;
+}
+/** The sensitivity facts: [name, value] pairs (noise, N, k, then the MDE or the fixed threshold). */
+function noiseFacts(v) {
+    const rows = [
+        ['Noise (σ)', formatPercent(v.noisePct)],
+        ['Baselines (N)', formatCount(v.baselines)],
+        ['PR replicates (k)', formatCount(v.replicates)]
+    ];
+    if (v.provisional) {
+        rows.push([
+            'Threshold',
+            `fixed ${thresholdText(v)} (provisional: fewer than ${formatCount(v.minBaselines ?? 10)} baselines)`
+        ]);
+        return rows;
+    }
+    if (!known(v.mdePct))
+        return rows;
+    if (v.mdePct > MDE_CAP_PCT) {
+        rows.push(['Minimum detectable effect', `over ${MDE_CAP_PCT}%: needs more baselines`]);
+        return rows;
+    }
+    rows.push(['Minimum detectable effect', formatPercent(v.mdePct)]);
+    if (v.detectable10 === true)
+        rows.push(['10% target', 'reachable']);
+    if (v.detectable10 === false)
+        rows.push(['10% target', 'not reachable at this noise']);
+    return rows;
+}
+
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
 /**
  * The markdown report: one body used for the sticky PR comment, the job summary and the check-run
@@ -77432,6 +79252,7 @@ function toAlignment(value) {
  * tables follow. Bodies are kept under GitHub's size limits by dropping per-label rows first,
  * then the charts, and saying where the full report is.
  */
+
 
 
 
@@ -77505,26 +79326,19 @@ function headline(input) {
         out.push('', escapeMarkdown(reasons[0]));
     else if (reasons.length > 1)
         out.push('', ...reasons.map(r => `- ${escapeMarkdown(r)}`));
-    const detect = detectSentence(input);
+    const detect = markdown_detectSentence(input);
     if (detect)
         out.push('', detect);
     return out;
 }
-function detectSentence(input) {
-    const v = input.verdict;
+function markdown_detectSentence(input) {
     if (!hasBaseline(input)) {
         return input.mode === 'stress'
             ? '_Stress run: no baseline comparison and no gate; the capacity report holds the analysis._'
             : '_No baseline to compare against yet: showing this run only._';
     }
-    const mde = v.mdePct;
-    if (mde === null || mde === undefined || !Number.isFinite(mde))
-        return null;
-    const noise = v.noisePct !== null && v.noisePct !== undefined ? `σ=${formatPercent(v.noisePct)}, ` : '';
-    let s = `Can detect regressions ≥ ${formatPercent(mde)} at this noise (${noise}N=${formatCount(v.baselines)} baselines).`;
-    if (v.detectable10 === false)
-        s += ' A 10% regression is not reliably detectable at this noise.';
-    return s;
+    const s = detectSentence(input.verdict);
+    return s === null ? null : escapeMarkdown(s);
 }
 function metricRow(m, withBaseline) {
     const name = m.primary ? `**${escapeMarkdown(m.label)}**` : escapeMarkdown(m.label);
@@ -77558,7 +79372,7 @@ function missingTasks(input) {
 }
 function sloRow(s) {
     const expr = s.metric ? `${codeSpan(s.metric)}: ${codeSpan(s.expr)}` : codeSpan(s.expr);
-    const result = s.ok ? '✅ pass' : '❌ fail';
+    const result = s.judged === false ? '⚪ not judged' : s.ok ? '✅ pass' : '❌ fail';
     return [
         expr,
         s.source,
@@ -77569,9 +79383,10 @@ function sloRow(s) {
 function sloSection(input) {
     if (!input.slos.length)
         return [];
-    const passed = input.slos.filter(s => s.ok).length;
+    const passed = input.slos.filter(s => s.ok && s.judged !== false).length;
+    const notJudged = input.slos.filter(s => s.judged === false).length;
     return [
-        `**SLOs** (${passed} of ${input.slos.length} passed)`,
+        `**SLOs** (${passed} of ${input.slos.length} passed${notJudged ? `, ${notJudged} not judged` : ''})`,
         '',
         markdownTable([['SLO', 'Source', 'Observed', 'Result'], ...input.slos.map(sloRow)], {
             align: ['l', 'l', 'r', 'l'],
@@ -77582,18 +79397,23 @@ function sloSection(input) {
 function noiseLine(input) {
     if (!hasBaseline(input))
         return null;
-    const v = input.verdict;
-    const parts = [
-        `σ=${formatPercent(v.noisePct)}`,
-        `N=${formatCount(v.baselines)} baselines`,
-        `k=${formatCount(v.replicates)} ${v.replicates === 1 ? 'PR replicate' : 'PR replicates'}`,
-        `MDE ${formatPercent(v.mdePct)}`
-    ];
-    if (v.detectable10 === true)
-        parts.push('10% target reachable');
-    if (v.detectable10 === false)
-        parts.push('10% target not reachable');
-    return `**Noise:** ${parts.join(' · ')}`;
+    const parts = noiseFacts(input.verdict).map(([name, value]) => {
+        switch (name) {
+            case 'Noise (σ)':
+                return `σ=${value}`;
+            case 'Baselines (N)':
+                return `N=${value} baselines`;
+            case 'PR replicates (k)':
+                return `k=${value} ${input.verdict.replicates === 1 ? 'PR replicate' : 'PR replicates'}`;
+            case 'Minimum detectable effect':
+                return `MDE ${value}`;
+            case '10% target':
+                return value === 'reachable' ? '10% target reachable' : '10% target not reachable';
+            default:
+                return `${name.toLowerCase()} ${value}`;
+        }
+    });
+    return `**Noise:** ${escapeMarkdown(parts.join(' · '))}`;
 }
 function steadyText(input) {
     const w = input.facts.steadyWindow;
@@ -77621,8 +79441,10 @@ function runLine(input) {
     if (f.startSkewMs !== null && f.startSkewMs !== undefined && Number.isFinite(f.startSkewMs))
         parts.push(`start skew ${formatCount(Math.round(f.startSkewMs))} ms`);
     if (f.costUsd !== null && f.costUsd !== undefined && Number.isFinite(f.costUsd)) {
-        parts.push(`est. cost ${formatUsd(f.costUsd)}`);
+        parts.push(`est. cost ${format_formatUsd(f.costUsd)}${f.costDetail ? ` (${escapeMarkdown(f.costDetail)})` : ''}`);
     }
+    if (f.firstRequest)
+        parts.push(escapeMarkdown(formatFirstRequest(f.firstRequest)));
     if (f.commit) {
         parts.push(f.baselineCommit
             ? `commit ${codeSpan(shortSha(f.commit))} vs baseline ${codeSpan(shortSha(f.baselineCommit))}`
@@ -77677,7 +79499,7 @@ function labelsSection(input, labels) {
     const shown = labels.length === total
         ? `${formatCount(total)}`
         : `${formatCount(labels.length)} busiest of ${formatCount(total)}`;
-    const note = useBaseline ? '; Δ% vs the same label in the baseline' : '';
+    const note = useBaseline ? '; Δ% vs the same label in the newest baseline' : '';
     const table = markdownTable([['Label', 'Requests', 'Errors', 'p50', 'p95', 'p99'], ...labels.map(l => labelRow(l, useBaseline))], { align: ['l', 'r', 'r', 'r', 'r', 'r'], alignDelimiters: false });
     return [
         `<details><summary>Per-label results (${htmlText(shown)} ${total === 1 ? 'label' : 'labels'}${htmlText(note)})</summary>`,
@@ -77826,6 +79648,7 @@ function renderCheckOutput(input) {
 
 
 
+
 const COLORS = {
     baseline: '#8c96a5',
     current: '#2f6fdd',
@@ -77844,7 +79667,7 @@ main { max-width: 1100px; margin: 0 auto; padding: 24px; }
 h1 { font-size: 24px; margin: 0 0 8px; } h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
 .verdict { border-left: 6px solid var(--muted); padding: 8px 16px; margin: 8px 0 16px; }
 .verdict.PASS { border-color: var(--pass); } .verdict.FAIL { border-color: var(--fail); }
-.verdict.INCONCLUSIVE { border-color: var(--warn); } .verdict.ERROR { border-color: var(--error); }
+.verdict.INCONCLUSIVE { border-color: var(--warn); } .verdict.ERROR, .verdict.CANCELLED { border-color: var(--error); }
 .muted { color: var(--muted); }
 table { border-collapse: collapse; margin: 8px 0; }
 th, td { border: 1px solid var(--line); padding: 4px 10px; vertical-align: top; }
@@ -77902,9 +79725,10 @@ function headerSection(input) {
                 ? '<p class="muted">Stress run: no baseline comparison and no gate; the capacity report holds the analysis.</p>'
                 : '<p class="muted">No baseline to compare against yet: showing this run only.</p>';
     }
-    else if (v.mdePct !== null && v.mdePct !== undefined && Number.isFinite(v.mdePct)) {
-        const noise = v.noisePct !== null && v.noisePct !== undefined ? `σ=${formatPercent(v.noisePct)}, ` : '';
-        detect = `<p>Can detect regressions ≥ ${escapeHtml(formatPercent(v.mdePct))} at this noise (${escapeHtml(noise)}N=${escapeHtml(formatCount(v.baselines))} baselines).${v.detectable10 === false ? ' A 10% regression is not reliably detectable at this noise.' : ''}</p>`;
+    else {
+        const s = detectSentence(v);
+        if (s !== null)
+            detect = `<p>${escapeHtml(s)}</p>`;
     }
     return [
         `<h1>perf-gate · ${escapeHtml(title)}</h1>`,
@@ -77933,17 +79757,19 @@ function missingSection(input) {
 function html_sloSection(input) {
     if (!input.slos.length)
         return '';
-    const passed = input.slos.filter(s => s.ok).length;
+    const passed = input.slos.filter(s => s.ok && s.judged !== false).length;
+    const notJudged = input.slos.filter(s => s.judged === false).length;
     const rows = input.slos.map(s => [
         s.metric
             ? `<code>${escapeHtml(s.metric)}</code>: <code>${escapeHtml(s.expr)}</code>`
             : `<code>${escapeHtml(s.expr)}</code>`,
         escapeHtml(s.source),
         escapeHtml(format_formatValue(s.observed, s.unit || undefined)),
-        (s.ok ? '✅ pass' : '❌ fail') + (s.reason ? ` <span class="muted">(${escapeHtml(s.reason)})</span>` : '')
+        (s.judged === false ? '⚪ not judged' : s.ok ? '✅ pass' : '❌ fail') +
+            (s.reason ? ` <span class="muted">(${escapeHtml(s.reason)})</span>` : '')
     ]);
     return [
-        `<h2>SLOs <span class="muted">(${passed} of ${input.slos.length} passed)</span></h2>`,
+        `<h2>SLOs <span class="muted">(${passed} of ${input.slos.length} passed${notJudged ? `, ${notJudged} not judged` : ''})</span></h2>`,
         table(['SLO', 'Source', 'Observed', 'Result'], rows, [false, false, true, false])
     ].join('\n');
 }
@@ -78002,10 +79828,8 @@ function factsSection(input) {
     const v = input.verdict;
     const rows = [];
     if (hasBaseline(input)) {
-        rows.push(['Noise (σ)', escapeHtml(formatPercent(v.noisePct))], ['Baselines (N)', escapeHtml(formatCount(v.baselines))], ['PR replicates (k)', escapeHtml(formatCount(v.replicates))], ['Minimum detectable effect', escapeHtml(formatPercent(v.mdePct))]);
-        if (v.detectable10 !== null && v.detectable10 !== undefined) {
-            rows.push(['10% target', v.detectable10 ? 'reachable' : 'not reachable at this noise']);
-        }
+        for (const [name, value] of noiseFacts(v))
+            rows.push([name, escapeHtml(value)]);
     }
     rows.push(['Engine', escapeHtml(f.engineVersion ? `${f.engine} ${f.engineVersion}` : f.engine)], ['Backend', escapeHtml(f.backend)], ['Regions', escapeHtml(f.regions.length ? f.regions.join(', ') : MISSING)], ['Tasks', escapeHtml(formatCount(f.tasks))]);
     if (f.vus !== null && f.vus !== undefined)
@@ -78022,7 +79846,15 @@ function factsSection(input) {
     if (f.startSkewMs !== null && f.startSkewMs !== undefined)
         rows.push(['Start skew', `${Math.round(f.startSkewMs)} ms`]);
     if (f.costUsd !== null && f.costUsd !== undefined)
-        rows.push(['Estimated cost', escapeHtml(formatUsd(f.costUsd))]);
+        rows.push([
+            'Estimated cost',
+            escapeHtml(format_formatUsd(f.costUsd)) +
+                (f.costDetail ? ` <span class="muted">(${escapeHtml(f.costDetail)})</span>` : '')
+        ]);
+    if (f.firstRequest) {
+        const text = formatFirstRequest(f.firstRequest);
+        rows.push(['Time to first request', escapeHtml(text.replace(/^first request /, ''))]);
+    }
     if (f.commit)
         rows.push(['Commit', `<code>${escapeHtml(f.commit)}</code>`]);
     if (f.baselineCommit)
@@ -78063,7 +79895,7 @@ function html_labelsSection(input) {
     });
     const n = input.labels.length;
     return [
-        `<h2>Per-label results <span class="muted">(${escapeHtml(formatCount(n))} ${n === 1 ? 'label' : 'labels'}${useBaseline ? '; Δ% vs the same label in the baseline' : ''})</span></h2>`,
+        `<h2>Per-label results <span class="muted">(${escapeHtml(formatCount(n))} ${n === 1 ? 'label' : 'labels'}${useBaseline ? '; Δ% vs the same label in the newest baseline' : ''})</span></h2>`,
         table(['Label', 'Requests', 'Errors', 'p50', 'p95', 'p99'], rows, [false, true, true, true, true, true], 0)
     ].join('\n');
 }
@@ -78147,12 +79979,39 @@ function windowFlag(v, dflt) {
     throw new UsageError(`--window: expected all or steady, got "${v}"`);
 }
 
+;// CONCATENATED MODULE: ./src/cli/interrupt.ts
+function onInterrupt(log, before) {
+    const abort = new AbortController();
+    const handler = (sig) => {
+        before?.();
+        if (!abort.signal.aborted) {
+            log(`interrupted; stopping the tasks and collecting what they wrote (${sig})`);
+            abort.abort(sig);
+        }
+        else {
+            log(`still stopping (${sig}); runners that do not stop are killed within 20 s`);
+        }
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+    return {
+        signal: abort.signal,
+        dispose() {
+            process.off('SIGINT', handler);
+            process.off('SIGTERM', handler);
+        }
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/cli/commands/gate.ts
 /**
  * `perf-gate gate`: the action's decision rule and report in the terminal. It runs the scenario
  * (or reads `--results`), compares it with the baselines in a store, and prints the same report a
  * pull request gets. `--baseline` stores runs as baselines instead (the nightly job).
  */
+
+
+
 
 
 
@@ -78191,6 +80050,8 @@ Rule:
   --min-effect P         smallest change that can fail (default 3%)
   --alpha A              family-wise false-alarm rate (default 0.01)
   --provisional-threshold P  threshold while provisional (default 10%)
+  --gate-labels L        gate labels' p95 and error rate too: all, a share such as 5%, or a label
+                         name (repeatable); default: the scenario's gate-labels, else none
   --fail-on-inconclusive exit 1 on INCONCLUSIVE too
 
 Output:
@@ -78212,6 +80073,7 @@ const OPTIONS = {
     'min-effect': { type: 'string' },
     alpha: { type: 'string' },
     'provisional-threshold': { type: 'string' },
+    'gate-labels': { type: 'string', multiple: true },
     'fail-on-inconclusive': { type: 'boolean', default: false },
     'report-dir': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false }
@@ -78241,7 +80103,7 @@ const gateCommand = {
             io.stdout.write(HELP);
             return EXIT_OK;
         }
-        const log = (m) => io.stderr.write(`perf-gate gate: ${m}\n`);
+        const log = (m) => io.stderr.write(`perf-gate gate: ${redactText(m)}\n`);
         const gate = {
             confirmReplicates: flag(() => parseInteger('confirm-replicates', values['confirm-replicates'] ?? '', 4, 0, 20)),
             maxBaselines: flag(() => parseInteger('max-baselines', values['max-baselines'] ?? '', 30, 2, 1000)),
@@ -78250,6 +80112,17 @@ const gateCommand = {
             alpha: flag(() => parseFraction('alpha', values.alpha ?? '', 0.01, 0.5)),
             provisionalThreshold: flag(() => parseFraction('provisional-threshold', values['provisional-threshold'] ?? '', 0.1, 10))
         };
+        let gateLabels;
+        if (values['gate-labels']?.length) {
+            try {
+                gateLabels = labels_parseGateLabels(values['gate-labels']);
+            }
+            catch (e) {
+                if (e instanceof labels_GateLabelsError)
+                    throw new UsageError(`--gate-labels: ${e.message}`);
+                throw e;
+            }
+        }
         const replicates = flag(() => parseInteger('replicates', values.replicates ?? '', 2, 1, 20));
         let slos;
         try {
@@ -78269,7 +80142,8 @@ const gateCommand = {
         if (values.results?.length) {
             const imported = await importRunResult(values.results, {
                 cwd: io.cwd,
-                scenario: values.scenario ?? 'default'
+                scenario: values.scenario ?? 'default',
+                warn: m => io.stderr.write(`perf-gate gate: ${m}\n`)
             });
             scenarioName = imported.run.scenario;
             fingerprint = imported.run.fingerprint;
@@ -78289,16 +80163,20 @@ const gateCommand = {
             fingerprint = scenario.fingerprint;
             engine = scenario.engine;
             vus = scenario.vus;
+            gateLabels ??= scenario.gateLabels;
             slos.push(...parseSlos(scenario.thresholds.map(t => `${t.metric}: ${t.expr}`), `scenario ${scenario.name} thresholds`));
             runOnce = async (replicate) => {
                 log(`run ${replicate + 1}: ${scenario.engine}, ${scenario.vus} VUs against ${scenario.target}`);
-                return runScenarioOnce(scenario, { env: io.env, log });
+                return runScenarioOnce(scenario, { env: io.env, log, signal: interrupts.signal });
             };
         }
         const store = await createBaselineStore(values['baseline-store'] ?? `dir:${DEFAULT_BASELINE_STORE}`, {
             cwd: io.cwd,
-            env: io.env
+            env: io.env,
+            warn: log
         });
+        // SIGINT/SIGTERM stop the runners; a baseline job then stores nothing.
+        const interrupts = onInterrupt(log);
         const ctx = {
             repo: values.repo ?? io.env.GITHUB_REPOSITORY ?? 'local',
             commit: git(io.cwd, ['rev-parse', 'HEAD']) || 'local',
@@ -78306,8 +80184,10 @@ const gateCommand = {
             scenario: scenarioName,
             fingerprint,
             gate,
+            gateLabels,
             slos,
             store,
+            signal: interrupts.signal,
             log
         };
         const rctx = {
@@ -78315,19 +80195,20 @@ const gateCommand = {
             scenario: scenarioName,
             backend: canRerun ? 'local' : 'import',
             engine,
-            vus
+            vus,
+            ...(canRerun ? { fleet: { kind: 'local' }, stepStartMs: performance.timeOrigin } : {})
         };
         if (values.baseline) {
-            const job = await runBaselineJob(ctx, runOnce, canRerun ? replicates : 1);
+            const job = await runBaselineJob(ctx, runOnce, canRerun ? replicates : 1).finally(() => interrupts.dispose());
             const input = baselineReportInput(rctx, job);
-            io.stdout.write(renderJobSummary(input) + '\n');
+            io.stdout.write(redactText(renderJobSummary(input)) + '\n');
             if (values['report-dir'])
                 await writeReportFiles(values['report-dir'], job.runs[0] ?? null, renderHtml(input), renderJobSummary(input));
             return job.outcome === 'PASS' ? EXIT_OK : EXIT_FAILED;
         }
-        const job = await runGateJob(ctx, runOnce, canRerun);
+        const job = await runGateJob(ctx, runOnce, canRerun).finally(() => interrupts.dispose());
         const input = gateReportInput(rctx, job);
-        io.stdout.write(renderJobSummary(input) + '\n');
+        io.stdout.write(redactText(renderJobSummary(input)) + '\n');
         if (values['report-dir'])
             await writeReportFiles(values['report-dir'], job.runs[0] ?? null, renderHtml(input), renderJobSummary(input));
         log(`${job.outcome}${job.reasons.length ? `: ${job.reasons[0]}` : ''}`);
@@ -78338,6 +80219,16 @@ const gateCommand = {
         return EXIT_OK;
     }
 };
+
+;// CONCATENATED MODULE: ./src/report/html-file.ts
+/** Writes the HTML report of a report input to a file (the CLI's `--html`). */
+
+
+
+async function writeHtmlReport(file, input) {
+    await (0,promises_.mkdir)((0,external_node_path_.dirname)(file), { recursive: true });
+    await (0,promises_.writeFile)(file, renderHtml(input));
+}
 
 ;// CONCATENATED MODULE: ./src/results/summary.ts
 /**
@@ -78435,6 +80326,20 @@ function buildSummary(tasks, opts = {}) {
         tasks: { count: tasks.length, failed: tasks.filter(t => t.task.status !== 'ok').length, statuses },
         sources: uniq(tasks.flatMap(t => t.task.sources))
     };
+}
+
+;// CONCATENATED MODULE: ./src/cli/run-thresholds.ts
+/**
+ * `perf-gate run` judges the scenario's thresholds (perf-gate.yml `thresholds` and `--threshold`)
+ * on the run it just made, as the gate judges SLOs: a crossed or unevaluable threshold fails the
+ * run (exit code 1).
+ */
+
+function judgeThresholds(view, thresholds, window) {
+    const slos = thresholds.map((t, i) => parseThresholdSpec(t, `thresholds[${i}]`));
+    const results = evaluateSlos(view, slos, { window });
+    const lines = results.map(r => `  ${r.status === 'pass' ? 'held  ' : r.status === 'fail' ? 'FAILED' : r.status} ${r.reason}`);
+    return { lines, failed: results.filter(r => r.status === 'fail' || r.status === 'invalid').length };
 }
 
 ;// CONCATENATED MODULE: ./src/report/terminal.ts
@@ -78581,6 +80486,11 @@ function useColor(stream, env) {
 
 
 
+
+
+
+
+
 const run_HELP = `Usage: perf-gate run [options]
 
 Runs a load test on this machine (one runner process per task), merges the tasks' results
@@ -78593,12 +80503,13 @@ Scenario (perf-gate.yml in the current directory is read when present; flags win
   --script FILE          k6 .js, Locust .py or JMeter .jmx script
   --target URL           base URL of the system under test (loopback or allowed-hosts only)
   --request 'M /path'    a request of the http engine, repeatable (e.g. --request 'GET /fast')
-  --vus N                virtual users / threads in total (default 1)
-  --duration D           hold duration: 500ms, 30s, 2m, 1h30m or seconds (default 30s)
+  --vus N                virtual users / threads in total (default 1; k6: the script's own
+                         options when no load flag, config load or profile is given)
+  --duration D           hold duration: 500ms, 30s, 2m, 1h30m or seconds (default 30s; k6: as --vus)
   --ramp-up D            ramp-up before the hold (default 0)
   --tasks N              runner processes to split the load over (default 1)
   --interval D           result interval (default 1s)
-  --threshold EXPR       a k6-syntax threshold recorded with the result, repeatable
+  --threshold EXPR       a k6-syntax threshold, judged on the run (exit 1 when crossed), repeatable
   --allow-host HOST      also allow this target host, repeatable
   --profile NAME         a test-type preset: load, stress, spike, soak, scalability or volume
                          (--vus is its expected load, --duration its total length; docs/profiles.md)
@@ -78608,15 +80519,17 @@ Scenario (perf-gate.yml in the current directory is read when present; flags win
 Output:
   --out FILE             run result JSON (default .perf-gate/results/<scenario>-<time>.json)
   --window steady|all    window of the report (default: steady)
+  --html FILE            also write the HTML report (charts, per-label tables) to FILE
   --json                 print the JSON summary instead of the table
   -h, --help             show this help
 
-Exit codes: 0 the run worked, 1 tasks failed or were missing, 2 bad input.
+Exit codes: 0 the run worked, 1 tasks failed or were missing or a threshold was crossed, 2 bad input.
 `;
 const run_OPTIONS = {
     ...SCENARIO_OPTIONS,
     out: { type: 'string' },
     window: { type: 'string' },
+    html: { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false }
 };
@@ -78642,7 +80555,7 @@ const runCommand = {
             return EXIT_OK;
         }
         const window = windowFlag(values.window, 'steady');
-        const flags = scenarioFlagsOf(values);
+        const flags = { ...scenarioFlagsOf(values), thresholds: values.threshold };
         const scenario = await loadScenario({
             config: values.config,
             scenario: values.scenario,
@@ -78670,31 +80583,22 @@ const runCommand = {
                 io.stderr.write('\n');
             wroteLine = false;
         };
-        const abort = new AbortController();
-        let interrupts = 0;
-        const onSigint = () => {
-            interrupts++;
-            endLine();
-            if (interrupts === 1) {
-                log('interrupted; stopping the tasks and collecting what they wrote');
-                abort.abort();
-            }
-            else {
-                log('still stopping; runners that do not stop are killed within 20 s');
-            }
-        };
+        const interrupts = onInterrupt(log, endLine);
         let taskCount = scenario.tasks;
-        process.on('SIGINT', onSigint);
+        let vusText = `${scenario.vus} VUs`;
         let result;
         try {
             result = await runScenarioOnce(scenario, {
                 env: io.env,
-                signal: abort.signal,
+                signal: interrupts.signal,
                 onProgress,
                 onPlan: plan => {
                     taskCount = plan.tasks.length;
-                    log(`${scenario.name}: ${scenario.engine}, ${scenario.vus} VUs over ${taskCount} task${taskCount === 1 ? '' : 's'}, ` +
-                        `${profileSeconds(scenario)} s against ${scenario.target}`);
+                    const own = plan.tasks[0]?.load.scriptLoad === true;
+                    if (own)
+                        vusText = `up to ${plan.tasks[0].load.vus} VUs`;
+                    log(`${scenario.name}: ${scenario.engine}, ${own ? "the script's own load" : `${scenario.vus} VUs`} over ${taskCount} task${taskCount === 1 ? '' : 's'}, ` +
+                        `${own ? `at most ${plan.tasks[0].load.durationS}` : profileSeconds(scenario)} s against ${scenario.target}`);
                 },
                 log: m => {
                     endLine();
@@ -78711,7 +80615,7 @@ const runCommand = {
             throw new UsageError(`${where}: ${e.message}`);
         }
         finally {
-            process.off('SIGINT', onSigint);
+            interrupts.dispose();
             endLine();
         }
         const out = outPath(result.run.createdMs);
@@ -78722,15 +80626,42 @@ const runCommand = {
             log('no task produced any request data; nothing to report');
             return EXIT_FAILED;
         }
-        const summary = buildSummary(result.tasks, { window });
-        if (values.json)
-            io.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-        else {
-            const title = `perf-gate run: ${scenario.name} · ${scenario.engine} · ${taskCount} task${taskCount === 1 ? '' : 's'} · ` +
-                `${scenario.vus} VUs · ${scenario.target}`;
-            io.stdout.write(renderTerminal(summary, { color: useColor(io.stdout, io.env), title }));
+        const view = new ResultView(result.tasks);
+        const summary = buildSummary(result.tasks, { window, view });
+        const judged = judgeThresholds(view, scenario.thresholds, window);
+        const own = (t) => scenario.thresholds.some(x => x.metric === t.metric && x.expr === t.expr);
+        if (values.html) {
+            const file = (0,external_node_path_.resolve)(io.cwd, values.html);
+            await writeHtmlReport(file, runReportInput({
+                key: scenario.name,
+                scenario: scenario.name,
+                backend: 'local',
+                engine: scenario.engine,
+                vus: scenario.vus,
+                fleet: { kind: 'local' },
+                stepStartMs: performance.timeOrigin
+            }, view, { runs: [result], problems: runProblems(result), title: `perf-gate run: ${scenario.name}` }));
+            log(`HTML report: ${displayPath(file, io.cwd)}`);
         }
-        return runProblems(result) ? EXIT_FAILED : EXIT_OK;
+        if (values.json) {
+            io.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+            if (judged.lines.length)
+                io.stderr.write(['perf-gate run: thresholds:', ...judged.lines].join('\n') + '\n');
+        }
+        else {
+            // The scenario's thresholds are judged below; only the script's own stay "declared".
+            summary.thresholds = summary.thresholds.filter(t => !own(t));
+            const title = `perf-gate run: ${scenario.name} · ${scenario.engine} · ${taskCount} task${taskCount === 1 ? '' : 's'} · ` +
+                `${vusText} · ${scenario.target}`;
+            io.stdout.write(renderTerminal(summary, { color: useColor(io.stdout, io.env), title }));
+            if (judged.lines.length)
+                io.stdout.write(['', 'thresholds:', ...judged.lines].join('\n') + '\n');
+        }
+        for (const line of k6ThresholdsCrossed(result))
+            log(line);
+        if (judged.failed)
+            log(`${judged.failed} threshold${judged.failed === 1 ? '' : 's'} not met`);
+        return runProblems(result) || judged.failed ? EXIT_FAILED : EXIT_OK;
     }
 };
 
@@ -79448,6 +81379,14 @@ class StepStopRule {
 }
 
 ;// CONCATENATED MODULE: ./src/jobs/stress.ts
+/**
+ * The stress job, shared by the action (`mode: stress`) and the CLI (`perf-gate stress`): run a
+ * profile once, stop it early when a stress step breaks an SLO, analyse the per-interval results,
+ * keep a capacity record in the baseline store and hand back everything the capacity report needs.
+ * It never gates: the outcome is PASS when the run could be analysed (whatever the SLOs did) and
+ * ERROR when it could not, or when the record could not be stored.
+ */
+
 
 
 
@@ -79633,6 +81572,15 @@ async function runStressJob(ctx, runOnce) {
     }
     return { ...base, outcome: 'PASS', reasons, view, analysis, plan, record, history };
 }
+/** The estimated cost and the time to first request of a stress run, for its reports. */
+function fleetFacts(ctx, run) {
+    const cost = ctx.fleet && run ? estimateRunCost(ctx.fleet, [run]) : null;
+    return {
+        costUsd: cost?.usd ?? null,
+        costDetail: cost?.detail ?? null,
+        firstRequest: run && ctx.stepStartMs !== undefined ? firstRequestAfter(ctx.stepStartMs, run) : null
+    };
+}
 /** The capacity report's input for a stress job. */
 function capacityReportInput(ctx, scenario, slos, job) {
     const view = job.view;
@@ -79673,7 +81621,8 @@ function capacityReportInput(ctx, scenario, slos, job) {
             durationS: all ? (all.endMs - all.startMs) / 1000 : 0,
             commit: ctx.commit ?? null,
             runUrl: ctx.runUrl ?? null,
-            artifactName: ctx.artifactName ?? null
+            artifactName: ctx.artifactName ?? null,
+            ...fleetFacts(ctx, job.run ?? null)
         }
     };
 }
@@ -79733,6 +81682,7 @@ function stressHtmlInput(ctx, scenario, job) {
             engineVersion: job.run.tasks[0]?.task.engineVersion || null,
             steadyWindow: null,
             missingTasks: job.run.run.missingTasks,
+            ...fleetFacts(ctx, job.run),
             runUrl: ctx.runUrl ?? null,
             commit: ctx.commit ?? null
         },
@@ -79867,8 +81817,8 @@ function charts(input) {
     if (a && a.steps.length > 1) {
         const reached = a.steps.filter(s => s.reached);
         const cats = reached.map(s => (a.kind === 'spike' ? `${s.label} (${s.vus})` : `${s.vus} VUs`));
-        const p95 = mermaidCategoryChart(cats, reached.map(s => s.p95Ms), { title: 'p95 latency against load', yLabel: 'ms' });
-        const rps = mermaidCategoryChart(cats, reached.map(s => s.rps), { title: 'Throughput against load', yLabel: 'req/s', kind: 'bar' });
+        const p95 = mermaidCategoryChart(cats, reached.map(s => s.p95Ms), { title: 'p95 latency against load', yLabel: 'ms', series: 'p95 of each step' });
+        const rps = mermaidCategoryChart(cats, reached.map(s => s.rps), { title: 'Throughput against load', yLabel: 'req/s', kind: 'bar', series: 'req/s of each step' });
         if (p95)
             out.push(p95);
         if (rps)
@@ -79906,7 +81856,7 @@ function capacity_history(input) {
     ];
     const points = h.filter(r => r.capacityRps !== null);
     if (points.length >= 2) {
-        const chart = mermaidCategoryChart(points.map(r => new Date(r.createdMs).toISOString().slice(5, 10)), points.map(r => r.capacityRps), { title: 'Sustained throughput per run', yLabel: 'req/s' });
+        const chart = mermaidCategoryChart(points.map(r => new Date(r.createdMs).toISOString().slice(5, 10)), points.map(r => r.capacityRps), { title: 'Sustained throughput per run', yLabel: 'req/s', series: 'each stored run' });
         if (chart)
             out.push('', chart);
     }
@@ -79933,6 +81883,10 @@ function capacity_runLine(input) {
         `${formatCount(f.tasks)} ${f.tasks === 1 ? 'task' : 'tasks'}`,
         formatDuration(f.durationS)
     ];
+    if (f.costUsd !== null && f.costUsd !== undefined && Number.isFinite(f.costUsd))
+        parts.push(`est. cost ${format_formatUsd(f.costUsd)}${f.costDetail ? ` (${escapeMarkdown(f.costDetail)})` : ''}`);
+    if (f.firstRequest)
+        parts.push(escapeMarkdown(formatFirstRequest(f.firstRequest)));
     if (f.commit)
         parts.push(`commit ${codeSpan(shortSha(f.commit))}`);
     const url = safeHttpUrl(f.runUrl);
@@ -80010,6 +81964,7 @@ function capacityLine(input) {
  * capacity report (markdown) to stdout, keeps a capacity record in the baseline store and shows the
  * scenario's capacity history. It never gates.
  */
+
 
 
 
@@ -80125,12 +82080,7 @@ const stressCommand = {
                 cwd: io.cwd,
                 env: io.env
             });
-        const abort = new AbortController();
-        const onSigint = () => {
-            log('interrupted; stopping the tasks and collecting what they wrote');
-            abort.abort();
-        };
-        process.on('SIGINT', onSigint);
+        const interrupts = onInterrupt(log);
         const commit = stress_git(io.cwd, ['rev-parse', 'HEAD']) || 'local';
         let job;
         try {
@@ -80148,7 +82098,7 @@ const stressCommand = {
                 env: io.env,
                 log,
                 onProgress,
-                signal: AbortSignal.any([signal, abort.signal])
+                signal: AbortSignal.any([signal, interrupts.signal])
             }));
         }
         catch (e) {
@@ -80160,9 +82110,15 @@ const stressCommand = {
             throw new UsageError(`${where}: ${e.message}`);
         }
         finally {
-            process.off('SIGINT', onSigint);
+            interrupts.dispose();
         }
-        const rctx = { key: scenario.name, backend: 'local', commit: commit === 'local' ? null : commit };
+        const rctx = {
+            key: scenario.name,
+            backend: 'local',
+            commit: commit === 'local' ? null : commit,
+            fleet: { kind: 'local' },
+            stepStartMs: performance.timeOrigin
+        };
         const markdown = renderCapacityMarkdown(capacityReportInput(rctx, scenario, slos, job));
         io.stdout.write(markdown);
         if (values['report-dir']) {
@@ -80190,6 +82146,9 @@ const stressCommand = {
 
 
 
+
+
+
 const summarize_HELP = `Usage: perf-gate summarize [options] FILE...
 
 Reads load-test output files, merges them exactly and prints the report.
@@ -80202,6 +82161,7 @@ Files (the format of each is told from its first bytes):
 Options:
   --engine k6|locust|jmeter   read every engine file with this engine's parser
   --window all|steady         time window to report (default: all)
+  --html FILE                 also write the HTML report (charts, per-label tables) to FILE
   --json                      print the JSON summary instead of the table
   -h, --help                  show this help
 
@@ -80215,6 +82175,7 @@ const summarizeCommand = {
         const { values, positionals } = parseFlags('summarize', argv, {
             engine: { type: 'string' },
             window: { type: 'string' },
+            html: { type: 'string' },
             json: { type: 'boolean', default: false },
             help: { type: 'boolean', short: 'h', default: false }
         }, true);
@@ -80239,6 +82200,8 @@ const summarizeCommand = {
         for (const f of ingested) {
             if (f.skipped > 0)
                 io.stderr.write(`perf-gate summarize: ${shown.get(f.file)}: skipped ${f.skipped} record${f.skipped === 1 ? '' : 's'} that were not ${formatName(f.format)} requests\n`);
+            for (const w of f.warnings)
+                io.stderr.write(`perf-gate summarize: ${shown.get(f.file)}: ${w}\n`);
             for (let i = 0; i < f.tasks.length; i++)
                 names.push(f.tasks.length > 1 ? `${shown.get(f.file)} task ${i}` : shown.get(f.file));
         }
@@ -80252,6 +82215,17 @@ const summarizeCommand = {
         catch (e) {
             // Results recorded at different intervals cannot be merged: that is the input's fault.
             throw new UsageError(e.message);
+        }
+        if (values.html) {
+            const file = (0,external_node_path_.resolve)(io.cwd, values.html);
+            const formats = [...new Set(ingested.map(f => formatName(f.format)))].join(', ');
+            await writeHtmlReport(file, runReportInput({ key: 'summarize', scenario: 'summarize', backend: 'import', engine: engine ?? '' }, new ResultView(tasks, names), {
+                title: `perf-gate summarize: ${ingested.length} file${ingested.length === 1 ? '' : 's'} (${formats})`,
+                reasons: [
+                    `${ingested.length} file${ingested.length === 1 ? '' : 's'} merged: ${files.map(f => f.shown).join(', ')}`
+                ]
+            }));
+            io.stderr.write(`perf-gate summarize: HTML report: ${values.html}\n`);
         }
         if (values.json)
             io.stdout.write(JSON.stringify(summary, null, 2) + '\n');
@@ -80348,7 +82322,7 @@ async function main(argv, io = processIO()) {
     }
     catch (e) {
         const usage = isUsageError(e);
-        io.stderr.write(`perf-gate ${command.name}: ${oneLine(e)}\n`);
+        io.stderr.write(`perf-gate ${command.name}: ${errors_oneLine(e)}\n`);
         if (io.env.PERF_GATE_DEBUG && e instanceof Error && e.stack)
             io.stderr.write(e.stack + '\n');
         return usage ? EXIT_USAGE : EXIT_FAILED;
@@ -80362,7 +82336,7 @@ async function main(argv, io = processIO()) {
 main(process.argv.slice(2)).then(code => {
     process.exitCode = code;
 }, e => {
-    process.stderr.write(`perf-gate: ${oneLine(e)}\n`);
+    process.stderr.write(`perf-gate: ${errors_oneLine(e)}\n`);
     process.exitCode = EXIT_FAILED;
 });
 

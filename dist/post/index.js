@@ -83734,6 +83734,7 @@ const constants_Inputs = {
     MinEffect: 'min-effect',
     Alpha: 'alpha',
     ProvisionalThreshold: 'provisional-threshold',
+    GateLabels: 'gate-labels',
     FailOnInconclusive: 'fail-on-inconclusive',
     Comment: 'comment',
     CheckRun: 'check-run',
@@ -83860,11 +83861,83 @@ async function stopLeftoverProcesses(state, graceMs = 4000) {
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ecs/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(212);
+;// CONCATENATED MODULE: ./src/gate/labels.ts
+const NO_GATE_LABELS = Object.freeze({ kind: 'none' });
+/** A `gate-labels` value that cannot be read; the caller names where it came from. */
+class labels_GateLabelsError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'GateLabelsError';
+    }
+}
+const SHARE = /^(\d+(?:\.\d+)?)\s*(%?)$/;
+/**
+ * Reads a `gate-labels` setting from its entries (input lines, repeated flags or a YAML list). One
+ * entry `all`, `none` or a share selects by rule; anything else is a list of label names.
+ */
+function labels_parseGateLabels(entries) {
+    const items = entries.map(e => e.trim()).filter(Boolean);
+    if (!items.length)
+        return NO_GATE_LABELS;
+    const rules = items.filter(i => /^(all|none)$/i.test(i) || SHARE.test(i));
+    if (rules.length) {
+        if (items.length > 1)
+            throw new labels_GateLabelsError(`"${rules[0]}" selects labels by rule and cannot be combined with other entries (${items.map(i => `"${i}"`).join(', ')})`);
+        const only = items[0];
+        if (/^none$/i.test(only))
+            return NO_GATE_LABELS;
+        if (/^all$/i.test(only))
+            return { kind: 'all' };
+        const m = SHARE.exec(only);
+        const share = m[2] ? Number(m[1]) / 100 : Number(m[1]);
+        if (!(share > 0 && share <= 1))
+            throw new labels_GateLabelsError(`a share of traffic must be above 0 and at most 100% (like 5% or 0.05), got "${only}"`);
+        return { kind: 'share', share };
+    }
+    return { kind: 'list', labels: [...new Set(items)] };
+}
+/** A short description for logs and docs: `all labels`, `labels with ≥ 5% of requests`, `GET /a, GET /b`. */
+function describeGateLabels(g) {
+    switch (g.kind) {
+        case 'none':
+            return 'no labels';
+        case 'all':
+            return 'all labels';
+        case 'share':
+            return `labels with at least ${Number((g.share * 100).toPrecision(4))}% of the requests`;
+        case 'list':
+            return g.labels.join(', ');
+    }
+}
+/** The labels a setting selects in the screening run's per-label figures. */
+function selectGateLabels(g, screening) {
+    const recorded = Object.keys(screening).sort();
+    switch (g.kind) {
+        case 'none':
+            return { labels: [], missing: [] };
+        case 'all':
+            return { labels: recorded, missing: [] };
+        case 'share': {
+            const total = recorded.reduce((a, l) => a + screening[l].requests, 0);
+            return {
+                labels: total > 0 ? recorded.filter(l => screening[l].requests / total >= g.share - 1e-12) : [],
+                missing: []
+            };
+        }
+        case 'list':
+            return {
+                labels: g.labels.filter(l => l in screening),
+                missing: g.labels.filter(l => !(l in screening))
+            };
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/config/inputs.ts
 /**
  * The action's inputs, read once and validated into a typed object. A bad value ends in one
  * message that names the input.
  */
+
 
 class inputs_InputError extends Error {
     input;
@@ -83979,12 +84052,28 @@ function parseChoice(name, v, choices, dflt) {
         throw new inputs_InputError(name, `expected one of ${choices.join(', ')}, got "${v}"`);
     return s;
 }
+function readGateLabels(get) {
+    const entries = lines(get(Inputs.GateLabels));
+    if (!entries.length)
+        return null;
+    try {
+        return parseGateLabels(entries);
+    }
+    catch (e) {
+        if (e instanceof GateLabelsError)
+            throw new inputs_InputError(Inputs.GateLabels, e.message);
+        throw e;
+    }
+}
 function readInputs(get) {
     const mode = parseChoice(Inputs.Mode, get(Inputs.Mode), MODES, 'gate');
-    const backend = parseChoice(Inputs.Backend, get(Inputs.Backend), BACKENDS, 'local');
     const results = lines(get(Inputs.Results));
+    // Results brought from elsewhere imply backend none, unless another backend is set explicitly.
+    const backend = parseChoice(Inputs.Backend, get(Inputs.Backend), BACKENDS, results.length ? 'none' : 'local');
     if (backend === 'none' && results.length === 0)
         throw new inputs_InputError(Inputs.Results, 'backend "none" gates existing result files: list them in results');
+    if (backend !== 'none' && results.length > 0)
+        throw new inputs_InputError(Inputs.Results, `is only read with backend none, but backend is "${backend}" (leave backend empty or set it to none to gate these files, or remove results to run the load)`);
     return {
         mode,
         config: get(Inputs.Config).trim() || 'perf-gate.yml',
@@ -84014,6 +84103,7 @@ function readInputs(get) {
             provisionalThreshold: parseFraction(Inputs.ProvisionalThreshold, get(Inputs.ProvisionalThreshold), 0.1, 10),
             failOnInconclusive: parseBool(Inputs.FailOnInconclusive, get(Inputs.FailOnInconclusive), false)
         },
+        gateLabels: readGateLabels(get),
         comment: parseBool(Inputs.Comment, get(Inputs.Comment), true),
         checkRun: parseBool(Inputs.CheckRun, get(Inputs.CheckRun), false),
         commentKey: get(Inputs.CommentKey).trim(),
@@ -89054,9 +89144,9 @@ function handleCodecTxResult(left, value, nextSchema, ctx) {
     }
     return nextSchema._zod.run({ value, issues: left.issues }, ctx);
 }
-const $ZodPreprocess = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodPreprocess", (inst, def) => {
+const $ZodPreprocess = /*@__PURE__*/ $constructor("$ZodPreprocess", (inst, def) => {
     $ZodPipe.init(inst, def);
-})));
+});
 const $ZodReadonly = /*@__PURE__*/ $constructor("$ZodReadonly", (inst, def) => {
     $ZodType.init(inst, def);
     defineLazyInternal(inst, "propValues", (zod) => zod.def.innerType._zod.propValues);
@@ -93531,7 +93621,7 @@ function strictObject(shape, params) {
         type: "object",
         shape,
         catchall: never(),
-        ...util.normalizeParams(params),
+        ...normalizeParams(params),
     });
 }
 // looseObject
@@ -94009,10 +94099,10 @@ function invertCodec(codec) {
         reverseTransform: def.transform,
     });
 }
-const ZodPreprocess = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodPreprocess", (inst, def) => {
+const ZodPreprocess = /*@__PURE__*/ $constructor("ZodPreprocess", (inst, def) => {
     ZodPipe.init(inst, def);
-    core.$ZodPreprocess.init(inst, def);
-})));
+    $ZodPreprocess.init(inst, def);
+});
 const ZodReadonly = /*@__PURE__*/ $constructor("ZodReadonly", (inst, def) => {
     $ZodReadonly.init(inst, def);
     ZodType.init(inst, def);
@@ -94192,6 +94282,7 @@ const taskSpecSchema = object({
         stages: array(object({ durationS: schemas_number().positive(), target: schemas_number().int().nonnegative() }))
             .optional(),
         spawnRate: schemas_number().positive().optional(),
+        scriptLoad: schemas_boolean().optional(),
         segment: object({ segment: schemas_string(), sequence: schemas_string() }).optional(),
         targetUrl: schemas_string().url()
     }),
@@ -94221,7 +94312,7 @@ const taskSpecSchema = object({
 
 
 /** Environment variable every engine process gets with the target's base URL (k6: `__ENV.PERF_GATE_TARGET`). */
-const TARGET_ENV = 'PERF_GATE_TARGET';
+const plan_TARGET_ENV = 'PERF_GATE_TARGET';
 /** Seconds the whole profile runs: the stages, or ramp-up + hold. */
 function plan_profileSeconds(s) {
     return s.stages?.length ? s.stages.reduce((a, st) => a + st.durationS, 0) : s.rampUpS + s.durationS;
@@ -94278,12 +94369,14 @@ function planRun(scenario, opts = {}) {
         durationS: scenario.durationS,
         rampUpS: scenario.rampUpS,
         ...(scenario.stages?.length ? { stages: scenario.stages } : {}),
+        ...(scenario.scriptLoad ? { scriptLoad: true } : {}),
         targetUrl: scenario.target
     };
     const shares = taskShares(scenario.engine, load, scenario.tasks);
     const hardMaxS = plan_hardMaxSeconds(scenario);
     // A profile knows its steady phase (e.g. the spike's baseline); otherwise the stages tell.
-    const steady = scenario.profile?.steady ?? steadyOf(scenario);
+    // A k6 script's own load has no steady phase perf-gate knows of: the whole run counts.
+    const steady = scenario.scriptLoad ? null : (scenario.profile?.steady ?? steadyOf(scenario));
     const tasks = shares.map((share, i) => {
         const region = regionOf(i);
         return {
@@ -94305,7 +94398,7 @@ function planRun(scenario, opts = {}) {
             intervalMs: scenario.intervalMs,
             steady,
             tags: {},
-            env: { [TARGET_ENV]: scenario.target, ...scenario.env },
+            env: { [plan_TARGET_ENV]: scenario.target, ...scenario.env },
             out: `result-${region}-${i}.json`
         };
     });
@@ -94348,6 +94441,7 @@ const HISTOGRAM_PARAMS = {
     highestUs: HDR_HIGHEST_US,
     digits: HDR_DIGITS
 };
+/** An empty library histogram with the result layout. */
 function newLibraryHistogram() {
     return build({
         bitBucketSize: 64,
@@ -94558,9 +94652,37 @@ class hdr_DenseCounts {
         this.minIndex = Number.POSITIVE_INFINITY;
         this.maxIndex = -1;
     }
-    /** A library histogram with these counts, for percentile queries. */
-    toHistogram() {
-        const h = newLibraryHistogram();
+    /**
+     * The value at a percentile, exactly as the library's `getValueAtPercentile` computes it on a
+     * histogram holding these counts, without building one.
+     */
+    valueAtPercentile(percentile) {
+        if (this.total === 0)
+            return 0;
+        const requested = Math.min(percentile, 100);
+        const fp = (requested / 100) * this.total;
+        const ulp = Math.pow(2, Math.floor(Math.log2(fp)) - 52);
+        const target = Math.max(Math.ceil(fp - ulp), 1);
+        const counts = this.counts;
+        let running = 0;
+        for (const i of this.sorted()) {
+            running += counts[i];
+            if (running >= target) {
+                const l = getLayout();
+                const v = l.valueFromIndex(i);
+                return percentile === 0 ? l.lowestEquivalentValue(v) : l.highestEquivalentValue(v);
+            }
+        }
+        return 0;
+    }
+    /**
+     * A library histogram with these counts, for percentile queries. `into` is reset and reused
+     * instead of allocating a new one (a histogram of the full range is hundreds of KiB).
+     */
+    toHistogram(into) {
+        const h = into ?? newLibraryHistogram();
+        if (into)
+            into.reset();
         for (const i of this.sorted())
             h.recordValueWithCount(bucketValue(i), this.counts[i]);
         return h;
@@ -95465,7 +95587,2523 @@ function regionLines(p, slots) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/config/duration.ts
+/** Durations as the scenario file, the flags and the profiles write them. */
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/**
+ * Parses a duration into seconds: `500ms`, `30s`, `2m`, `1h30m`, `1.5s`; a bare number (or numeric
+ * string) is seconds. Returns null when the value is not a duration.
+ */
+function parseDuration(v) {
+    if (typeof v === 'number')
+        return Number.isFinite(v) && v >= 0 ? v : null;
+    if (typeof v !== 'string')
+        return null;
+    const s = v.trim();
+    if (s === '')
+        return null;
+    if (/^\d+(\.\d+)?$/.test(s))
+        return Number(s);
+    const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
+    let ms = 0;
+    let pos = 0;
+    while (pos < s.length) {
+        part.lastIndex = pos;
+        const m = part.exec(s);
+        if (!m)
+            return null;
+        ms += Number(m[1]) * UNIT_MS[m[2]];
+        pos = part.lastIndex;
+    }
+    return ms / 1000;
+}
+
+;// CONCATENATED MODULE: ./src/config/limits.ts
+/** The most virtual users (threads, Locust users) a scenario may run, over all its tasks. */
+const limits_MAX_VUS = 100_000;
+/** The longest duration of any one field, and of a whole run: 7 days. */
+const MAX_DURATION_S = 7 * 24 * 3600;
+const MAX_DURATION_TEXT = '7 days (168h)';
+/** Why a duration in seconds is out of bounds, or null. Durations below 1 ms round to zero. */
+function durationProblem(seconds) {
+    if (seconds > 0 && Math.round(seconds * 1000) < 1)
+        return 'is below 1ms and rounds to zero';
+    if (!(seconds <= MAX_DURATION_S))
+        return `is longer than perf-gate's limit of ${MAX_DURATION_TEXT}`;
+    return null;
+}
+/** Why a VU count is out of bounds, or null. */
+function vusProblem(vus) {
+    return vus > limits_MAX_VUS ? `is above perf-gate's limit of ${limits_MAX_VUS} virtual users` : null;
+}
+/**
+ * Checks a whole load shape (whatever produced it: fields, flags, a profile or an engine script's
+ * own options). Returns the part that is out of bounds and why, or null.
+ */
+function limits_loadProblem(load) {
+    const stages = load.stages ?? [];
+    const peak = stages.length ? Math.max(load.vus, ...stages.map(s => s.target)) : load.vus;
+    if (peak > limits_MAX_VUS)
+        return {
+            part: stages.length && peak !== load.vus ? 'stages' : 'vus',
+            detail: `asks for ${peak} virtual users; perf-gate's limit is ${limits_MAX_VUS}`
+        };
+    const total = stages.length ? stages.reduce((a, s) => a + s.durationS, 0) : load.rampUpS + load.durationS;
+    if (!(total <= MAX_DURATION_S))
+        return {
+            part: stages.length ? 'stages' : 'duration',
+            detail: `the load runs ${Math.round(total)} s in all; perf-gate's limit is ${MAX_DURATION_TEXT}`
+        };
+    return null;
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var yaml_dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/plan/profiles.ts
+
+const PROFILE_NAMES = ['load', 'stress', 'spike', 'soak', 'scalability', 'volume'];
+/** A bad profile name or parameter. `field` is the parameter (`''` for the profile itself). */
+class profiles_ProfileParamError extends Error {
+    field;
+    detail;
+    constructor(field, detail) {
+        super(field ? `${field}: ${detail}` : detail);
+        this.field = field;
+        this.detail = detail;
+        this.name = 'ProfileParamError';
+    }
+}
+/** Every preset's parameters and their defaults. `duration` (the total) is accepted by all. */
+const PROFILE_PARAMS = {
+    load: {
+        'ramp-up': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp from 0 to the expected load' },
+        hold: { kind: 'duration', dflt: 240, scales: true, doc: 'hold at the expected load' },
+        'ramp-down': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp back to 0 (0 = none)' }
+    },
+    stress: {
+        multiplier: { kind: 'multiplier', dflt: 2, doc: 'the last step runs multiplier × the expected load' },
+        steps: { kind: 'count', dflt: 5, min: 2, max: 50, doc: 'number of load levels' },
+        'step-duration': {
+            kind: 'duration',
+            dflt: 60,
+            scales: true,
+            doc: 'length of each step, its ramp included'
+        },
+        'step-ramp': { kind: 'ramp', dflt: 10, scales: true, doc: 'ramp from one level to the next' },
+        'stop-on-break': { kind: 'bool', dflt: true, doc: 'end the run after the first step that breaks an SLO' }
+    },
+    spike: {
+        multiplier: { kind: 'multiplier', dflt: 5, doc: 'the surge runs multiplier × the expected load' },
+        'ramp-up': { kind: 'ramp', dflt: 10, scales: true, doc: 'ramp from 0 to the expected load' },
+        baseline: { kind: 'duration', dflt: 60, scales: true, doc: 'hold at the expected load before the surge' },
+        'surge-ramp': { kind: 'ramp', dflt: 2, doc: 'how fast the surge arrives' },
+        surge: { kind: 'duration', dflt: 30, scales: true, doc: 'hold at the surge load' },
+        drop: { kind: 'ramp', dflt: 2, doc: 'how fast the load falls back to the expected load' },
+        recovery: { kind: 'duration', dflt: 120, scales: true, doc: 'hold at the expected load after the surge' }
+    },
+    soak: {
+        'ramp-up': { kind: 'ramp', dflt: 60, scales: true, doc: 'ramp from 0 to the expected load' },
+        hold: { kind: 'duration', dflt: 3600, scales: true, doc: 'the long hold' },
+        'ramp-down': { kind: 'ramp', dflt: 60, scales: true, doc: 'ramp back to 0 (0 = none)' },
+        window: {
+            kind: 'duration',
+            dflt: 0,
+            doc: 'length of the first and last steady windows compared (default: a sixth of the hold)'
+        }
+    },
+    scalability: {
+        levels: { kind: 'levels', dflt: [25, 50, 75, 100], doc: 'load levels in percent of the expected load' },
+        'level-duration': {
+            kind: 'duration',
+            dflt: 60,
+            scales: true,
+            doc: 'length of each level, its ramp included'
+        },
+        'level-ramp': { kind: 'ramp', dflt: 10, scales: true, doc: 'ramp from one level to the next' }
+    },
+    volume: {
+        'ramp-up': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp from 0 to the expected load' },
+        hold: { kind: 'duration', dflt: 240, scales: true, doc: 'hold at the expected load' },
+        'ramp-down': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp back to 0 (0 = none)' },
+        'body-bytes': {
+            kind: 'bytes',
+            dflt: 65_536,
+            min: 0,
+            max: 64 * 1024 * 1024,
+            doc: 'request body size: the http engine sends it with body-less POST, PUT and PATCH requests; scripts read PERF_GATE_BODY_BYTES'
+        }
+    }
+};
+/** The total length parameter every preset accepts. */
+const DURATION_PARAM = 'duration';
+/** Environment variable (and JMeter property `body_bytes`) that carries the volume body size to scripts. */
+const profiles_BODY_BYTES_ENV = 'PERF_GATE_BODY_BYTES';
+// ---------------------------------------------------------------------------------------------
+// Parsing values.
+function show(v) {
+    if (v === undefined)
+        return 'nothing';
+    if (v === null)
+        return 'null';
+    if (Array.isArray(v))
+        return 'a list';
+    if (typeof v === 'object')
+        return 'a mapping';
+    const s = typeof v === 'string' ? JSON.stringify(v) : String(v);
+    return s.length > 60 ? s.slice(0, 57) + '...' : s;
+}
+function toNumber(v) {
+    if (typeof v === 'number')
+        return v;
+    if (typeof v === 'string' && /^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/.test(v))
+        return Number(v);
+    return Number.NaN;
+}
+const BYTE_UNITS = {
+    '': 1,
+    b: 1,
+    k: 1000,
+    kb: 1000,
+    kib: 1024,
+    m: 1_000_000,
+    mb: 1_000_000,
+    mib: 1024 * 1024
+};
+/** Bytes of a size (`65536`, `64KiB`, `1MB`); null if not one. */
+function byteSize(v) {
+    if (typeof v === 'number')
+        return Number.isInteger(v) && v >= 0 ? v : null;
+    if (typeof v !== 'string')
+        return null;
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(v);
+    if (!m)
+        return null;
+    const unit = BYTE_UNITS[m[2].toLowerCase()];
+    if (unit === undefined)
+        return null;
+    const n = Number(m[1]) * unit;
+    return Number.isFinite(n) ? Math.round(n) : null;
+}
+function parseLevels(v) {
+    const items = typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : Array.isArray(v) ? v : null;
+    if (!items || items.length === 0)
+        return null;
+    const out = [];
+    for (const it of items) {
+        const text = typeof it === 'string' ? it.trim().replace(/%$/, '') : it;
+        const n = toNumber(text);
+        if (!Number.isFinite(n) || n <= 0 || n > 1000)
+            return null;
+        out.push(n);
+    }
+    return out;
+}
+function parseValue(key, def, v) {
+    switch (def.kind) {
+        case 'multiplier': {
+            const n = toNumber(v);
+            if (!Number.isFinite(n) || n <= 1 || n > 1000)
+                throw new profiles_ProfileParamError(key, `expected a number > 1, got ${show(v)}`);
+            return n;
+        }
+        case 'count': {
+            const n = toNumber(v);
+            const min = def.min ?? 1;
+            const max = def.max ?? 1000;
+            if (!Number.isInteger(n) || n < min || n > max)
+                throw new profiles_ProfileParamError(key, `expected a whole number from ${min} to ${max}, got ${show(v)}`);
+            return n;
+        }
+        case 'duration':
+        case 'ramp': {
+            const s = parseDuration(v);
+            if (s === null)
+                throw new profiles_ProfileParamError(key, `expected a duration like 10s, 2m or 1h, got ${show(v)}`);
+            return s;
+        }
+        case 'bool': {
+            if (typeof v === 'boolean')
+                return v;
+            const s = typeof v === 'string' ? v.trim().toLowerCase() : '';
+            if (['true', 'yes', 'on', '1'].includes(s))
+                return true;
+            if (['false', 'no', 'off', '0'].includes(s))
+                return false;
+            throw new profiles_ProfileParamError(key, `expected true or false, got ${show(v)}`);
+        }
+        case 'levels': {
+            const levels = parseLevels(v);
+            if (!levels)
+                throw new profiles_ProfileParamError(key, `expected percentages of the expected load like "25%, 50%, 100%" (each above 0 and at most 1000), got ${show(v)}`);
+            for (let i = 1; i < levels.length; i++)
+                if (levels[i] <= levels[i - 1])
+                    throw new profiles_ProfileParamError(key, `expected increasing levels, got ${levels.join(', ')}`);
+            return levels;
+        }
+        case 'bytes': {
+            const n = byteSize(v);
+            const max = def.max ?? Number.MAX_SAFE_INTEGER;
+            if (n === null || n < (def.min ?? 0) || n > max)
+                throw new profiles_ProfileParamError(key, `expected a size in bytes like 65536, 64KiB or 1MB (at most ${max} bytes), got ${show(v)}`);
+            return n;
+        }
+    }
+}
+function paramList(name) {
+    return [...Object.keys(PROFILE_PARAMS[name]), DURATION_PARAM].join(', ');
+}
+/** Parses a profile name. */
+function profiles_parseProfileName(v) {
+    if (typeof v === 'string' && PROFILE_NAMES.includes(v.trim()))
+        return v.trim();
+    throw new profiles_ProfileParamError('', `expected one of ${PROFILE_NAMES.join(', ')}, got ${show(v)}`);
+}
+/** Validates one parameter of a preset; the key must be one the preset takes. */
+function profiles_parseProfileParam(name, key, v) {
+    if (key === DURATION_PARAM) {
+        const s = parseDuration(v);
+        if (s === null || s <= 0)
+            throw new profiles_ProfileParamError(key, `expected a duration greater than zero like 5m, got ${show(v)}`);
+        return s;
+    }
+    const def = PROFILE_PARAMS[name][key];
+    if (!def)
+        throw new profiles_ProfileParamError(key, `unknown parameter of the ${name} profile (it takes ${paramList(name)})`);
+    return parseValue(key, def, v);
+}
+/**
+ * Parses a profile as written in perf-gate.yml: a name, or a mapping with `name` and parameters.
+ * Throws a ProfileParamError naming the first bad field.
+ */
+function parseProfileSpec(raw) {
+    if (typeof raw === 'string')
+        return { name: profiles_parseProfileName(raw), params: {} };
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+        throw new profiles_ProfileParamError('', `expected a profile name (${PROFILE_NAMES.join(', ')}) or a mapping with name and parameters, got ${show(raw)}`);
+    const o = raw;
+    if (!('name' in o))
+        throw new profiles_ProfileParamError('name', `is required (one of ${PROFILE_NAMES.join(', ')})`);
+    let name;
+    try {
+        name = profiles_parseProfileName(o.name);
+    }
+    catch (e) {
+        throw new profiles_ProfileParamError('name', e.detail);
+    }
+    const params = {};
+    for (const [key, v] of Object.entries(o)) {
+        if (key === 'name')
+            continue;
+        params[key] = profiles_parseProfileParam(name, key, v);
+    }
+    return { name, params };
+}
+/**
+ * Parses `key=value` or `key: value` (the `--profile-param` flag and the `profile-params` input).
+ * Returns the key and the raw value; the value is validated by `parseProfileParam`.
+ */
+function profiles_splitParamAssignment(text) {
+    const m = /^\s*([A-Za-z][A-Za-z0-9-]*)\s*[=:]\s*(.*?)\s*$/.exec(text);
+    return m && m[2] !== '' ? { key: m[1], value: m[2] } : null;
+}
+function num(p, key) {
+    return p[key];
+}
+/** Whole seconds, at least `min`. */
+function whole(s, min = 1) {
+    return Math.max(min, Math.round(s));
+}
+/** The phases whose lengths add up to each preset's total. Inner ramps (step-ramp) scale along. */
+const TOTAL_PHASES = {
+    load: ['ramp-up', 'hold', 'ramp-down'],
+    volume: ['ramp-up', 'hold', 'ramp-down'],
+    soak: ['ramp-up', 'hold', 'ramp-down'],
+    stress: ['step-duration'],
+    scalability: ['level-duration'],
+    spike: ['ramp-up', 'baseline', 'surge-ramp', 'surge', 'drop', 'recovery']
+};
+const INNER = {
+    stress: { 'step-ramp': 'step-duration' },
+    scalability: { 'level-ramp': 'level-duration' }
+};
+/** Defaults overlaid with the given parameters, with `duration` spread over the phases not given. */
+function resolveParams(spec) {
+    const defs = PROFILE_PARAMS[spec.name];
+    const out = {};
+    for (const [k, d] of Object.entries(defs))
+        out[k] = spec.params[k] ?? d.dflt;
+    const total = spec.params[DURATION_PARAM];
+    if (total === undefined)
+        return out;
+    const counts = (key) => {
+        if (spec.name === 'stress' && key === 'step-duration')
+            return num(out, 'steps');
+        if (spec.name === 'scalability' && key === 'level-duration')
+            return out.levels.length;
+        return 1;
+    };
+    let fixed = 0;
+    let free = 0;
+    const given = (key) => spec.params[key] !== undefined || !defs[key].scales;
+    for (const key of TOTAL_PHASES[spec.name]) {
+        if (given(key))
+            fixed += counts(key) * num(out, key);
+        else
+            free += counts(key) * num(out, key);
+    }
+    if (free <= 0)
+        throw new profiles_ProfileParamError(DURATION_PARAM, `every phase of the ${spec.name} profile is set explicitly; drop duration or one of them`);
+    const factor = (total - fixed) / free;
+    if (!(factor > 0))
+        throw new profiles_ProfileParamError(DURATION_PARAM, `${total}s is not longer than the phases set explicitly (${fixed}s)`);
+    for (const key of TOTAL_PHASES[spec.name])
+        if (!given(key))
+            out[key] = whole(num(out, key) * factor);
+    for (const [inner, outer] of Object.entries(INNER[spec.name] ?? {}))
+        if (spec.params[inner] === undefined && spec.params[outer] === undefined)
+            out[inner] = whole(num(out, inner) * factor);
+    out[DURATION_PARAM] = total;
+    return out;
+}
+function atLeast(key, v, min, why = '') {
+    if (!(v >= min))
+        throw new profiles_ProfileParamError(key, `expected at least ${min}s${why ? ` (${why})` : ''}, got ${v}s`);
+}
+class StageBuilder {
+    stages = [];
+    steps = [];
+    t = 0;
+    move(durationS, target) {
+        if (durationS <= 0)
+            return;
+        this.stages.push({ durationS, target });
+        this.t += durationS;
+    }
+    /** A ramp to `vus` then a hold, recorded as a step. */
+    step(label, vus, rampS, holdS) {
+        const startS = this.t;
+        this.move(rampS, vus);
+        const holdFromS = this.t;
+        this.move(holdS, vus);
+        this.steps.push({ index: this.steps.length + 1, label, vus, startS, holdFromS, endS: this.t });
+    }
+}
+function rampHoldDown(p, vus) {
+    atLeast('ramp-up', num(p, 'ramp-up'), 1, 'a ramp needs time; use 1s for a near-instant start');
+    atLeast('hold', num(p, 'hold'), 1);
+    const down = num(p, 'ramp-down');
+    if (down !== 0)
+        atLeast('ramp-down', down, 1, 'or 0 for none');
+    const b = new StageBuilder();
+    b.step('hold', vus, num(p, 'ramp-up'), num(p, 'hold'));
+    b.move(down, 0);
+    const hold = b.steps[0];
+    return { stages: b.stages, steps: b.steps, steady: { fromS: hold.holdFromS, toS: hold.endS } };
+}
+/** Levels evenly spaced up to `top`, rounded to whole VUs; refuses repeated levels. */
+function evenLevels(top, steps, vus, multiplier) {
+    const levels = Array.from({ length: steps }, (_, i) => Math.max(1, Math.round((top * (i + 1)) / steps)));
+    for (let i = 1; i < levels.length; i++)
+        if (levels[i] <= levels[i - 1])
+            throw new profiles_ProfileParamError('steps', `${steps} steps up to ${top} VUs (${multiplier} × ${vus}) would repeat a level; use fewer steps or more vus`);
+    return levels;
+}
+/** Steps ramp, hold, ramp, hold, …: `levels` in VUs. */
+function stepped(p, levels, labels, durKey, rampKey) {
+    const dur = num(p, durKey);
+    const ramp = num(p, rampKey);
+    atLeast(rampKey, ramp, 1);
+    if (!(dur - ramp >= 1))
+        throw new profiles_ProfileParamError(durKey, `expected at least 1s more than ${rampKey} (${ramp}s) so that each level is held, got ${dur}s`);
+    const b = new StageBuilder();
+    levels.forEach((v, i) => b.step(labels[i], v, ramp, dur - ramp));
+    return { stages: b.stages, steps: b.steps };
+}
+/** The step whose level is closest to the expected load (the first of equals), as a steady window. */
+function steadyNear(steps, vus) {
+    let best = null;
+    for (const s of steps)
+        if (!best || Math.abs(s.vus - vus) < Math.abs(best.vus - vus))
+            best = s;
+    return best ? { fromS: best.holdFromS, toS: best.endS } : null;
+}
+/**
+ * Expands a profile for an expected load of `vus` VUs into stages, steps and facts. Throws a
+ * ProfileParamError naming the parameter when the combination cannot be built.
+ */
+function profiles_expandProfile(spec, vus) {
+    if (!Number.isInteger(vus) || vus < 1)
+        throw new profiles_ProfileParamError('vus', `expected a positive integer, got ${vus}`);
+    const p = resolveParams(spec);
+    let built;
+    const extra = {};
+    switch (spec.name) {
+        case 'load':
+        case 'volume':
+            built = rampHoldDown(p, vus);
+            if (spec.name === 'volume')
+                extra.bodyBytes = num(p, 'body-bytes');
+            break;
+        case 'soak': {
+            built = rampHoldDown(p, vus);
+            const hold = num(p, 'hold');
+            const w = num(p, 'window') || whole(hold / 6);
+            if (w * 2 > hold)
+                throw new profiles_ProfileParamError('window', `expected at most half of the hold (${hold}s), got ${w}s`);
+            p.window = w;
+            extra.windowS = w;
+            break;
+        }
+        case 'stress': {
+            const m = num(p, 'multiplier');
+            const levels = evenLevels(Math.round(vus * m), num(p, 'steps'), vus, m);
+            const s = stepped(p, levels, levels.map((_, i) => `step ${i + 1}`), 'step-duration', 'step-ramp');
+            built = { ...s, steady: steadyNear(s.steps, vus) };
+            break;
+        }
+        case 'scalability': {
+            const pct = p.levels;
+            const levels = pct.map(x => Math.max(1, Math.round((vus * x) / 100)));
+            for (let i = 1; i < levels.length; i++)
+                if (levels[i] <= levels[i - 1])
+                    throw new profiles_ProfileParamError('levels', `${pct[i - 1]}% and ${pct[i]}% of ${vus} VUs are both ${levels[i]} VUs; use more vus or fewer levels`);
+            const s = stepped(p, levels, pct.map(x => `${x}%`), 'level-duration', 'level-ramp');
+            built = { ...s, steady: steadyNear(s.steps, vus) };
+            break;
+        }
+        case 'spike': {
+            const surgeVus = Math.round(vus * num(p, 'multiplier'));
+            if (surgeVus <= vus)
+                throw new profiles_ProfileParamError('multiplier', `${num(p, 'multiplier')} × ${vus} VUs rounds to no surge`);
+            for (const k of ['ramp-up', 'surge-ramp', 'drop'])
+                atLeast(k, num(p, k), 1);
+            for (const k of ['baseline', 'surge', 'recovery'])
+                atLeast(k, num(p, k), 1);
+            const b = new StageBuilder();
+            b.step('baseline', vus, num(p, 'ramp-up'), num(p, 'baseline'));
+            b.step('surge', surgeVus, num(p, 'surge-ramp'), num(p, 'surge'));
+            b.step('recovery', vus, num(p, 'drop'), num(p, 'recovery'));
+            extra.surgeEndS = b.steps[2].holdFromS;
+            built = {
+                stages: b.stages,
+                steps: b.steps,
+                steady: { fromS: b.steps[0].holdFromS, toS: b.steps[0].endS }
+            };
+            break;
+        }
+    }
+    const totalS = built.stages.reduce((a, s) => a + s.durationS, 0);
+    return {
+        name: spec.name,
+        params: p,
+        vus,
+        ...built,
+        totalS,
+        custom: false,
+        stopOnBreak: spec.name === 'stress' ? p['stop-on-break'] : false,
+        ...extra
+    };
+}
+/**
+ * The constant-load phases of arbitrary stages: every stage that keeps a non-zero level, together
+ * with the move into it. Used when custom `stages` replace a preset's shape.
+ */
+function stepsFromStages(stages) {
+    const steps = [];
+    let t = 0;
+    let level = 0;
+    let moveStart = 0;
+    for (const st of stages) {
+        if (st.target === level && level > 0) {
+            const last = steps[steps.length - 1];
+            if (last && last.endS === t && last.vus === level)
+                last.endS = t + st.durationS;
+            else
+                steps.push({
+                    index: steps.length + 1,
+                    label: `stage ${steps.length + 1}`,
+                    vus: level,
+                    startS: moveStart,
+                    holdFromS: t,
+                    endS: t + st.durationS
+                });
+        }
+        else {
+            moveStart = t;
+        }
+        level = st.target;
+        t += st.durationS;
+    }
+    return steps.map((s, i) => ({ ...s, index: i + 1, label: `stage ${i + 1}` }));
+}
+/**
+ * The preset's facts over custom stages: the stages as given, their constant phases as steps. The
+ * spike's surge end is the end of the highest step's hold, the soak window a sixth of the longest step.
+ */
+function profiles_customStagesProfile(spec, vus, stages) {
+    const steps = stepsFromStages(stages);
+    const totalS = stages.reduce((a, s) => a + s.durationS, 0);
+    const peak = steps.reduce((b, s) => (!b || s.vus > b.vus ? s : b), null);
+    // The surge ends when the load is back down: where the step after the highest one is reached.
+    const afterPeak = peak ? steps[steps.indexOf(peak) + 1] : undefined;
+    const longest = steps.reduce((b, s) => (!b || s.endS - s.holdFromS > b.endS - b.holdFromS ? s : b), null);
+    const params = { ...spec.params };
+    const stopOnBreak = spec.name === 'stress' ? (spec.params['stop-on-break'] ?? true) : false;
+    return {
+        name: spec.name,
+        params,
+        vus,
+        stages,
+        steps,
+        steady: longest ? { fromS: longest.holdFromS, toS: longest.endS } : null,
+        totalS,
+        custom: true,
+        stopOnBreak,
+        ...(spec.name === 'spike' && peak ? { surgeEndS: afterPeak?.holdFromS ?? peak.endS } : {}),
+        ...(spec.name === 'soak' && longest
+            ? { windowS: Math.max(1, Math.round((longest.endS - longest.holdFromS) / 6)) }
+            : {}),
+        ...(spec.name === 'volume'
+            ? {
+                bodyBytes: spec.params['body-bytes'] ?? PROFILE_PARAMS.volume['body-bytes'].dflt
+            }
+            : {})
+    };
+}
+/** `2m 30s`, `45s`, `1h 5m`. */
+function human(s) {
+    if (s < 60)
+        return `${Number(s.toFixed(1))}s`;
+    if (s < 3600)
+        return `${Math.floor(s / 60)}m${s % 60 ? ` ${Math.round(s % 60)}s` : ''}`;
+    return `${Math.floor(s / 3600)}h${Math.round((s % 3600) / 60) ? ` ${Math.round((s % 3600) / 60)}m` : ''}`;
+}
+/** A one-line description for logs and reports. */
+function describeProfile(p) {
+    const peak = Math.max(0, ...p.stages.map(s => s.target));
+    const base = `${p.name} profile${p.custom ? ' (custom stages)' : ''}, expected load ${p.vus} VUs`;
+    switch (p.name) {
+        case 'stress':
+            return `${base}: ${p.steps.length} steps up to ${peak} VUs, ${human(p.totalS)} in total`;
+        case 'scalability':
+            return `${base}: levels ${p.steps.map(s => `${s.label} (${s.vus})`).join(', ')}, ${human(p.totalS)}`;
+        case 'spike':
+            return `${base}: surge to ${peak} VUs, ${human(p.totalS)} in total`;
+        case 'volume':
+            return `${base}: ${p.bodyBytes ?? 0}-byte request bodies, ${human(p.totalS)}`;
+        default:
+            return `${base}, ${human(p.totalS)}`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/scenario.ts
+/**
+ * Scenario configuration: the optional `perf-gate.yml` merged with command-line flags (flags win),
+ * validated once into a typed `Scenario`.
+ *
+ * Every problem is reported as a `ConfigError` whose message is one line naming the file and field
+ * (`perf-gate.yml: scenarios.checkout.vus: expected a positive integer, got "ten"`) or the flag
+ * (`--vus: expected a positive integer, got "ten"`).
+ *
+ * The target host must be a loopback address or listed in `allowed-hosts`; nothing else is ever
+ * accepted as a target.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+/** A user-facing configuration error; its message is one complete line. */
+class scenario_ConfigError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ConfigError';
+    }
+}
+/** Default config file names looked up in the working directory. */
+const DEFAULT_CONFIG_FILES = (/* unused pure expression or super */ null && (['perf-gate.yml', 'perf-gate.yaml']));
+const DEFAULT_INTERVAL_MS = 1000;
+/** The most runner processes one scenario may ask for. */
+const MAX_TASKS = 256;
+const scenario_ok = (value) => ({ ok: true, value });
+const fail = (error) => ({ ok: false, error });
+/** A short, one-line rendering of a user value for error messages. */
+function scenario_show(v) {
+    if (v === undefined)
+        return 'nothing';
+    if (v === null)
+        return 'null';
+    if (Array.isArray(v))
+        return 'a list';
+    if (typeof v === 'object')
+        return 'a mapping';
+    const s = typeof v === 'string' ? JSON.stringify(v) : String(v);
+    return s.length > 60 ? s.slice(0, 57) + '...' : s;
+}
+
+function durationValue(v, opts) {
+    const d = parseDuration(v);
+    if (d === null)
+        return fail(`expected a duration like 500ms, 30s, 2m or 1h30m, got ${scenario_show(v)}`);
+    if (opts.positive && d <= 0)
+        return fail(`expected a duration greater than zero, got ${scenario_show(v)}`);
+    const limit = durationProblem(d);
+    if (limit)
+        return fail(`${scenario_show(v)} ${limit}`);
+    return scenario_ok(d);
+}
+function intValue(v, min, max = Number.MAX_SAFE_INTEGER) {
+    const what = min > 0 ? 'a positive integer' : 'a non-negative integer';
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
+    if (!Number.isInteger(n) || n < min)
+        return fail(`expected ${what}, got ${scenario_show(v)}`);
+    if (n > max)
+        return fail(`expected at most ${max}${max === limits_MAX_VUS ? " (perf-gate's limit on virtual users)" : ''}, got ${scenario_show(v)}`);
+    return scenario_ok(n);
+}
+function engineValue(v) {
+    if (typeof v === 'string' && ENGINE_NAMES.includes(v))
+        return scenario_ok(v);
+    return fail(`expected one of ${ENGINE_NAMES.join(', ')}, got ${scenario_show(v)}`);
+}
+function nonEmptyString(v, what = 'a non-empty string') {
+    if (typeof v === 'string' && v.trim() !== '')
+        return scenario_ok(v);
+    return fail(`expected ${what}, got ${scenario_show(v)}`);
+}
+function urlValue(v) {
+    if (typeof v !== 'string' || v.trim() === '')
+        return fail(`expected a URL like http://127.0.0.1:8080, got ${scenario_show(v)}`);
+    let u;
+    try {
+        u = new URL(v.trim());
+    }
+    catch {
+        return fail(`expected a URL like http://127.0.0.1:8080, got ${scenario_show(v)}`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        return fail(`expected an http:// or https:// URL, got ${scenario_show(v)}`);
+    if (u.username || u.password)
+        return fail('credentials in the URL are not supported; pass them through env');
+    // A base URL without a trailing slash: engines append paths that start with '/'.
+    return scenario_ok(u.origin + u.pathname.replace(/\/+$/, '') + u.search);
+}
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+function pathValue(v) {
+    if (typeof v !== 'string' || !v.startsWith('/'))
+        return fail(`expected a path starting with / (relative to the target), got ${scenario_show(v)}`);
+    if (/\s/.test(v))
+        return fail(`expected a path without spaces, got ${scenario_show(v)}`);
+    return scenario_ok(v);
+}
+/** Parses the `--request` shorthand `[METHOD] /path`. */
+function parseRequestShorthand(v) {
+    const parts = v.trim().split(/\s+/);
+    if (parts.length === 1 && parts[0] !== '') {
+        const p = pathValue(parts[0]);
+        return p.ok ? scenario_ok({ method: 'GET', path: p.value }) : fail(`expected 'METHOD /path', got ${scenario_show(v)}`);
+    }
+    if (parts.length !== 2 || !HTTP_METHODS.includes(parts[0].toUpperCase()))
+        return fail(`expected 'METHOD /path' (METHOD one of ${HTTP_METHODS.join(', ')}), got ${scenario_show(v)}`);
+    const p = pathValue(parts[1]);
+    if (!p.ok)
+        return p;
+    return scenario_ok({ method: parts[0].toUpperCase(), path: p.value });
+}
+const THRESHOLD_EXPR = /^(avg|min|max|med|p\(\d+(?:\.\d+)?\)|rate|count|value)\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)$/;
+const THRESHOLD_METRIC = /^([A-Za-z_][A-Za-z0-9_]*(?:\{[^{}]*\})?)\s*:\s*(.+)$/;
+/**
+ * Parses a k6-syntax threshold: `p(95)<500`, `rate<0.01`, or with a metric,
+ * `http_req_duration{name:slow}: p(90)<300`. Without a metric, rate expressions apply to
+ * `http_req_failed`, count to `http_reqs`, the rest to `http_req_duration`.
+ */
+function parseThreshold(v) {
+    if (typeof v !== 'string')
+        return fail(`expected a threshold like "p(95)<500", got ${scenario_show(v)}`);
+    const s = v.trim();
+    const m = THRESHOLD_METRIC.exec(s);
+    const metric = m ? m[1] : undefined;
+    const expr = (m ? m[2] : s).replace(/\s+/g, '');
+    const e = THRESHOLD_EXPR.exec(expr);
+    if (!e)
+        return fail(`expected a threshold like "p(95)<500" or "rate<0.01", got ${scenario_show(v)}`);
+    const agg = e[1];
+    const defaultMetric = agg === 'rate' ? 'http_req_failed' : agg === 'count' ? 'http_reqs' : 'http_req_duration';
+    return scenario_ok({ metric: metric ?? defaultMetric, expr });
+}
+// ---------------------------------------------------------------------------------------------
+// The YAML schema.
+function field(parse) {
+    return unknown().transform((v, ctx) => {
+        const r = parse(v);
+        if (r.ok)
+            return r.value;
+        ctx.addIssue({ code: 'custom', message: r.error });
+        return NEVER;
+    });
+}
+const stringMap = field(v => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+        return fail(`expected a mapping of names to values, got ${scenario_show(v)}`);
+    const out = {};
+    for (const [k, x] of Object.entries(v)) {
+        if (typeof x === 'string')
+            out[k] = x;
+        else if (typeof x === 'number' || typeof x === 'boolean')
+            out[k] = String(x);
+        else
+            return fail(`${k}: expected a string, number or boolean, got ${scenario_show(x)}`);
+    }
+    return scenario_ok(out);
+});
+const requestObject = strictObject({
+    label: field(v => nonEmptyString(v)).optional(),
+    method: field(v => typeof v === 'string' && HTTP_METHODS.includes(v.toUpperCase())
+        ? scenario_ok(v.toUpperCase())
+        : fail(`expected one of ${HTTP_METHODS.join(', ')}, got ${scenario_show(v)}`)).optional(),
+    path: field(pathValue),
+    headers: stringMap.optional(),
+    body: field(v => typeof v === 'string'
+        ? scenario_ok(v)
+        : typeof v === 'object' && v !== null
+            ? scenario_ok(JSON.stringify(v))
+            : fail(`expected a string or a mapping (sent as JSON), got ${scenario_show(v)}`)).optional()
+});
+const requestItem = preprocess((v, ctx) => {
+    if (typeof v !== 'string')
+        return v;
+    const r = parseRequestShorthand(v);
+    if (r.ok)
+        return r.value;
+    ctx.addIssue({ code: 'custom', message: r.error });
+    return NEVER;
+}, requestObject);
+const stageSchema = strictObject({
+    duration: field(v => durationValue(v, { positive: true })),
+    target: field(v => intValue(v, 0, limits_MAX_VUS))
+});
+/** `profile: NAME` or `profile: {name, ...parameters}`; errors name the parameter (`profile.steps`). */
+const profileField = unknown().transform((v, ctx) => {
+    try {
+        return parseProfileSpec(v);
+    }
+    catch (e) {
+        if (!(e instanceof profiles_ProfileParamError))
+            throw e;
+        ctx.addIssue({ code: 'custom', message: e.detail, path: e.field ? [e.field] : [] });
+        return NEVER;
+    }
+});
+const gateLabelsField = field(v => {
+    const entries = typeof v === 'string' ? [v] : Array.isArray(v) ? v : null;
+    if (!entries || entries.some(e => typeof e !== 'string'))
+        return fail(`expected all, a share like 5%, or a list of label names, got ${scenario_show(v)}`);
+    try {
+        return scenario_ok(labels_parseGateLabels(entries));
+    }
+    catch (e) {
+        if (e instanceof labels_GateLabelsError)
+            return fail(e.message);
+        throw e;
+    }
+});
+const listOf = (item, what) => array(item, { error: iss => `expected a list of ${what}, got ${scenario_show(iss.input)}` });
+const scenarioSchema = strictObject({
+    engine: field(engineValue).optional(),
+    script: field(v => nonEmptyString(v, 'a file path')).optional(),
+    target: field(urlValue).optional(),
+    requests: listOf(requestItem, 'requests').optional(),
+    vus: field(v => intValue(v, 1, limits_MAX_VUS)).optional(),
+    duration: field(v => durationValue(v, { positive: true })).optional(),
+    'ramp-up': field(v => durationValue(v, { positive: false })).optional(),
+    stages: listOf(stageSchema, 'stages ({duration, target})').optional(),
+    tasks: field(v => intValue(v, 1, MAX_TASKS)).optional(),
+    interval: field(v => durationValue(v, { positive: true })).optional(),
+    thresholds: listOf(field(parseThreshold), 'threshold strings').optional(),
+    env: stringMap.optional(),
+    profile: profileField.optional(),
+    'gate-labels': gateLabelsField.optional()
+});
+const hostValue = field(v => {
+    if (typeof v !== 'string' ||
+        !/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:]*:[0-9a-fA-F:.]*|[A-Za-z0-9.-]+)$/.test(v.trim()))
+        return fail(`expected a host name like api.staging.example.com (no scheme, port or path), got ${scenario_show(v)}`);
+    return scenario_ok(normalHost(v.trim()));
+});
+const configSchema = strictObject({
+    scenarios: record(schemas_string(), scenarioSchema, {
+        error: iss => `expected a mapping of scenario names, got ${scenario_show(iss.input)}`
+    })
+        .optional(),
+    'allowed-hosts': listOf(hostValue, 'host names').optional(),
+    /** Reserved for the gate settings, validated by the gate command. */
+    gate: unknown().optional()
+});
+function lineCol(text, offset) {
+    const before = text.slice(0, offset);
+    const line = before.split('\n').length;
+    return { line, col: offset - before.lastIndexOf('\n') };
+}
+function issuePath(path) {
+    let out = '';
+    for (const p of path)
+        out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+    return out;
+}
+function issueMessage(iss) {
+    if (iss.code === 'unrecognized_keys') {
+        const keys = iss.keys.map(k => JSON.stringify(k)).join(', ');
+        return `unknown field${iss.keys.length > 1 ? 's' : ''} ${keys}`;
+    }
+    if (iss.message.startsWith('expected '))
+        return iss.message;
+    if (iss.code === 'invalid_type') {
+        const what = iss.expected === 'object' ? 'a mapping' : iss.expected === 'array' ? 'a list' : `a ${iss.expected}`;
+        return `expected ${what}, got ${scenario_show(iss.input)}`;
+    }
+    return iss.message;
+}
+/** Parses and validates the text of a config file; `file` names it in errors. */
+function parseConfigText(text, file) {
+    const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+    if (doc.errors.length) {
+        const e = doc.errors[0];
+        const pos = e.linePos?.[0] ?? (typeof e.pos?.[0] === 'number' ? lineCol(text, e.pos[0]) : undefined);
+        const where = pos ? ` (line ${pos.line}, column ${pos.col})` : '';
+        const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+        throw new scenario_ConfigError(`${file}: invalid YAML${where}: ${msg}`);
+    }
+    const raw = doc.toJS() ?? {};
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+        throw new scenario_ConfigError(`${file}: expected a mapping with "scenarios" at the top level`);
+    const r = configSchema.safeParse(raw, { reportInput: true });
+    if (!r.success) {
+        const iss = r.error.issues[0];
+        const path = issuePath(iss.path);
+        throw new scenario_ConfigError(`${file}: ${path ? path + ': ' : ''}${issueMessage(iss)}`);
+    }
+    return r.data;
+}
+/** Reads and validates a config file; `label` names it in errors. */
+async function readConfigFile(path, label = path) {
+    return parseConfigText(await readConfigText(path, label, false), label);
+}
+// ---------------------------------------------------------------------------------------------
+// The allow-list.
+function normalHost(h) {
+    const s = h.toLowerCase();
+    return s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s;
+}
+/** Whether a host name is a loopback address: 127.0.0.0/8, localhost or ::1. */
+function isLoopbackHost(host) {
+    const h = normalHost(host);
+    if (h === 'localhost' || h === '::1')
+        return true;
+    return isIPv4(h) && h.startsWith('127.');
+}
+/**
+ * Refuses a target whose host is neither loopback nor listed in `allowedHosts`. `where` names
+ * the setting the target came from (a flag or a config field).
+ */
+function checkTargetAllowed(target, allowedHosts, where) {
+    const host = normalHost(new URL(target).hostname);
+    if (isLoopbackHost(host))
+        return;
+    if (allowedHosts.map(normalHost).includes(host))
+        return;
+    throw new scenario_ConfigError(`${where}: target host "${host}" is not allowed; perf-gate sends load only to loopback addresses ` +
+        `(127.0.0.0/8, localhost, ::1) and to hosts listed under allowed-hosts in perf-gate.yml`);
+}
+// ---------------------------------------------------------------------------------------------
+// The fingerprint.
+/** JSON with object keys sorted at every level, so equal configs give equal text. */
+function canonicalJson(v) {
+    if (Array.isArray(v))
+        return `[${v.map(canonicalJson).join(',')}]`;
+    if (v && typeof v === 'object') {
+        const entries = Object.entries(v)
+            .filter(([, x]) => x !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
+    }
+    return JSON.stringify(v ?? null);
+}
+/**
+ * sha256 of the canonical scenario: engine, script content hash, target, load shape (VUs,
+ * duration, ramp-up, stages) and requests. Task count, interval, thresholds and env are left out:
+ * they do not change the load the system under test sees.
+ */
+function scenarioFingerprint(s) {
+    const doc = {
+        engine: s.engine,
+        script: s.scriptHash ?? null,
+        target: s.target,
+        load: { vus: s.vus, durationS: s.durationS, rampUpS: s.rampUpS, stages: s.stages ?? null },
+        requests: s.requests?.map(r => ({
+            label: r.label ?? null,
+            method: (r.method ?? 'GET').toUpperCase(),
+            path: r.path,
+            headers: r.headers ?? {},
+            body: r.body ?? null
+        })) ?? null,
+        // Only present with a profile, so the fingerprints of runs without one do not change.
+        profile: s.profile ? { name: s.profile.name, params: s.profile.params } : undefined,
+        // Only present for a k6 script's own load (whose options the script hash covers).
+        scriptLoad: s.scriptLoad ? true : undefined
+    };
+    return createHash('sha256').update(canonicalJson(doc)).digest('hex');
+}
+function flagValue(flag, r) {
+    if (!r.ok)
+        throw new scenario_ConfigError(`${flag}: ${r.error}`);
+    return r.value;
+}
+/** The engine implied by a script's extension. */
+function engineForScript(script) {
+    if (/\.(js|mjs|cjs|ts)$/i.test(script))
+        return 'k6';
+    if (/\.py$/i.test(script))
+        return 'locust';
+    if (/\.jmx$/i.test(script))
+        return 'jmeter';
+    return undefined;
+}
+/** Finds the config file to use, or null when there is none. */
+function findConfigFile(config, cwd) {
+    if (config !== undefined)
+        return resolve(cwd, config);
+    for (const name of DEFAULT_CONFIG_FILES) {
+        const p = resolve(cwd, name);
+        if (existsSync(p))
+            return p;
+    }
+    return null;
+}
+/** Builds the scenario from the config file (if any) and the flags, validating everything. */
+async function loadScenario(opts = {}) {
+    const cwd = opts.cwd ?? process.cwd();
+    const flags = opts.flags ?? {};
+    const configPath = findConfigFile(opts.config, cwd);
+    const fileLabel = configPath ? displayPath(configPath, cwd) : '';
+    let file = {};
+    if (configPath)
+        file = parseConfigText(await readConfigText(configPath, fileLabel, opts.config !== undefined), fileLabel);
+    const scenarios = file.scenarios ?? {};
+    const names = Object.keys(scenarios);
+    let name;
+    let base = {};
+    if (opts.scenario !== undefined) {
+        if (opts.scenario.trim() === '')
+            throw new scenario_ConfigError('--scenario: expected a scenario name');
+        name = opts.scenario;
+        if (configPath) {
+            if (!(name in scenarios))
+                throw new scenario_ConfigError(`--scenario: no scenario "${name}" in ${fileLabel}` +
+                    (names.length ? ` (it has: ${names.join(', ')})` : ' (it has none)'));
+            base = scenarios[name];
+        }
+    }
+    else if (names.length === 1) {
+        name = names[0];
+        base = scenarios[name];
+    }
+    else if (names.length > 1) {
+        throw new scenario_ConfigError(`${fileLabel} has several scenarios (${names.join(', ')}); choose one with --scenario`);
+    }
+    else {
+        name = 'default';
+    }
+    const at = (key) => (configPath ? `${fileLabel}: scenarios.${name}.${key}` : `--${key}`);
+    // Flags win over the file.
+    const scriptFlag = flags.script !== undefined
+        ? flagValue('--script', nonEmptyString(flags.script, 'a file path'))
+        : undefined;
+    const script = scriptFlag !== undefined
+        ? resolve(cwd, scriptFlag)
+        : base.script !== undefined
+            ? resolve(dirname(configPath), base.script)
+            : undefined;
+    const scriptFrom = scriptFlag !== undefined ? '--script' : at('script');
+    let engine;
+    if (flags.engine !== undefined)
+        engine = flagValue('--engine', engineValue(flags.engine));
+    else if (base.engine !== undefined)
+        engine = base.engine;
+    else if (script !== undefined) {
+        const e = engineForScript(script);
+        if (!e)
+            throw new scenario_ConfigError(`${scriptFrom}: cannot tell the engine from "${basename(script)}"; give --engine`);
+        engine = e;
+    }
+    else
+        engine = 'http';
+    const targetRaw = flags.target !== undefined ? flagValue('--target', urlValue(flags.target)) : base.target;
+    if (targetRaw === undefined)
+        throw new scenario_ConfigError(configPath
+            ? `${at('target')}: is required (or give --target)`
+            : '--target: is required (the base URL of the system under test)');
+    const targetFrom = flags.target !== undefined ? '--target' : at('target');
+    const allowedHosts = [...(file['allowed-hosts'] ?? [])];
+    for (const h of flags.allowHosts ?? []) {
+        const r = hostValue.safeParse(h);
+        if (!r.success)
+            throw new scenario_ConfigError(`--allow-host: ${r.error.issues[0].message}`);
+        if (!allowedHosts.includes(r.data))
+            allowedHosts.push(r.data);
+    }
+    checkTargetAllowed(targetRaw, allowedHosts, targetFrom);
+    const stages = base.stages?.map(s => ({ durationS: s.duration, target: s.target }));
+    const vusFlag = flags.vus !== undefined ? flagValue('--vus', intValue(flags.vus, 1, MAX_VUS)) : undefined;
+    const durationFlag = flags.duration !== undefined
+        ? flagValue('--duration', durationValue(flags.duration, { positive: true }))
+        : undefined;
+    const rampFlag = flags.rampUp !== undefined
+        ? flagValue('--ramp-up', durationValue(flags.rampUp, { positive: false }))
+        : undefined;
+    // A flag for the simple load shape (or a --profile flag) replaces the file's stages.
+    const useStages = stages &&
+        stages.length > 0 &&
+        vusFlag === undefined &&
+        durationFlag === undefined &&
+        rampFlag === undefined &&
+        flags.profile === undefined;
+    let vus;
+    let durationS;
+    let rampUpS;
+    let scenarioStages;
+    let profile;
+    const profileSpec = mergeProfile(base, flags, at, opts.defaultProfile);
+    if (useStages) {
+        const peak = Math.max(...stages.map(s => s.target));
+        if (peak < 1)
+            throw new scenario_ConfigError(`${at('stages')}: at least one stage needs a target of 1 or more`);
+        vus = base.vus ?? peak;
+        durationS = stages.reduce((a, s) => a + s.durationS, 0);
+        rampUpS = 0;
+        scenarioStages = stages;
+        // Custom stages always override a preset's shape; the preset still names the analysis.
+        if (profileSpec)
+            profile = customStagesProfile(profileSpec.spec, vus, stages);
+    }
+    else if (profileSpec) {
+        vus = vusFlag ?? base.vus ?? 1;
+        const { spec, where } = profileSpec;
+        const params = { ...spec.params };
+        // The scenario's duration is the profile's total; its ramp-up the preset's ramp-up. The file's
+        // values count only for a profile of the file: a profile from a flag (or the default) replaces
+        // the file's load shape, as a --vus flag replaces its stages.
+        const fromFile = base.profile !== undefined && flags.profile === undefined;
+        const totalFrom = durationFlag !== undefined ? '--duration' : at('duration');
+        const total = durationFlag ?? (fromFile ? base.duration : undefined);
+        if (total !== undefined && !where.has('duration')) {
+            params.duration = total;
+            where.set('duration', totalFrom);
+        }
+        const ramp = rampFlag ?? (fromFile ? base['ramp-up'] : undefined);
+        if (ramp !== undefined && !where.has('ramp-up')) {
+            const from = rampFlag !== undefined ? '--ramp-up' : at('ramp-up');
+            try {
+                params['ramp-up'] = parseProfileParam(spec.name, 'ramp-up', ramp);
+            }
+            catch {
+                throw new scenario_ConfigError(`${from}: the ${spec.name} profile has no ramp-up` +
+                    (spec.name === 'stress'
+                        ? ' (set step-ramp)'
+                        : spec.name === 'scalability'
+                            ? ' (set level-ramp)'
+                            : ''));
+            }
+            where.set('ramp-up', from);
+        }
+        try {
+            profile = expandProfile({ name: spec.name, params }, vus);
+        }
+        catch (e) {
+            if (!(e instanceof ProfileParamError))
+                throw e;
+            const from = e.field === 'vus'
+                ? vusFlag !== undefined
+                    ? '--vus'
+                    : at('vus')
+                : (where.get(e.field) ??
+                    (configPath && base.profile ? `${at('profile')}.${e.field}` : `--profile-param ${e.field}`));
+            throw new scenario_ConfigError(`${from}: ${e.detail}`);
+        }
+        durationS = profile.totalS;
+        rampUpS = 0;
+        scenarioStages = profile.stages;
+    }
+    else {
+        vus = vusFlag ?? base.vus ?? 1;
+        durationS = durationFlag ?? base.duration ?? 30;
+        rampUpS = rampFlag ?? base['ramp-up'] ?? 0;
+    }
+    const tasks = flags.tasks !== undefined ? flagValue('--tasks', intValue(flags.tasks, 1, MAX_TASKS)) : (base.tasks ?? 1);
+    const intervalS = flags.interval !== undefined
+        ? flagValue('--interval', durationValue(flags.interval, { positive: true }))
+        : (base.interval ?? DEFAULT_INTERVAL_MS / 1000);
+    const intervalMs = Math.round(intervalS * 1000);
+    if (intervalMs < 100 || intervalMs > 60_000)
+        throw new scenario_ConfigError(`${flags.interval !== undefined ? '--interval' : at('interval')}: expected between 100ms and 60s`);
+    let requests;
+    if (flags.requests !== undefined && flags.requests.length) {
+        requests = flags.requests.map(r => flagValue('--request', parseRequestShorthand(r)));
+    }
+    else if (base.requests !== undefined) {
+        requests = base.requests;
+    }
+    const env = { ...(base.env ?? {}) };
+    if (profile?.bodyBytes !== undefined && profile.name === 'volume') {
+        // Scripts read the body size from the environment; the http engine gets padded bodies.
+        env[BODY_BYTES_ENV] = String(profile.bodyBytes);
+        if (engine === 'http') {
+            const padded = volumeRequests(requests, profile.bodyBytes);
+            const explicit = profileSpec?.where.get('body-bytes');
+            if (padded.padded === 0 && explicit && profile.bodyBytes > 0)
+                throw new scenario_ConfigError(`${explicit}: the http engine sends a body only with body-less POST, PUT or PATCH requests, and there is none (add one, e.g. 'POST /items')`);
+            requests = padded.requests;
+        }
+    }
+    let scriptHash;
+    if (engine === 'http') {
+        if (script !== undefined)
+            throw new scenario_ConfigError(`${scriptFrom}: the http engine takes no script; use requests instead`);
+        if (requests && requests.length === 0)
+            requests = undefined;
+    }
+    else {
+        if (requests !== undefined)
+            throw new scenario_ConfigError(`${flags.requests?.length ? '--request' : at('requests')}: requests are only for the http engine; the ${engine} script decides what to send`);
+        if (script === undefined)
+            throw new scenario_ConfigError(configPath
+                ? `${at('script')}: is required for the ${engine} engine (or give --script)`
+                : `--script: is required for the ${engine} engine`);
+        const read = opts.readScript ?? ((p) => readFile(p));
+        let content;
+        try {
+            content = await read(script);
+        }
+        catch (e) {
+            const code = e.code;
+            throw new scenario_ConfigError(`${scriptFrom}: ${displayPath(script, cwd)}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? e.message})`}`);
+        }
+        scriptHash = createHash('sha256').update(content).digest('hex');
+    }
+    const limit = loadProblem({ vus, durationS, rampUpS, stages: scenarioStages });
+    if (limit) {
+        const from = profile && !useStages
+            ? (profileSpec?.where.get(limit.part === 'duration' ? 'duration' : 'multiplier') ??
+                (base.profile && flags.profile === undefined ? at('profile') : '--profile'))
+            : limit.part === 'stages'
+                ? at('stages')
+                : limit.part === 'vus'
+                    ? vusFlag !== undefined
+                        ? '--vus'
+                        : at('vus')
+                    : durationFlag !== undefined
+                        ? '--duration'
+                        : rampFlag !== undefined
+                            ? '--ramp-up'
+                            : at('duration');
+        throw new scenario_ConfigError(`${from}: ${limit.detail}`);
+    }
+    const loadGiven = vusFlag !== undefined ||
+        durationFlag !== undefined ||
+        rampFlag !== undefined ||
+        base.vus !== undefined ||
+        base.duration !== undefined ||
+        base['ramp-up'] !== undefined ||
+        !!stages?.length ||
+        profileSpec !== null;
+    const scriptLoad = engine === 'k6' && !loadGiven;
+    const partial = {
+        ...(scriptLoad ? { scriptLoad } : {}),
+        engine,
+        scriptHash,
+        target: targetRaw,
+        vus,
+        durationS,
+        rampUpS,
+        stages: scenarioStages,
+        requests,
+        profile
+    };
+    return {
+        name,
+        engine,
+        script,
+        scriptHash,
+        target: targetRaw,
+        requests,
+        vus,
+        durationS,
+        rampUpS,
+        stages: partial.stages,
+        tasks,
+        intervalMs,
+        thresholds: mergeThresholds(base.thresholds ?? [], (flags.thresholds ?? []).map(t => flagValue('--threshold', parseThreshold(t)))),
+        env,
+        allowedHosts,
+        configFile: configPath,
+        fingerprint: scenarioFingerprint(partial),
+        ...(profile ? { profile } : {}),
+        ...(scriptLoad ? { scriptLoad } : {}),
+        ...(base['gate-labels'] ? { gateLabels: base['gate-labels'] } : {})
+    };
+}
+/**
+ * The profile of a scenario: the file's `profile` (or the default), with `--profile`, `--multiplier`
+ * and `--profile-param` applied (a `--profile` naming another preset drops the file's parameters).
+ * `where` tells, for each parameter given, where it came from, so errors can name it.
+ */
+function mergeProfile(base, flags, at, defaultProfile) {
+    const where = new Map();
+    let spec = base.profile
+        ? { name: base.profile.name, params: { ...base.profile.params } }
+        : defaultProfile !== undefined && flags.profile === undefined
+            ? { name: parseProfileName(defaultProfile), params: {} }
+            : null;
+    if (spec)
+        for (const k of Object.keys(spec.params))
+            where.set(k, `${at('profile')}.${k}`);
+    if (flags.profile !== undefined) {
+        let name;
+        try {
+            name = parseProfileName(flags.profile);
+        }
+        catch (e) {
+            throw new scenario_ConfigError(`--profile: ${e.detail}`);
+        }
+        if (!spec || spec.name !== name) {
+            spec = { name, params: {} };
+            where.clear();
+        }
+    }
+    const assign = (key, value, from) => {
+        if (!spec)
+            throw new scenario_ConfigError(`${from}: needs a profile (give --profile, or profile: in perf-gate.yml)`);
+        try {
+            spec.params[key] = parseProfileParam(spec.name, key, value);
+        }
+        catch (e) {
+            if (!(e instanceof ProfileParamError))
+                throw e;
+            throw new scenario_ConfigError(`${from}: ${e.detail}`);
+        }
+        where.set(key, from);
+    };
+    if (flags.multiplier !== undefined) {
+        if (spec && !['stress', 'spike'].includes(spec.name))
+            throw new scenario_ConfigError(`--multiplier: the ${spec.name} profile takes no multiplier (stress and spike do)`);
+        assign('multiplier', flags.multiplier, '--multiplier');
+    }
+    for (const text of flags.profileParams ?? []) {
+        const kv = splitParamAssignment(text);
+        if (!kv)
+            throw new scenario_ConfigError(`--profile-param: expected key=value (e.g. steps=6), got ${scenario_show(text)}`);
+        assign(kv.key, kv.value, `--profile-param ${kv.key}`);
+    }
+    return spec ? { spec, where } : null;
+}
+/** Methods the volume profile sends a body with. */
+const BODY_METHODS = (/* unused pure expression or super */ null && (['POST', 'PUT', 'PATCH']));
+/** The requests with a body of `bytes` bytes added to every body-less POST, PUT and PATCH. */
+function volumeRequests(requests, bytes) {
+    if (!requests || bytes <= 0)
+        return { requests, padded: 0 };
+    let padded = 0;
+    const out = requests.map(r => {
+        if (r.body !== undefined || !BODY_METHODS.includes((r.method ?? 'GET').toUpperCase()))
+            return r;
+        padded++;
+        const headers = { ...(r.headers ?? {}) };
+        if (!Object.keys(headers).some(h => h.toLowerCase() === 'content-type'))
+            headers['content-type'] = 'application/octet-stream';
+        return { ...r, headers, body: 'x'.repeat(bytes) };
+    });
+    return { requests: out, padded };
+}
+function mergeThresholds(a, b) {
+    const out = [];
+    for (const t of [...a, ...b])
+        if (!out.some(x => x.metric === t.metric && x.expr === t.expr))
+            out.push(t);
+    return out;
+}
+async function readConfigText(path, label, fromFlag) {
+    try {
+        return await readFile(path, 'utf8');
+    }
+    catch (e) {
+        const code = e.code;
+        const why = code === 'ENOENT'
+            ? 'no such file'
+            : code === 'EISDIR'
+                ? 'is a directory'
+                : `cannot be read (${code ?? e.message})`;
+        throw new scenario_ConfigError(`${fromFlag ? '--config: ' : ''}${label}: ${why}`);
+    }
+}
+/** A path as the user would write it: relative to `cwd` when inside it. */
+function displayPath(p, cwd) {
+    const abs = resolve(p);
+    const base = resolve(cwd);
+    return abs.startsWith(base + '/') ? abs.slice(base.length + 1) : abs;
+}
+
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+;// CONCATENATED MODULE: ./src/engines/common.ts
+/**
+ * Small helpers shared by the process engine adapters (k6, Locust, JMeter).
+ *
+ * - `LineSplitter`: turns a byte/text stream into complete lines.
+ * - `failureFromStatus`: maps an HTTP status code to a failure kind.
+ * - `resolveBinary`: the engine binary, honouring an override variable.
+ * - `runForOutput` / `probeVersion`: run a short command (such as `<binary> --version`) with a
+ *   timeout and extract a version string from its output.
+ */
+
+
+/**
+ * Splits a stream of chunks into lines. Chunks may end anywhere, also inside a multi-byte UTF-8
+ * character. Lines end at `\n`; a `\r` before it is dropped. `end()` emits a final line that has
+ * no line break (if it is not empty). Lines are emitted without their terminator.
+ */
+class LineSplitter {
+    onLine;
+    decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    pending = [];
+    ended = false;
+    constructor(onLine) {
+        this.onLine = onLine;
+    }
+    push(chunk) {
+        if (this.ended)
+            throw new Error('LineSplitter: push() after end()');
+        const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+        if (text.length)
+            this.feed(text);
+    }
+    end() {
+        if (this.ended)
+            return;
+        const tail = this.decoder.end();
+        if (tail.length)
+            this.feed(tail);
+        this.ended = true;
+        if (this.pending.length) {
+            const last = this.pending.join('');
+            this.pending = [];
+            const line = last.endsWith('\r') ? last.slice(0, -1) : last;
+            if (line.length)
+                this.onLine(line);
+        }
+    }
+    feed(text) {
+        let from = 0;
+        let nl = text.indexOf('\n');
+        while (nl !== -1) {
+            let line = text.slice(from, nl);
+            if (this.pending.length) {
+                this.pending.push(line);
+                line = this.pending.join('');
+                this.pending = [];
+            }
+            this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+            from = nl + 1;
+            nl = text.indexOf('\n', from);
+        }
+        if (from < text.length)
+            this.pending.push(from === 0 ? text : text.slice(from));
+    }
+}
+/**
+ * The failure kind of an HTTP status: 2xx/3xx → undefined (success), 4xx → http_4xx,
+ * 5xx → http_5xx, anything else (0, 1xx, ≥ 600, not a number) → http_other. Network errors
+ * (no status) should be classified by the adapter before calling this.
+ */
+function failureFromStatus(status) {
+    if (!Number.isFinite(status))
+        return 'http_other';
+    if (status >= 200 && status < 400)
+        return undefined;
+    if (status >= 400 && status < 500)
+        return 'http_4xx';
+    if (status >= 500 && status < 600)
+        return 'http_5xx';
+    return 'http_other';
+}
+/** The binary to run: the value of `envName` when set and not blank, else `defaultBinary`. */
+function resolveBinary(envName, defaultBinary, env = process.env) {
+    const v = env[envName]?.trim();
+    return v ? v : defaultBinary;
+}
+/**
+ * Runs `cmd args…` and resolves with its stdout and stderr interleaved (first 64 KiB), or null when
+ * it cannot be started or does not finish within the timeout (it is then killed). Never rejects.
+ */
+function runForOutput(cmd, args, opts = {}) {
+    const limit = 64 * 1024;
+    return new Promise(resolve => {
+        let out = '';
+        let done = false;
+        const finish = (v) => {
+            if (done)
+                return;
+            done = true;
+            clearTimeout(timer);
+            resolve(v);
+        };
+        const child = (0,external_node_child_process_.spawn)(cmd, args, {
+            env: opts.env ?? process.env,
+            cwd: opts.cwd,
+            stdio: ['ignore', 'pipe', 'pipe']
+        });
+        const timer = setTimeout(() => {
+            if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
+                child.kill('SIGKILL');
+            finish(null);
+        }, opts.timeoutMs ?? 30_000);
+        const collect = (b) => {
+            if (out.length < limit)
+                out += b.toString('utf8', 0, Math.min(b.length, limit - out.length));
+        };
+        child.stdout.on('data', collect);
+        child.stderr.on('data', collect);
+        child.on('error', () => finish(null));
+        child.on('close', () => finish(out));
+    });
+}
+/**
+ * Runs a version command and returns the first capture group of `regex` (or the whole match when
+ * it has no group), trimmed. Returns '' when the command cannot be started, times out, or its
+ * output does not match. Never rejects.
+ */
+async function probeVersion(cmd, args, regex, opts = {}) {
+    const out = await runForOutput(cmd, args, opts);
+    if (out === null)
+        return '';
+    const m = regex.exec(out);
+    return m ? (m[1] ?? m[0]).trim() : '';
+}
+
+;// CONCATENATED MODULE: ./src/engines/csv.ts
+/**
+ * A streaming CSV record splitter (RFC 4180 style), for engine outputs such as JMeter JTL files
+ * and k6 `--out csv`.
+ *
+ * - Fields are separated by a one-character delimiter (`,` by default; JMeter also allows `\t`).
+ * - A field that starts with `"` is quoted: it may hold delimiters, CR/LF and doubled quotes (`""`).
+ * - Records end at LF outside quotes; a CR right before that LF is dropped. Empty lines are ignored.
+ * - Lenient with broken input: a quote in the middle of an unquoted field is kept as text, text
+ *   after a closing quote is appended to the field.
+ * - A record longer than `maxRecordChars` (for example an unterminated quote in a foreign file) is
+ *   dropped up to the next line break and counted in `overflows`, so memory stays bounded.
+ * - `end()` emits a last record that has no line break.
+ *
+ * Records that are one whole line of the current chunk without quotes and without a CR (other than
+ * the CR before the LF) take a fast path: the line is cut at its delimiters directly. Such a line
+ * gives exactly the fields the state machine would give; every other record goes through the state
+ * machine.
+ */
+
+const csv_State = { FieldStart: 0, Unquoted: 1, Quoted: 2, QuoteInQuoted: 3, Discard: 4 };
+const LF = 10;
+const CR = 13;
+const QUOTE = 34;
+class csv_CsvSplitter {
+    onRecord;
+    decoder = new StringDecoder('utf8');
+    delim;
+    delimChar;
+    maxChars;
+    plainLine;
+    /** Field count of the last fast-path record: the initial size of the next one's array. */
+    width = 8;
+    state = csv_State.FieldStart;
+    fields = [];
+    field = '';
+    recordChars = 0;
+    ended = false;
+    /** Records dropped because they exceeded `maxRecordChars`. */
+    overflows = 0;
+    constructor(onRecord, opts = {}) {
+        this.onRecord = onRecord;
+        const d = opts.delimiter ?? ',';
+        if (d.length !== 1 || d === '"' || d === '\n' || d === '\r')
+            throw new Error(`CSV delimiter must be one character other than quote, CR or LF, got ${JSON.stringify(d)}`);
+        this.delim = d.charCodeAt(0);
+        this.delimChar = d;
+        this.maxChars = opts.maxRecordChars ?? 1 << 20;
+        this.plainLine = opts.plainLine;
+    }
+    push(chunk) {
+        if (this.ended)
+            throw new Error('CsvSplitter: push() after end()');
+        const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+        if (text.length)
+            this.feed(text);
+    }
+    end() {
+        if (this.ended)
+            return;
+        const tail = this.decoder.end();
+        if (tail.length)
+            this.feed(tail);
+        this.ended = true;
+        if (this.state === csv_State.Discard) {
+            this.reset();
+            return;
+        }
+        if (this.state !== csv_State.FieldStart || this.fields.length) {
+            this.endField();
+            this.endRecord();
+        }
+    }
+    reset() {
+        this.fields = [];
+        this.field = '';
+        this.recordChars = 0;
+        this.state = csv_State.FieldStart;
+    }
+    endField() {
+        let f = this.field;
+        if (this.state === csv_State.Unquoted && f.length && f.charCodeAt(f.length - 1) === CR)
+            f = f.slice(0, -1);
+        this.fields.push(f);
+        this.field = '';
+    }
+    endRecord() {
+        const rec = this.fields;
+        this.reset();
+        if (rec.length === 1 && rec[0] === '')
+            return;
+        this.onRecord(rec);
+    }
+    /** Characters the current record may still take before it overflows (at least 1). */
+    room() {
+        return Math.max(1, this.maxChars + 1 - this.recordChars);
+    }
+    /**
+     * The fast path: emits the records of `text` from `from` on that are whole lines without quotes
+     * and CRs (a CR right before the LF aside), and returns where the first other record starts (or
+     * `text.length`). Must be called at the start of a record only.
+     */
+    plainLines(text, from) {
+        const n = text.length;
+        const delimChar = this.delimChar;
+        const plainLine = this.plainLine;
+        let i = from;
+        let quote = text.indexOf('"', i);
+        if (quote === -1)
+            quote = n;
+        let cr = text.indexOf('\r', i);
+        if (cr === -1)
+            cr = n;
+        let d = text.indexOf(delimChar, i);
+        if (d === -1)
+            d = n;
+        while (i < n) {
+            const nl = text.indexOf('\n', i);
+            if (nl === -1 || quote < nl)
+                return i;
+            let end = nl;
+            if (cr < nl) {
+                if (cr !== nl - 1)
+                    return i;
+                end = cr;
+                cr = text.indexOf('\r', nl + 1);
+                if (cr === -1)
+                    cr = n;
+            }
+            if (nl - i > this.maxChars)
+                return i;
+            if (end > i && !(plainLine !== undefined && plainLine(text, i, end))) {
+                if (d < i) {
+                    d = text.indexOf(delimChar, i);
+                    if (d === -1)
+                        d = n;
+                }
+                const fields = new Array(this.width);
+                let k = 0;
+                let start = i;
+                while (d < end) {
+                    fields[k++] = text.slice(start, d);
+                    start = d + 1;
+                    d = text.indexOf(delimChar, start);
+                    if (d === -1)
+                        d = n;
+                }
+                fields[k++] = text.slice(start, end);
+                if (fields.length !== k)
+                    fields.length = k;
+                this.width = k;
+                this.onRecord(fields);
+            }
+            i = nl + 1;
+        }
+        return i;
+    }
+    feed(text) {
+        const n = text.length;
+        const delim = this.delim;
+        let i = 0;
+        while (i < n) {
+            if (this.state === csv_State.FieldStart && this.fields.length === 0 && this.recordChars === 0) {
+                i = this.plainLines(text, i);
+                if (i >= n)
+                    break;
+            }
+            switch (this.state) {
+                case csv_State.Discard: {
+                    const nl = text.indexOf('\n', i);
+                    if (nl === -1)
+                        return;
+                    this.reset();
+                    i = nl + 1;
+                    break;
+                }
+                case csv_State.FieldStart: {
+                    const c = text.charCodeAt(i);
+                    if (c === QUOTE) {
+                        this.state = csv_State.Quoted;
+                        i++;
+                        this.recordChars++;
+                    }
+                    else if (c === delim) {
+                        this.fields.push('');
+                        i++;
+                        this.recordChars++;
+                    }
+                    else if (c === LF) {
+                        this.state = csv_State.Unquoted;
+                        this.endField();
+                        this.endRecord();
+                        i++;
+                    }
+                    else {
+                        this.state = csv_State.Unquoted;
+                    }
+                    break;
+                }
+                case csv_State.Unquoted: {
+                    let j = i;
+                    const stop = Math.min(n, i + this.room());
+                    while (j < stop) {
+                        const c = text.charCodeAt(j);
+                        if (c === delim || c === LF)
+                            break;
+                        j++;
+                    }
+                    this.field += text.slice(i, j);
+                    this.recordChars += j - i;
+                    if (j === stop) {
+                        i = j;
+                    }
+                    else if (text.charCodeAt(j) === delim) {
+                        this.endField();
+                        this.state = csv_State.FieldStart;
+                        i = j + 1;
+                    }
+                    else {
+                        this.endField();
+                        this.endRecord();
+                        i = j + 1;
+                    }
+                    break;
+                }
+                case csv_State.Quoted: {
+                    const stop = Math.min(n, i + this.room());
+                    const q = text.indexOf('"', i);
+                    const j = q === -1 || q >= stop ? stop : q;
+                    this.field += text.slice(i, j);
+                    this.recordChars += j - i;
+                    if (j !== q) {
+                        i = j;
+                    }
+                    else {
+                        this.state = csv_State.QuoteInQuoted;
+                        i = q + 1;
+                    }
+                    break;
+                }
+                case csv_State.QuoteInQuoted: {
+                    const c = text.charCodeAt(i);
+                    if (c === QUOTE) {
+                        this.field += '"';
+                        this.state = csv_State.Quoted;
+                    }
+                    else if (c === delim) {
+                        this.endField();
+                        this.state = csv_State.FieldStart;
+                    }
+                    else if (c === LF) {
+                        this.endField();
+                        this.endRecord();
+                    }
+                    else if (c !== CR) {
+                        this.field += text[i];
+                        this.state = csv_State.Unquoted;
+                    }
+                    i++;
+                    this.recordChars++;
+                    break;
+                }
+            }
+            if (this.recordChars > this.maxChars && this.state !== csv_State.Discard) {
+                this.overflows++;
+                this.fields = [];
+                this.field = '';
+                this.state = csv_State.Discard;
+            }
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engines/k6-script.ts
+/**
+ * What a k6 script says about itself, and k6's own error messages made readable.
+ *
+ * `k6 inspect --execution-requirements SCRIPT` prints the script's options after k6 consolidated
+ * them (`vus`, `duration`, `iterations`, `stages`, `scenarios`, `thresholds`, …) plus `maxVUs` and
+ * `totalDuration` (the longest the test can take, graceful stops included). perf-gate uses it to
+ * run the script's own load when no load is given, to size the task's time limit, and to say what
+ * a given load replaces.
+ *
+ * k6 logs errors as logfmt lines (`level=error msg="SyntaxError: …\n\tat <internal/…>"`); the
+ * message is unquoted and made one line without k6-internal stack frames.
+ */
+
+/** A k6 inspect that failed; the message is one readable paragraph. */
+class k6_script_K6ScriptError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'K6ScriptError';
+    }
+}
+const GO_UNIT_S = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, µs: 1e-6, ns: 1e-9 };
+/** Seconds of a Go duration string (`50s`, `1m30s`, `1h0m0.5s`, `500ms`); NaN when malformed. */
+function goDurationSeconds(s) {
+    const text = s.trim();
+    if (text === '0')
+        return 0;
+    const re = /(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)/gy;
+    let total = 0;
+    let pos = 0;
+    let m;
+    while ((m = re.exec(text)) !== null) {
+        total += Number(m[1]) * GO_UNIT_S[m[2]];
+        pos = re.lastIndex;
+    }
+    return pos === text.length && pos > 0 ? total : Number.NaN;
+}
+function isRecord(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+/** The load facts from `k6 inspect --execution-requirements` JSON. */
+function parseK6Inspect(doc) {
+    if (!isRecord(doc))
+        throw new k6_script_K6ScriptError('k6 inspect printed no options');
+    const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+    const str = (v) => (typeof v === 'string' && v ? v : null);
+    const stages = Array.isArray(doc.stages)
+        ? doc.stages
+            .filter(isRecord)
+            .map(s => ({ duration: String(s.duration ?? ''), target: Number(s.target ?? 0) }))
+        : null;
+    let scenarios = null;
+    if (isRecord(doc.scenarios)) {
+        scenarios = {};
+        for (const [name, sc] of Object.entries(doc.scenarios))
+            scenarios[name] = isRecord(sc) && typeof sc.executor === 'string' ? sc.executor : 'unknown';
+    }
+    const thresholds = {};
+    if (isRecord(doc.thresholds))
+        for (const [metric, list] of Object.entries(doc.thresholds)) {
+            const exprs = (Array.isArray(list) ? list : [])
+                .map(t => typeof t === 'string' ? t : isRecord(t) && typeof t.threshold === 'string' ? t.threshold : '')
+                .filter(Boolean);
+            if (exprs.length)
+                thresholds[metric] = exprs;
+        }
+    const total = typeof doc.totalDuration === 'string' ? goDurationSeconds(doc.totalDuration) : Number.NaN;
+    return {
+        vus: num(doc.vus),
+        duration: str(doc.duration),
+        iterations: num(doc.iterations),
+        stages: stages && stages.length ? stages : null,
+        scenarios: scenarios && Object.keys(scenarios).length ? scenarios : null,
+        maxVUs: num(doc.maxVUs) ?? 1,
+        totalDurationS: Number.isFinite(total) ? total : 0,
+        thresholds
+    };
+}
+/** What load a script declares, in words (`options.scenarios (browse: ramping-arrival-rate)`); '' when none. */
+function k6_script_describeScriptLoad(load) {
+    const parts = [];
+    if (load.scenarios)
+        parts.push(`options.scenarios (${Object.entries(load.scenarios)
+            .map(([n, e]) => `${n}: ${e}`)
+            .join(', ')})`);
+    if (load.stages)
+        parts.push(`options.stages (${load.stages.length} stage${load.stages.length === 1 ? '' : 's'})`);
+    const simple = [
+        load.vus !== null ? `vus ${load.vus}` : '',
+        load.duration ? `duration ${load.duration}` : '',
+        load.iterations !== null ? `iterations ${load.iterations}` : ''
+    ].filter(Boolean);
+    if (simple.length)
+        parts.push(`options ${simple.join(', ')}`);
+    return parts.join(' and ');
+}
+/** Go's quoted-string escapes (`\n`, `\t`, `\"`, `\\`, `\uXXXX`) undone. */
+function unquoteGo(s) {
+    return s.replace(/\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)/g, (_, e) => {
+        if (e[0] === 'u' && e.length === 5)
+            return String.fromCharCode(parseInt(e.slice(1), 16));
+        if (e[0] === 'x' && e.length === 3)
+            return String.fromCharCode(parseInt(e.slice(1), 16));
+        return e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '' : e;
+    });
+}
+/** The `msg` values of k6's `level=error` logfmt lines, unquoted. */
+function errorMessages(output) {
+    const out = [];
+    for (const line of output.split('\n')) {
+        if (!/\blevel=(error|fatal)\b/.test(line))
+            continue;
+        const m = /\bmsg="((?:[^"\\]|\\.)*)"/.exec(line) ?? /\bmsg=(\S+)/.exec(line);
+        if (m)
+            out.push(unquoteGo(m[1]));
+    }
+    return out;
+}
+/**
+ * One line from a k6 error message: stack frames (`at …`), source context lines (`  1 | …`) and
+ * the caret line dropped, the failing source line (`> 2 | …`) kept; cut at a word boundary only
+ * beyond `max` characters.
+ */
+function oneLine(msg, max = 600) {
+    const kept = msg
+        .split('\n')
+        .map(l => l.trim())
+        .filter(l => l !== '' && !/^at\s/.test(l) && !/^\d+\s*\|/.test(l) && !/^\|\s*\^/.test(l));
+    let text = kept.join(' ').replace(/\s+/g, ' ');
+    if (text.length > max) {
+        const cut = text.lastIndexOf(' ', max);
+        text = text.slice(0, cut > max / 2 ? cut : max) + ' …';
+    }
+    return text;
+}
+/**
+ * k6's own error for a failed run or inspect, readable: the message of its first error line as
+ * one line without stack frames or escapes (the failing source line `> 2 | …` is kept), or the
+ * last non-empty output line when k6 logged no error line. '' when the output holds nothing.
+ */
+function k6ErrorText(output) {
+    const errors = errorMessages(output);
+    // Iteration errors (source=stacktrace) repeat once per iteration; one is enough.
+    const first = errors[0];
+    if (first !== undefined)
+        return oneLine(first);
+    const lines = output.split('\n').map(l => l.trim());
+    for (let i = lines.length - 1; i >= 0; i--)
+        if (lines[i])
+            return lines[i];
+    return '';
+}
+/** Runs `k6 inspect --execution-requirements` on a script; rejects with a K6ScriptError. */
+function k6_script_inspectK6Script(bin, script, env, timeoutMs = 60_000) {
+    return new Promise((resolve, reject) => {
+        const child = spawn(bin, ['inspect', '--execution-requirements', script], {
+            env,
+            stdio: ['ignore', 'pipe', 'pipe']
+        });
+        const out = [];
+        const err = [];
+        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        child.stdout.on('data', (b) => out.push(b));
+        child.stderr.on('data', (b) => err.push(b));
+        child.once('error', e => {
+            clearTimeout(timer);
+            reject(e);
+        });
+        child.once('close', (code, signal) => {
+            clearTimeout(timer);
+            const stdout = Buffer.concat(out).toString('utf8');
+            const stderr = Buffer.concat(err).toString('utf8');
+            if (code !== 0) {
+                const why = k6ErrorText(stderr) || k6ErrorText(stdout) || `k6 inspect exited with ${code ?? signal}`;
+                reject(new k6_script_K6ScriptError(why));
+                return;
+            }
+            try {
+                resolve(parseK6Inspect(JSON.parse(stdout)));
+            }
+            catch (e) {
+                reject(new k6_script_K6ScriptError(`k6 inspect printed no readable options (${e.message})`));
+            }
+        });
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engines/k6.ts
+/**
+ * The k6 adapter.
+ *
+ * k6 streams every metric sample as NDJSON (`--out json=/dev/fd/3`, see `command`; the runner
+ * makes fd 3 a FIFO, which k6 can open by that name). Per HTTP request
+ * k6 writes about ten points with the same tags and time; one `http_req_duration` point becomes one
+ * perf-gate `Sample`: label = tag `name`, completion time = point `time`, latency = value (ms → µs).
+ * `checks` points become check outcomes, `vus` points active users, and `Metric` lines carry the
+ * script's thresholds. k6 has no per-request byte counts, so samples carry no bytes.
+ *
+ * The same point handling serves k6's `--out csv` files (`createCsvParser`), for `summarize`.
+ */
+
+
+
+
+
+const k6_K6_BIN_ENV = 'PERF_GATE_K6_BIN';
+const K6_DEFAULT_BIN = 'k6';
+const k6_K6_INSTALL_HINT = 'install k6: in a GitHub workflow add the step `uses: grafana/setup-k6-action@v1` before perf-gate; elsewhere see https://grafana.com/docs/k6/latest/set-up/install-k6/';
+/**
+ * k6 versions whose real output this parser was checked with: their runs are in
+ * `fixtures/k6/v<version>-*` and the k6 tests ran against them. The runner image pins one of them.
+ */
+const K6_CHECKED_VERSIONS = (/* unused pure expression or super */ null && (['0.48.0']));
+/** k6 exit codes that mean the test ran to its end: 0, and 99 (thresholds crossed). */
+const K6_COMPLETED_CODES = [0, 99];
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?([Zz]|[+-]\d{2}:?\d{2})$/;
+/**
+ * Epoch ms of an RFC 3339 timestamp with any number of fractional digits, keeping sub-ms precision
+ * as a fraction (`2026-11-25T05:50:05.514761328Z` → 1795585805514.7613). NaN when malformed.
+ */
+function parseRfc3339Ms(s) {
+    const m = RFC3339.exec(s);
+    if (!m)
+        return Number.NaN;
+    let ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+    const zone = m[8];
+    if (zone !== 'Z' && zone !== 'z') {
+        const sign = zone[0] === '-' ? -1 : 1;
+        const digits = zone.slice(1).replace(':', '');
+        ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+    }
+    if (m[7])
+        ms += Number(`0.${m[7]}`) * 1000;
+    return ms;
+}
+/**
+ * Epoch ms of a k6 CSV `timestamp` in any of k6's `timeFormat`s: `unix` (s), `unix_milli`,
+ * `unix_micro`, `unix_nano` (told apart by their digit count) or `rfc3339[_nano]`.
+ */
+function parseK6CsvTime(s) {
+    if (/^\d+$/.test(s)) {
+        const len = s.length;
+        if (len <= 11)
+            return Number(s) * 1000;
+        if (len <= 14)
+            return Number(s);
+        const cut = len <= 17 ? 3 : 6;
+        return Number(s.slice(0, len - cut)) + Number(`0.${s.slice(len - cut)}`);
+    }
+    if (/^\d+\.\d+$/.test(s))
+        return Number(s) * 1000;
+    return parseRfc3339Ms(s);
+}
+/** k6 network error codes (`error_code` tag): 1000–1399 = generic, DNS, TCP and TLS errors. */
+function isNetworkErrorCode(code) {
+    return code >= 1000 && code < 1400;
+}
+/** 1050 = request timeout, 1211 = TCP dial timeout. */
+const TIMEOUT_CODES = new Set([1050, 1211]);
+/**
+ * Whether a k6 HTTP request failed, and how. The `expected_response` tag (present whenever a
+ * response callback is active, which is k6's default) decides failure; without it a status of 0
+ * (network error) or ≥ 400 is a failure. Network errors (status 0 or an `error_code` of 1000–1399)
+ * are `timeout` for codes 1050/1211 or a timeout message, else `connection`; the rest follow the
+ * HTTP status (a 2xx/3xx the script declared unexpected is `http_other`).
+ */
+function k6FailureKind(tags) {
+    const status = tags.status === undefined || tags.status === '' ? Number.NaN : Number(tags.status);
+    const code = tags.error_code ? Number(tags.error_code) : Number.NaN;
+    const network = status === 0 || (Number.isNaN(status) && isNetworkErrorCode(code));
+    const expected = tags.expected_response;
+    let failed;
+    if (expected === 'true' || expected === 'false')
+        failed = expected === 'false';
+    else
+        failed = network || status >= 400 || (Number.isNaN(status) && !!tags.error);
+    if (!failed)
+        return undefined;
+    if (network || (status === 0 && isNetworkErrorCode(code))) {
+        if (TIMEOUT_CODES.has(code) || /time(d)?[ _-]?out|deadline exceeded/i.test(tags.error ?? ''))
+            return 'timeout';
+        return 'connection';
+    }
+    if (Number.isFinite(status))
+        return failureFromStatus(status) ?? 'http_other';
+    return 'other';
+}
+/**
+ * Thresholds from a k6 end-of-test summary: the legacy `--summary-export` file
+ * (`metrics[m].thresholds = {expr: crossed}`) or the `handleSummary` data
+ * (`metrics[m].thresholds = {expr: {ok}}`). Unlike the NDJSON stream, these include thresholds on
+ * submetrics such as `http_req_duration{name:slow}`. Unknown shapes give an empty list.
+ */
+function k6ThresholdsFromSummary(doc) {
+    const out = [];
+    if (!k6_isRecord(doc) || !k6_isRecord(doc.metrics))
+        return out;
+    for (const [metric, body] of Object.entries(doc.metrics)) {
+        if (!k6_isRecord(body) || !k6_isRecord(body.thresholds))
+            continue;
+        for (const expr of Object.keys(body.thresholds))
+            if (expr.trim())
+                out.push({ metric, expr });
+    }
+    return out;
+}
+function k6_isRecord(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function stringTags(v) {
+    const tags = {};
+    if (!k6_isRecord(v))
+        return tags;
+    for (const [k, x] of Object.entries(v))
+        if (x !== null && x !== undefined)
+            tags[k] = String(x);
+    return tags;
+}
+/** Turns k6 points into sink calls; shared by the NDJSON and CSV parsers. */
+class PointHandler {
+    sink;
+    samples = 0;
+    constructor(sink) {
+        this.sink = sink;
+    }
+    point(metric, endMs, value, tags) {
+        switch (metric) {
+            case 'http_req_duration': {
+                const failure = k6FailureKind(tags);
+                this.sink.sample({
+                    label: tags.name || tags.url || '(unnamed)',
+                    endMs,
+                    latencyUs: value * 1000,
+                    ...(failure ? { failure } : {})
+                });
+                this.samples++;
+                break;
+            }
+            case 'checks':
+                this.sink.check(tags.check ?? '(unnamed)', value !== 0);
+                break;
+            case 'vus':
+                this.sink.activeUsers(endMs, value);
+                break;
+            default:
+                break;
+        }
+    }
+    /** Registers the thresholds of a `Metric` line: strings or `{threshold, abortOnFail}` objects. */
+    thresholds(metric, list) {
+        if (!Array.isArray(list))
+            return;
+        for (const t of list) {
+            if (typeof t === 'string') {
+                if (t.trim())
+                    this.sink.threshold({ metric, expr: t });
+            }
+            else if (k6_isRecord(t) && typeof t.threshold === 'string' && t.threshold.trim()) {
+                this.sink.threshold({
+                    metric,
+                    expr: t.threshold,
+                    ...(typeof t.abortOnFail === 'boolean' ? { abortOnFail: t.abortOnFail } : {})
+                });
+            }
+        }
+    }
+}
+function k6_describe(kind, recognized, skipped) {
+    if (recognized > 0)
+        return undefined;
+    if (skipped > 0)
+        return `no k6 ${kind} output found (${skipped} unreadable lines)`;
+    return `no k6 ${kind} output found (the input was empty)`;
+}
+/** The Point metrics PointHandler uses; k6 writes about ten Points per request, most of them unused. */
+const USED_POINT_METRICS = new Set(['http_req_duration', 'checks', 'vus']);
+const POINT_PREFIX = '{"metric":"';
+/**
+ * The metric of a Point line in k6's own field order (`{"metric":"NAME","type":"Point",…}`), read
+ * without parsing the line; null for any other shape, which then goes through JSON.parse.
+ */
+function pointMetricOf(text) {
+    if (!text.startsWith(POINT_PREFIX))
+        return null;
+    const end = text.indexOf('"', POINT_PREFIX.length);
+    if (end < 0 || !text.startsWith('","type":"Point","data":{', end))
+        return null;
+    return text.charCodeAt(text.length - 1) === 125 /* } */ ? text.slice(POINT_PREFIX.length, end) : null;
+}
+/** A parser for k6 `--out json` NDJSON (plain text; decompress `.gz` files before feeding). */
+function createK6JsonParser(sink) {
+    const points = new PointHandler(sink);
+    let recognized = 0;
+    let skipped = 0;
+    const line = (text) => {
+        // Points of metrics nothing reads are counted without being parsed: most of the stream.
+        const metric = pointMetricOf(text);
+        if (metric !== null && !USED_POINT_METRICS.has(metric)) {
+            recognized++;
+            return;
+        }
+        if (!text.trim())
+            return;
+        let o;
+        try {
+            o = JSON.parse(text);
+        }
+        catch {
+            skipped++;
+            return;
+        }
+        if (!k6_isRecord(o) || !k6_isRecord(o.data)) {
+            skipped++;
+            return;
+        }
+        const data = o.data;
+        if (o.type === 'Metric') {
+            const name = typeof data.name === 'string' ? data.name : typeof o.metric === 'string' ? o.metric : '';
+            if (!name) {
+                skipped++;
+                return;
+            }
+            recognized++;
+            points.thresholds(name, data.thresholds);
+            return;
+        }
+        if (o.type !== 'Point' || typeof o.metric !== 'string') {
+            skipped++;
+            return;
+        }
+        const endMs = typeof data.time === 'string' ? parseRfc3339Ms(data.time) : Number.NaN;
+        const value = data.value;
+        if (!Number.isFinite(endMs) || typeof value !== 'number' || !Number.isFinite(value)) {
+            skipped++;
+            return;
+        }
+        recognized++;
+        points.point(o.metric, endMs, value, stringTags(data.tags));
+    };
+    const splitter = new LineSplitter(line);
+    return {
+        push: chunk => splitter.push(chunk),
+        end: () => splitter.end(),
+        get skipped() {
+            return skipped;
+        },
+        get recognized() {
+            return recognized;
+        },
+        get samples() {
+            return points.samples;
+        },
+        problem: () => k6_describe('--out json', recognized, skipped)
+    };
+}
+const CSV_FIXED = new Set(['metric_name', 'timestamp', 'metric_value', 'extra_tags', 'metadata']);
+/**
+ * A parser for k6 `--out csv` files. Columns are found by header name; every column other than
+ * metric_name/timestamp/metric_value/extra_tags/metadata is a tag, and `extra_tags` (`k=v&k2=v2`)
+ * adds custom tags. Empty cells are absent tags. CSV has no metric definitions, so no thresholds.
+ * With the default `timeFormat=unix` times have whole-second resolution.
+ */
+function createCsvParser(sink) {
+    const points = new PointHandler(sink);
+    let recognized = 0;
+    let skipped = 0;
+    let header = null;
+    let iName = -1;
+    let iTime = -1;
+    let iValue = -1;
+    let iExtra = -1;
+    const record = (fields) => {
+        if (!header) {
+            if (fields.includes('metric_name') && fields.includes('timestamp') && fields.includes('metric_value')) {
+                header = fields;
+                iName = fields.indexOf('metric_name');
+                iTime = fields.indexOf('timestamp');
+                iValue = fields.indexOf('metric_value');
+                iExtra = fields.indexOf('extra_tags');
+                recognized++;
+            }
+            else {
+                skipped++;
+            }
+            return;
+        }
+        if (fields.length !== header.length) {
+            skipped++;
+            return;
+        }
+        const metric = fields[iName];
+        const endMs = parseK6CsvTime(fields[iTime]);
+        const value = fields[iValue] === '' ? Number.NaN : Number(fields[iValue]);
+        if (!metric || !Number.isFinite(endMs) || !Number.isFinite(value)) {
+            skipped++;
+            return;
+        }
+        recognized++;
+        // Tags are built only for the metrics PointHandler reads.
+        if (!USED_POINT_METRICS.has(metric))
+            return;
+        const tags = {};
+        for (let i = 0; i < header.length; i++)
+            if (!CSV_FIXED.has(header[i]) && fields[i] !== '')
+                tags[header[i]] = fields[i];
+        if (iExtra >= 0 && fields[iExtra])
+            for (const pair of fields[iExtra].split('&')) {
+                const eq = pair.indexOf('=');
+                if (eq > 0)
+                    tags[pair.slice(0, eq)] = pair.slice(eq + 1);
+            }
+        points.point(metric, endMs, value, tags);
+    };
+    const splitter = new CsvSplitter(record);
+    return {
+        push: chunk => splitter.push(chunk),
+        end: () => splitter.end(),
+        get skipped() {
+            return skipped + splitter.overflows;
+        },
+        get recognized() {
+            return recognized;
+        },
+        get samples() {
+            return points.samples;
+        },
+        problem: () => k6_describe('--out csv', recognized, skipped + splitter.overflows)
+    };
+}
+/**
+ * Where k6 writes its samples: fd 3 (a FIFO the runner makes; k6 opens it as `/dev/fd/3`), or on
+ * Windows, which has neither FIFOs nor `/dev/fd`, a file in the task's directory that the runner
+ * follows while it grows.
+ */
+function k6SampleChannel(ctx, platform = process.platform) {
+    if (platform === 'win32') {
+        const path = (0,external_node_path_.join)(ctx.workDir, 'k6-samples.json');
+        return { out: path, samples: { kind: 'file', path } };
+    }
+    return { out: '/dev/fd/3', samples: { kind: 'fd3' } };
+}
+/** Where k6 writes its end-of-test summary: the task's private directory. */
+function summaryPath(ctx) {
+    return (0,external_node_path_.join)(ctx.workDir, K6_SUMMARY_FILE);
+}
+const K6_SUMMARY_FILE = 'k6-summary.json';
+/** Seconds as a Go duration string (`30s`, `1.5s`). */
+function goSeconds(s) {
+    return `${Number(s.toFixed(3))}s`;
+}
+/**
+ * The k6 command line (without the binary):
+ * `run --address "" --no-color --quiet --out json=/dev/fd/3 --summary-export <workDir>/k6-summary.json
+ * <load> [segment] [--tag k=v …] <script>`. The summary export adds the thresholds on submetrics
+ * (`http_req_duration{name:slow}`) that k6's NDJSON Metric lines leave out (see `afterExit`).
+ *
+ * Load:
+ * - explicit stages → `--stage <d>s:<target>` each (they override vus/duration/ramp-up);
+ * - a ramp-up without stages → two stages: ramp to `vus` over `rampUpS`, then hold `vus` for
+ *   `durationS`;
+ * - otherwise `--vus N --duration Ds`.
+ * - `scriptLoad` → none: the script's `scenarios`, `stages` or `vus`/`duration` run as written.
+ * With stages k6 runs its ramping-vus executor, which starts from the script's `vus` option
+ * (1 when unset) before the first stage. CLI load options replace any `scenarios` in the script.
+ * The execution segment splits any executor's load (VUs, iterations, arrival rates) over tasks.
+ */
+function k6Args(ctx, platform = process.platform) {
+    if (!ctx.script)
+        throw new Error('engine k6: field "script" is empty (expected the path of a k6 .js script)');
+    const { load } = ctx;
+    const args = [
+        'run',
+        '--address',
+        '',
+        '--no-color',
+        '--quiet',
+        '--out',
+        `json=${k6SampleChannel(ctx, platform).out}`,
+        '--summary-export',
+        summaryPath(ctx)
+    ];
+    if (load.scriptLoad) {
+        // The script's own options decide the load; the segment below gives this task its part.
+    }
+    else if (load.stages && load.stages.length) {
+        for (const st of load.stages)
+            args.push('--stage', `${goSeconds(st.durationS)}:${Math.round(st.target)}`);
+    }
+    else if (load.rampUpS > 0) {
+        args.push('--stage', `${goSeconds(load.rampUpS)}:${load.vus}`, '--stage', `${goSeconds(load.durationS)}:${load.vus}`);
+    }
+    else {
+        args.push('--vus', String(load.vus), '--duration', goSeconds(load.durationS));
+    }
+    if (load.segment)
+        args.push('--execution-segment', load.segment.segment, '--execution-segment-sequence', load.segment.sequence);
+    for (const key of Object.keys(ctx.tags).sort())
+        args.push('--tag', `${key}=${ctx.tags[key]}`);
+    args.push(ctx.script);
+    return args;
+}
+function binary(env = process.env) {
+    return resolveBinary(k6_K6_BIN_ENV, K6_DEFAULT_BIN, env);
+}
+const k6_k6Engine = {
+    name: 'k6',
+    kind: 'process',
+    binaryEnv: k6_K6_BIN_ENV,
+    installHint: k6_K6_INSTALL_HINT,
+    defaultBinary: K6_DEFAULT_BIN,
+    binary,
+    /** `k6 version` prints e.g. `k6 v0.48.0 (go1.19.8, linux/amd64)` → '0.48.0'. */
+    version(env = process.env) {
+        return probeVersion(binary(env), ['version'], /\bk6 v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)/, { env });
+    },
+    /**
+     * Samples arrive on fd 3. The returned `env` holds only the variables to add to the runner's
+     * environment: the user's `ctx.env`, with `K6_NO_USAGE_REPORT=true` always set.
+     */
+    async command(ctx, env = process.env) {
+        return {
+            command: binary(env),
+            args: k6Args(ctx),
+            env: { ...ctx.env, K6_NO_USAGE_REPORT: 'true' },
+            samples: k6SampleChannel(ctx).samples
+        };
+    },
+    createParser: createK6JsonParser,
+    /** k6's own error line, unquoted and without its internal stack frames, naming the script (not for exit 99). */
+    failureMessage(exitCode, output, ctx) {
+        const text = k6ErrorText(output);
+        if (!text)
+            return undefined;
+        // Exit 99 (thresholds crossed) is about the results, not the script file.
+        if (exitCode === 99 || !ctx.script || text.includes(ctx.script))
+            return text;
+        return `${ctx.script}: ${text}`;
+    },
+    completed: (exitCode) => K6_COMPLETED_CODES.includes(exitCode),
+    /** The thresholds of k6's summary export, submetric ones included; a missing file adds none. */
+    async afterExit(ctx, sink) {
+        let text;
+        try {
+            text = await (0,promises_.readFile)(summaryPath(ctx), 'utf8');
+        }
+        catch {
+            return;
+        }
+        for (const t of k6ThresholdsFromSummary(JSON.parse(text)))
+            sink.threshold(t);
+    }
+};
+
+;// CONCATENATED MODULE: ./src/plan/k6-load.ts
+/**
+ * The k6 script's own load, read before a run with `k6 inspect`.
+ *
+ * With no load given (`scenario.scriptLoad`), the run takes the script's `maxVUs` and
+ * `totalDuration` (graceful stops included) for its VU count and time limit, and every task runs
+ * the script's options with only its execution segment, so N tasks together run exactly the
+ * script's load: the iterations of a shared-iterations scenario, the total arrival rate, the VUs.
+ * With a load given, the log says which of the script's load options it replaces.
+ */
+
+
+
+
+const defaultInspector = (script, env) => inspectK6Script(k6Engine.binary(env), script, env);
+/** Scenarios already resolved (the Fargate sizing and the run read the same one): inspected once. */
+const resolvedOnce = new WeakMap();
+/**
+ * The scenario with a k6 script's own load filled in (vus = its maxVUs, durationS = its
+ * totalDuration); other scenarios unchanged. Throws a ConfigError when the script's own load is
+ * to run but k6 is missing or cannot read the script.
+ */
+async function k6_load_resolveK6Load(scenario, env, log, inspect = defaultInspector) {
+    if (scenario.engine !== 'k6' || !scenario.script)
+        return scenario;
+    const known = resolvedOnce.get(scenario);
+    if (known)
+        return known;
+    const resolved = await k6_load_resolve(scenario, env, log, inspect);
+    resolvedOnce.set(scenario, resolved);
+    return resolved;
+}
+async function k6_load_resolve(scenario, env, log, inspect) {
+    const script = scenario.script;
+    const inspectEnv = {
+        ...env,
+        [TARGET_ENV]: scenario.target,
+        ...scenario.env,
+        K6_NO_USAGE_REPORT: 'true'
+    };
+    let load;
+    try {
+        load = await inspect(script, inspectEnv);
+    }
+    catch (e) {
+        // With a given load the run goes ahead; its task reports what k6 says.
+        if (!scenario.scriptLoad)
+            return scenario;
+        const code = e.code;
+        if (code === 'ENOENT' || code === 'EACCES')
+            throw new ConfigError(`k6 ${code === 'ENOENT' ? 'not found' : 'not executable'}: "${k6Engine.binary(env)}" (set ${K6_BIN_ENV}, or ${K6_INSTALL_HINT})`);
+        const why = e instanceof K6ScriptError ? e.message : e.message;
+        throw new ConfigError(`${script}: k6 cannot read the script: ${why}`);
+    }
+    const declared = describeScriptLoad(load);
+    if (!scenario.scriptLoad) {
+        if (declared)
+            log(`k6: the given load (${givenLoad(scenario)}) replaces the script's ${declared}; ` +
+                'give no vus, duration, ramp-up, stages or profile to run the script as written');
+        return scenario;
+    }
+    const vus = Math.max(1, Math.round(load.maxVUs));
+    const durationS = Math.max(1, Math.ceil(load.totalDurationS));
+    log(`k6: running the script's own load: ${declared || "k6's default (1 VU, 1 iteration)"}; ` +
+        `up to ${vus} VU${vus === 1 ? '' : 's'}, at most ${durationS} s` +
+        (scenario.tasks > 1 ? `, split over ${scenario.tasks} tasks by execution segments` : ''));
+    return { ...scenario, vus, durationS, rampUpS: 0 };
+}
+function givenLoad(s) {
+    if (s.profile)
+        return `profile ${s.profile.name}`;
+    if (s.stages?.length)
+        return `${s.stages.length} stage${s.stages.length === 1 ? '' : 's'}`;
+    return (`${s.vus} VU${s.vus === 1 ? '' : 's'} for ${s.durationS} s` +
+        (s.rampUpS > 0 ? ` after ${s.rampUpS} s ramp-up` : ''));
+}
+
 ;// CONCATENATED MODULE: ./src/gate/slo.ts
+
 
 const SLO_METRICS = (/* unused pure expression or super */ null && (['http_req_duration', 'http_req_failed', 'http_reqs', 'checks']));
 const SLO_OPERATORS = (/* unused pure expression or super */ null && (['<', '<=', '>', '>=', '==', '!=']));
@@ -95504,7 +98142,7 @@ const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/;
 function slo_aggregationText(a) {
     return a.kind === 'p' ? `p(${a.p})` : a.kind;
 }
-function show(s) {
+function slo_show(s) {
     return s.length > 20 ? `${s.slice(0, 20)}…` : s;
 }
 /**
@@ -95553,13 +98191,13 @@ function parseSlo(text, where = 'threshold', source = 'config') {
     let aggregation;
     const agg = IDENT.exec(rest);
     if (!agg)
-        fail(`expected an aggregation (avg, min, max, med, p(N), count or rate) at '${show(rest)}'`);
+        fail(`expected an aggregation (avg, min, max, med, p(N), count or rate) at '${slo_show(rest)}'`);
     const aggName = agg[0];
     rest = rest.slice(aggName.length);
     if (aggName === 'p' && rest.startsWith('(')) {
         const close = rest.indexOf(')');
         if (close < 0)
-            fail(`missing ')' in the percentile p(${show(rest.slice(1))}`);
+            fail(`missing ')' in the percentile p(${slo_show(rest.slice(1))}`);
         const inner = rest.slice(1, close).trim();
         const p = NUMBER.exec(inner);
         if (!p || p[0].length !== inner.length)
@@ -95581,7 +98219,7 @@ function parseSlo(text, where = 'threshold', source = 'config') {
     rest = rest.trimStart();
     const opMatch = /^[<>=!]+/.exec(rest);
     if (!opMatch)
-        fail(`expected an operator (${OPERATOR_LIST}) after '${aggLabel}'${rest ? `, got '${show(rest)}'` : ''}`);
+        fail(`expected an operator (${OPERATOR_LIST}) after '${aggLabel}'${rest ? `, got '${slo_show(rest)}'` : ''}`);
     let op = opMatch[0];
     if (op === '===')
         op = '==';
@@ -95591,13 +98229,13 @@ function parseSlo(text, where = 'threshold', source = 'config') {
     // Limit.
     const numMatch = NUMBER.exec(rest);
     if (!numMatch)
-        fail(`expected a number after '${op}'${rest ? `, got '${show(rest)}'` : ''}`);
+        fail(`expected a number after '${op}'${rest ? `, got '${slo_show(rest)}'` : ''}`);
     const value = Number(numMatch[0]);
     if (!Number.isFinite(value))
         fail(`expected a finite number after '${op}', got '${numMatch[0]}'`);
     rest = rest.slice(numMatch[0].length).trim();
     if (rest)
-        fail(`unexpected '${show(rest)}' after ${numMatch[0]} (limits are plain numbers; latency is in milliseconds)`);
+        fail(`unexpected '${slo_show(rest)}' after ${numMatch[0]} (limits are plain numbers; latency is in milliseconds)`);
     // Metric and its aggregations.
     const metricRaw = metricName ??
         (aggregation.kind === 'rate'
@@ -95754,8 +98392,10 @@ function evaluateSlo(view, slo, opts = {}) {
                 observed = stats.maxMs;
             else {
                 const p = slo.aggregation.kind === 'med' ? 50 : slo.aggregation.p;
-                const counts = view.counts(q);
-                observed = Math.min(counts.toHistogram().getValueAtPercentile(p) / 1000, stats.maxMs);
+                const h = view.counts(q).toHistogram();
+                // A k6 script's threshold is judged with k6's own (interpolated) percentile.
+                const us = slo.source === 'script' ? k6Percentile(h, p) : h.getValueAtPercentile(p);
+                observed = Math.min(us / 1000, stats.maxMs);
             }
         }
     }
@@ -95971,8 +98611,6 @@ class StepStopRule {
     }
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var yaml_dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/plan/fleet.ts
 /**
  * Sizing of a Fargate fleet, as pure functions: which regions get how many tasks for the requested
@@ -96242,6 +98880,7 @@ function fleet_formatUsd(usd) {
 
 
 
+
 function inputError(e) {
     if (e instanceof FleetSizeError) {
         const m = /^([a-z-]+): (.*)$/s.exec(e.message);
@@ -96319,6 +98958,8 @@ function timingFromEnv(env) {
 /** Sizes, prices, authenticates and discovers: the fleet a Fargate run needs. */
 async function prepareFargate(scenario, inputs, opts, deps) {
     const env = deps.env ?? process.env;
+    // A k6 script's own load sizes the fleet and its cost (the run reuses this reading).
+    scenario = await resolveK6Load(scenario, env, deps.log);
     const abortOn = abortOnRule(inputs.abortOn);
     const timing = timingFromEnv(env);
     let regions;

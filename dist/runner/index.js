@@ -64276,11 +64276,219 @@ class csv_CsvSplitter {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engines/k6-script.ts
+/**
+ * What a k6 script says about itself, and k6's own error messages made readable.
+ *
+ * `k6 inspect --execution-requirements SCRIPT` prints the script's options after k6 consolidated
+ * them (`vus`, `duration`, `iterations`, `stages`, `scenarios`, `thresholds`, …) plus `maxVUs` and
+ * `totalDuration` (the longest the test can take, graceful stops included). perf-gate uses it to
+ * run the script's own load when no load is given, to size the task's time limit, and to say what
+ * a given load replaces.
+ *
+ * k6 logs errors as logfmt lines (`level=error msg="SyntaxError: …\n\tat <internal/…>"`); the
+ * message is unquoted and made one line without k6-internal stack frames.
+ */
+
+/** A k6 inspect that failed; the message is one readable paragraph. */
+class K6ScriptError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'K6ScriptError';
+    }
+}
+const GO_UNIT_S = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, µs: 1e-6, ns: 1e-9 };
+/** Seconds of a Go duration string (`50s`, `1m30s`, `1h0m0.5s`, `500ms`); NaN when malformed. */
+function goDurationSeconds(s) {
+    const text = s.trim();
+    if (text === '0')
+        return 0;
+    const re = /(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)/gy;
+    let total = 0;
+    let pos = 0;
+    let m;
+    while ((m = re.exec(text)) !== null) {
+        total += Number(m[1]) * GO_UNIT_S[m[2]];
+        pos = re.lastIndex;
+    }
+    return pos === text.length && pos > 0 ? total : Number.NaN;
+}
+function isRecord(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+/** The load facts from `k6 inspect --execution-requirements` JSON. */
+function parseK6Inspect(doc) {
+    if (!isRecord(doc))
+        throw new K6ScriptError('k6 inspect printed no options');
+    const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+    const str = (v) => (typeof v === 'string' && v ? v : null);
+    const stages = Array.isArray(doc.stages)
+        ? doc.stages
+            .filter(isRecord)
+            .map(s => ({ duration: String(s.duration ?? ''), target: Number(s.target ?? 0) }))
+        : null;
+    let scenarios = null;
+    if (isRecord(doc.scenarios)) {
+        scenarios = {};
+        for (const [name, sc] of Object.entries(doc.scenarios))
+            scenarios[name] = isRecord(sc) && typeof sc.executor === 'string' ? sc.executor : 'unknown';
+    }
+    const thresholds = {};
+    if (isRecord(doc.thresholds))
+        for (const [metric, list] of Object.entries(doc.thresholds)) {
+            const exprs = (Array.isArray(list) ? list : [])
+                .map(t => typeof t === 'string' ? t : isRecord(t) && typeof t.threshold === 'string' ? t.threshold : '')
+                .filter(Boolean);
+            if (exprs.length)
+                thresholds[metric] = exprs;
+        }
+    const total = typeof doc.totalDuration === 'string' ? goDurationSeconds(doc.totalDuration) : Number.NaN;
+    return {
+        vus: num(doc.vus),
+        duration: str(doc.duration),
+        iterations: num(doc.iterations),
+        stages: stages && stages.length ? stages : null,
+        scenarios: scenarios && Object.keys(scenarios).length ? scenarios : null,
+        maxVUs: num(doc.maxVUs) ?? 1,
+        totalDurationS: Number.isFinite(total) ? total : 0,
+        thresholds
+    };
+}
+/** What load a script declares, in words (`options.scenarios (browse: ramping-arrival-rate)`); '' when none. */
+function describeScriptLoad(load) {
+    const parts = [];
+    if (load.scenarios)
+        parts.push(`options.scenarios (${Object.entries(load.scenarios)
+            .map(([n, e]) => `${n}: ${e}`)
+            .join(', ')})`);
+    if (load.stages)
+        parts.push(`options.stages (${load.stages.length} stage${load.stages.length === 1 ? '' : 's'})`);
+    const simple = [
+        load.vus !== null ? `vus ${load.vus}` : '',
+        load.duration ? `duration ${load.duration}` : '',
+        load.iterations !== null ? `iterations ${load.iterations}` : ''
+    ].filter(Boolean);
+    if (simple.length)
+        parts.push(`options ${simple.join(', ')}`);
+    return parts.join(' and ');
+}
+/** Go's quoted-string escapes (`\n`, `\t`, `\"`, `\\`, `\uXXXX`) undone. */
+function unquoteGo(s) {
+    return s.replace(/\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)/g, (_, e) => {
+        if (e[0] === 'u' && e.length === 5)
+            return String.fromCharCode(parseInt(e.slice(1), 16));
+        if (e[0] === 'x' && e.length === 3)
+            return String.fromCharCode(parseInt(e.slice(1), 16));
+        return e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '' : e;
+    });
+}
+/** The `msg` values of k6's `level=error` logfmt lines, unquoted. */
+function errorMessages(output) {
+    const out = [];
+    for (const line of output.split('\n')) {
+        if (!/\blevel=(error|fatal)\b/.test(line))
+            continue;
+        const m = /\bmsg="((?:[^"\\]|\\.)*)"/.exec(line) ?? /\bmsg=(\S+)/.exec(line);
+        if (m)
+            out.push(unquoteGo(m[1]));
+    }
+    return out;
+}
+/**
+ * One line from a k6 error message: stack frames (`at …`), source context lines (`  1 | …`) and
+ * the caret line dropped, the failing source line (`> 2 | …`) kept; cut at a word boundary only
+ * beyond `max` characters.
+ */
+function oneLine(msg, max = 600) {
+    const kept = msg
+        .split('\n')
+        .map(l => l.trim())
+        .filter(l => l !== '' && !/^at\s/.test(l) && !/^\d+\s*\|/.test(l) && !/^\|\s*\^/.test(l));
+    let text = kept.join(' ').replace(/\s+/g, ' ');
+    if (text.length > max) {
+        const cut = text.lastIndexOf(' ', max);
+        text = text.slice(0, cut > max / 2 ? cut : max) + ' …';
+    }
+    return text;
+}
+/**
+ * k6's own error for a failed run or inspect, readable: the message of its first error line as
+ * one line without stack frames or escapes (the failing source line `> 2 | …` is kept), or the
+ * last non-empty output line when k6 logged no error line. '' when the output holds nothing.
+ */
+function k6ErrorText(output) {
+    const errors = errorMessages(output);
+    // Iteration errors (source=stacktrace) repeat once per iteration; one is enough.
+    const first = errors[0];
+    if (first !== undefined)
+        return oneLine(first);
+    const lines = output.split('\n').map(l => l.trim());
+    for (let i = lines.length - 1; i >= 0; i--)
+        if (lines[i])
+            return lines[i];
+    return '';
+}
+/** Runs `k6 inspect --execution-requirements` on a script; rejects with a K6ScriptError. */
+function inspectK6Script(bin, script, env, timeoutMs = 60_000) {
+    return new Promise((resolve, reject) => {
+        const child = spawn(bin, ['inspect', '--execution-requirements', script], {
+            env,
+            stdio: ['ignore', 'pipe', 'pipe']
+        });
+        const out = [];
+        const err = [];
+        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        child.stdout.on('data', (b) => out.push(b));
+        child.stderr.on('data', (b) => err.push(b));
+        child.once('error', e => {
+            clearTimeout(timer);
+            reject(e);
+        });
+        child.once('close', (code, signal) => {
+            clearTimeout(timer);
+            const stdout = Buffer.concat(out).toString('utf8');
+            const stderr = Buffer.concat(err).toString('utf8');
+            if (code !== 0) {
+                const why = k6ErrorText(stderr) || k6ErrorText(stdout) || `k6 inspect exited with ${code ?? signal}`;
+                reject(new K6ScriptError(why));
+                return;
+            }
+            try {
+                resolve(parseK6Inspect(JSON.parse(stdout)));
+            }
+            catch (e) {
+                reject(new K6ScriptError(`k6 inspect printed no readable options (${e.message})`));
+            }
+        });
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/engines/k6.ts
+/**
+ * The k6 adapter.
+ *
+ * k6 streams every metric sample as NDJSON (`--out json=/dev/fd/3`, see `command`; the runner
+ * makes fd 3 a FIFO, which k6 can open by that name). Per HTTP request
+ * k6 writes about ten points with the same tags and time; one `http_req_duration` point becomes one
+ * perf-gate `Sample`: label = tag `name`, completion time = point `time`, latency = value (ms → µs).
+ * `checks` points become check outcomes, `vus` points active users, and `Metric` lines carry the
+ * script's thresholds. k6 has no per-request byte counts, so samples carry no bytes.
+ *
+ * The same point handling serves k6's `--out csv` files (`createCsvParser`), for `summarize`.
+ */
+
+
+
 
 
 const K6_BIN_ENV = 'PERF_GATE_K6_BIN';
 const K6_DEFAULT_BIN = 'k6';
+const K6_INSTALL_HINT = 'install k6: in a GitHub workflow add the step `uses: grafana/setup-k6-action@v1` before perf-gate; elsewhere see https://grafana.com/docs/k6/latest/set-up/install-k6/';
+/**
+ * k6 versions whose real output this parser was checked with: their runs are in
+ * `fixtures/k6/v<version>-*` and the k6 tests ran against them. The runner image pins one of them.
+ */
+const K6_CHECKED_VERSIONS = (/* unused pure expression or super */ null && (['0.48.0']));
 /** k6 exit codes that mean the test ran to its end: 0, and 99 (thresholds crossed). */
 const K6_COMPLETED_CODES = [0, 99];
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?([Zz]|[+-]\d{2}:?\d{2})$/;
@@ -64363,10 +64571,10 @@ function k6FailureKind(tags) {
  */
 function k6ThresholdsFromSummary(doc) {
     const out = [];
-    if (!isRecord(doc) || !isRecord(doc.metrics))
+    if (!k6_isRecord(doc) || !k6_isRecord(doc.metrics))
         return out;
     for (const [metric, body] of Object.entries(doc.metrics)) {
-        if (!isRecord(body) || !isRecord(body.thresholds))
+        if (!k6_isRecord(body) || !k6_isRecord(body.thresholds))
             continue;
         for (const expr of Object.keys(body.thresholds))
             if (expr.trim())
@@ -64374,12 +64582,12 @@ function k6ThresholdsFromSummary(doc) {
     }
     return out;
 }
-function isRecord(v) {
+function k6_isRecord(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 function stringTags(v) {
     const tags = {};
-    if (!isRecord(v))
+    if (!k6_isRecord(v))
         return tags;
     for (const [k, x] of Object.entries(v))
         if (x !== null && x !== undefined)
@@ -64425,7 +64633,7 @@ class PointHandler {
                 if (t.trim())
                     this.sink.threshold({ metric, expr: t });
             }
-            else if (isRecord(t) && typeof t.threshold === 'string' && t.threshold.trim()) {
+            else if (k6_isRecord(t) && typeof t.threshold === 'string' && t.threshold.trim()) {
                 this.sink.threshold({
                     metric,
                     expr: t.threshold,
@@ -64479,7 +64687,7 @@ function createK6JsonParser(sink) {
             skipped++;
             return;
         }
-        if (!isRecord(o) || !isRecord(o.data)) {
+        if (!k6_isRecord(o) || !k6_isRecord(o.data)) {
             skipped++;
             return;
         }
@@ -64597,28 +64805,62 @@ function createCsvParser(sink) {
         problem: () => describe('--out csv', recognized, skipped + splitter.overflows)
     };
 }
+/**
+ * Where k6 writes its samples: fd 3 (a FIFO the runner makes; k6 opens it as `/dev/fd/3`), or on
+ * Windows, which has neither FIFOs nor `/dev/fd`, a file in the task's directory that the runner
+ * follows while it grows.
+ */
+function k6SampleChannel(ctx, platform = process.platform) {
+    if (platform === 'win32') {
+        const path = (0,external_node_path_.join)(ctx.workDir, 'k6-samples.json');
+        return { out: path, samples: { kind: 'file', path } };
+    }
+    return { out: '/dev/fd/3', samples: { kind: 'fd3' } };
+}
+/** Where k6 writes its end-of-test summary: the task's private directory. */
+function summaryPath(ctx) {
+    return (0,external_node_path_.join)(ctx.workDir, K6_SUMMARY_FILE);
+}
+const K6_SUMMARY_FILE = 'k6-summary.json';
 /** Seconds as a Go duration string (`30s`, `1.5s`). */
 function goSeconds(s) {
     return `${Number(s.toFixed(3))}s`;
 }
 /**
  * The k6 command line (without the binary):
- * `run --address "" --no-color --quiet --out json=/dev/fd/3 <load> [segment] [--tag k=v …] <script>`.
+ * `run --address "" --no-color --quiet --out json=/dev/fd/3 --summary-export <workDir>/k6-summary.json
+ * <load> [segment] [--tag k=v …] <script>`. The summary export adds the thresholds on submetrics
+ * (`http_req_duration{name:slow}`) that k6's NDJSON Metric lines leave out (see `afterExit`).
  *
  * Load:
  * - explicit stages → `--stage <d>s:<target>` each (they override vus/duration/ramp-up);
  * - a ramp-up without stages → two stages: ramp to `vus` over `rampUpS`, then hold `vus` for
  *   `durationS`;
  * - otherwise `--vus N --duration Ds`.
+ * - `scriptLoad` → none: the script's `scenarios`, `stages` or `vus`/`duration` run as written.
  * With stages k6 runs its ramping-vus executor, which starts from the script's `vus` option
  * (1 when unset) before the first stage. CLI load options replace any `scenarios` in the script.
+ * The execution segment splits any executor's load (VUs, iterations, arrival rates) over tasks.
  */
-function k6Args(ctx) {
+function k6Args(ctx, platform = process.platform) {
     if (!ctx.script)
         throw new Error('engine k6: field "script" is empty (expected the path of a k6 .js script)');
     const { load } = ctx;
-    const args = ['run', '--address', '', '--no-color', '--quiet', '--out', 'json=/dev/fd/3'];
-    if (load.stages && load.stages.length) {
+    const args = [
+        'run',
+        '--address',
+        '',
+        '--no-color',
+        '--quiet',
+        '--out',
+        `json=${k6SampleChannel(ctx, platform).out}`,
+        '--summary-export',
+        summaryPath(ctx)
+    ];
+    if (load.scriptLoad) {
+        // The script's own options decide the load; the segment below gives this task its part.
+    }
+    else if (load.stages && load.stages.length) {
         for (const st of load.stages)
             args.push('--stage', `${goSeconds(st.durationS)}:${Math.round(st.target)}`);
     }
@@ -64642,6 +64884,7 @@ const k6Engine = {
     name: 'k6',
     kind: 'process',
     binaryEnv: K6_BIN_ENV,
+    installHint: K6_INSTALL_HINT,
     defaultBinary: K6_DEFAULT_BIN,
     binary,
     /** `k6 version` prints e.g. `k6 v0.48.0 (go1.19.8, linux/amd64)` → '0.48.0'. */
@@ -64657,11 +64900,33 @@ const k6Engine = {
             command: binary(env),
             args: k6Args(ctx),
             env: { ...ctx.env, K6_NO_USAGE_REPORT: 'true' },
-            samples: { kind: 'fd3' }
+            samples: k6SampleChannel(ctx).samples
         };
     },
     createParser: createK6JsonParser,
-    completed: (exitCode) => K6_COMPLETED_CODES.includes(exitCode)
+    /** k6's own error line, unquoted and without its internal stack frames, naming the script (not for exit 99). */
+    failureMessage(exitCode, output, ctx) {
+        const text = k6ErrorText(output);
+        if (!text)
+            return undefined;
+        // Exit 99 (thresholds crossed) is about the results, not the script file.
+        if (exitCode === 99 || !ctx.script || text.includes(ctx.script))
+            return text;
+        return `${ctx.script}: ${text}`;
+    },
+    completed: (exitCode) => K6_COMPLETED_CODES.includes(exitCode),
+    /** The thresholds of k6's summary export, submetric ones included; a missing file adds none. */
+    async afterExit(ctx, sink) {
+        let text;
+        try {
+            text = await (0,promises_.readFile)(summaryPath(ctx), 'utf8');
+        }
+        catch {
+            return;
+        }
+        for (const t of k6ThresholdsFromSummary(JSON.parse(text)))
+            sink.threshold(t);
+    }
 };
 
 // EXTERNAL MODULE: external "node:fs"
@@ -74237,6 +74502,7 @@ const HISTOGRAM_PARAMS = {
     highestUs: HDR_HIGHEST_US,
     digits: HDR_DIGITS
 };
+/** An empty library histogram with the result layout. */
 function newLibraryHistogram() {
     return (0,dist.build)({
         bitBucketSize: 64,
@@ -74447,9 +74713,37 @@ class DenseCounts {
         this.minIndex = Number.POSITIVE_INFINITY;
         this.maxIndex = -1;
     }
-    /** A library histogram with these counts, for percentile queries. */
-    toHistogram() {
-        const h = newLibraryHistogram();
+    /**
+     * The value at a percentile, exactly as the library's `getValueAtPercentile` computes it on a
+     * histogram holding these counts, without building one.
+     */
+    valueAtPercentile(percentile) {
+        if (this.total === 0)
+            return 0;
+        const requested = Math.min(percentile, 100);
+        const fp = (requested / 100) * this.total;
+        const ulp = Math.pow(2, Math.floor(Math.log2(fp)) - 52);
+        const target = Math.max(Math.ceil(fp - ulp), 1);
+        const counts = this.counts;
+        let running = 0;
+        for (const i of this.sorted()) {
+            running += counts[i];
+            if (running >= target) {
+                const l = getLayout();
+                const v = l.valueFromIndex(i);
+                return percentile === 0 ? l.lowestEquivalentValue(v) : l.highestEquivalentValue(v);
+            }
+        }
+        return 0;
+    }
+    /**
+     * A library histogram with these counts, for percentile queries. `into` is reset and reused
+     * instead of allocating a new one (a histogram of the full range is hundreds of KiB).
+     */
+    toHistogram(into) {
+        const h = into ?? newLibraryHistogram();
+        if (into)
+            into.reset();
         for (const i of this.sorted())
             h.recordValueWithCount(bucketValue(i), this.counts[i]);
         return h;
@@ -75284,6 +75578,7 @@ const locustEngine = {
     name: 'locust',
     kind: 'process',
     binaryEnv: BINARY_ENV,
+    installHint: 'install Locust: in a GitHub workflow add the steps `uses: actions/setup-python@v5` and `run: pip install locust` before perf-gate',
     defaultBinary: DEFAULT_BINARY,
     binary: locustBinary,
     version(env = process.env) {
@@ -76112,6 +76407,7 @@ function rewritePlanForStages(xml, groups) {
 
 
 
+
 const JMETER_BIN_ENV = 'PERF_GATE_JMETER_BIN';
 const JMETER_DEFAULT_BIN = 'jmeter';
 /** The JTL file name inside the task's work directory. */
@@ -76482,11 +76778,37 @@ function createJtlParser(sink) {
                 sink.activeUsers(endMs, users);
         }
     };
-    const splitter = new csv_CsvSplitter(record);
-    const totalSkipped = () => skipped + splitter.overflows;
+    // The delimiter is JMeter's `jmeter.save.saveservice.default_delimiter`: a comma unless the
+    // first line says tab.
+    let splitter = null;
+    let pending = '';
+    const headDecoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    const start = (text) => {
+        const nl = text.indexOf('\n');
+        const first = nl < 0 ? text : text.slice(0, nl);
+        const tab = first.startsWith('timeStamp\t') || (first.includes('\t') && !first.includes(','));
+        splitter = new csv_CsvSplitter(record, tab ? { delimiter: '\t' } : {});
+        return splitter;
+    };
+    const totalSkipped = () => skipped + (splitter?.overflows ?? 0);
     return {
-        push: chunk => splitter.push(chunk),
-        end: () => splitter.end(),
+        push: chunk => {
+            if (splitter)
+                return splitter.push(chunk);
+            // Wait for the first line (or 64 KiB) before choosing the delimiter.
+            pending += typeof chunk === 'string' ? chunk : headDecoder.write(chunk);
+            if (pending.includes('\n') || pending.length > 65536) {
+                start(pending).push(pending);
+                pending = '';
+            }
+        },
+        end: () => {
+            if (!splitter) {
+                pending += headDecoder.end();
+                start(pending).push(pending);
+            }
+            splitter.end();
+        },
         get skipped() {
             return totalSkipped();
         },
@@ -76526,6 +76848,7 @@ const jmeterEngine = {
     name: 'jmeter',
     kind: 'process',
     binaryEnv: JMETER_BIN_ENV,
+    installHint: 'install Apache JMeter and put its bin folder on PATH: in a GitHub workflow add a step that downloads and unpacks the binary archive from https://jmeter.apache.org/download_jmeter.cgi (see docs/workflows.md)',
     defaultBinary: JMETER_DEFAULT_BIN,
     binary: jmeter_binary,
     /** Runs `jmeter --version` in a scratch directory (JMeter writes jmeter.log into its cwd). */
@@ -76992,6 +77315,14 @@ var external_node_zlib_ = __nccwpck_require__(8522);
 
 const DEFAULT_INTERVAL_MS = 1000;
 /**
+ * The most distinct labels one task keeps. Engines that label requests by URL (k6 by default, Locust
+ * without `name=`) turn every dynamic id into a new label; requests under further labels are
+ * recorded under `OTHER_LABEL`, so memory and processing time stay bounded.
+ */
+const MAX_LABELS = 1000;
+/** The label that holds the requests of every label beyond `MAX_LABELS`. */
+const OTHER_LABEL = '(other)';
+/**
  * How long an interval stays open after newer samples arrive. Engines write samples in completion
  * order (k6 flushes every 200 ms), so 2 s covers their reordering; a later sample is kept and
  * counted in `lateSamples`.
@@ -77065,6 +77396,13 @@ class LabelRecorder {
         };
     }
 }
+/** How to give requests with dynamic URLs one name, per engine. */
+const NAME_HINTS = {
+    k6: "k6 labels requests by URL: give requests with ids in their URL a name tag, e.g. http.get(url, { tags: { name: 'GET /items/:id' } }), or use http.url`...`",
+    locust: "Locust labels requests by URL: give requests with ids in their URL a name, e.g. self.client.get(url, name='/items/[id]')",
+    jmeter: 'give samplers a fixed name (the label is the sampler name, not its URL)',
+    other: 'give requests with ids in their URL one fixed label'
+};
 class TaskRecorder {
     intervalMs;
     graceIntervals;
@@ -77076,6 +77414,11 @@ class TaskRecorder {
     users = new Map();
     thresholds = [];
     lateSamples = 0;
+    /** Requests recorded under OTHER_LABEL because the task already had MAX_LABELS labels. */
+    foldedSamples = 0;
+    /** The first few labels that were folded, for the warning. */
+    foldedExamples = [];
+    maxLabels;
     samples = 0;
     failures = 0;
     firstMs = Number.POSITIVE_INFINITY;
@@ -77085,6 +77428,7 @@ class TaskRecorder {
         this.intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
         this.graceIntervals = Math.max(1, Math.ceil((opts.graceMs ?? DEFAULT_GRACE_MS) / this.intervalMs));
         this.live = opts.live ? { counts: new DenseCounts(), requests: 0, failures: 0, sumUs: 0 } : null;
+        this.maxLabels = opts.maxLabels ?? MAX_LABELS;
     }
     /**
      * The samples recorded since the previous call (all labels together), and a fresh window. Null
@@ -77110,10 +77454,18 @@ class TaskRecorder {
     }
     sample(s) {
         const index = Math.floor(s.endMs / this.intervalMs);
-        let lr = this.labels.get(s.label);
+        let label = s.label;
+        let lr = this.labels.get(label);
+        if (!lr && this.labels.size >= this.maxLabels && label !== OTHER_LABEL) {
+            this.foldedSamples++;
+            if (this.foldedExamples.length < 3 && !this.foldedExamples.includes(label))
+                this.foldedExamples.push(label);
+            label = OTHER_LABEL;
+            lr = this.labels.get(label);
+        }
         if (!lr) {
             lr = new LabelRecorder();
-            this.labels.set(s.label, lr);
+            this.labels.set(label, lr);
         }
         let target = index;
         if (target <= lr.sealedUpTo) {
@@ -77201,8 +77553,23 @@ class TaskRecorder {
     get labelCount() {
         return this.labels.size;
     }
+    /**
+     * The warning for a task whose labels were folded, with how to name requests in its engine; null
+     * when nothing was folded.
+     */
+    foldWarning(engine) {
+        if (this.foldedSamples === 0)
+            return null;
+        const examples = this.foldedExamples.map(l => JSON.stringify(l.length > 60 ? l.slice(0, 57) + '...' : l));
+        return (`more than ${this.maxLabels} distinct request labels (e.g. ${examples.join(', ')}); ` +
+            `${this.foldedSamples} requests under the labels beyond the first ${this.maxLabels} were recorded as "${OTHER_LABEL}". ` +
+            NAME_HINTS[engine in NAME_HINTS ? engine : 'other']);
+    }
     /** Seals everything and returns the task result. The recorder must not be used afterwards. */
     finish(meta) {
+        const fold = this.foldWarning(meta.engine);
+        if (fold)
+            meta = { ...meta, message: [meta.message, fold].filter(Boolean).join('; ') };
         this.sweep(Number.POSITIVE_INFINITY);
         const labels = {};
         for (const name of [...this.labels.keys()].sort())
@@ -77231,6 +77598,91 @@ class TaskRecorder {
             lateSamples: this.lateSamples
         };
     }
+}
+
+;// CONCATENATED MODULE: ./src/runner/engine-env.ts
+/**
+ * The environment an engine process gets: an allow-list, never the runner's whole environment.
+ *
+ * The runner's environment holds the job's credentials (`INPUT_GITHUB-TOKEN`, `AWS_SECRET_ACCESS_KEY`,
+ * `AWS_SESSION_TOKEN`, `ACTIONS_RUNTIME_TOKEN`, `ACTIONS_ID_TOKEN_REQUEST_TOKEN`, …) and an engine
+ * runs the user's script, whose output ends up in the report. So an engine gets only:
+ *
+ * - what engines and their launchers need to start: `PATH`, `HOME`, user, shell, locale and time
+ *   zone, temporary folders, CA bundles and proxies, and the variables of the engines' own runtimes
+ *   (`K6_*`, `JAVA_*`/`JVM_ARGS`/`JMETER_*`, `PYTHON*`/`VIRTUAL_ENV`/`LOCUST_*`);
+ * - what the user names: `PERF_GATE_ENV_<NAME>=value` reaches the engine as `<NAME>=value`
+ *   (on the action, set it in the step's `env:`);
+ * - the scenario's `env:` (added by the engine adapters on top of this).
+ *
+ * A variable whose name looks like a credential (TOKEN, SECRET, PASSWORD, KEY, CREDENTIAL, …) is
+ * never passed by the prefix rules, only when the user names it with `PERF_GATE_ENV_`.
+ */
+/** Prefix of the variables passed to the engine with the prefix removed. */
+const ENGINE_ENV_PREFIX = 'PERF_GATE_ENV_';
+/** Passed by exact name. */
+const NAMES = new Set([
+    'PATH',
+    'HOME',
+    'USER',
+    'LOGNAME',
+    'SHELL',
+    'LANG',
+    'LANGUAGE',
+    'TZ',
+    'TERM',
+    'NO_COLOR',
+    'TMPDIR',
+    'TMP',
+    'TEMP',
+    'PWD',
+    'HOSTNAME',
+    'SYSTEMROOT',
+    'COMSPEC',
+    'PATHEXT',
+    'WINDIR',
+    'NODE_EXTRA_CA_CERTS',
+    'SSL_CERT_FILE',
+    'SSL_CERT_DIR',
+    'REQUESTS_CA_BUNDLE',
+    'CURL_CA_BUNDLE',
+    'HTTP_PROXY',
+    'HTTPS_PROXY',
+    'NO_PROXY',
+    'http_proxy',
+    'https_proxy',
+    'no_proxy',
+    'VIRTUAL_ENV',
+    'CONDA_PREFIX',
+    'PYENV_ROOT',
+    'JVM_ARGS',
+    'HEAP',
+    'XDG_CACHE_HOME',
+    'XDG_CONFIG_HOME',
+    'XDG_DATA_HOME',
+    'XDG_RUNTIME_DIR'
+]);
+/** Passed by prefix (unless the name looks like a credential). */
+const PREFIXES = ['LC_', 'K6_', 'JAVA_', 'JMETER_', 'PYTHON', 'LOCUST_', 'PIP_'];
+/** Names that look like a credential; such a variable is passed only when the user names it. */
+const SECRET_NAME_RE = /TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|PRIVATE|CREDENTIAL|API_?KEY|ACCESS_?KEY|AUTH|SESSION|COOKIE|SIGNATURE/i;
+/** The environment for an engine process, from the runner's environment (see the module comment). */
+function engineEnvironment(env) {
+    const out = {};
+    for (const [name, value] of Object.entries(env)) {
+        if (value === undefined)
+            continue;
+        if (NAMES.has(name) || (PREFIXES.some(p => name.startsWith(p)) && !SECRET_NAME_RE.test(name)))
+            out[name] = value;
+    }
+    for (const [name, value] of Object.entries(env)) {
+        if (value === undefined || !name.startsWith(ENGINE_ENV_PREFIX))
+            continue;
+        const target = name.slice(ENGINE_ENV_PREFIX.length);
+        if (target)
+            out[target] = value;
+    }
+    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/runner/follow.ts
@@ -77323,6 +77775,67 @@ function followFile(path, onChunk, opts = {}) {
     };
 }
 
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+;// CONCATENATED MODULE: ./src/runner/sample-pipe.ts
+/**
+ * The sample channel on an engine's file descriptor 3, as a named pipe (FIFO).
+ *
+ * Node's `'pipe'` stdio entry is a Unix socket pair, and engines that open `/dev/fd/3` by name
+ * (k6: `--out json=/dev/fd/3`) cannot open a socket that way on Linux (ENXIO). A FIFO can be
+ * opened by name and read like any pipe: the runner makes one in the task's private directory,
+ * opens its read end without blocking, opens its write end (which then does not block either),
+ * hands the write end to the child as fd 3 and closes its own copy. The reader sees end-of-file
+ * once the engine and everything it started have closed fd 3. Nothing touches the disk.
+ *
+ * Where `mkfifo` is not available the caller falls back to Node's socket pair.
+ */
+
+
+
+
+/** A FIFO in `dir` (a private directory), opened for both ends; null where FIFOs are unavailable. */
+function openSamplePipe(dir) {
+    if (process.platform === 'win32')
+        return null;
+    const path = (0,external_node_path_.join)(dir, 'samples.fifo');
+    const made = (0,external_node_child_process_.spawnSync)('mkfifo', ['-m', '600', path], { stdio: 'ignore' });
+    if (made.error || made.status !== 0)
+        return null;
+    let readFd;
+    try {
+        readFd = (0,external_node_fs_.openSync)(path, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NONBLOCK);
+        const writeFd = (0,external_node_fs_.openSync)(path, external_node_fs_.constants.O_WRONLY);
+        const stream = new external_node_net_namespaceObject.Socket({ fd: readFd, readable: true, writable: false });
+        let open = true;
+        const ended = new Promise(resolve => {
+            stream.once('end', resolve);
+            stream.once('close', resolve);
+            stream.once('error', () => resolve());
+        });
+        return {
+            writeFd,
+            stream,
+            closeWriteEnd() {
+                if (!open)
+                    return;
+                open = false;
+                (0,external_node_fs_.closeSync)(writeFd);
+            },
+            async drained(ms) {
+                let timer;
+                await Promise.race([ended, new Promise(resolve => (timer = setTimeout(resolve, ms)))]);
+                clearTimeout(timer);
+            }
+        };
+    }
+    catch {
+        if (readFd !== undefined)
+            (0,external_node_fs_.closeSync)(readFd);
+        return null;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/runner/spec.ts
 /**
  * The task spec: everything one runner process needs to run one task. The local backend writes it
@@ -77358,6 +77871,7 @@ const taskSpecSchema = object({
         stages: array(object({ durationS: schemas_number().positive(), target: schemas_number().int().nonnegative() }))
             .optional(),
         spawnRate: schemas_number().positive().optional(),
+        scriptLoad: schemas_boolean().optional(),
         segment: object({ segment: schemas_string(), sequence: schemas_string() }).optional(),
         targetUrl: schemas_string().url()
     }),
@@ -77396,6 +77910,8 @@ const taskSpecSchema = object({
  * - timeout: the hard maximum stopped it (SIGTERM to its process group, SIGKILL after a grace);
  * - aborted: the runner was told to stop (SIGINT/SIGTERM) and stopped the engine the same way.
  */
+
+
 
 
 
@@ -77525,7 +78041,7 @@ function killGroup(pid, sig) {
 }
 function spawnErrorMessage(engine, command, err) {
     if (err.code === 'ENOENT')
-        return `${command} not found (set ${engine.binaryEnv})`;
+        return `${command} not found (set ${engine.binaryEnv}${engine.installHint ? `, or ${engine.installHint}` : ''})`;
     if (err.code === 'EACCES')
         return `${command} is not executable (set ${engine.binaryEnv})`;
     return `could not start ${command}: ${err.message}`;
@@ -77544,17 +78060,21 @@ async function runProcessEngine(engine, ctx, r) {
     let killed = false;
     let exited = false;
     let killTimer;
+    // fd 3 is a FIFO when possible: engines open it by name (/dev/fd/3), which a socket pair refuses.
+    const pipe = cmd.samples.kind === 'fd3' ? openSamplePipe(ctx.workDir) : null;
     outcome.startedMs = r.now();
     let child;
     let spawnError;
     try {
         child = (0,external_node_child_process_.spawn)(cmd.command, cmd.args, {
-            env: { ...r.env, ...cmd.env },
-            stdio: ['ignore', 'pipe', 'pipe', cmd.samples.kind === 'fd3' ? 'pipe' : 'ignore'],
+            env: { ...engineEnvironment(r.env), ...cmd.env },
+            stdio: ['ignore', 'pipe', 'pipe', pipe ? pipe.writeFd : cmd.samples.kind === 'fd3' ? 'pipe' : 'ignore'],
             detached: true
         });
     }
     catch (e) {
+        pipe?.closeWriteEnd();
+        pipe?.stream.destroy();
         outcome.startedMs = null;
         parser.end();
         outcome.status = 'engine-error';
@@ -77579,7 +78099,8 @@ async function runProcessEngine(engine, ctx, r) {
     const closed = new Promise(resolve => child.once('close', () => resolve()));
     child.stdout?.on('data', (b) => stdout.push(b));
     child.stderr?.on('data', (b) => stderr.push(b));
-    const fd3 = cmd.samples.kind === 'fd3' ? child.stdio[3] : null;
+    pipe?.closeWriteEnd();
+    const fd3 = pipe ? pipe.stream : cmd.samples.kind === 'fd3' ? child.stdio[3] : null;
     let parseError;
     const push = (c) => {
         if (parseError !== undefined)
@@ -77629,6 +78150,7 @@ async function runProcessEngine(engine, ctx, r) {
         await Promise.race([closed, new Promise(resolve => (closeTimer = setTimeout(resolve, 2000)))]);
         clearTimeout(closeTimer);
     }
+    await pipe?.drained(2000);
     child.stdout?.destroy();
     child.stderr?.destroy();
     fd3?.destroy();
@@ -77682,7 +78204,11 @@ async function runProcessEngine(engine, ctx, r) {
     else if (ex.code !== null && engine.completed(ex.code)) {
         if (recorder.samples > 0) {
             outcome.status = 'ok';
-            outcome.message = [ex.code !== 0 ? `${engine.name} ${how}` : '', skippedNote(parser).slice(2)]
+            const said = ex.code !== 0 ? engine.failureMessage?.(ex.code, err || out, ctx) : undefined;
+            outcome.message = [
+                ex.code !== 0 ? `${engine.name} ${how}${said ? `: ${said}` : ''}` : '',
+                skippedNote(parser).slice(2)
+            ]
                 .filter(Boolean)
                 .join('; ');
         }
@@ -77701,7 +78227,9 @@ async function runProcessEngine(engine, ctx, r) {
     }
     else {
         outcome.status = 'engine-error';
-        outcome.message = `${engine.name} ${how}` + (tailHint ? `: ${tailHint}` : '') + skippedNote(parser);
+        const said = engine.failureMessage?.(ex.code, err || out, ctx);
+        outcome.message =
+            `${engine.name} ${how}` + (said || tailHint ? `: ${said || tailHint}` : '') + skippedNote(parser);
     }
 }
 async function runInProcessEngine(engine, ctx, r) {
