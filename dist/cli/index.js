@@ -78194,14 +78194,7 @@ function baselineReportInput(ctx, job) {
             baselines: job.stored.length,
             replicates: runs.length
         },
-        metrics: [
-            advisoryMetric('p50', 'p50 latency', 'ms', cur.p50Ms),
-            advisoryMetric('p90', 'p90 latency', 'ms', cur.p90Ms),
-            advisoryMetric('p95', 'p95 latency', 'ms', cur.p95Ms),
-            advisoryMetric('p99', 'p99 latency', 'ms', cur.p99Ms),
-            advisoryMetric('error_rate', 'Error rate', '%', cur.errorRate * 100),
-            advisoryMetric('throughput', 'Throughput', 'rps', cur.rps)
-        ],
+        metrics: runFigures(cur),
         slos: [],
         labels: view ? labelsOf(view, null) : [],
         series: view ? trimSeries(view.series({ window: 'all' }, 60)) : [],
@@ -78211,6 +78204,17 @@ function baselineReportInput(ctx, job) {
         pr: null,
         artifact: ctx.artifactName ? { name: ctx.artifactName } : null
     };
+}
+/** A run's own figures as advisory report rows (no baseline to compare with). */
+function runFigures(cur) {
+    return [
+        advisoryMetric('p50', 'p50 latency', 'ms', cur.p50Ms),
+        advisoryMetric('p90', 'p90 latency', 'ms', cur.p90Ms),
+        advisoryMetric('p95', 'p95 latency', 'ms', cur.p95Ms),
+        advisoryMetric('p99', 'p99 latency', 'ms', cur.p99Ms),
+        advisoryMetric('error_rate', 'Error rate', '%', cur.errorRate * 100),
+        advisoryMetric('throughput', 'Throughput', 'rps', cur.rps)
+    ];
 }
 /**
  * The report of a run (or of results read from files) on its own: no gate, no baseline; the
@@ -78231,14 +78235,7 @@ function runReportInput(ctx, view, opts = {}) {
             baselines: 0,
             replicates: opts.runs?.length ?? 1
         },
-        metrics: [
-            advisoryMetric('p50', 'p50 latency', 'ms', cur.p50Ms),
-            advisoryMetric('p90', 'p90 latency', 'ms', cur.p90Ms),
-            advisoryMetric('p95', 'p95 latency', 'ms', cur.p95Ms),
-            advisoryMetric('p99', 'p99 latency', 'ms', cur.p99Ms),
-            advisoryMetric('error_rate', 'Error rate', '%', cur.errorRate * 100),
-            advisoryMetric('throughput', 'Throughput', 'rps', cur.rps)
-        ],
+        metrics: runFigures(cur),
         slos: [],
         labels: labelsOf(view, null),
         series: trimSeries(view.series({ window: 'all' }, 60)),

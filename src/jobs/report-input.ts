@@ -282,14 +282,7 @@ export function baselineReportInput(ctx: ReportContext, job: BaselineJobResult):
       baselines: job.stored.length,
       replicates: runs.length
     },
-    metrics: [
-      advisoryMetric('p50', 'p50 latency', 'ms', cur.p50Ms),
-      advisoryMetric('p90', 'p90 latency', 'ms', cur.p90Ms),
-      advisoryMetric('p95', 'p95 latency', 'ms', cur.p95Ms),
-      advisoryMetric('p99', 'p99 latency', 'ms', cur.p99Ms),
-      advisoryMetric('error_rate', 'Error rate', '%', cur.errorRate * 100),
-      advisoryMetric('throughput', 'Throughput', 'rps', cur.rps)
-    ],
+    metrics: runFigures(cur),
     slos: [],
     labels: view ? labelsOf(view, null) : [],
     series: view ? trimSeries(view.series({ window: 'all' }, 60)) : [],
@@ -299,6 +292,25 @@ export function baselineReportInput(ctx: ReportContext, job: BaselineJobResult):
     pr: null,
     artifact: ctx.artifactName ? { name: ctx.artifactName } : null
   }
+}
+
+/** A run's own figures as advisory report rows (no baseline to compare with). */
+function runFigures(cur: {
+  p50Ms: number
+  p90Ms: number
+  p95Ms: number
+  p99Ms: number
+  errorRate: number
+  rps: number
+}): ReportMetric[] {
+  return [
+    advisoryMetric('p50', 'p50 latency', 'ms', cur.p50Ms),
+    advisoryMetric('p90', 'p90 latency', 'ms', cur.p90Ms),
+    advisoryMetric('p95', 'p95 latency', 'ms', cur.p95Ms),
+    advisoryMetric('p99', 'p99 latency', 'ms', cur.p99Ms),
+    advisoryMetric('error_rate', 'Error rate', '%', cur.errorRate * 100),
+    advisoryMetric('throughput', 'Throughput', 'rps', cur.rps)
+  ]
 }
 
 /**
@@ -324,14 +336,7 @@ export function runReportInput(
       baselines: 0,
       replicates: opts.runs?.length ?? 1
     },
-    metrics: [
-      advisoryMetric('p50', 'p50 latency', 'ms', cur.p50Ms),
-      advisoryMetric('p90', 'p90 latency', 'ms', cur.p90Ms),
-      advisoryMetric('p95', 'p95 latency', 'ms', cur.p95Ms),
-      advisoryMetric('p99', 'p99 latency', 'ms', cur.p99Ms),
-      advisoryMetric('error_rate', 'Error rate', '%', cur.errorRate * 100),
-      advisoryMetric('throughput', 'Throughput', 'rps', cur.rps)
-    ],
+    metrics: runFigures(cur),
     slos: [],
     labels: labelsOf(view, null),
     series: trimSeries(view.series({ window: 'all' }, 60)),
