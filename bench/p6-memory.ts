@@ -10,7 +10,8 @@
  * with the sample count.
  */
 import { fileURLToPath } from 'node:url'
-import { defaultTaskMeta, type FailureKind } from '../src/results/model.js'
+import { defaultTaskMeta } from '../src/results/model.js'
+import type { FailureKind } from '../src/model/index.js'
 import { TaskRecorder } from '../src/results/recorder.js'
 import {
   int,

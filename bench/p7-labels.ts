@@ -9,7 +9,7 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ingestFiles } from '../src/results/ingest.js'
+import { ingestFiles } from '../src/ingest/ingest.js'
 import { defaultTaskMeta, type TaskResult } from '../src/results/model.js'
 import { MAX_LABELS, OTHER_LABEL, TaskRecorder } from '../src/results/recorder.js'
 import { buildSummary } from '../src/results/summary.js'

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { actionBaselineStore, actionFleet, skippedForFork } from './action/fleet.js'
 import { runStressMode } from './action/stress.js'
 import { InputError, readInputs, type ActionInputs } from './config/inputs.js'
-import { scenarioFromInputs } from './config/action-scenario.js'
+import { scenarioFromInputs } from './action/scenario.js'
 import { Inputs, Outputs, State } from './constants.js'
 import { runScenarioOnce } from './fleet/run.js'
 import type { S3ClientConfig } from '@aws-sdk/client-s3'
@@ -36,6 +36,7 @@ import { commentMarker, renderCheckOutput, renderJobSummary, renderMarkdown } fr
 import { redactDeep, redactText } from './report/redact.js'
 import type { ReportInput } from './report/types.js'
 import type { RunResult } from './results/model.js'
+import { errorMessage } from './util/index.js'
 
 function workspace(): string {
   return process.env.GITHUB_WORKSPACE || process.cwd()
@@ -75,7 +76,7 @@ async function report(
       const up = await uploadReportArtifact(reportArtifactName(input.key), files)
       if (up.reason) core.info(`perf-gate: report artifact not uploaded: ${up.reason}`)
     } catch (e) {
-      core.warning(`perf-gate could not upload the report artifact: ${(e as Error).message}`)
+      core.warning(`perf-gate could not upload the report artifact: ${errorMessage(e)}`)
     }
   }
   await writeJobSummary(renderJobSummary(input))
@@ -282,6 +283,6 @@ export async function run(): Promise<void> {
     else core.info(summary)
   } catch (e) {
     setOutputs({ [Outputs.Verdict]: 'ERROR' })
-    core.setFailed(redactText(`perf-gate: ${(e as Error).message}`))
+    core.setFailed(redactText(`perf-gate: ${errorMessage(e)}`))
   }
 }

@@ -7,6 +7,7 @@ import * as core from '@actions/core'
 import { State } from './constants.js'
 import { stopLeftoverProcesses } from './fleet/cleanup.js'
 import { cleanupFargate } from './jobs/fargate.js'
+import { errorMessage } from './util/index.js'
 
 export async function runPost(): Promise<void> {
   try {
@@ -22,7 +23,7 @@ export async function runPost(): Promise<void> {
     for (const e of fargate.errors) core.warning(`perf-gate post step: ${e}`)
     if (!stopped.length && !fargate.stopped) core.info('perf-gate: nothing left to clean up')
   } catch (e) {
-    core.warning(`perf-gate post step: ${(e as Error).message}`)
+    core.warning(`perf-gate post step: ${errorMessage(e)}`)
   }
 }
 

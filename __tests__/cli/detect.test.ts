@@ -1,4 +1,4 @@
-import { detectFormat } from '../../src/results/ingest.js'
+import { detectFormat } from '../../src/ingest/ingest.js'
 
 describe('detectFormat', () => {
   it.each([

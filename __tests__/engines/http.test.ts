@@ -3,8 +3,9 @@ import { createServer } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createHttpEngine, httpEngine, profileDurationMs, vuTimeline } from '../../src/engines/http.js'
-import type { EngineRunContext, TaskLoad } from '../../src/engines/types.js'
-import type { Sample, SampleSink } from '../../src/results/model.js'
+import type { EngineRunContext } from '../../src/engines/types.js'
+import type { TaskLoad } from '../../src/model/index.js'
+import type { Sample, SampleSink } from '../../src/model/index.js'
 import { startTarget, type TargetServer } from '../../src/target/server.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')

@@ -23,7 +23,8 @@ import {
   type JtlParser
 } from '../../src/engines/jmeter.js'
 import type { EngineRunContext, StreamParser } from '../../src/engines/types.js'
-import { defaultTaskMeta, type Sample, type SampleSink } from '../../src/results/model.js'
+import { defaultTaskMeta } from '../../src/results/model.js'
+import type { Sample, SampleSink } from '../../src/model/index.js'
 import { ResultView } from '../../src/results/query.js'
 import { TaskRecorder } from '../../src/results/recorder.js'
 import { startTarget, type TargetServer } from '../../src/target/server.js'

@@ -15,7 +15,8 @@ import {
   parseRfc3339Ms
 } from '../../src/engines/k6.js'
 import type { EngineRunContext, StreamParser } from '../../src/engines/types.js'
-import { defaultTaskMeta, type Sample, type SampleSink, type ThresholdSpec } from '../../src/results/model.js'
+import { defaultTaskMeta } from '../../src/results/model.js'
+import type { Sample, SampleSink, ThresholdSpec } from '../../src/model/index.js'
 import { ResultView } from '../../src/results/query.js'
 import { TaskRecorder } from '../../src/results/recorder.js'
 

@@ -14,9 +14,11 @@ import {
   upstreamFromDebian
 } from '../../src/engines/locust.js'
 import { LOCUST_HOOK_FILE, LOCUST_HOOK_SOURCE } from '../../src/engines/locust-hook.js'
-import type { EngineRunContext, TaskLoad } from '../../src/engines/types.js'
+import type { EngineRunContext } from '../../src/engines/types.js'
+import type { TaskLoad } from '../../src/model/index.js'
 import { mergeTasks } from '../../src/results/merge.js'
-import { defaultTaskMeta, type Sample, type SampleSink, type TaskResult } from '../../src/results/model.js'
+import { defaultTaskMeta, type TaskResult } from '../../src/results/model.js'
+import type { Sample, SampleSink } from '../../src/model/index.js'
 import { ResultView } from '../../src/results/query.js'
 import { TaskRecorder } from '../../src/results/recorder.js'
 import { startTarget, type TargetServer } from '../../src/target/server.js'

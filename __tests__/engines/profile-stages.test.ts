@@ -17,7 +17,8 @@ import {
   stagesToThreadGroups,
   type JmeterThreadGroupSpec
 } from '../../src/engines/jmeter-stages.js'
-import type { EngineRunContext, Stage, TaskLoad } from '../../src/engines/types.js'
+import type { EngineRunContext } from '../../src/engines/types.js'
+import type { Stage, TaskLoad } from '../../src/model/index.js'
 import { expandProfile, parseProfileSpec, PROFILE_NAMES } from '../../src/plan/profiles.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')

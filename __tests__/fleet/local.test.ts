@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { FleetError, LocalFleet, parseProgressLine, resolveRunnerEntry } from '../../src/fleet/local.js'
-import type { FleetProgress } from '../../src/fleet/types.js'
+import type { FleetProgress } from '../../src/model/index.js'
 import { taskSpecSchema, type TaskSpec } from '../../src/runner/spec.js'
 import { startTarget, type TargetServer } from '../../src/target/server.js'
 

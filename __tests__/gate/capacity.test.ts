@@ -19,9 +19,10 @@ import {
   type StressAnalysis
 } from '../../src/gate/capacity.js'
 import { parseSlos } from '../../src/gate/slo.js'
-import type { Stage } from '../../src/engines/types.js'
+import type { Stage } from '../../src/model/index.js'
 import { expandProfile, parseProfileSpec, type ExpandedProfile } from '../../src/plan/profiles.js'
-import { defaultTaskMeta, type FailureKind } from '../../src/results/model.js'
+import { defaultTaskMeta } from '../../src/results/model.js'
+import type { FailureKind } from '../../src/model/index.js'
 import { ResultView } from '../../src/results/query.js'
 import { TaskRecorder } from '../../src/results/recorder.js'
 import { rng } from '../helpers/synthetic.js'

@@ -10,7 +10,8 @@ import {
 import { decideFinal, type MetricObservation } from '../../src/gate/rule.js'
 import { ResultView } from '../../src/results/query.js'
 import { TaskRecorder } from '../../src/results/recorder.js'
-import { defaultTaskMeta, type Sample, type TaskResult, type ThresholdSpec } from '../../src/results/model.js'
+import { defaultTaskMeta, type TaskResult } from '../../src/results/model.js'
+import type { Sample, ThresholdSpec } from '../../src/model/index.js'
 import { synthSamples, taskFromSamples } from '../helpers/synthetic.js'
 
 describe('parsing k6 threshold syntax', () => {

@@ -4,7 +4,7 @@
  * stop at the first step that breaks a judgeable SLO.
  */
 import { parseProgressLine } from '../../src/fleet/local.js'
-import type { FleetProgress, LiveWindow, TaskProgress } from '../../src/fleet/types.js'
+import type { FleetProgress, LiveWindow, TaskProgress } from '../../src/model/index.js'
 import { parseSlos } from '../../src/gate/slo.js'
 import { liveJudgeable, StepStopRule } from '../../src/gate/stop-rule.js'
 import { expandProfile, parseProfileSpec } from '../../src/plan/profiles.js'

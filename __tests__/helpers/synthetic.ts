@@ -1,6 +1,7 @@
 /** Deterministic synthetic samples and task results for tests and benchmarks. */
 import { TaskRecorder } from '../../src/results/recorder.js'
-import { defaultTaskMeta, type Sample, type TaskResult, FAILURE_KINDS } from '../../src/results/model.js'
+import { defaultTaskMeta, type TaskResult } from '../../src/results/model.js'
+import { FAILURE_KINDS, type Sample } from '../../src/model/index.js'
 
 /** A small seeded PRNG (mulberry32). */
 export function rng(seed: number): () => number {

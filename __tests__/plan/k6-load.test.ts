@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { ConfigError, loadScenario, type Scenario } from '../../src/config/scenario.js'
 import { K6ScriptError, type K6ScriptLoad } from '../../src/engines/k6-script.js'
 import { planRun } from '../../src/fleet/plan.js'
-import { resolveK6Load, type K6Inspector } from '../../src/plan/k6-load.js'
+import { resolveK6Load, type K6Inspector } from '../../src/fleet/k6-load.js'
 import { taskSpecSchema } from '../../src/runner/spec.js'
 
 let dir: string

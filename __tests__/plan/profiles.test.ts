@@ -15,7 +15,7 @@ import {
   type ExpandedProfile,
   type ProfileName
 } from '../../src/plan/profiles.js'
-import type { Stage } from '../../src/engines/types.js'
+import type { Stage } from '../../src/model/index.js'
 
 const expand = (raw: unknown, vus: number) => expandProfile(parseProfileSpec(raw), vus)
 const total = (p: ExpandedProfile) => p.stages.reduce((a, s) => a + s.durationS, 0)

@@ -8,7 +8,7 @@ import {
   splitInteger,
   taskShares
 } from '../../src/plan/shares.js'
-import type { TaskLoad } from '../../src/engines/types.js'
+import type { TaskLoad } from '../../src/model/index.js'
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
 

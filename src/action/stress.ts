@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { InputError, type ActionInputs } from '../config/inputs.js'
-import { scenarioFromInputs } from '../config/action-scenario.js'
+import { scenarioFromInputs } from './scenario.js'
 import { Inputs, Outputs, State } from '../constants.js'
 import { actionBaselineStore, actionFleet, skippedForFork } from './fleet.js'
 import { runScenarioOnce } from '../fleet/run.js'
@@ -29,6 +29,7 @@ import { renderCapacityMarkdown } from '../report/capacity.js'
 import { setOutputs, writeJobSummary, type EventInfo } from '../report/github.js'
 import { renderHtml } from '../report/html.js'
 import { redactText } from '../report/redact.js'
+import { errorMessage } from '../util/index.js'
 
 /** The profile a stress run uses when neither the inputs nor the scenario name one. */
 export const DEFAULT_STRESS_PROFILE = 'stress'
@@ -101,7 +102,7 @@ export async function runStressMode(
       const up = await uploadReportArtifact(artifactName, files)
       if (up.reason) core.info(`perf-gate: report artifact not uploaded: ${up.reason}`)
     } catch (e) {
-      core.warning(`perf-gate could not upload the report artifact: ${(e as Error).message}`)
+      core.warning(`perf-gate could not upload the report artifact: ${errorMessage(e)}`)
     }
   }
   await writeJobSummary(markdown)

@@ -25,21 +25,8 @@ import {
   type CapacityQuery,
   type CapacityRecord
 } from './capacity.js'
-import {
-  BaselineStoreError,
-  assertStorable,
-  baselineDocument,
-  baselineId,
-  errorMessage,
-  indexDocument,
-  parseBaselineDocument,
-  parseIndexRecords,
-  scopeSegments,
-  selectBaselines,
-  type BaselineQuery,
-  type BaselineRecord,
-  type BaselineStore
-} from './model.js'
+import { BaselineStoreError, assertStorable, baselineDocument, baselineId, indexDocument, parseBaselineDocument, parseIndexRecords, scopeSegments, selectBaselines, type BaselineQuery, type BaselineRecord, type BaselineStore } from './model.js'
+import { errorMessage } from '../util/index.js'
 
 const INDEX = 'index.json'
 

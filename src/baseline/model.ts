@@ -8,6 +8,7 @@ import { ResultView } from '../results/query.js'
 import { parseRunResult } from '../results/io.js'
 import type { RunResult } from '../results/model.js'
 import type { CapacityQuery, CapacityRecord } from './capacity.js'
+import { errorMessage } from '../util/index.js'
 
 export const BASELINE_SCHEMA = 'perf-gate/baseline'
 export const BASELINE_INDEX_SCHEMA = 'perf-gate/baseline-index'
@@ -154,7 +155,7 @@ export function assertStorable(record: BaselineRecord, run: RunResult): Baseline
   try {
     parseRunResult(`run ${runId}`, run)
   } catch (e) {
-    throw new BaselineRefusedError(runId, `the run result is invalid: ${(e as Error).message}`)
+    throw new BaselineRefusedError(runId, `the run result is invalid: ${errorMessage(e)}`)
   }
   const reason = refusalReason(run)
   if (reason) throw new BaselineRefusedError(runId, reason)
@@ -348,8 +349,4 @@ export function scopeSegments(repo: string, scenario: string, fingerprint: strin
   if (parts.length === 0)
     throw new BaselineStoreError(`baseline: repo "${repo}" is empty (expected owner/name)`)
   return [...parts.map(keySegment), keySegment(scenario), keySegment(fingerprint)]
-}
-
-export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e)
 }

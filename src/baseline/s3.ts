@@ -30,21 +30,8 @@ import {
   type CapacityQuery,
   type CapacityRecord
 } from './capacity.js'
-import {
-  BaselineStoreError,
-  assertStorable,
-  baselineDocument,
-  errorMessage,
-  indexDocument,
-  parseBaselineDocument,
-  parseBaselineRecordOf,
-  parseIndexRecords,
-  scopeSegments,
-  selectBaselines,
-  type BaselineQuery,
-  type BaselineRecord,
-  type BaselineStore
-} from './model.js'
+import { BaselineStoreError, assertStorable, baselineDocument, indexDocument, parseBaselineDocument, parseBaselineRecordOf, parseIndexRecords, scopeSegments, selectBaselines, type BaselineQuery, type BaselineRecord, type BaselineStore } from './model.js'
+import { sleep, errorMessage } from '../util/index.js'
 
 const INDEX = 'index.json'
 
@@ -89,7 +76,6 @@ export function isConditionalConflict(e: unknown): boolean {
   )
 }
 
-const realSleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))
 
 /** Parses `s3://bucket/prefix` (the prefix may be empty). */
 export function parseS3Url(spec: string): { bucket: string; prefix: string } {
@@ -122,7 +108,7 @@ export class S3BaselineStore implements BaselineStore {
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 12)
     this.baseDelayMs = opts.baseDelayMs ?? 50
     this.maxDelayMs = opts.maxDelayMs ?? 2000
-    this.sleep = opts.sleep ?? realSleep
+    this.sleep = opts.sleep ?? sleep
     this.random = opts.random ?? Math.random
   }
 

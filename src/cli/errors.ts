@@ -7,8 +7,9 @@ import { ShareError } from '../plan/shares.js'
 import { BaselineStoreError } from '../baseline/model.js'
 import { SloParseError } from '../gate/slo.js'
 import { InputError } from '../config/inputs.js'
-import { IngestError } from '../results/ingest.js'
+import { IngestError } from '../ingest/ingest.js'
 import { ResultFileError } from '../results/io.js'
+import { errorMessage } from '../util/index.js'
 
 export const EXIT_OK = 0
 export const EXIT_FAILED = 1
@@ -37,6 +38,6 @@ export function isUsageError(e: unknown): e is Error {
 
 /** The first line of an error message, without a stack. */
 export function oneLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e)
+  const msg = errorMessage(e)
   return msg.split('\n')[0].trim() || (e instanceof Error ? e.name : 'unknown error')
 }

@@ -4,7 +4,7 @@
  * run (exit code 1).
  */
 import { evaluateSlos, parseThresholdSpec } from '../gate/slo.js'
-import type { ThresholdSpec } from '../results/model.js'
+import type { ThresholdSpec } from '../model/index.js'
 import type { ResultView, WindowSpec } from '../results/query.js'
 
 export interface ThresholdVerdict {

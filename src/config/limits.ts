@@ -3,7 +3,7 @@
  * target of 1e12, `duration: 400d`) from exhausting the runner's memory or overflowing Node's
  * timers (which hold at most 2^31 - 1 ms, about 24.8 days); the messages name the limit.
  */
-import type { Stage } from '../engines/types.js'
+import type { Stage } from '../model/index.js'
 
 /** The most virtual users (threads, Locust users) a scenario may run, over all its tasks. */
 export const MAX_VUS = 100_000

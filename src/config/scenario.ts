@@ -19,21 +19,9 @@ import { isIPv4 } from 'node:net'
 import { basename, dirname, resolve } from 'node:path'
 import { parseDocument } from 'yaml'
 import { z } from 'zod'
-import { ENGINE_NAMES, type EngineName, type HttpRequestSpec, type Stage } from '../engines/types.js'
-import type { ThresholdSpec } from '../results/model.js'
-import {
-  BODY_BYTES_ENV,
-  customStagesProfile,
-  expandProfile,
-  parseProfileName,
-  parseProfileParam,
-  parseProfileSpec,
-  ProfileParamError,
-  splitParamAssignment,
-  type ExpandedProfile,
-  type ProfileSpec,
-  type ProfileValue
-} from '../plan/profiles.js'
+import { ENGINE_NAMES, type EngineName, type HttpRequestSpec, type Stage, BODY_BYTES_ENV, type ThresholdSpec } from '../model/index.js'
+import { customStagesProfile, expandProfile, parseProfileName, parseProfileParam, parseProfileSpec, ProfileParamError, splitParamAssignment, type ExpandedProfile, type ProfileSpec, type ProfileValue } from '../plan/profiles.js'
+import { errorMessage } from '../util/index.js'
 
 /** A user-facing configuration error; its message is one complete line. */
 export class ConfigError extends Error {
@@ -728,7 +716,7 @@ export async function loadScenario(opts: LoadScenarioOptions = {}): Promise<Scen
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       throw new ConfigError(
-        `${scriptFrom}: ${displayPath(script, cwd)}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (e as Error).message})`}`
+        `${scriptFrom}: ${displayPath(script, cwd)}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? errorMessage(e)})`}`
       )
     }
     scriptHash = createHash('sha256').update(content).digest('hex')
@@ -896,7 +884,7 @@ async function readConfigText(path: string, label: string, fromFlag: boolean): P
         ? 'no such file'
         : code === 'EISDIR'
           ? 'is a directory'
-          : `cannot be read (${code ?? (e as Error).message})`
+          : `cannot be read (${code ?? errorMessage(e)})`
     throw new ConfigError(`${fromFlag ? '--config: ' : ''}${label}: ${why}`)
   }
 }

@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process'
 import { StringDecoder } from 'node:string_decoder'
-import type { FailureKind } from '../results/model.js'
+import type { FailureKind } from '../model/index.js'
 
 /**
  * Splits a stream of chunks into lines. Chunks may end anywhere, also inside a multi-byte UTF-8

@@ -23,15 +23,10 @@ import { performance } from 'node:perf_hooks'
 import autocannon from 'autocannon'
 import autocannonPackage from 'autocannon/package.json' with { type: 'json' }
 import { failureFromStatus } from './common.js'
-import type {
-  EngineRunContext,
-  HttpRequestSpec,
-  InProcessEngine,
-  SampleSink,
-  Stage,
-  TaskLoad
-} from './types.js'
-import type { FailureKind } from '../results/model.js'
+import type { EngineRunContext, InProcessEngine } from './types.js'
+import type { HttpRequestSpec, SampleSink, Stage, TaskLoad } from '../model/index.js'
+import type { FailureKind } from '../model/index.js'
+import { sleep, errorMessage } from '../util/index.js'
 
 /** Methods autocannon can send. */
 export const HTTP_METHODS = [
@@ -327,17 +322,6 @@ class Connection {
   }
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>(resolve => {
-    if (signal.aborted) return resolve()
-    const t = setTimeout(done, Math.max(0, ms))
-    function done() {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 
 async function runProfile(
   ctx: EngineRunContext,
@@ -349,7 +333,7 @@ async function runProfile(
   try {
     prepared = prepareRequests(ctx.requests, ctx.load.targetUrl)
   } catch (e) {
-    return { exitCode: 2, message: `http engine: ${(e as Error).message}` }
+    return { exitCode: 2, message: `http engine: ${errorMessage(e)}` }
   }
   const steps = vuTimeline(ctx.load)
   const totalMs = profileDurationMs(ctx.load)

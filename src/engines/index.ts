@@ -1,5 +1,6 @@
 /** The engine registry. */
-import { ENGINE_NAMES, type Engine, type EngineName } from './types.js'
+import { type Engine } from './types.js'
+import { ENGINE_NAMES, type EngineName } from '../model/index.js'
 import { k6Engine } from './k6.js'
 import { locustEngine } from './locust.js'
 import { jmeterEngine } from './jmeter.js'

@@ -17,7 +17,7 @@
  * scheduler decides when threads end. Plans with several enabled thread groups, or with plugin
  * thread groups only, are refused with a message saying so.
  */
-import type { Stage } from './types.js'
+import type { Stage } from '../model/index.js'
 
 /** One copy of the plan's thread group. Seconds, whole numbers. */
 export interface JmeterThreadGroupSpec {

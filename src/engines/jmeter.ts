@@ -18,12 +18,14 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
-import type { FailureKind, SampleSink } from '../results/model.js'
-import { BODY_BYTES_ENV } from '../plan/profiles.js'
+import type { FailureKind, SampleSink } from '../model/index.js'
+import { BODY_BYTES_ENV } from '../model/index.js'
 import { resolveBinary, runForOutput } from './common.js'
 import { CsvSplitter } from './csv.js'
 import { rewritePlanForStages, stagesToThreadGroups } from './jmeter-stages.js'
-import type { EngineCommand, EngineRunContext, ProcessEngine, StreamParser, TaskLoad } from './types.js'
+import type { EngineCommand, EngineRunContext, ProcessEngine, StreamParser } from './types.js'
+import type { TaskLoad } from '../model/index.js'
+import { errorMessage } from '../util/index.js'
 
 export const JMETER_BIN_ENV = 'PERF_GATE_JMETER_BIN'
 export const JMETER_DEFAULT_BIN = 'jmeter'
@@ -165,7 +167,7 @@ export async function writeSteppedPlan(ctx: EngineRunContext): Promise<string> {
   try {
     xml = await readFile(script, 'utf8')
   } catch (e) {
-    throw new Error(`engine jmeter: cannot read the test plan ${script}: ${(e as Error).message}`)
+    throw new Error(`engine jmeter: cannot read the test plan ${script}: ${errorMessage(e)}`)
   }
   const text = rewritePlanForStages(xml, stagesToThreadGroups(ctx.load.stages ?? []))
   const name = `.${basename(script, '.jmx')}.perf-gate-${process.pid}-${randomBytes(4).toString('hex')}.jmx`

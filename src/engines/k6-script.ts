@@ -11,6 +11,7 @@
  * message is unquoted and made one line without k6-internal stack frames.
  */
 import { spawn } from 'node:child_process'
+import { errorMessage } from '../util/index.js'
 
 /** The load options of a k6 script, as `k6 inspect` reports them. */
 export interface K6ScriptLoad {
@@ -202,7 +203,7 @@ export function inspectK6Script(
       try {
         resolve(parseK6Inspect(JSON.parse(stdout)))
       } catch (e) {
-        reject(new K6ScriptError(`k6 inspect printed no readable options (${(e as Error).message})`))
+        reject(new K6ScriptError(`k6 inspect printed no readable options (${errorMessage(e)})`))
       }
     })
   })

@@ -12,7 +12,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { FailureKind, SampleSink, ThresholdSpec } from '../results/model.js'
+import type { FailureKind, SampleSink, ThresholdSpec } from '../model/index.js'
 import { LineSplitter, failureFromStatus, probeVersion, resolveBinary } from './common.js'
 import { CsvSplitter } from './csv.js'
 import { k6ErrorText } from './k6-script.js'

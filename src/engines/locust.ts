@@ -23,17 +23,11 @@
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { delimiter, join } from 'node:path'
-import { FAILURE_KINDS, type FailureKind, type SampleSink } from '../results/model.js'
+import { FAILURE_KINDS, type FailureKind, type SampleSink } from '../model/index.js'
 import { LineSplitter, failureFromStatus, probeVersion, resolveBinary } from './common.js'
 import { HOOK_ENV, LOCUST_HOOK_FILE, LOCUST_HOOK_SOURCE } from './locust-hook.js'
-import type {
-  EngineCommand,
-  EngineRunContext,
-  ProcessEngine,
-  Stage,
-  StreamParser,
-  TaskLoad
-} from './types.js'
+import type { EngineCommand, EngineRunContext, ProcessEngine, StreamParser } from './types.js'
+import type { Stage, TaskLoad } from '../model/index.js'
 
 /** Seconds Locust lets running users finish their current task at the end (`-s`). */
 export const LOCUST_STOP_TIMEOUT_S = 10

@@ -2,12 +2,7 @@
  * The engine adapter contract. An adapter knows one engine's command line and its sample format;
  * nothing outside `src/engines` knows which engine ran.
  */
-import type { SampleSink } from '../results/model.js'
-
-export type { SampleSink }
-
-export const ENGINE_NAMES = ['k6', 'locust', 'jmeter', 'http'] as const
-export type EngineName = (typeof ENGINE_NAMES)[number]
+import type { EngineName, HttpRequestSpec, SampleSink, TaskLoad } from '../model/index.js'
 
 /** A streaming parser: feed it chunks in order, then call end(). */
 export interface StreamParser {
@@ -15,44 +10,6 @@ export interface StreamParser {
   end(): void
   /** Lines or records that could not be used (malformed or foreign), for diagnostics. */
   readonly skipped: number
-}
-
-/** One stage of a load profile, for this task: reach `target` VUs over `durationS`. */
-export interface Stage {
-  durationS: number
-  target: number
-}
-
-/** The load one task must generate (its share of the whole run). */
-export interface TaskLoad {
-  /** Virtual users / Locust users / JMeter threads / connections for this task. */
-  vus: number
-  /** Hold duration, seconds (ignored when `stages` is set). */
-  durationS: number
-  /** Ramp-up before the hold, seconds. */
-  rampUpS: number
-  /** Explicit stages (already scaled to this task's share); overrides vus/duration/ramp. */
-  stages?: Stage[]
-  /** Locust spawn rate (users per second); derived from vus/rampUpS when absent. */
-  spawnRate?: number
-  /**
-   * k6 only: run the script's own load options (`scenarios`, `stages`, `vus`/`duration`); only
-   * the execution segment is passed. vus/durationS then describe that load (from `k6 inspect`).
-   */
-  scriptLoad?: boolean
-  /** k6 execution segment for this task, plus the full sequence. */
-  segment?: { segment: string; sequence: string }
-  /** Base URL of the system under test (already checked against the allow-list). */
-  targetUrl: string
-}
-
-/** One request of the built-in http engine. */
-export interface HttpRequestSpec {
-  label?: string
-  method?: string
-  path: string
-  headers?: Record<string, string>
-  body?: string
 }
 
 export interface EngineRunContext {

@@ -4,8 +4,8 @@
  * of an unrelated process is never signalled).
  */
 import { readFile } from 'node:fs/promises'
+import { sleep } from '../util/index.js'
 
-const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))
 
 function alive(pid: number): boolean {
   try {

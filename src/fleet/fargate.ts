@@ -15,7 +15,7 @@ import type { ECSClient, Task } from '@aws-sdk/client-ecs'
 import type { RegionTarget } from './aws/discovery.js'
 import { profileSeconds } from './plan.js'
 import { describeTasks, launchBatch, RUN_TASK_BATCH, stopTasks } from './aws/ecs.js'
-import { awsMessage, realSleep, withRetry, type Sleep } from './aws/retry.js'
+import { awsMessage, withRetry, type Sleep } from './aws/retry.js'
 import { parseTaskResult } from '../results/io.js'
 import type { TaskResult } from '../results/model.js'
 import {
@@ -30,15 +30,9 @@ import {
   type TaskEnvelope
 } from '../runner/objects.js'
 import type { TaskSpec } from '../runner/spec.js'
-import type {
-  Fleet,
-  FleetHooks,
-  FleetOutcome,
-  FleetPlan,
-  FleetProgress,
-  MissingTask,
-  TaskProgress
-} from './types.js'
+import type { Fleet, FleetHooks, FleetOutcome, FleetPlan, MissingTask } from './types.js'
+import type { FleetProgress, TaskProgress } from '../model/index.js'
+import { sleep } from '../util/index.js'
 
 /** RunTask batches in flight per region. */
 const LAUNCH_CONCURRENCY = 4
@@ -164,7 +158,7 @@ export class FargateFleet implements Fleet {
 
   constructor(private readonly o: FargateFleetOptions) {
     this.t = { ...DEFAULT_FARGATE_TIMING, ...o.timing }
-    this.sleep = o.sleep ?? realSleep
+    this.sleep = o.sleep ?? sleep
     this.now = o.now ?? Date.now
   }
 

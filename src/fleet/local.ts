@@ -16,16 +16,12 @@ import { fileURLToPath } from 'node:url'
 import { readResultFile } from '../results/io.js'
 import type { TaskResult } from '../results/model.js'
 import type { TaskSpec } from '../runner/spec.js'
-import type {
-  Fleet,
-  FleetHooks,
-  FleetOutcome,
-  FleetPlan,
-  FleetProgress,
-  LiveWindow,
-  MissingTask,
-  TaskProgress
-} from './types.js'
+import type { Fleet, FleetHooks, FleetOutcome, FleetPlan, MissingTask } from './types.js'
+import type { FleetProgress, LiveWindow, TaskProgress } from '../model/index.js'
+import { sleep, errorMessage } from '../util/index.js'
+
+/** A pause that never keeps the process alive by itself and ends early on `signal`. */
+const idle = (ms: number, signal?: AbortSignal) => sleep(ms, signal, { unref: true })
 
 /** Environment variable naming the runner entry script to spawn. */
 export const RUNNER_ENV = 'PERF_GATE_RUNNER'
@@ -147,18 +143,6 @@ function liveWindowOf(v: unknown, elapsedS: number): LiveWindow | null {
   return { elapsedS, requests, failures, sumUs, hist: o.hist }
 }
 
-/** A pause that never keeps the process alive by itself and ends early on `signal`. */
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>(resolveSleep => {
-    const t = setTimeout(done, ms)
-    t.unref()
-    function done() {
-      clearTimeout(t)
-      signal?.removeEventListener('abort', done)
-      resolveSleep()
-    }
-    signal?.addEventListener('abort', done, { once: true })
-  })
 
 function alive(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null
@@ -239,7 +223,7 @@ export class LocalFleet implements Fleet {
       const poll = this.opts.pollMs ?? 1000
       let stopping: Promise<void> | null = null
       while (!finished) {
-        await Promise.race([allDone, sleep(poll, stopping ? undefined : internal.signal)])
+        await Promise.race([allDone, idle(poll, stopping ? undefined : internal.signal)])
         await this.readProgress(running)
         if (!finished && hooks.onProgress) hooks.onProgress(progressOf(running, startAtMs))
         if (!stopping && internal.signal.aborted) {
@@ -286,7 +270,7 @@ export class LocalFleet implements Fleet {
           missing.push({
             region: r.spec.region,
             taskIndex: r.spec.taskIndex,
-            reason: `${why}; its result could not be read: ${(e as Error).message}`
+            reason: `${why}; its result could not be read: ${errorMessage(e)}`
           })
         }
       }
@@ -341,12 +325,12 @@ export class LocalFleet implements Fleet {
   private async stopAll(running: Running[], allDone: Promise<unknown>): Promise<void> {
     const grace = this.opts.stopGraceMs ?? 15_000
     for (const r of running) signalChild(r.child, 'SIGINT')
-    const settled = await Promise.race([allDone.then(() => true), sleep(grace).then(() => false)])
+    const settled = await Promise.race([allDone.then(() => true), idle(grace).then(() => false)])
     if (settled) return
     for (const r of running) signalChild(r.child, 'SIGTERM')
     const settled2 = await Promise.race([
       allDone.then(() => true),
-      sleep(Math.min(grace, 5000)).then(() => false)
+      idle(Math.min(grace, 5000)).then(() => false)
     ])
     if (settled2) return
     for (const r of running) signalChild(r.child, 'SIGKILL', true)

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Scenario } from '../config/scenario.js'
-import type { Stage, TaskLoad } from '../engines/types.js'
+import type { Stage, TaskLoad } from '../model/index.js'
 import type { FleetPlan } from './types.js'
 import { taskShares } from '../plan/shares.js'
 import { TASK_SPEC_VERSION, type TaskSpec } from '../runner/spec.js'

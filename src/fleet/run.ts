@@ -5,10 +5,11 @@
  */
 import type { Scenario } from '../config/scenario.js'
 import { RESULT_VERSION, RUN_RESULT_SCHEMA, type RunResult, type TaskResult } from '../results/model.js'
-import { resolveK6Load } from '../plan/k6-load.js'
+import { resolveK6Load } from './k6-load.js'
 import { planRun } from './plan.js'
 import { LocalFleet } from './local.js'
-import type { Fleet, FleetOutcome, FleetPlan, FleetProgress } from './types.js'
+import type { Fleet, FleetOutcome, FleetPlan } from './types.js'
+import type { FleetProgress } from '../model/index.js'
 
 export interface RunScenarioOptions {
   /** Environment for the runners (engine binary overrides, PERF_GATE_RUNNER). */

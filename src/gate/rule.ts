@@ -42,6 +42,7 @@ import { DEFAULT_GATE_OPTIONS, resolveGateOptions, type GateOptions } from './op
 import { mean, median, sampleSd, tCdf, tQuantile } from './stats.js'
 import type { SloResult } from './slo.js'
 import { formatValue, num, pct as plainPct, signedPct as pct, stat, type MetricUnit } from './format.js'
+import type { RuleOutcome } from '../model/index.js'
 
 /** One metric's evidence: the PR replicates and the comparable baseline history. */
 export interface MetricObservation {
@@ -370,10 +371,9 @@ export function decideStage1(
   }
 }
 
-export type Outcome = 'PASS' | 'FAIL' | 'INCONCLUSIVE'
 
 export interface Verdict {
-  outcome: Outcome
+  outcome: RuleOutcome
   /** True when a primary metric was judged against fewer than minBaselines baselines. */
   provisional: boolean
   /** True when no primary metric had any comparable baseline (only SLOs were judged). */
@@ -436,7 +436,7 @@ export function decideFinal(
   const noBaseline = primary.length > 0 && primary.every(j => j.method === 'no-baseline')
   const provisional = primary.some(j => j.method === 'provisional')
 
-  let outcome: Outcome
+  let outcome: RuleOutcome
   if (sloBad.length || failed.length) outcome = 'FAIL'
   else if (unsure.length) outcome = 'INCONCLUSIVE'
   else outcome = 'PASS'

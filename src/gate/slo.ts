@@ -24,7 +24,7 @@
  * those of perf-gate's own SLOs are nearest-rank.
  */
 import type { ResultView, WindowSpec } from '../results/query.js'
-import type { ThresholdSpec } from '../results/model.js'
+import type { ThresholdSpec } from '../model/index.js'
 import { formatValue, type MetricUnit } from './format.js'
 import { k6Percentile } from './k6-percentile.js'
 

@@ -16,8 +16,8 @@
  * again on the recorded results, which are exact; this rule's figures differ from them only by the
  * few requests at the edges of the hold.
  */
-import type { FleetProgress, LiveWindow } from '../fleet/types.js'
-import type { ProfileStep } from '../plan/profiles.js'
+import type { FleetProgress, LiveWindow } from '../model/index.js'
+import type { ProfileStep } from '../model/index.js'
 import { DenseCounts } from '../results/hdr.js'
 import { aggregationText, compare, type Slo } from './slo.js'
 import { formatValue } from './format.js'

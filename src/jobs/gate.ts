@@ -22,12 +22,13 @@ import {
   type Verdict
 } from '../gate/index.js'
 import { withLabelMetrics } from './label-baselines.js'
-import type { RunResult, ThresholdSpec } from '../results/model.js'
+import type { RunResult } from '../results/model.js'
+import type { ThresholdSpec } from '../model/index.js'
 import { ResultView } from '../results/query.js'
 import { redactDeep } from '../report/redact.js'
 import { unhealthyReason } from './health.js'
-
-export type JobOutcome = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'ERROR'
+import type { JobOutcome } from '../model/index.js'
+import { errorMessage } from '../util/index.js'
 
 export interface JobContext {
   repo: string
@@ -192,7 +193,7 @@ export async function runGateJob(
   try {
     baselines = await listBaselines(ctx)
   } catch (e) {
-    return errorResult(runs, [`could not read baselines: ${(e as Error).message}`])
+    return errorResult(runs, [`could not read baselines: ${errorMessage(e)}`])
   }
   if (baselines.length)
     ctx.log(`using ${baselines.length} comparable baseline(s) from ${ctx.store?.location}`)
@@ -234,7 +235,7 @@ export async function runGateJob(
     try {
       newestBaseline = await ctx.store.load(baselines[baselines.length - 1])
     } catch (e) {
-      ctx.log(`could not load the newest baseline for per-label figures: ${(e as Error).message}`)
+      ctx.log(`could not load the newest baseline for per-label figures: ${errorMessage(e)}`)
     }
   }
   return {
@@ -312,7 +313,7 @@ export async function runBaselineJob(
       stored.push(record)
       ctx.log(`replicate ${i + 1}: stored baseline ${record.id} in ${ctx.store.location}`)
     } catch (e) {
-      const reason = e instanceof BaselineRefusedError ? e.reason : (e as Error).message
+      const reason = e instanceof BaselineRefusedError ? e.reason : errorMessage(e)
       refused.push({ replicate: i, reason })
       ctx.log(`replicate ${i + 1}: not stored: ${reason}`)
     }

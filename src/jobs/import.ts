@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto'
 import { readdir, stat } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
-import { ingestFiles } from '../results/ingest.js'
+import { ingestFiles } from '../ingest/ingest.js'
 import { RESULT_VERSION, RUN_RESULT_SCHEMA, type RunResult } from '../results/model.js'
 
 function globToRegExp(glob: string): RegExp {

@@ -6,6 +6,7 @@ import type { BaselineRecord, BaselineStore } from '../baseline/model.js'
 import { extractRunMetrics, type RunMetrics } from '../gate/metrics.js'
 import { ResultView } from '../results/query.js'
 import { baselineMetrics } from './gate.js'
+import { errorMessage } from '../util/index.js'
 
 /**
  * The gate's figures of each baseline with its labels filled in from the stored run. A run that
@@ -24,7 +25,7 @@ export async function withLabelMetrics(
       const run = await store.load(record)
       m.labels = extractRunMetrics(new ResultView(run.tasks), 'steady').labels
     } catch (e) {
-      log(`baseline ${record.id}: per-label figures unavailable: ${(e as Error).message}`)
+      log(`baseline ${record.id}: per-label figures unavailable: ${errorMessage(e)}`)
     }
     out.push(m)
   }

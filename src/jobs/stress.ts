@@ -9,7 +9,7 @@ import { estimateRunCost, firstRequestAfter, type FleetCostSpec } from './run-co
 import type { BaselineStore } from '../baseline/model.js'
 import { capacityId, CAPACITY_SCHEMA, CAPACITY_VERSION, type CapacityRecord } from '../baseline/capacity.js'
 import type { Scenario } from '../config/scenario.js'
-import type { FleetProgress } from '../fleet/types.js'
+import type { FleetProgress } from '../model/index.js'
 import {
   analyzeProfile,
   capacityPlan,
@@ -27,6 +27,7 @@ import { ResultView } from '../results/query.js'
 import type { CapacityReportInput, RegionCapacity } from '../report/capacity.js'
 import type { ReportInput } from '../report/types.js'
 import { advisoryMetric } from './report-input.js'
+import { errorMessage } from '../util/index.js'
 
 export interface StressJobContext {
   repo: string
@@ -241,7 +242,7 @@ export async function runStressJob(ctx: StressJobContext, runOnce: StressRunOnce
       return {
         ...base,
         outcome: 'ERROR',
-        reasons: [`the capacity record could not be stored: ${(e as Error).message}`],
+        reasons: [`the capacity record could not be stored: ${errorMessage(e)}`],
         view,
         analysis,
         plan,
@@ -258,7 +259,7 @@ export async function runStressJob(ctx: StressJobContext, runOnce: StressRunOnce
       if (!history.some(r => r.id === record!.id)) history.push(record)
     } catch (e) {
       history = [record]
-      reasons.push(`the capacity history could not be read: ${(e as Error).message}`)
+      reasons.push(`the capacity history could not be read: ${errorMessage(e)}`)
     }
   }
   return { ...base, outcome: 'PASS', reasons, view, analysis, plan, record, history }

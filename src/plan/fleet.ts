@@ -16,7 +16,8 @@
  *   memory; Spot is priced at a discount; every task also holds a public IPv4 address.
  */
 import { parse as parseYaml } from 'yaml'
-import type { EngineName } from '../engines/types.js'
+import type { EngineName } from '../model/index.js'
+import { errorMessage } from '../util/index.js'
 
 export class FleetSizeError extends Error {
   constructor(message: string) {
@@ -62,7 +63,7 @@ export function parseRegions(text: string, field = 'regions'): RegionRequest[] {
   try {
     doc = /^[a-z0-9-]+(\s*,\s*[a-z0-9-]+)*$/.test(src) ? src.split(',') : parseYaml(src)
   } catch (e) {
-    throw new FleetSizeError(`${field}: invalid YAML: ${(e as Error).message.split('\n')[0]}`)
+    throw new FleetSizeError(`${field}: invalid YAML: ${errorMessage(e).split('\n')[0]}`)
   }
   if (typeof doc === 'string') doc = [doc]
   const out: RegionRequest[] = []

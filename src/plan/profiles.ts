@@ -25,8 +25,9 @@
  * wrong with it; the scenario loader prefixes the file and scenario, so the user reads
  * `perf-gate.yml: scenarios.x.profile.multiplier: expected a number > 1, got "lots"`.
  */
-import type { Stage } from '../engines/types.js'
+import type { Stage } from '../model/index.js'
 import { parseDuration } from '../config/duration.js'
+import type { ProfileStep } from '../model/index.js'
 
 export const PROFILE_NAMES = ['load', 'stress', 'spike', 'soak', 'scalability', 'volume'] as const
 export type ProfileName = (typeof PROFILE_NAMES)[number]
@@ -130,8 +131,6 @@ export const PROFILE_PARAMS: Readonly<Record<ProfileName, Readonly<Record<string
 /** The total length parameter every preset accepts. */
 export const DURATION_PARAM = 'duration'
 
-/** Environment variable (and JMeter property `body_bytes`) that carries the volume body size to scripts. */
-export const BODY_BYTES_ENV = 'PERF_GATE_BODY_BYTES'
 
 // ---------------------------------------------------------------------------------------------
 // Parsing values.
@@ -307,21 +306,6 @@ export function splitParamAssignment(text: string): { key: string; value: string
 // ---------------------------------------------------------------------------------------------
 // Expansion.
 
-/** A constant-load phase of a profile, in seconds from the start of the run. */
-export interface ProfileStep {
-  /** 1-based position among the profile's steps. */
-  index: number
-  /** `step 3`, `75%`, `baseline`, `surge`, `recovery`, `hold`. */
-  label: string
-  /** Total VUs held (over all tasks). */
-  vus: number
-  /** When the move to this level begins. */
-  startS: number
-  /** When the level is reached and held. */
-  holdFromS: number
-  /** When the hold ends. */
-  endS: number
-}
 
 /** A profile turned into stages, with the facts its analysis needs. */
 export interface ExpandedProfile {

@@ -9,7 +9,7 @@
  * - Locust, JMeter and the built-in http engine get their share of VUs, spawn rate and stage
  *   targets directly.
  */
-import type { EngineName, Stage, TaskLoad } from '../engines/types.js'
+import type { EngineName, Stage, TaskLoad } from '../model/index.js'
 
 /** A split that cannot give every task some load. */
 export class ShareError extends Error {

@@ -3,7 +3,8 @@
  * null, undefined, NaN and ±Infinity into an em dash, so a missing figure never shows as "NaN".
  * Output is locale-independent (comma thousands separators, dot decimals).
  */
-import type { MetricStatus, MetricUnit, Outcome } from './types.js'
+import type { MetricStatus, MetricUnit } from './types.js'
+import type { Outcome } from '../model/index.js'
 
 /** Shown for any missing or non-finite number. */
 export const MISSING = '—'

@@ -10,6 +10,8 @@
 import * as core from '@actions/core'
 import type { getOctokit } from '@actions/github'
 import { redactText } from './redact.js'
+import type { Outcome } from '../model/index.js'
+import { errorMessage } from '../util/index.js'
 
 export type Octokit = ReturnType<typeof getOctokit>
 
@@ -184,7 +186,6 @@ export async function upsertComment(octokit: Octokit, p: UpsertCommentParams): P
 }
 
 export type CommitState = 'success' | 'failure' | 'error' | 'pending'
-export type GateOutcome = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'ERROR' | 'CANCELLED'
 
 /** Shortens to at most `max` characters, ending in an ellipsis when cut. */
 export function clip(s: string, max: number): string {
@@ -197,7 +198,7 @@ export function clip(s: string, max: number): string {
  * that says so) unless `failOnInconclusive`.
  */
 export function statusForOutcome(
-  outcome: GateOutcome,
+  outcome: Outcome,
   detail = '',
   opts: { failOnInconclusive?: boolean } = {}
 ): { state: CommitState; description: string } {
@@ -226,7 +227,7 @@ export function statusForOutcome(
 
 /** The check-run conclusion for a gate outcome (INCONCLUSIVE is neutral unless it should fail). */
 export function conclusionForOutcome(
-  outcome: GateOutcome,
+  outcome: Outcome,
   opts: { failOnInconclusive?: boolean } = {}
 ): 'success' | 'failure' | 'neutral' | 'cancelled' {
   if (outcome === 'PASS') return 'success'
@@ -331,7 +332,7 @@ export async function writeJobSummary(markdown: string, warn?: Warn): Promise<bo
     return true
   } catch (e) {
     core.summary.emptyBuffer()
-    ;(warn ?? core.warning)(`perf-gate could not write the job summary: ${(e as Error).message}`)
+    ;(warn ?? core.warning)(`perf-gate could not write the job summary: ${errorMessage(e)}`)
     return false
   }
 }

@@ -13,7 +13,7 @@
  *
  * Values shorter than 6 characters are not treated as secrets (they would blank out ordinary words).
  */
-import { SECRET_NAME_RE } from '../runner/engine-env.js'
+import { SECRET_NAME_RE } from '../model/index.js'
 
 export const REDACTED = '***'
 const MIN_SECRET_LENGTH = 6

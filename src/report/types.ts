@@ -6,9 +6,7 @@
  * values (12.3 means 12.3%); "fraction" fields hold 0..1 values. A missing or non-finite number is
  * shown as "—".
  */
-
-/** The overall gate outcome. */
-export type Outcome = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'ERROR' | 'CANCELLED'
+import type { Outcome } from '../model/index.js'
 
 /** A metric's statistical status; `advisory` metrics are shown but never gate. */
 export type MetricStatus = 'pass' | 'fail' | 'inconclusive' | 'advisory'

@@ -4,6 +4,7 @@
 import { inflateRawSync } from 'node:zlib'
 import { readVarUint } from './hdr.js'
 import type { LabelSeries } from './model.js'
+import { errorMessage } from '../util/index.js'
 
 export interface DecodedHist {
   bytes: Uint8Array
@@ -25,7 +26,7 @@ export function decodeHist(series: LabelSeries, where: string, useCache = true):
     bytes = inflateRawSync(Buffer.from(series.hist, 'base64'))
   } catch (e) {
     throw new HistogramDataError(
-      `${where}: field 'hist' is not a valid compressed histogram (${(e as Error).message})`
+      `${where}: field 'hist' is not a valid compressed histogram (${errorMessage(e)})`
     )
   }
   const n = series.idx.length

@@ -14,7 +14,8 @@ import {
   type RunResult,
   type TaskResult
 } from './model.js'
-import { FAILURE_KINDS } from './model.js'
+import { FAILURE_KINDS } from '../model/index.js'
+import { fieldPath, errorMessage } from '../util/index.js'
 
 export class ResultFileError extends Error {
   constructor(
@@ -25,15 +26,6 @@ export class ResultFileError extends Error {
     super(field ? `${file}: field '${field}': ${detail}` : `${file}: ${detail}`)
     this.name = 'ResultFileError'
   }
-}
-
-function fieldPath(path: readonly PropertyKey[]): string {
-  let out = ''
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`
-    else out += out ? `.${String(p)}` : String(p)
-  }
-  return out
 }
 
 function fromZod(file: string, err: ZodError, prefix = ''): ResultFileError {
@@ -117,7 +109,7 @@ export function parseJson(file: string, text: string): unknown {
   try {
     return JSON.parse(text)
   } catch (e) {
-    throw new ResultFileError(file, '', `is not valid JSON (${(e as Error).message})`)
+    throw new ResultFileError(file, '', `is not valid JSON (${errorMessage(e)})`)
   }
 }
 

@@ -6,16 +6,9 @@
 import { deflateRawSync } from 'node:zlib'
 import { ByteSink, DenseCounts, HIST_DEFLATE_LEVEL, HISTOGRAM_PARAMS, writeVarUint } from './hdr.js'
 import { decodeHist, HistogramDataError } from './decode.js'
-import {
-  FAILURE_KINDS,
-  RESULT_VERSION,
-  TASK_RESULT_SCHEMA,
-  TASK_STATUSES,
-  type LabelSeries,
-  type TaskMeta,
-  type TaskResult,
-  type ThresholdSpec
-} from './model.js'
+import { RESULT_VERSION, TASK_RESULT_SCHEMA, TASK_STATUSES, type LabelSeries, type TaskMeta, type TaskResult } from './model.js'
+import { FAILURE_KINDS, type ThresholdSpec } from '../model/index.js'
+import { errorMessage } from '../util/index.js'
 
 interface Cell {
   requests: number
@@ -83,7 +76,7 @@ function addInterval(c: Cell, p: Part, i: number): void {
   try {
     added = c.counts.addPayload(p.bytes, p.starts[i], p.ends[i])
   } catch (e) {
-    throw new HistogramDataError(`${p.where}: field 'hist' interval ${i}: ${(e as Error).message}`)
+    throw new HistogramDataError(`${p.where}: field 'hist' interval ${i}: ${errorMessage(e)}`)
   }
   if (added !== req)
     throw new HistogramDataError(

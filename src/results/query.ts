@@ -5,7 +5,8 @@
  */
 import { DenseCounts } from './hdr.js'
 import { decodeHist } from './decode.js'
-import { FAILURE_KINDS, type FailureKind, type LabelSeries, type TaskResult } from './model.js'
+import { type LabelSeries, type TaskResult } from './model.js'
+import { FAILURE_KINDS, type FailureKind } from '../model/index.js'
 import { steadyWindow, type Window } from './window.js'
 
 export type WindowSpec = 'all' | 'steady' | Window

@@ -7,18 +7,8 @@
  */
 import { deflateRawSync } from 'node:zlib'
 import { ByteSink, DenseCounts, HIST_DEFLATE_LEVEL, HISTOGRAM_PARAMS, writeVarUint } from './hdr.js'
-import {
-  FAILURE_KINDS,
-  RESULT_VERSION,
-  TASK_RESULT_SCHEMA,
-  type FailureKind,
-  type LabelSeries,
-  type Sample,
-  type SampleSink,
-  type TaskMeta,
-  type TaskResult,
-  type ThresholdSpec
-} from './model.js'
+import { RESULT_VERSION, TASK_RESULT_SCHEMA, type LabelSeries, type TaskMeta, type TaskResult } from './model.js'
+import { FAILURE_KINDS, type FailureKind, type Sample, type SampleSink, type ThresholdSpec } from '../model/index.js'
 
 export const DEFAULT_INTERVAL_MS = 1000
 /**

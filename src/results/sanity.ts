@@ -5,10 +5,11 @@
  * (a latency that overflows) or "Invalid time value" (a timestamp beyond what Date can show).
  */
 import { DenseCounts, HDR_HIGHEST_US } from './hdr.js'
-import { FAILURE_KINDS } from './model.js'
+import { FAILURE_KINDS, type Sample, type SampleSink, type ThresholdSpec } from '../model/index.js'
 import { decodeHist, HistogramDataError } from './decode.js'
-import type { Sample, SampleSink, TaskResult, ThresholdSpec } from './model.js'
+import type { TaskResult } from './model.js'
 import { ResultFileError } from './io.js'
+import { errorMessage } from '../util/index.js'
 
 /** Timestamps must fall in [1970, 2100). */
 export const MIN_EPOCH_MS = 0
@@ -220,7 +221,7 @@ export function checkTaskResults(file: string, tasks: TaskResult[], fromRun: boo
         try {
           held = counts.addPayload(d.bytes, d.starts[i], d.ends[i])
         } catch (e) {
-          throw new ResultFileError(file, `${field}.hist`, `interval ${i}: ${(e as Error).message}`)
+          throw new ResultFileError(file, `${field}.hist`, `interval ${i}: ${errorMessage(e)}`)
         }
         if (held !== req)
           throw new ResultFileError(

@@ -5,7 +5,8 @@
  * Latency percentiles are over every request (successes and failures alike); failures are counted
  * apart. Figures that do not exist (no requests) are null. The format is documented in docs/cli.md.
  */
-import { FAILURE_KINDS, type FailureKind, type TaskResult } from './model.js'
+import { type TaskResult } from './model.js'
+import { FAILURE_KINDS, type FailureKind } from '../model/index.js'
 import { ResultView, type Stats } from './query.js'
 import type { Window } from './window.js'
 

@@ -15,6 +15,7 @@
  * A variable whose name looks like a credential (TOKEN, SECRET, PASSWORD, KEY, CREDENTIAL, …) is
  * never passed by the prefix rules, only when the user names it with `PERF_GATE_ENV_`.
  */
+import { SECRET_NAME_RE } from '../model/index.js'
 
 /** Prefix of the variables passed to the engine with the prefix removed. */
 export const ENGINE_ENV_PREFIX = 'PERF_GATE_ENV_'
@@ -65,9 +66,6 @@ const NAMES = new Set([
 /** Passed by prefix (unless the name looks like a credential). */
 const PREFIXES = ['LC_', 'K6_', 'JAVA_', 'JMETER_', 'PYTHON', 'LOCUST_', 'PIP_']
 
-/** Names that look like a credential; such a variable is passed only when the user names it. */
-export const SECRET_NAME_RE =
-  /TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|PRIVATE|CREDENTIAL|API_?KEY|ACCESS_?KEY|AUTH|SESSION|COOKIE|SIGNATURE/i
 
 /** The environment for an engine process, from the runner's environment (see the module comment). */
 export function engineEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

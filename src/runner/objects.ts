@@ -19,6 +19,7 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import type { LiveWindow } from '../results/recorder.js'
 import type { ProgressLine } from './runner.js'
+import { errorMessage } from '../util/index.js'
 
 export const RUNS_PREFIX = 'runs'
 
@@ -156,7 +157,7 @@ export class RunObjects {
     try {
       return JSON.parse(Buffer.from(bytes).toString('utf8')) as T
     } catch (e) {
-      throw new Error(`s3://${this.bucket}/${key} is not valid JSON: ${(e as Error).message}`)
+      throw new Error(`s3://${this.bucket}/${key} is not valid JSON: ${errorMessage(e)}`)
     }
   }
 

@@ -23,8 +23,9 @@ import {
   runKeys,
   type TaskEnvelope
 } from './objects.js'
-import { defaultSleep, parseTaskSpec, runTask, type RunnerDeps } from './runner.js'
+import { parseTaskSpec, runTask, type RunnerDeps } from './runner.js'
 import { timingOverrides } from '../util/timing.js'
+import { sleep, errorMessage } from '../util/index.js'
 
 export const HEARTBEAT_STALE_MS = 120_000
 
@@ -72,7 +73,7 @@ async function retrying<T>(fn: () => Promise<T>, signal: AbortSignal, attempts =
       return await fn()
     } catch (e) {
       if (i + 1 >= attempts) throw e
-      await defaultSleep(Math.min(8000, 250 * 2 ** i) * (0.5 + Math.random() / 2), signal)
+      await sleep(Math.min(8000, 250 * 2 ** i) * (0.5 + Math.random() / 2), signal)
     }
   }
 }
@@ -94,7 +95,7 @@ export async function runRemoteTask(deps: RemoteDeps): Promise<number> {
     while (!stop.signal.aborted && now() < until) {
       const a = await objects.getJson<{ key?: string }>(keys.assign(id)).catch(() => null)
       if (a && typeof a.key === 'string') return a.key
-      await defaultSleep(t.pollMs, stop.signal)
+      await sleep(t.pollMs, stop.signal)
     }
     throw new Error(`no task key assigned to ECS task ${id}`)
   }
@@ -158,7 +159,7 @@ export async function runRemoteTask(deps: RemoteDeps): Promise<number> {
         reason = `no start signal within ${Math.round(t.goTimeoutMs / 1000)} s`
         break
       }
-      await defaultSleep(t.pollMs, stop.signal)
+      await sleep(t.pollMs, stop.signal)
     }
     if (startAtMs === null) stop.abort(reason || 'stopped before the start')
 
@@ -221,7 +222,7 @@ export async function ownTaskArn(env: NodeJS.ProcessEnv): Promise<string> {
       if (!doc.TaskARN) throw new Error('no TaskARN in the task metadata')
       return doc.TaskARN
     } catch (e) {
-      if (i >= 4) throw new Error(`cannot read the ECS task metadata: ${(e as Error).message}`)
+      if (i >= 4) throw new Error(`cannot read the ECS task metadata: ${errorMessage(e)}`)
       await new Promise(r => setTimeout(r, 500 * 2 ** i))
     }
   }
@@ -247,14 +248,14 @@ export async function remoteMain(
   try {
     key = env[REMOTE_ENV.TaskKey] || { ecsTaskId: ecsTaskId(await ownTaskArn(env)) }
   } catch (e) {
-    log(`perf-gate runner: ${(e as Error).message}`)
+    log(`perf-gate runner: ${errorMessage(e)}`)
     return 1
   }
   try {
     const timing = timingOverrides(env, REMOTE_TIMING_ENV, DEFAULT_TIMING)
     return await runRemoteTask({ objects, prefix, key, env, signal, log, timing })
   } catch (e) {
-    const message = (e as Error).message
+    const message = errorMessage(e)
     log(`perf-gate runner: ${message}`)
     const name = typeof key === 'string' ? key : key.ecsTaskId
     await objects.putJson(runKeys(prefix).failure(name), { key: name, message }).catch(() => undefined)

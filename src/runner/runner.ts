@@ -21,14 +21,8 @@ import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { getEngine } from '../engines/index.js'
-import type {
-  Engine,
-  EngineRunContext,
-  InProcessEngine,
-  ProcessEngine,
-  SampleSink,
-  StreamParser
-} from '../engines/types.js'
+import type { Engine, EngineRunContext, InProcessEngine, ProcessEngine, StreamParser } from '../engines/types.js'
+import type { SampleSink } from '../model/index.js'
 import { defaultTaskMeta, type TaskResult, type TaskStatus } from '../results/model.js'
 import { TaskRecorder, type LiveWindow } from '../results/recorder.js'
 import { engineEnvironment } from './engine-env.js'
@@ -36,6 +30,7 @@ import { followFile, type FileFollower } from './follow.js'
 import { openSamplePipe } from './sample-pipe.js'
 import { taskSpecSchema, type TaskSpec } from './spec.js'
 import type { z } from 'zod'
+import { fieldPath, sleep as realSleep, errorMessage } from '../util/index.js'
 
 export type TaskSpecInput = z.input<typeof taskSpecSchema>
 
@@ -47,15 +42,6 @@ export class TaskSpecError extends Error {
     super(message)
     this.name = 'TaskSpecError'
   }
-}
-
-function fieldPath(path: readonly PropertyKey[]): string {
-  let out = ''
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`
-    else out += out ? `.${String(p)}` : String(p)
-  }
-  return out
 }
 
 /** Validates a task spec; the error names the first bad field. */
@@ -145,18 +131,6 @@ export interface ProgressLine {
   live?: LiveWindow | null
 }
 
-export const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise<void>(resolve => {
-    if (signal.aborted) return resolve()
-    const t = setTimeout(done, Math.max(0, ms))
-    function done() {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
-
 /** How long a version probe may delay the start (without a barrier), and the result at the end. */
 const VERSION_WAIT_BEFORE_MS = 15_000
 const VERSION_WAIT_AFTER_MS = 5_000
@@ -167,7 +141,7 @@ async function within<T>(p: Promise<T>, ms: number, fallback: T, signal?: AbortS
   const onAbort = () => stop.abort()
   signal?.addEventListener('abort', onAbort, { once: true })
   try {
-    return await Promise.race([p, defaultSleep(ms, stop.signal).then(() => fallback)])
+    return await Promise.race([p, realSleep(ms, stop.signal).then(() => fallback)])
   } finally {
     stop.abort()
     signal?.removeEventListener('abort', onAbort)
@@ -575,7 +549,7 @@ async function waitUntil(
 export async function runTask(input: TaskSpecInput, deps: RunnerDeps = {}): Promise<TaskResult> {
   const spec = parseTaskSpec(input)
   const now = deps.now ?? Date.now
-  const sleep = deps.sleep ?? defaultSleep
+  const sleep = deps.sleep ?? realSleep
   const env = deps.env ?? process.env
   const signal = deps.signal ?? new AbortController().signal
   // With a progress file or listener, each progress line also carries the latencies since the previous one.
@@ -607,7 +581,7 @@ export async function runTask(input: TaskSpecInput, deps: RunnerDeps = {}): Prom
       engine = deps.engine ?? getEngine(spec.engine)
     } catch (e) {
       engine = undefined
-      outcome.message = (e as Error).message
+      outcome.message = errorMessage(e)
     }
     if (!engine) {
       outcome.message ||= `engine "${spec.engine}" is not available in this build of perf-gate`
@@ -654,7 +628,7 @@ export async function runTask(input: TaskSpecInput, deps: RunnerDeps = {}): Prom
         } catch (e) {
           // engine.command() refused the task (e.g. a missing script) or the runner failed.
           outcome.status = 'engine-error'
-          const msg = (e as Error).message ?? String(e)
+          const msg = errorMessage(e) ?? String(e)
           outcome.message = msg.toLowerCase().includes(eng.name) ? msg : `${eng.name}: ${msg}`
           outcome.endedMs ??= outcome.startedMs !== null ? now() : null
         }
@@ -663,7 +637,7 @@ export async function runTask(input: TaskSpecInput, deps: RunnerDeps = {}): Prom
     }
   } catch (e) {
     outcome.status = 'engine-error'
-    outcome.message = `runner failed: ${(e as Error).message ?? String(e)}`
+    outcome.message = `runner failed: ${errorMessage(e) ?? String(e)}`
   } finally {
     await progress.stop(outcome.status)
     if (workDir) await rm(workDir, { recursive: true, force: true }).catch(() => undefined)
@@ -728,7 +702,7 @@ export async function loadTaskSpec(args: string[], env: NodeJS.ProcessEnv): Prom
   try {
     doc = JSON.parse(text)
   } catch (e) {
-    throw new TaskSpecError(`${source}: the task spec is not valid JSON (${(e as Error).message})`)
+    throw new TaskSpecError(`${source}: the task spec is not valid JSON (${errorMessage(e)})`)
   }
   return parseTaskSpec(doc, source)
 }
@@ -751,7 +725,7 @@ export async function runnerMain(
   try {
     spec = await loadTaskSpec(args, env)
   } catch (e) {
-    io.error(`perf-gate runner: ${(e as Error).message}`)
+    io.error(`perf-gate runner: ${errorMessage(e)}`)
     return 2
   }
   const ac = new AbortController()
@@ -773,7 +747,7 @@ export async function runnerMain(
     )
     return t.status === 'ok' ? 0 : 1
   } catch (e) {
-    io.error(`perf-gate runner: ${(e as Error).message}`)
+    io.error(`perf-gate runner: ${errorMessage(e)}`)
     return 1
   } finally {
     process.off('SIGINT', onSignal)

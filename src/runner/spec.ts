@@ -3,7 +3,7 @@
  * to a file; a Fargate task receives it through its environment.
  */
 import { z } from 'zod'
-import { ENGINE_NAMES } from '../engines/types.js'
+import { ENGINE_NAMES } from '../model/index.js'
 
 export const TASK_SPEC_VERSION = 1
 

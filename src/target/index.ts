@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util'
 import { startTarget, type RouteFault } from './server.js'
+import { errorMessage } from '../util/index.js'
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -40,6 +41,6 @@ async function main(): Promise<void> {
 }
 
 main().catch(e => {
-  console.error(`perf-gate target: ${(e as Error).message}`)
+  console.error(`perf-gate target: ${errorMessage(e)}`)
   process.exit(1)
 })

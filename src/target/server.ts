@@ -16,6 +16,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { sleep } from '../util/index.js'
 
 export interface RouteFault {
   /** Extra latency added before answering, ms. */
@@ -66,7 +67,6 @@ function mulberry(seed: number): () => number {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>(r => setTimeout(r, ms))
 const BIG = Buffer.alloc(16384, 'x')
 
 export async function startTarget(opts: TargetOptions = {}): Promise<TargetServer> {

@@ -6,13 +6,14 @@ import { resolve } from 'node:path'
 import { parseFlags, windowFlag } from '../args.js'
 import { EXIT_OK, UsageError } from '../errors.js'
 import { useColor, type CliIO } from '../io.js'
-import { formatName, INGEST_ENGINES, ingestFiles, type IngestEngine } from '../../results/ingest.js'
+import { formatName, INGEST_ENGINES, ingestFiles, type IngestEngine } from '../../ingest/ingest.js'
 import { buildSummary } from '../../results/summary.js'
 import { renderTerminal } from '../../report/terminal.js'
 import { writeHtmlReport } from '../../report/html-file.js'
 import { runReportInput } from '../../jobs/report-input.js'
 import { ResultView } from '../../results/query.js'
 import type { Command } from './types.js'
+import { errorMessage } from '../../util/index.js'
 
 const HELP = `Usage: perf-gate summarize [options] FILE...
 
@@ -87,7 +88,7 @@ export const summarizeCommand: Command = {
       summary = buildSummary(tasks, { window, names })
     } catch (e) {
       // Results recorded at different intervals cannot be merged: that is the input's fault.
-      throw new UsageError((e as Error).message)
+      throw new UsageError(errorMessage(e))
     }
     if (values.html) {
       const file = resolve(io.cwd, values.html)

@@ -2,10 +2,10 @@
  * Retry with full-jitter exponential back-off and an injectable sleep, for the AWS calls the fleet
  * makes on top of the SDK's own retries (throttling bursts, S3 503s, eventual consistency).
  */
+import { sleep as realSleep, type Sleep } from '../../util/index.js'
 
-export type Sleep = (ms: number) => Promise<void>
+export type { Sleep }
 
-export const realSleep: Sleep = ms => new Promise<void>(r => setTimeout(r, ms))
 
 export interface RetryOptions {
   /** Attempts in all (default 6). */

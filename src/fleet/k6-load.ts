@@ -15,7 +15,8 @@ import {
   K6ScriptError,
   type K6ScriptLoad
 } from '../engines/k6-script.js'
-import { TARGET_ENV } from '../fleet/plan.js'
+import { TARGET_ENV } from './plan.js'
+import { errorMessage } from '../util/index.js'
 
 /** Reads the script's load (injectable for tests). */
 export type K6Inspector = (script: string, env: NodeJS.ProcessEnv) => Promise<K6ScriptLoad>
@@ -68,7 +69,7 @@ async function resolve(
       throw new ConfigError(
         `k6 ${code === 'ENOENT' ? 'not found' : 'not executable'}: "${k6Engine.binary(env)}" (set ${K6_BIN_ENV}, or ${K6_INSTALL_HINT})`
       )
-    const why = e instanceof K6ScriptError ? e.message : (e as Error).message
+    const why = e instanceof K6ScriptError ? e.message : errorMessage(e)
     throw new ConfigError(`${script}: k6 cannot read the script: ${why}`)
   }
   const declared = describeScriptLoad(load)

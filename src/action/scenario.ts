@@ -4,10 +4,10 @@
  */
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { ActionInputs } from './inputs.js'
+import type { ActionInputs } from '../config/inputs.js'
 import { Inputs } from '../constants.js'
 import { ShareError, taskShares } from '../plan/shares.js'
-import { ConfigError, displayPath, loadScenario, type Scenario } from './scenario.js'
+import { ConfigError, displayPath, loadScenario, type Scenario } from '../config/scenario.js'
 
 /** The action input behind each command-line flag the scenario loader names in its errors. */
 const FLAG_INPUTS: Record<string, string> = {

@@ -15,11 +15,13 @@ import { isUtf8 } from 'node:buffer'
 import { createCsvParser, k6Engine } from '../engines/k6.js'
 import { jmeterEngine } from '../engines/jmeter.js'
 import { locustEngine } from '../engines/locust.js'
-import type { SampleSink, StreamParser } from '../engines/types.js'
-import { parseJson, parseRunResult, parseTaskResult, ResultFileError } from './io.js'
-import { defaultTaskMeta, RUN_RESULT_SCHEMA, type RunResult, type TaskResult } from './model.js'
-import { DEFAULT_INTERVAL_MS, TaskRecorder } from './recorder.js'
-import { CheckedSink, checkTaskResults, type SampleFields } from './sanity.js'
+import type { StreamParser } from '../engines/types.js'
+import type { SampleSink } from '../model/index.js'
+import { parseJson, parseRunResult, parseTaskResult, ResultFileError } from '../results/io.js'
+import { defaultTaskMeta, RUN_RESULT_SCHEMA, type RunResult, type TaskResult } from '../results/model.js'
+import { DEFAULT_INTERVAL_MS, TaskRecorder } from '../results/recorder.js'
+import { CheckedSink, checkTaskResults, type SampleFields } from '../results/sanity.js'
+import { errorMessage } from '../util/index.js'
 
 export const INPUT_FORMATS = ['result', 'k6-json', 'k6-csv', 'jmeter', 'locust'] as const
 export type InputFormat = (typeof INPUT_FORMATS)[number]
@@ -122,7 +124,7 @@ export function describeFsError(e: unknown): string {
     case 'EISDIR':
       return 'is a directory, not a file'
     default:
-      return `cannot be read (${code ?? (e as Error).message})`
+      return `cannot be read (${code ?? errorMessage(e)})`
   }
 }
 
@@ -296,7 +298,7 @@ export async function ingestEngineFile(
     const code = (e as NodeJS.ErrnoException).code
     if (code && /^E[A-Z]+$/.test(code)) throw new IngestError(file, describeFsError(e))
     if (code?.startsWith('Z_') || code === 'ERR_ZLIB_INPUT') throw new IngestError(file, 'corrupt gzip data')
-    throw new IngestError(file, `cannot be parsed as ${FORMAT_NAMES[format]}: ${(e as Error).message}`)
+    throw new IngestError(file, `cannot be parsed as ${FORMAT_NAMES[format]}: ${errorMessage(e)}`)
   }
   if (recorder.samples === 0) {
     const why = parser.skipped
