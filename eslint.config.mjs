@@ -3,6 +3,57 @@ import tseslint from 'typescript-eslint'
 import jest from 'eslint-plugin-jest'
 import prettier from 'eslint-config-prettier'
 
+/**
+ * The layers of `src` and what each may import (see docs/architecture.md). `model` and `util` are
+ * shared by all; the application layer (`jobs`, `action`, `cli`, `main.ts`, `post.ts`) may import
+ * every layer, and no layer imports it.
+ */
+const LAYERS = {
+  model: [],
+  util: ['model'],
+  config: ['model', 'util', 'constants.js'],
+  plan: ['config', 'model', 'util'],
+  results: ['model', 'util'],
+  engines: ['model', 'util'],
+  runner: ['engines', 'results', 'model', 'util'],
+  fleet: ['runner', 'engines', 'plan', 'config', 'results', 'model', 'util'],
+  ingest: ['engines', 'results', 'model', 'util'],
+  baseline: ['results', 'model', 'util'],
+  gate: ['baseline', 'results', 'plan', 'config', 'model', 'util'],
+  report: ['gate', 'baseline', 'results', 'plan', 'config', 'model', 'util'],
+  target: ['model', 'util'],
+  jobs: ['*', '!action', '!cli', '!main.js', '!post.js', '!index.js'],
+  action: ['*', '!cli', '!main.js', '!post.js', '!index.js'],
+  cli: ['*', '!action', '!main.js', '!post.js', '!index.js']
+}
+const TOP = [...Object.keys(LAYERS), 'constants.js', 'main.js', 'post.js', 'index.js']
+
+function layerRules() {
+  return Object.entries(LAYERS).map(([layer, allowed]) => {
+    const all = allowed[0] === '*'
+    const forbidden = all
+      ? allowed.slice(1).map(a => a.slice(1))
+      : TOP.filter(t => t !== layer && !allowed.includes(t))
+    const names = forbidden.map(f => f.replace('.', '\\.')).join('|')
+    return {
+      files: [`src/${layer}/**/*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              {
+                regex: `^(\\.\\./)+(${names})(/|$)`,
+                message: `src/${layer} may import only ${all ? `any layer but ${forbidden.join(', ')}` : allowed.join(', ') || 'nothing in src'} (docs/architecture.md).`
+              }
+            ]
+          }
+        ]
+      }
+    }
+  })
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'build/**', 'coverage/**', 'infra-template/**'] },
   js.configs.recommended,
@@ -29,6 +80,7 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error'
     }
   },
+  ...layerRules(),
   {
     files: ['__tests__/**/*.ts'],
     ...jest.configs['flat/recommended'],

@@ -19,7 +19,8 @@ import {
 } from '../../src/engines/jmeter-stages.js'
 import type { EngineRunContext } from '../../src/engines/types.js'
 import type { Stage, TaskLoad } from '../../src/model/index.js'
-import { expandProfile, parseProfileSpec, PROFILE_NAMES } from '../../src/plan/profiles.js'
+import { expandProfile } from '../../src/plan/profiles.js'
+import { parseProfileSpec, PROFILE_NAMES } from '../../src/config/profile.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const EXAMPLE_PLAN = join(root, 'examples', 'jmeter', 'plan.jmx')

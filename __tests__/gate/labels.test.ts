@@ -2,8 +2,9 @@
  * `gate-labels`: which labels join the primary family, how the family-wise correction grows with
  * them, and why a small label stays advisory.
  */
-import { buildFamily, type LabelMetrics, type RunMetrics } from '../../src/gate/metrics.js'
-import { GateLabelsError, parseGateLabels, selectGateLabels } from '../../src/gate/labels.js'
+import { buildFamily, type RunMetrics } from '../../src/gate/metrics.js'
+import { selectGateLabels, type LabelMetrics } from '../../src/gate/labels.js'
+import { GateLabelsError, parseGateLabels } from '../../src/config/gate-labels.js'
 import { decideFinal, familySize } from '../../src/gate/rule.js'
 import { resolveGateOptions } from '../../src/gate/options.js'
 

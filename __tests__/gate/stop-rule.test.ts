@@ -7,7 +7,8 @@ import { parseProgressLine } from '../../src/fleet/local.js'
 import type { FleetProgress, LiveWindow, TaskProgress } from '../../src/model/index.js'
 import { parseSlos } from '../../src/gate/slo.js'
 import { liveJudgeable, StepStopRule } from '../../src/gate/stop-rule.js'
-import { expandProfile, parseProfileSpec } from '../../src/plan/profiles.js'
+import { expandProfile } from '../../src/plan/profiles.js'
+import { parseProfileSpec } from '../../src/config/profile.js'
 import { TaskRecorder } from '../../src/results/recorder.js'
 
 const profile = expandProfile(

@@ -6,15 +6,17 @@ import {
   customStagesProfile,
   describeProfile,
   expandProfile,
+  stepsFromStages,
+  type ExpandedProfile
+} from '../../src/plan/profiles.js'
+import {
   parseProfileParam,
   parseProfileSpec,
   PROFILE_NAMES,
   ProfileParamError,
   splitParamAssignment,
-  stepsFromStages,
-  type ExpandedProfile,
   type ProfileName
-} from '../../src/plan/profiles.js'
+} from '../../src/config/profile.js'
 import type { Stage } from '../../src/model/index.js'
 
 const expand = (raw: unknown, vus: number) => expandProfile(parseProfileSpec(raw), vus)

@@ -11,7 +11,8 @@ import {
   type CapacityAnalysis
 } from '../../src/gate/capacity.js'
 import { parseSlos } from '../../src/gate/slo.js'
-import { describeProfile, expandProfile, parseProfileSpec } from '../../src/plan/profiles.js'
+import { describeProfile, expandProfile } from '../../src/plan/profiles.js'
+import { parseProfileSpec } from '../../src/config/profile.js'
 import { renderCapacityMarkdown, type CapacityReportInput } from '../../src/report/capacity.js'
 import { defaultTaskMeta } from '../../src/results/model.js'
 import { ResultView } from '../../src/results/query.js'

@@ -7,7 +7,7 @@
 import * as core from '@actions/core'
 import type { S3ClientConfig } from '@aws-sdk/client-s3'
 import { createBaselineStore } from '../baseline/index.js'
-import type { BaselineStore } from '../baseline/model.js'
+import type { BaselineStore } from '../baseline/store.js'
 import type { ActionInputs } from '../config/inputs.js'
 import type { Scenario } from '../config/scenario.js'
 import { Outputs, State } from '../constants.js'

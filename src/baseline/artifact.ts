@@ -28,7 +28,18 @@ import { join } from 'node:path'
 import type { getOctokit } from '@actions/github'
 import type { RunResult } from '../results/model.js'
 import { parseCapacityRecord, selectCapacity, type CapacityQuery, type CapacityRecord } from './capacity.js'
-import { BaselineStoreError, assertStorable, baselineDocument, parseBaselineDocument, parseBaselineRecordOf, selectBaselines, type BaselineDocument, type BaselineQuery, type BaselineRecord, type BaselineStore } from './model.js'
+import {
+  BaselineStoreError,
+  assertStorable,
+  baselineDocument,
+  parseBaselineDocument,
+  parseBaselineRecordOf,
+  selectBaselines,
+  type BaselineDocument,
+  type BaselineQuery,
+  type BaselineRecord
+} from './model.js'
+import type { BaselineStore } from './store.js'
 import { errorMessage } from '../util/index.js'
 
 export type Octokit = ReturnType<typeof getOctokit>

@@ -25,7 +25,20 @@ import {
   type CapacityQuery,
   type CapacityRecord
 } from './capacity.js'
-import { BaselineStoreError, assertStorable, baselineDocument, baselineId, indexDocument, parseBaselineDocument, parseIndexRecords, scopeSegments, selectBaselines, type BaselineQuery, type BaselineRecord, type BaselineStore } from './model.js'
+import {
+  BaselineStoreError,
+  assertStorable,
+  baselineDocument,
+  baselineId,
+  indexDocument,
+  parseBaselineDocument,
+  parseIndexRecords,
+  scopeSegments,
+  selectBaselines,
+  type BaselineQuery,
+  type BaselineRecord
+} from './model.js'
+import type { BaselineStore } from './store.js'
 import { errorMessage } from '../util/index.js'
 
 const INDEX = 'index.json'

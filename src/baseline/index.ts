@@ -5,11 +5,13 @@
  */
 import { ArtifactBaselineStore, type ArtifactTransport, type Octokit } from './artifact.js'
 import { dirBaselineStore } from './dir.js'
-import { BaselineStoreError, type BaselineStore } from './model.js'
+import { BaselineStoreError } from './model.js'
+import type { BaselineStore } from './store.js'
 import { s3BaselineStore, type S3StoreOptions } from './s3.js'
 
 export * from './model.js'
 export * from './capacity.js'
+export * from './store.js'
 export { DirBaselineStore, dirBaselineStore } from './dir.js'
 export {
   S3BaselineStore,

@@ -7,7 +7,6 @@ import { z } from 'zod'
 import { ResultView } from '../results/query.js'
 import { parseRunResult } from '../results/io.js'
 import type { RunResult } from '../results/model.js'
-import type { CapacityQuery, CapacityRecord } from './capacity.js'
 import { errorMessage } from '../util/index.js'
 
 export const BASELINE_SCHEMA = 'perf-gate/baseline'
@@ -60,24 +59,6 @@ export interface BaselineQuery {
    * When it knows `beforeCommit`, records are kept by commit order instead of by time.
    */
   commitOrder?: ReadonlyMap<string, number>
-}
-
-export type BaselineStoreKind = 's3' | 'artifact' | 'dir'
-
-export interface BaselineStore {
-  readonly kind: BaselineStoreKind
-  /** A human-readable location, e.g. `s3://bucket/prefix` or `dir:/path`. */
-  readonly location: string
-  /** Stores one good run; refuses anything that is not a complete run whose tasks are all `ok`. */
-  put(record: BaselineRecord, run: RunResult): Promise<void>
-  /** Comparable baselines (same repo, scenario and fingerprint), oldest → newest, at most `limit`. */
-  list(q: BaselineQuery): Promise<BaselineRecord[]>
-  /** The full run result of a record (for per-label comparisons). */
-  load(record: BaselineRecord): Promise<RunResult>
-  /** Stores one capacity record (stress mode's history, see capacity.ts); records are immutable. */
-  putCapacity(record: CapacityRecord): Promise<void>
-  /** Capacity records of a repository's scenario, oldest → newest, at most `limit`. */
-  listCapacity(q: CapacityQuery): Promise<CapacityRecord[]>
 }
 
 /** A store could not do what was asked; the message is one line meant for the user. */

@@ -30,7 +30,20 @@ import {
   type CapacityQuery,
   type CapacityRecord
 } from './capacity.js'
-import { BaselineStoreError, assertStorable, baselineDocument, indexDocument, parseBaselineDocument, parseBaselineRecordOf, parseIndexRecords, scopeSegments, selectBaselines, type BaselineQuery, type BaselineRecord, type BaselineStore } from './model.js'
+import {
+  BaselineStoreError,
+  assertStorable,
+  baselineDocument,
+  indexDocument,
+  parseBaselineDocument,
+  parseBaselineRecordOf,
+  parseIndexRecords,
+  scopeSegments,
+  selectBaselines,
+  type BaselineQuery,
+  type BaselineRecord
+} from './model.js'
+import type { BaselineStore } from './store.js'
 import { sleep, errorMessage } from '../util/index.js'
 
 const INDEX = 'index.json'
@@ -75,7 +88,6 @@ export function isConditionalConflict(e: unknown): boolean {
     s === 412 || s === 409 || err?.name === 'PreconditionFailed' || err?.name === 'ConditionalRequestConflict'
   )
 }
-
 
 /** Parses `s3://bucket/prefix` (the prefix may be empty). */
 export function parseS3Url(spec: string): { bucket: string; prefix: string } {

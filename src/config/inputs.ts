@@ -3,7 +3,7 @@
  * message that names the input.
  */
 import { Inputs } from '../constants.js'
-import { GateLabelsError, parseGateLabels, type GateLabels } from '../gate/labels.js'
+import { GateLabelsError, parseGateLabels, type GateLabels } from './gate-labels.js'
 
 export class InputError extends Error {
   constructor(

@@ -9,7 +9,7 @@
  * The target host must be a loopback address or listed in `allowed-hosts`; nothing else is ever
  * accepted as a target.
  */
-import { GateLabelsError, parseGateLabels, type GateLabels } from '../gate/labels.js'
+import { GateLabelsError, parseGateLabels, type GateLabels } from './gate-labels.js'
 import { parseDuration } from './duration.js'
 import { durationProblem, loadProblem, MAX_VUS } from './limits.js'
 import { createHash } from 'node:crypto'
@@ -19,8 +19,24 @@ import { isIPv4 } from 'node:net'
 import { basename, dirname, resolve } from 'node:path'
 import { parseDocument } from 'yaml'
 import { z } from 'zod'
-import { ENGINE_NAMES, type EngineName, type HttpRequestSpec, type Stage, BODY_BYTES_ENV, type ThresholdSpec } from '../model/index.js'
-import { customStagesProfile, expandProfile, parseProfileName, parseProfileParam, parseProfileSpec, ProfileParamError, splitParamAssignment, type ExpandedProfile, type ProfileSpec, type ProfileValue } from '../plan/profiles.js'
+import {
+  ENGINE_NAMES,
+  type EngineName,
+  type HttpRequestSpec,
+  type Stage,
+  BODY_BYTES_ENV,
+  type ThresholdSpec
+} from '../model/index.js'
+import { customStagesProfile, expandProfile, type ExpandedProfile } from '../plan/profiles.js'
+import {
+  parseProfileName,
+  parseProfileParam,
+  parseProfileSpec,
+  ProfileParamError,
+  splitParamAssignment,
+  type ProfileSpec,
+  type ProfileValue
+} from './profile.js'
 import { errorMessage } from '../util/index.js'
 
 /** A user-facing configuration error; its message is one complete line. */

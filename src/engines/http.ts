@@ -322,7 +322,6 @@ class Connection {
   }
 }
 
-
 async function runProfile(
   ctx: EngineRunContext,
   sink: SampleSink,

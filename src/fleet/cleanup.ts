@@ -6,7 +6,6 @@
 import { readFile } from 'node:fs/promises'
 import { sleep } from '../util/index.js'
 
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)

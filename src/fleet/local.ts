@@ -143,7 +143,6 @@ function liveWindowOf(v: unknown, elapsedS: number): LiveWindow | null {
   return { elapsedS, requests, failures, sumUs, hist: o.hist }
 }
 
-
 function alive(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null
 }

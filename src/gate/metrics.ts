@@ -15,20 +15,11 @@
  */
 import type { ResultView, Stats, WindowSpec } from '../results/query.js'
 import { DEFAULT_GATE_OPTIONS, resolveGateOptions, type GateOptions } from './options.js'
-import { NO_GATE_LABELS, selectGateLabels, type GateLabels } from './labels.js'
+import { selectGateLabels, type LabelMetrics } from './labels.js'
+import { NO_GATE_LABELS, type GateLabels } from '../config/gate-labels.js'
 import type { MetricObservation } from './rule.js'
 import { median } from './stats.js'
 import { num } from './format.js'
-
-/** One label's figures within a run. */
-export interface LabelMetrics {
-  requests: number
-  failures: number
-  errorRate: number
-  rps: number
-  p95Ms: number
-  p99Ms: number
-}
 
 /** The figures of one run that the gate compares; plain JSON, suitable for a baseline store. */
 export interface RunMetrics {

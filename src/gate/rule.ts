@@ -371,7 +371,6 @@ export function decideStage1(
   }
 }
 
-
 export interface Verdict {
   outcome: RuleOutcome
   /** True when a primary metric was judged against fewer than minBaselines baselines. */

@@ -4,7 +4,8 @@
  * decision rule from src/gate. It never stores a failed or partial run as a baseline, and every
  * path ends in a verdict: PASS, FAIL, INCONCLUSIVE or ERROR, with its reasons.
  */
-import type { BaselineRecord, BaselineStore } from '../baseline/model.js'
+import type { BaselineRecord } from '../baseline/model.js'
+import type { BaselineStore } from '../baseline/store.js'
 import { baselineRecordFromRun, BaselineRefusedError, refusalReason } from '../baseline/model.js'
 import {
   buildFamily,
@@ -18,10 +19,10 @@ import {
   type RunMetrics,
   type Slo,
   type SloResult,
-  type GateLabels,
   type Verdict
 } from '../gate/index.js'
-import { withLabelMetrics } from './label-baselines.js'
+import type { GateLabels } from '../config/gate-labels.js'
+import { baselineMetrics, withLabelMetrics } from './label-baselines.js'
 import type { RunResult } from '../results/model.js'
 import type { ThresholdSpec } from '../model/index.js'
 import { ResultView } from '../results/query.js'
@@ -118,23 +119,6 @@ export function incompleteReason(run: RunResult, minTaskSuccess = 1): string | n
   }
   const requests = new ResultView(run.tasks).stats({ window: 'all' }).requests
   return requests > 0 ? null : 'the run completed no requests'
-}
-
-export function baselineMetrics(record: BaselineRecord): RunMetrics {
-  const m = record.metrics
-  return {
-    requests: m.requests,
-    failures: m.failures ?? Math.round(m.errorRate * m.requests),
-    durationS: m.durationS ?? 0,
-    errorRate: m.errorRate,
-    rps: m.rps,
-    p50Ms: m.p50Ms,
-    p90Ms: m.p90Ms,
-    p95Ms: m.p95Ms,
-    p99Ms: m.p99Ms,
-    p99TailSamples: m.p99TailSamples,
-    labels: {}
-  }
 }
 
 async function listBaselines(ctx: JobContext): Promise<BaselineRecord[]> {

@@ -2,11 +2,29 @@
  * Per-label baseline figures for `gate-labels`. A baseline record holds the run's overall figures;
  * the per-label ones come from the stored run result, over the same steady window.
  */
-import type { BaselineRecord, BaselineStore } from '../baseline/model.js'
+import type { BaselineRecord } from '../baseline/model.js'
+import type { BaselineStore } from '../baseline/store.js'
 import { extractRunMetrics, type RunMetrics } from '../gate/metrics.js'
 import { ResultView } from '../results/query.js'
-import { baselineMetrics } from './gate.js'
 import { errorMessage } from '../util/index.js'
+
+/** The gate's overall figures of a baseline record (its labels come from the stored run). */
+export function baselineMetrics(record: BaselineRecord): RunMetrics {
+  const m = record.metrics
+  return {
+    requests: m.requests,
+    failures: m.failures ?? Math.round(m.errorRate * m.requests),
+    durationS: m.durationS ?? 0,
+    errorRate: m.errorRate,
+    rps: m.rps,
+    p50Ms: m.p50Ms,
+    p90Ms: m.p90Ms,
+    p95Ms: m.p95Ms,
+    p99Ms: m.p99Ms,
+    p99TailSamples: m.p99TailSamples,
+    labels: {}
+  }
+}
 
 /**
  * The gate's figures of each baseline with its labels filled in from the stored run. A run that

@@ -6,7 +6,16 @@ import type { SloResult } from '../gate/slo.js'
 import type { MetricUnit as GateUnit } from '../gate/format.js'
 import type { RunResult } from '../results/model.js'
 import { ResultView } from '../results/query.js'
-import type { MetricStatus, MetricUnit, Percentiles, ReportFacts, ReportInput, ReportLabel, ReportMetric, ReportSlo } from '../report/types.js'
+import type {
+  MetricStatus,
+  MetricUnit,
+  Percentiles,
+  ReportFacts,
+  ReportInput,
+  ReportLabel,
+  ReportMetric,
+  ReportSlo
+} from '../report/types.js'
 import type { Outcome } from '../model/index.js'
 import type { BaselineJobResult, GateJobResult } from './gate.js'
 import { estimateRunCost, firstRequestAfter, type FleetCostSpec } from './run-cost.js'

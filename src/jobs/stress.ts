@@ -6,7 +6,7 @@
  * ERROR when it could not, or when the record could not be stored.
  */
 import { estimateRunCost, firstRequestAfter, type FleetCostSpec } from './run-cost.js'
-import type { BaselineStore } from '../baseline/model.js'
+import type { BaselineStore } from '../baseline/store.js'
 import { capacityId, CAPACITY_SCHEMA, CAPACITY_VERSION, type CapacityRecord } from '../baseline/capacity.js'
 import type { Scenario } from '../config/scenario.js'
 import type { FleetProgress } from '../model/index.js'

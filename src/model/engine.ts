@@ -41,6 +41,5 @@ export interface HttpRequestSpec {
   body?: string
 }
 
-
 /** Environment variable (and JMeter property `body_bytes`) that carries the volume body size to scripts. */
 export const BODY_BYTES_ENV = 'PERF_GATE_BODY_BYTES'

@@ -46,4 +46,3 @@ export interface FleetProgress {
   total: number
   tasks: TaskProgress[]
 }
-

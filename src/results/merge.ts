@@ -6,7 +6,14 @@
 import { deflateRawSync } from 'node:zlib'
 import { ByteSink, DenseCounts, HIST_DEFLATE_LEVEL, HISTOGRAM_PARAMS, writeVarUint } from './hdr.js'
 import { decodeHist, HistogramDataError } from './decode.js'
-import { RESULT_VERSION, TASK_RESULT_SCHEMA, TASK_STATUSES, type LabelSeries, type TaskMeta, type TaskResult } from './model.js'
+import {
+  RESULT_VERSION,
+  TASK_RESULT_SCHEMA,
+  TASK_STATUSES,
+  type LabelSeries,
+  type TaskMeta,
+  type TaskResult
+} from './model.js'
 import { FAILURE_KINDS, type ThresholdSpec } from '../model/index.js'
 import { errorMessage } from '../util/index.js'
 

@@ -17,7 +17,6 @@ export const RESULT_VERSION = 1
 export const TASK_STATUSES = ['ok', 'engine-error', 'timeout', 'aborted', 'no-samples'] as const
 export type TaskStatus = (typeof TASK_STATUSES)[number]
 
-
 const finite = z.number()
 const count = z.number().int().nonnegative()
 const countArray = z.array(count)

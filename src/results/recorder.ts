@@ -7,8 +7,20 @@
  */
 import { deflateRawSync } from 'node:zlib'
 import { ByteSink, DenseCounts, HIST_DEFLATE_LEVEL, HISTOGRAM_PARAMS, writeVarUint } from './hdr.js'
-import { RESULT_VERSION, TASK_RESULT_SCHEMA, type LabelSeries, type TaskMeta, type TaskResult } from './model.js'
-import { FAILURE_KINDS, type FailureKind, type Sample, type SampleSink, type ThresholdSpec } from '../model/index.js'
+import {
+  RESULT_VERSION,
+  TASK_RESULT_SCHEMA,
+  type LabelSeries,
+  type TaskMeta,
+  type TaskResult
+} from './model.js'
+import {
+  FAILURE_KINDS,
+  type FailureKind,
+  type Sample,
+  type SampleSink,
+  type ThresholdSpec
+} from '../model/index.js'
 
 export const DEFAULT_INTERVAL_MS = 1000
 /**

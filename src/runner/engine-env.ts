@@ -66,7 +66,6 @@ const NAMES = new Set([
 /** Passed by prefix (unless the name looks like a credential). */
 const PREFIXES = ['LC_', 'K6_', 'JAVA_', 'JMETER_', 'PYTHON', 'LOCUST_', 'PIP_']
 
-
 /** The environment for an engine process, from the runner's environment (see the module comment). */
 export function engineEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {}

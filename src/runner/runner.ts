@@ -21,7 +21,13 @@ import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { getEngine } from '../engines/index.js'
-import type { Engine, EngineRunContext, InProcessEngine, ProcessEngine, StreamParser } from '../engines/types.js'
+import type {
+  Engine,
+  EngineRunContext,
+  InProcessEngine,
+  ProcessEngine,
+  StreamParser
+} from '../engines/types.js'
 import type { SampleSink } from '../model/index.js'
 import { defaultTaskMeta, type TaskResult, type TaskStatus } from '../results/model.js'
 import { TaskRecorder, type LiveWindow } from '../results/recorder.js'

@@ -9,7 +9,7 @@ import { createBaselineStore, DEFAULT_BASELINE_STORE } from '../../baseline/inde
 import { InputError, parseFraction, parseInteger } from '../../config/inputs.js'
 import { loadScenario } from '../../config/scenario.js'
 import { runScenarioOnce } from '../../fleet/run.js'
-import { GateLabelsError, parseGateLabels, type GateLabels } from '../../gate/labels.js'
+import { GateLabelsError, parseGateLabels, type GateLabels } from '../../config/gate-labels.js'
 import { parseSlos, SloParseError } from '../../gate/slo.js'
 import { importRunResult } from '../../jobs/import.js'
 import { runBaselineJob, runGateJob, type JobContext, type RunOnce } from '../../jobs/gate.js'
