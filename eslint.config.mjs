@@ -82,6 +82,13 @@ export default tseslint.config(
   },
   ...layerRules(),
   {
+    files: ['src/**/*.ts'],
+    rules: {
+      'max-lines': ['error', { max: 400 }],
+      'max-lines-per-function': ['error', { max: 80 }]
+    }
+  },
+  {
     files: ['__tests__/**/*.ts'],
     ...jest.configs['flat/recommended'],
     rules: {
