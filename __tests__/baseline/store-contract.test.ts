@@ -5,8 +5,9 @@
  * A harness gives each test fresh, empty storage for a repository (a `StoreSpace`), and opens store
  * instances over it. Every `open()` is a new instance, as a separate job would make it: baselines
  * are put by one job each (for the artifact store: a workflow run on the base branch at the
- * record's commit), and read back by other instances. Baseline jobs put their runs in the order
- * they ran (creation time), as base-branch jobs do.
+ * record's commit), and read back by other instances. Where `limit` decides which records come
+ * back, jobs put their runs in the order they ran, as base-branch jobs do: the artifact store keeps
+ * the newest uploads (see artifact.ts).
  */
 import {
   BaselineRefusedError,
