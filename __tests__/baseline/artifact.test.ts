@@ -274,12 +274,8 @@ describe('artifact store: lookup on a pull request', () => {
     )
   })
 
-  it('respects the limit and the merge base', async () => {
+  it('does not download the runs after the merge base', async () => {
     const store = prStore()
-    expect((await store.list({ ...q, limit: 2 })).map(r => r.id)).toEqual([
-      jobs.b[0].record.id,
-      jobs.h[0].record.id
-    ])
     const before = gh.requests.length
     const upToB = await store.list({ ...q, limit: 10, beforeCommit: 'b1' })
     expect(upToB.map(r => r.id)).toEqual([...jobs.a, ...jobs.b].map(s => s.record.id))
@@ -287,8 +283,6 @@ describe('artifact store: lookup on a pull request', () => {
     const reqs = gh.requests.slice(before)
     const hArtifact = gh.state.artifacts.find(a => a.workflowRunId === jobs.h[0].workflowRunId)!
     expect(reqs.some(r => r.path.endsWith(`/actions/artifacts/${hArtifact.id}/zip`))).toBe(false)
-    expect(await store.list({ ...q, fingerprint: 'fp-b', limit: 10 })).toHaveLength(1)
-    expect(await store.list({ ...q, scenario: 'search', limit: 10 })).toEqual([])
   })
 
   it('loads the full run of a listed record, also from a fresh store', async () => {

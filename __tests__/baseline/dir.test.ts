@@ -243,57 +243,12 @@ describe('dir store', () => {
     expect((await store.list(q)).map(r => r.runId)).toEqual(['s0', 's2'])
   })
 
-  it('list respects limit, order, fingerprint and the merge base', async () => {
-    const root = join(tmp, 'query')
-    const store = new DirBaselineStore(root)
-    for (let i = 0; i < 6; i++) {
-      const run = makeRun(`q${i}`, { createdMs: T0 + (6 - i) * 60_000 * (i % 2 ? 1 : -1) + 1_000_000 })
-      await store.put(makeRecord(run, `commit${i}`), run)
-    }
-    const other = makeRun('q-other', { fingerprint: 'fp-b', createdMs: T0 + 5_000_000 })
-    await store.put(makeRecord(other, 'commitX'), other)
-    const q = { repo: REPO, scenario: 'checkout', fingerprint: 'fp-a' }
-    const all = await store.list({ ...q, limit: 100 })
-    expect(all).toHaveLength(6)
-    const times = all.map(r => r.createdMs)
-    expect(times).toEqual([...times].sort((a, b) => a - b))
-    const newest3 = await store.list({ ...q, limit: 3 })
-    expect(newest3.map(r => r.id)).toEqual(all.slice(-3).map(r => r.id))
-    expect((await store.list({ ...q, fingerprint: 'fp-b', limit: 10 })).map(r => r.runId)).toEqual([
-      'q-other'
-    ])
-    const mb = all[2]
-    const upTo = await store.list({ ...q, limit: 100, beforeCommit: mb.commit })
-    expect(upTo.map(r => r.id)).toEqual(all.slice(0, 3).map(r => r.id))
-  })
-
-  it('refuses partial and failed runs with a clear reason, writing nothing', async () => {
+  it('creates nothing on disk for a refused run', async () => {
     const root = join(tmp, 'refuse')
     const store = new DirBaselineStore(root)
-    const partial = makeRun('p1')
-    partial.run.expectedTasks = 2
-    partial.run.missingTasks = [{ region: 'eu-west-1', taskIndex: 1, reason: 'task stopped: OutOfMemory' }]
-    const rec = { ...makeRecord(makeRun('p1'), 'c'), runId: 'p1' }
-    await expect(store.put(rec, partial)).rejects.toThrow(
-      'baseline refused for run p1: the run is partial: 1 of 2 task(s) missing (eu-west-1/1: task stopped: OutOfMemory)'
-    )
     const failed = makeRun('f1')
     failed.tasks[0].task.status = 'engine-error'
-    failed.tasks[0].task.message = 'k6 exited with code 107'
-    const err = await store.put(makeRecord(makeRun('f1'), 'c'), failed).catch(e => e)
-    expect(err).toBeInstanceOf(BaselineRefusedError)
-    expect(err.message).toBe(
-      "baseline refused for run f1: task local/0 has status 'engine-error' (k6 exited with code 107), not 'ok'"
-    )
-    const short = makeRun('s1')
-    short.run.expectedTasks = 3
-    await expect(store.put(makeRecord(makeRun('s1'), 'c'), short)).rejects.toThrow(
-      /partial: 1 of 3 task results/
-    )
-    const mismatch = makeRun('m1', { fingerprint: 'fp-z' })
-    await expect(store.put(makeRecord(makeRun('m1'), 'c'), mismatch)).rejects.toThrow(
-      /fingerprint "fp-a" differs/
-    )
+    await expect(store.put(makeRecord(makeRun('f1'), 'c'), failed)).rejects.toThrow(BaselineRefusedError)
     expect(() => makeRecord(failed, 'c')).toThrow(BaselineRefusedError)
     expect(() => statSync(root)).toThrow()
   })

@@ -18,6 +18,11 @@
  * holding `capacity.json`; listing looks them up the same way (runs on the base branch of the
  * repository itself, newest first), without asking whether the run succeeded.
  *
+ * Unlike the dir and S3 stores, this one sees no shared namespace: an artifact name can be used once
+ * per workflow run, so a record is immutable within its run (another run could upload the same
+ * record id); and listing walks runs newest upload first and stops at `limit`, so `limit` keeps the
+ * newest uploads, which are the newest records when jobs upload in the order they ran.
+ *
  * Uploading and downloading go through the small `ArtifactTransport` interface; the default one is
  * `@actions/artifact`. Uploads need the job's ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL, which
  * GitHub Actions provides only to steps of a running job.
@@ -27,7 +32,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { getOctokit } from '@actions/github'
 import type { RunResult } from '../results/model.js'
-import { parseCapacityRecord, selectCapacity, type CapacityQuery, type CapacityRecord } from './capacity.js'
+import {
+  parseCapacityRecord,
+  selectCapacity,
+  storableCapacityRecord,
+  type CapacityQuery,
+  type CapacityRecord
+} from './capacity.js'
 import {
   BaselineStoreError,
   assertStorable,
@@ -344,7 +355,7 @@ export class ArtifactBaselineStore implements BaselineStore {
   }
 
   async putCapacity(record: CapacityRecord): Promise<void> {
-    const rec = parseCapacityRecord('capacity record', record)
+    const rec = storableCapacityRecord(record)
     const name = capacityArtifactName(rec.scenario)
     if (this.uploaded.has(name))
       throw new BaselineStoreError(

@@ -85,6 +85,14 @@ export function parseCapacityRecord(where: string, doc: unknown): CapacityRecord
   )
 }
 
+/** Validates a record a store is asked to keep: well-formed, with the id `<createdMs>-<runId>`. */
+export function storableCapacityRecord(record: CapacityRecord): CapacityRecord {
+  const rec = parseCapacityRecord('capacity record', record)
+  if (rec.id !== capacityId(rec.createdMs, rec.runId))
+    throw new BaselineStoreError(`capacity record ${rec.id}: the id must be <createdMs>-<runId>`)
+  return rec
+}
+
 /** `owner/name/scenario` as safe segments. */
 export function capacitySegments(repo: string, scenario: string): string[] {
   const parts = repo.split('/').filter(p => p.length > 0)

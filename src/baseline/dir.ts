@@ -18,10 +18,10 @@ import { link, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:
 import { basename, join, resolve } from 'node:path'
 import type { RunResult } from '../results/model.js'
 import {
-  capacityId,
   capacitySegments,
   parseCapacityRecord,
   selectCapacity,
+  storableCapacityRecord,
   type CapacityQuery,
   type CapacityRecord
 } from './capacity.js'
@@ -76,8 +76,26 @@ export class DirBaselineStore implements BaselineStore {
   async put(record: BaselineRecord, run: RunResult): Promise<void> {
     const rec = assertStorable(record, run)
     const dir = this.dirOf(rec.repo, rec.scenario, rec.fingerprint)
-    const file = this.fileOf(rec)
     const { resultKey: _ignored, ...stored } = rec
+    await this.writeOnce(
+      dir,
+      this.fileOf(rec),
+      JSON.stringify(baselineDocument(stored, run)) + '\n',
+      file => `baseline ${rec.id} already exists at ${file}; baselines are immutable`
+    )
+    await this.reconcile(dir, true)
+  }
+
+  /**
+   * Writes `text` as `file` in `dir` unless `file` exists: written to a temporary name first and
+   * published with `link()`, so it is never overwritten and never seen half-written.
+   */
+  private async writeOnce(
+    dir: string,
+    file: string,
+    text: string,
+    exists: (file: string) => string
+  ): Promise<void> {
     try {
       await mkdir(dir, { recursive: true })
     } catch (e) {
@@ -86,21 +104,21 @@ export class DirBaselineStore implements BaselineStore {
       )
     }
     const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`)
-    await writeFile(tmp, JSON.stringify(baselineDocument(stored, run)) + '\n', { flag: 'wx' })
+    const cannotWrite = (e: unknown) =>
+      new BaselineStoreError(`baseline-store ${this.location}: cannot write ${file} (${errorMessage(e)})`)
     try {
+      await writeFile(tmp, text, { flag: 'wx' }).catch((e: unknown) => {
+        throw cannotWrite(e)
+      })
       await link(tmp, file)
     } catch (e) {
+      if (e instanceof BaselineStoreError) throw e
       if (code(e) === 'EEXIST')
-        throw new BaselineStoreError(
-          `baseline-store ${this.location}: baseline ${rec.id} already exists at ${file}; baselines are immutable`
-        )
-      throw new BaselineStoreError(
-        `baseline-store ${this.location}: cannot write ${file} (${errorMessage(e)})`
-      )
+        throw new BaselineStoreError(`baseline-store ${this.location}: ${exists(file)}`)
+      throw cannotWrite(e)
     } finally {
       await unlink(tmp).catch(() => undefined)
     }
-    await this.reconcile(dir, true)
   }
 
   /** The record of one run file, checked against its run result; throws a one-line error. */
@@ -195,33 +213,14 @@ export class DirBaselineStore implements BaselineStore {
 
   /** Capacity records: `<root>/_capacity/<owner>/<name>/<scenario>/<id>.json`, written once with link(). */
   async putCapacity(record: CapacityRecord): Promise<void> {
-    const rec = parseCapacityRecord('capacity record', record)
-    if (rec.id !== capacityId(rec.createdMs, rec.runId))
-      throw new BaselineStoreError(`capacity record ${rec.id}: the id must be <createdMs>-<runId>`)
+    const rec = storableCapacityRecord(record)
     const dir = join(this.root, '_capacity', ...capacitySegments(rec.repo, rec.scenario))
-    const file = join(dir, `${rec.id}.json`)
-    try {
-      await mkdir(dir, { recursive: true })
-    } catch (e) {
-      throw new BaselineStoreError(
-        `baseline-store ${this.location}: cannot create ${dir} (${errorMessage(e)})`
-      )
-    }
-    const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`)
-    await writeFile(tmp, JSON.stringify(rec) + '\n', { flag: 'wx' })
-    try {
-      await link(tmp, file)
-    } catch (e) {
-      if (code(e) === 'EEXIST')
-        throw new BaselineStoreError(
-          `baseline-store ${this.location}: capacity record ${rec.id} already exists; records are immutable`
-        )
-      throw new BaselineStoreError(
-        `baseline-store ${this.location}: cannot write ${file} (${errorMessage(e)})`
-      )
-    } finally {
-      await unlink(tmp).catch(() => undefined)
-    }
+    await this.writeOnce(
+      dir,
+      join(dir, `${rec.id}.json`),
+      JSON.stringify(rec) + '\n',
+      () => `capacity record ${rec.id} already exists; records are immutable`
+    )
   }
 
   async listCapacity(q: CapacityQuery): Promise<CapacityRecord[]> {

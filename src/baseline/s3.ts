@@ -23,10 +23,10 @@ import {
 } from '@aws-sdk/client-s3'
 import type { RunResult } from '../results/model.js'
 import {
-  capacityId,
   capacitySegments,
   parseCapacityRecord,
   selectCapacity,
+  storableCapacityRecord,
   type CapacityQuery,
   type CapacityRecord
 } from './capacity.js'
@@ -311,9 +311,7 @@ export class S3BaselineStore implements BaselineStore {
   }
 
   async putCapacity(record: CapacityRecord): Promise<void> {
-    const rec = parseCapacityRecord('capacity record', record)
-    if (rec.id !== capacityId(rec.createdMs, rec.runId))
-      throw new BaselineStoreError(`capacity record ${rec.id}: the id must be <createdMs>-<runId>`)
+    const rec = storableCapacityRecord(record)
     const key = `${this.capacityDir(rec.repo, rec.scenario)}/${rec.id}.json`
     try {
       await this.client.send(
