@@ -3,21 +3,13 @@
  * (throughput flattens, latency climbs), a spike after which the server stays slow for a known
  * time, a soak that does or does not degrade, and a scalability curve that stops scaling.
  */
-import {
-  analyzeProfile,
-  analyzeScalability,
-  analyzeSoak,
-  analyzeSpike,
-  analyzeStress,
-  capacityPlan,
-  findErrorOnset,
-  logSlope,
-  measureSteps,
-  profileStartMs,
-  stepWindow,
-  sustainedRps,
-  type StressAnalysis
-} from '../../src/gate/capacity.js'
+import { capacityPlan } from '../../src/gate/capacity/planning.js'
+import { analyzeProfile, sustainedRps } from '../../src/gate/capacity/profile.js'
+import { analyzeScalability } from '../../src/gate/capacity/scalability.js'
+import { analyzeSoak, logSlope } from '../../src/gate/capacity/soak.js'
+import { analyzeSpike } from '../../src/gate/capacity/spike.js'
+import { measureSteps, profileStartMs, stepWindow } from '../../src/gate/capacity/steps.js'
+import { analyzeStress, findErrorOnset, type StressAnalysis } from '../../src/gate/capacity/stress.js'
 import { parseSlos } from '../../src/gate/slo.js'
 import type { Stage } from '../../src/model/index.js'
 import { expandProfile, type ExpandedProfile } from '../../src/plan/profiles.js'

@@ -2,7 +2,8 @@
  * k6's percentile definition (linear interpolation between ranks) on merged HDR data, and its use
  * for a k6 script's thresholds, while perf-gate's own SLOs stay nearest-rank.
  */
-import { parseSlo, evaluateSlo } from '../../src/gate/slo.js'
+import { parseSlo } from '../../src/gate/slo.js'
+import { evaluateSlo } from '../../src/gate/slo-evaluate.js'
 import { k6Percentile } from '../../src/gate/k6-percentile.js'
 import { defaultTaskMeta } from '../../src/results/model.js'
 import { ResultView } from '../../src/results/query.js'

@@ -5,7 +5,7 @@
 import { buildFamily, type RunMetrics } from '../../src/gate/metrics.js'
 import { selectGateLabels, type LabelMetrics } from '../../src/gate/labels.js'
 import { GateLabelsError, parseGateLabels } from '../../src/config/gate-labels.js'
-import { decideFinal, familySize } from '../../src/gate/rule.js'
+import { decideFinal, familySize } from '../../src/gate/decision.js'
 import { resolveGateOptions } from '../../src/gate/options.js'
 
 function label(requests: number, p95Ms: number, errorRate = 0): LabelMetrics {

@@ -1,5 +1,5 @@
 import { buildFamily, errorRateFloor, extractRunMetrics, type RunMetrics } from '../../src/gate/metrics.js'
-import { decideFinal, decideStage1 } from '../../src/gate/rule.js'
+import { decideFinal, decideStage1 } from '../../src/gate/decision.js'
 import { ResultView } from '../../src/results/query.js'
 import { synthSamples, taskFromSamples } from '../helpers/synthetic.js'
 

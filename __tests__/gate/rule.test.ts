@@ -1,11 +1,5 @@
-import {
-  baselineNoise,
-  decideFinal,
-  decideStage1,
-  familySize,
-  judgeMetric,
-  type MetricObservation
-} from '../../src/gate/rule.js'
+import { baselineNoise, judgeMetric, type MetricObservation } from '../../src/gate/rule.js'
+import { decideFinal, decideStage1, familySize } from '../../src/gate/decision.js'
 import { resolveGateOptions } from '../../src/gate/options.js'
 import type { SloResult } from '../../src/gate/slo.js'
 

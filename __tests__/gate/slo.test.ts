@@ -1,13 +1,7 @@
-import {
-  evaluateScriptThresholds,
-  evaluateSlo,
-  evaluateSlos,
-  parseSlo,
-  parseSlos,
-  parseThresholdSpec,
-  SloParseError
-} from '../../src/gate/slo.js'
-import { decideFinal, type MetricObservation } from '../../src/gate/rule.js'
+import { parseSlo, parseSlos, parseThresholdSpec, SloParseError } from '../../src/gate/slo.js'
+import { evaluateScriptThresholds, evaluateSlo, evaluateSlos } from '../../src/gate/slo-evaluate.js'
+import type { MetricObservation } from '../../src/gate/rule.js'
+import { decideFinal } from '../../src/gate/decision.js'
 import { ResultView } from '../../src/results/query.js'
 import { TaskRecorder } from '../../src/results/recorder.js'
 import { defaultTaskMeta, type TaskResult } from '../../src/results/model.js'

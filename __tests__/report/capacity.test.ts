@@ -3,13 +3,11 @@
  * Mermaid charts against load and over time, and the history, from a real analysis of a synthetic
  * stress run.
  */
-import {
-  analyzeSpike,
-  analyzeStress,
-  capacityPlan,
-  measureSteps,
-  type CapacityAnalysis
-} from '../../src/gate/capacity.js'
+import { capacityPlan } from '../../src/gate/capacity/planning.js'
+import type { CapacityAnalysis } from '../../src/gate/capacity/profile.js'
+import { analyzeSpike } from '../../src/gate/capacity/spike.js'
+import { measureSteps } from '../../src/gate/capacity/steps.js'
+import { analyzeStress } from '../../src/gate/capacity/stress.js'
 import { parseSlos } from '../../src/gate/slo.js'
 import { describeProfile, expandProfile } from '../../src/plan/profiles.js'
 import { parseProfileSpec } from '../../src/config/profile.js'

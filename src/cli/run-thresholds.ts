@@ -3,7 +3,8 @@
  * on the run it just made, as the gate judges SLOs: a crossed or unevaluable threshold fails the
  * run (exit code 1).
  */
-import { evaluateSlos, parseThresholdSpec } from '../gate/slo.js'
+import { parseThresholdSpec } from '../gate/slo.js'
+import { evaluateSlos } from '../gate/slo-evaluate.js'
 import type { ThresholdSpec } from '../model/index.js'
 import type { ResultView, WindowSpec } from '../results/query.js'
 

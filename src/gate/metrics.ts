@@ -89,23 +89,14 @@ export function labelMetricName(metric: string, label: string): string {
 /** Share of the screening run's p95 samples that lie in its tail: n·(1 − 0.95). */
 const P95_TAIL = 0.05
 
-/**
- * The metric family for `pr` (the PR's runs: screening run first) against `baselines` (comparable
- * runs, oldest → newest). Pass the same arrays to decideStage1 and, after confirmation, decideFinal.
- */
-export function buildFamily(
+/** The whole run's metrics: the primary p95, p99, error rate and throughput, and advisory p50 and p90. */
+function overallMetrics(
   pr: RunMetrics[],
   baselines: RunMetrics[],
-  options: Partial<GateOptions> = {},
-  family: FamilyOptions = {}
+  floor: number,
+  o: GateOptions
 ): MetricObservation[] {
-  const o = resolveGateOptions(options)
-  if (!pr.length) throw new Error('buildFamily: at least one PR run is needed')
-  const floor = errorRateFloor(
-    [...pr, ...baselines].map(r => r.requests),
-    o
-  )
-  const obs: MetricObservation[] = [
+  return [
     {
       name: 'p95',
       unit: 'ms',
@@ -154,60 +145,103 @@ export function buildFamily(
       baseline: baselines.map(r => r.p90Ms)
     }
   ]
+}
+
+/**
+ * The p95 and error rate of a label `gate-labels` names but the PR run did not record: they have
+ * no data, and say why.
+ */
+function missingLabel(label: string, pr: RunMetrics[]): MetricObservation[] {
+  const why = `gate-labels names "${label}", but the PR run recorded no such label (it recorded: ${Object.keys(pr[0].labels).sort().join(', ') || 'none'})`
+  return ['p95', 'error_rate'].map(metric => ({
+    name: labelMetricName(metric, label),
+    unit: metric === 'p95' ? 'ms' : 'fraction',
+    higherIsWorse: true,
+    values: [],
+    baseline: [],
+    noDataReason: why
+  }))
+}
+
+/** The figures of one label in the runs that recorded it. */
+function labelRuns(
+  label: string,
+  pr: RunMetrics[],
+  baselines: RunMetrics[]
+): { cur: LabelMetrics[]; base: LabelMetrics[] } {
+  return {
+    cur: pr.map(r => r.labels[label]).filter((x): x is LabelMetrics => x !== undefined),
+    base: baselines.map(r => r.labels[label]).filter((x): x is LabelMetrics => x !== undefined)
+  }
+}
+
+/** The advisory p95, p99 and error rate of a label that is not gated. */
+function advisoryLabel(
+  label: string,
+  pr: RunMetrics[],
+  baselines: RunMetrics[],
+  o: GateOptions
+): MetricObservation[] {
+  const { cur, base } = labelRuns(label, pr, baselines)
+  const labelFloor = errorRateFloor(
+    [...cur, ...base].map(r => r.requests),
+    o
+  )
+  const tag = `{name:${label}}`
+  return [
+    {
+      name: `p95${tag}`,
+      unit: 'ms',
+      higherIsWorse: true,
+      advisory: true,
+      values: cur.map(r => r.p95Ms),
+      baseline: base.map(r => r.p95Ms)
+    },
+    {
+      name: `p99${tag}`,
+      unit: 'ms',
+      higherIsWorse: true,
+      advisory: true,
+      values: cur.map(r => r.p99Ms),
+      baseline: base.map(r => r.p99Ms)
+    },
+    {
+      name: `error_rate${tag}`,
+      unit: 'fraction',
+      higherIsWorse: true,
+      advisory: true,
+      values: cur.map(r => r.errorRate),
+      baseline: base.map(r => r.errorRate),
+      floor: labelFloor,
+      minAbsoluteEffect: o.errorRateMinAbsolute
+    }
+  ]
+}
+
+/**
+ * The metric family for `pr` (the PR's runs: screening run first) against `baselines` (comparable
+ * runs, oldest → newest). Pass the same arrays to decideStage1 and, after confirmation, decideFinal.
+ */
+export function buildFamily(
+  pr: RunMetrics[],
+  baselines: RunMetrics[],
+  options: Partial<GateOptions> = {},
+  family: FamilyOptions = {}
+): MetricObservation[] {
+  const o = resolveGateOptions(options)
+  if (!pr.length) throw new Error('buildFamily: at least one PR run is needed')
+  const floor = errorRateFloor(
+    [...pr, ...baselines].map(r => r.requests),
+    o
+  )
+  const obs = overallMetrics(pr, baselines, floor, o)
   const selection = selectGateLabels(family.gateLabels ?? NO_GATE_LABELS, pr[0].labels)
   for (const label of selection.labels) obs.push(...gatedLabel(label, pr, baselines, o))
-  for (const label of selection.missing) {
-    const why = `gate-labels names "${label}", but the PR run recorded no such label (it recorded: ${Object.keys(pr[0].labels).sort().join(', ') || 'none'})`
-    for (const metric of ['p95', 'error_rate'])
-      obs.push({
-        name: labelMetricName(metric, label),
-        unit: metric === 'p95' ? 'ms' : 'fraction',
-        higherIsWorse: true,
-        values: [],
-        baseline: [],
-        noDataReason: why
-      })
-  }
+  for (const label of selection.missing) obs.push(...missingLabel(label, pr))
   if (family.perLabel ?? true) {
     const gated = new Set(selection.labels)
-    for (const label of Object.keys(pr[0].labels).sort()) {
-      if (gated.has(label)) continue
-      const cur = pr.map(r => r.labels[label]).filter((x): x is LabelMetrics => x !== undefined)
-      const base = baselines.map(r => r.labels[label]).filter((x): x is LabelMetrics => x !== undefined)
-      const labelFloor = errorRateFloor(
-        [...cur, ...base].map(r => r.requests),
-        o
-      )
-      const tag = `{name:${label}}`
-      obs.push(
-        {
-          name: `p95${tag}`,
-          unit: 'ms',
-          higherIsWorse: true,
-          advisory: true,
-          values: cur.map(r => r.p95Ms),
-          baseline: base.map(r => r.p95Ms)
-        },
-        {
-          name: `p99${tag}`,
-          unit: 'ms',
-          higherIsWorse: true,
-          advisory: true,
-          values: cur.map(r => r.p99Ms),
-          baseline: base.map(r => r.p99Ms)
-        },
-        {
-          name: `error_rate${tag}`,
-          unit: 'fraction',
-          higherIsWorse: true,
-          advisory: true,
-          values: cur.map(r => r.errorRate),
-          baseline: base.map(r => r.errorRate),
-          floor: labelFloor,
-          minAbsoluteEffect: o.errorRateMinAbsolute
-        }
-      )
-    }
+    for (const label of Object.keys(pr[0].labels).sort())
+      if (!gated.has(label)) obs.push(...advisoryLabel(label, pr, baselines, o))
   }
   return obs
 }
@@ -222,8 +256,7 @@ function gatedLabel(
   baselines: RunMetrics[],
   o: GateOptions
 ): MetricObservation[] {
-  const cur = pr.map(r => r.labels[label]).filter((x): x is LabelMetrics => x !== undefined)
-  const base = baselines.map(r => r.labels[label]).filter((x): x is LabelMetrics => x !== undefined)
+  const { cur, base } = labelRuns(label, pr, baselines)
   const floor = errorRateFloor(
     [...cur, ...base].map(r => r.requests),
     o

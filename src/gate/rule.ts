@@ -1,6 +1,6 @@
 /**
- * The gate's decision rule: a one-sided Student-t prediction interval on ln(metric), run in two
- * stages, over a declared primary family of metrics.
+ * The gate's decision rule for one metric: a one-sided Student-t prediction interval on ln(metric),
+ * run in two stages, over a declared primary family of metrics (decision.ts decides on the family).
  *
  * For one metric with N baseline values y₁…y_N = ln(baseline) (the newest `maxBaselines`) and k PR
  * replicates with mean ȳ of ln(value):
@@ -38,11 +38,9 @@
  *
  * Everything here is pure and deterministic.
  */
-import { DEFAULT_GATE_OPTIONS, resolveGateOptions, type GateOptions } from './options.js'
+import { DEFAULT_GATE_OPTIONS, type GateOptions } from './options.js'
 import { mean, median, sampleSd, tCdf, tQuantile } from './stats.js'
-import type { SloResult } from './slo.js'
 import { formatValue, num, pct as plainPct, signedPct as pct, stat, type MetricUnit } from './format.js'
-import type { RuleOutcome } from '../model/index.js'
 
 /** One metric's evidence: the PR replicates and the comparable baseline history. */
 export interface MetricObservation {
@@ -167,30 +165,39 @@ export function baselineNoise(
   return { n: used.length, noise: used.length >= 2 ? sampleSd(y) : null, reference: Math.exp(mean(y)) }
 }
 
-/** Judges one metric at one stage. */
-export function judgeMetric(
+/** One metric's evidence prepared for judging: the values used and what the judgement depends on. */
+interface Evidence {
+  obs: MetricObservation
+  stage: 1 | 2
+  /** Number of primary metrics M. */
+  M: number
+  unit: MetricUnit
+  minAbs: number
+  mdeK: number
+  /** Number of baselines used (N) and of PR replicates used (k). */
+  N: number
+  k: number
+  /** ln of the baselines used (after the floor). */
+  yb: number[]
+  /** Mean ln of the PR replicates used, and its exponential (their geometric mean). */
+  yBar: number
+  current: number
+  /** The note on a stage-2 judgement with fewer replicates than asked for; empty otherwise. */
+  stageNote: string
+}
+
+/** A judgement that has judged nothing yet: status `no-data`, no figures. */
+function blankJudgement(
   obs: MetricObservation,
-  ctx: JudgeContext = {},
-  options: GateOptions = DEFAULT_GATE_OPTIONS
+  stage: 1 | 2,
+  why: string | null,
+  mdeK: number,
+  N: number,
+  k: number
 ): MetricJudgement {
-  const stage = ctx.stage ?? 1
-  const M = Math.max(1, ctx.familySize ?? 1)
-  const unit = obs.unit ?? ''
-  const why = advisoryReason(obs, options)
-  const floor = obs.floor
-  const minAbs = obs.minAbsoluteEffect ?? 0
-  const mdeK = 1 + options.confirmReplicates
-
-  const usable = (v: number) => Number.isFinite(v) && v >= 0
-  const baseline = obs.baseline.filter(usable).slice(-options.maxBaselines)
-  const raw = stage === 1 ? obs.values.slice(0, 1) : obs.values
-  const values = raw.filter(usable)
-  const N = baseline.length
-  const k = values.length
-
-  const out: MetricJudgement = {
+  return {
     name: obs.name,
-    unit,
+    unit: obs.unit ?? '',
     higherIsWorse: obs.higherIsWorse,
     advisory: why !== null,
     advisoryReason: why,
@@ -216,90 +223,84 @@ export function judgeMetric(
     k,
     reason: ''
   }
+}
 
-  if (k === 0) {
-    out.reason = obs.noDataReason ?? `${obs.name}: the PR run has no value for this metric`
-    return out
+/** The relative worsening of the PR value against `ref`, and the absolute one in the metric's units. */
+function worsening(e: Evidence, ref: number): { effect: number; absolute: number } {
+  const dir = e.obs.higherIsWorse ? 1 : -1
+  return {
+    effect: e.obs.higherIsWorse ? e.current / ref - 1 : 1 - e.current / ref,
+    absolute: dir * (e.current - ref)
   }
-  const yv = values.map(v => logOf(v, floor))
-  const yBar = mean(yv)
-  const current = Math.exp(yBar)
-  out.current = current
-  if (N === 0) {
-    out.method = 'no-baseline'
-    out.status = 'no-baseline'
-    out.reason = `${obs.name}: no comparable baseline; ${formatValue(out.current, unit)} is not judged`
-    return out
+}
+
+/**
+ * Records the noise (N ≥ 2) and, on the statistical path (N ≥ minBaselines), the minimum detectable
+ * effect. A provisional metric is judged by its fixed threshold, and with so few baselines the
+ * figure would be mostly the t tail.
+ */
+function recordNoise(out: MetricJudgement, e: Evidence, options: GateOptions): void {
+  if (e.N < 2) return
+  const { N, M, mdeK } = e
+  const s = sampleSd(e.yb)
+  const sUsed = Math.max(s, options.minNoise)
+  const df = N - 1
+  const failT = options.calibration * tQuantile(1 - options.alpha / M, df)
+  const x = (failT + tQuantile(options.power, df)) * sUsed * Math.sqrt(1 / mdeK + 1 / N)
+  out.noise = s
+  out.noiseUsed = sUsed
+  if (N >= options.minBaselines) {
+    const mde = e.obs.higherIsWorse ? Math.expm1(x) : -Math.expm1(-x)
+    out.mde = Math.max(mde, options.minEffect)
+    out.detectsTarget = out.mde <= options.mdeTarget
   }
+}
 
-  const floored = baseline.map(v => Math.max(v, floor ?? 0))
-  out.baselineMedian = median(floored)
-  const yb = baseline.map(v => logOf(v, floor))
-  const m = mean(yb)
-  const dir = obs.higherIsWorse ? 1 : -1
-  const worsening = (ref: number) => ({
-    effect: obs.higherIsWorse ? current / ref - 1 : 1 - current / ref,
-    absolute: dir * (current - ref)
-  })
-  const toEffect = (logWorse: number) => (obs.higherIsWorse ? Math.expm1(logWorse) : -Math.expm1(-logWorse))
-
-  if (N >= 2) {
-    // The detectable effect is computed for the statistical path only: a provisional metric is
-    // judged by its fixed threshold, and with so few baselines the figure is mostly the t tail.
-    const s = sampleSd(yb)
-    const sUsed = Math.max(s, options.minNoise)
-    const df = N - 1
-    const failT = options.calibration * tQuantile(1 - options.alpha / M, df)
-    const x = (failT + tQuantile(options.power, df)) * sUsed * Math.sqrt(1 / mdeK + 1 / N)
-    out.noise = s
-    out.noiseUsed = sUsed
-    if (N >= options.minBaselines) {
-      out.mde = Math.max(toEffect(x), options.minEffect)
-      out.detectsTarget = out.mde <= options.mdeTarget
-    }
+/** The provisional path (1 ≤ N < minBaselines): the PR value against the baseline median. */
+function judgeProvisional(out: MetricJudgement, e: Evidence, options: GateOptions): MetricJudgement {
+  const { obs, unit, N, k, stage, stageNote } = e
+  out.method = 'provisional'
+  const ref = out.baselineMedian as number
+  out.reference = ref
+  const { effect, absolute } = worsening(e, ref)
+  out.effect = effect
+  out.deltaPct = 100 * (e.current / ref - 1)
+  const limit = Math.max(options.provisionalThreshold, options.minEffect)
+  // A relative tolerance keeps "exactly at the threshold" from failing on rounding.
+  const tripped = effect > limit * (1 + 1e-9) && absolute >= e.minAbs
+  const head =
+    `${obs.name} ${formatValue(e.current, unit)} vs baseline median ${formatValue(ref, unit)} ` +
+    `(${pct(out.deltaPct / 100)}; provisional, ${N} of ${options.minBaselines} baselines)`
+  if (!tripped) {
+    out.status = 'pass'
+    out.reason = `${head}: within the ${plainPct(limit, 0)} provisional threshold`
+  } else if (stage === 1) {
+    out.status = 'confirm'
+    out.reason = `${head}: worse than the ${plainPct(limit, 0)} provisional threshold; confirm with more runs`
+  } else {
+    out.status = 'fail'
+    out.reason = `${head}: worse than the ${plainPct(limit, 0)} provisional threshold over k = ${k} runs${stageNote}`
   }
+  return out
+}
 
-  const stageNote = k < mdeK && stage === 2 ? ` (only ${k} of ${mdeK} replicates)` : ''
-
-  if (N < options.minBaselines) {
-    out.method = 'provisional'
-    const ref = out.baselineMedian
-    out.reference = ref
-    const { effect, absolute } = worsening(ref)
-    out.effect = effect
-    out.deltaPct = 100 * (out.current / ref - 1)
-    const limit = Math.max(options.provisionalThreshold, options.minEffect)
-    // A relative tolerance keeps "exactly at the threshold" from failing on rounding.
-    const tripped = effect > limit * (1 + 1e-9) && absolute >= minAbs
-    const head =
-      `${obs.name} ${formatValue(out.current, unit)} vs baseline median ${formatValue(ref, unit)} ` +
-      `(${pct(out.deltaPct / 100)}; provisional, ${N} of ${options.minBaselines} baselines)`
-    if (!tripped) {
-      out.status = 'pass'
-      out.reason = `${head}: within the ${plainPct(limit, 0)} provisional threshold`
-    } else if (stage === 1) {
-      out.status = 'confirm'
-      out.reason = `${head}: worse than the ${plainPct(limit, 0)} provisional threshold; confirm with more runs`
-    } else {
-      out.status = 'fail'
-      out.reason = `${head}: worse than the ${plainPct(limit, 0)} provisional threshold over k = ${k} runs${stageNote}`
-    }
-    return out
-  }
-
+/** The statistical path (N ≥ minBaselines): the t statistic against the stage's bounds. */
+function judgeByPrediction(out: MetricJudgement, e: Evidence, options: GateOptions): MetricJudgement {
+  const { obs, unit, N, k, M, stage, stageNote } = e
   out.method = 'prediction-interval'
   const df = N - 1
   const sUsed = out.noiseUsed as number
   const se = sUsed * Math.sqrt(1 / k + 1 / N)
-  const d = dir * (yBar - m)
+  const m = mean(e.yb)
+  const d = (obs.higherIsWorse ? 1 : -1) * (e.yBar - m)
   const T = d / se
   const ref = Math.exp(m)
-  const { effect, absolute } = worsening(ref)
+  const { effect, absolute } = worsening(e, ref)
   const passBelow = tQuantile(options.stage1PassQuantile, df)
   const failAbove = options.calibration * tQuantile(1 - options.alpha / M, df)
   out.reference = ref
   out.effect = effect
-  const deltaPct = 100 * (out.current / ref - 1)
+  const deltaPct = 100 * (e.current / ref - 1)
   out.deltaPct = deltaPct
   out.T = T
   out.df = df
@@ -307,9 +308,9 @@ export function judgeMetric(
   out.passBelow = passBelow
   out.threshold = failAbove
 
-  const big = effect >= options.minEffect && absolute >= minAbs
+  const big = effect >= options.minEffect && absolute >= e.minAbs
   const head = () =>
-    `${obs.name} ${formatValue(current, unit)} vs baseline ${formatValue(ref, unit)} ` +
+    `${obs.name} ${formatValue(e.current, unit)} vs baseline ${formatValue(ref, unit)} ` +
     `(${pct(deltaPct / 100)}, T = ${stat(T)}, N = ${N}, k = ${k}${stageNote})`
   const passT = () => `t(${probLabel(options.stage1PassQuantile)}, ${df}) = ${stat(passBelow)}`
   const failLabel = () =>
@@ -324,7 +325,7 @@ export function judgeMetric(
     out.reason =
       effect < options.minEffect
         ? `${head()}: the change is below the ${plainPct(options.minEffect, 0)} minimum effect`
-        : `${head()}: the change is below the ${formatValue(minAbs, unit)} minimum absolute effect`
+        : `${head()}: the change is below the ${formatValue(e.minAbs, unit)} minimum absolute effect`
   } else if (stage === 1) {
     out.status = 'confirm'
     out.reason = `${head()}: T ≥ ${passT()}; confirm with ${options.confirmReplicates} more runs`
@@ -338,176 +339,49 @@ export function judgeMetric(
   return out
 }
 
-/** The primary family size M: metrics that are not advisory. */
-export function familySize(family: MetricObservation[], options: GateOptions = DEFAULT_GATE_OPTIONS): number {
-  return family.filter(o => advisoryReason(o, options) === null).length
-}
+/** Judges one metric at one stage. */
+export function judgeMetric(
+  obs: MetricObservation,
+  ctx: JudgeContext = {},
+  options: GateOptions = DEFAULT_GATE_OPTIONS
+): MetricJudgement {
+  const stage = ctx.stage ?? 1
+  const mdeK = 1 + options.confirmReplicates
+  const usable = (v: number) => Number.isFinite(v) && v >= 0
+  const baseline = obs.baseline.filter(usable).slice(-options.maxBaselines)
+  const values = (stage === 1 ? obs.values.slice(0, 1) : obs.values).filter(usable)
+  const N = baseline.length
+  const k = values.length
+  const out = blankJudgement(obs, stage, advisoryReason(obs, options), mdeK, N, k)
 
-export interface Stage1Decision {
-  /** `confirm`: run `confirmReplicates` more PR runs, then call decideFinal with all replicates. */
-  outcome: 'pass' | 'confirm'
-  /** Primary metrics that tripped the screening stage. */
-  metricsToConfirm: string[]
-  /** Replicates to add (options.confirmReplicates when confirming, else 0). */
-  replicates: number
-  metrics: MetricJudgement[]
-}
-
-/** Stage 1 on the screening run (the first of each observation's values). */
-export function decideStage1(
-  family: MetricObservation[],
-  options: Partial<GateOptions> = {}
-): Stage1Decision {
-  const o = resolveGateOptions(options)
-  const M = familySize(family, o)
-  const metrics = family.map(obs => judgeMetric(obs, { stage: 1, familySize: M }, o))
-  const metricsToConfirm = metrics.filter(j => !j.advisory && j.status === 'confirm').map(j => j.name)
-  const confirm = metricsToConfirm.length > 0
-  return {
-    outcome: confirm ? 'confirm' : 'pass',
-    metricsToConfirm,
-    replicates: confirm ? o.confirmReplicates : 0,
-    metrics
+  if (k === 0) {
+    out.reason = obs.noDataReason ?? `${obs.name}: the PR run has no value for this metric`
+    return out
   }
-}
-
-export interface Verdict {
-  outcome: RuleOutcome
-  /** True when a primary metric was judged against fewer than minBaselines baselines. */
-  provisional: boolean
-  /** True when no primary metric had any comparable baseline (only SLOs were judged). */
-  noBaseline: boolean
-  /** Why the outcome is what it is, most important first. */
-  reasons: string[]
-  /** Noise, minimum detectable effect and advisory remarks. */
-  notes: string[]
-  metrics: MetricJudgement[]
-  slo: SloResult[]
-  /** M. */
-  familySize: number
-  alpha: number
-  /** α/M, the per-metric false-alarm rate of the confirming stage. */
-  perMetricAlpha: number
-  /** Baselines needed for the statistical path; fewer make the verdict provisional. */
-  minBaselines: number
-  /** The fixed relative threshold of a provisional verdict. */
-  provisionalThreshold: number
-  /** The headline metric (p95 when present, else the first primary one): noise, N, k and MDE. */
-  headline: {
-    name: string
-    noise: number | null
-    n: number
-    k: number
-    mde: number | null
-    detectsTarget: boolean | null
-  } | null
-}
-
-/**
- * The final verdict. Each metric is screened on its first value; a metric that trips is judged
- * again on all its values (stage 2). Call it with only the screening run when stage 1 passed, and
- * with all replicates after confirmation runs. SLO results (see slo.ts) that failed or could not be
- * evaluated fail the gate whatever the statistics say.
- */
-export function decideFinal(
-  family: MetricObservation[],
-  options: Partial<GateOptions> = {},
-  slo: SloResult[] = []
-): Verdict {
-  const o = resolveGateOptions(options)
-  const M = familySize(family, o)
-  const metrics = family.map(obs => {
-    const first = judgeMetric(obs, { stage: 1, familySize: M }, o)
-    return first.status === 'confirm' ? judgeMetric(obs, { stage: 2, familySize: M }, o) : first
-  })
-  const primary = metrics.filter(j => !j.advisory)
-  const reasons: string[] = []
-  const notes: string[] = []
-
-  const sloBad = slo.filter(r => r.status === 'fail' || r.status === 'invalid')
-  for (const r of sloBad) reasons.push(r.reason)
-  const failed = primary.filter(j => j.status === 'fail')
-  const unsure = primary.filter(j => j.status === 'inconclusive' || j.status === 'no-data')
-  for (const j of failed) reasons.push(j.reason)
-  for (const j of unsure) reasons.push(j.reason)
-
-  const withBaseline = primary.filter(j => j.method !== 'no-baseline' && j.method !== 'no-data')
-  const noBaseline = primary.length > 0 && primary.every(j => j.method === 'no-baseline')
-  const provisional = primary.some(j => j.method === 'provisional')
-
-  let outcome: RuleOutcome
-  if (sloBad.length || failed.length) outcome = 'FAIL'
-  else if (unsure.length) outcome = 'INCONCLUSIVE'
-  else outcome = 'PASS'
-
-  if (noBaseline)
-    reasons.push(
-      'no comparable baseline: the statistical gate was not applied (absolute SLOs were still checked)'
-    )
-  else if (outcome === 'PASS' && primary.length)
-    reasons.push(
-      `no regression in the ${withBaseline.length} gated metric${withBaseline.length === 1 ? '' : 's'}${provisional ? ' (provisional)' : ''}` +
-        (sloBad.length === 0 && slo.some(r => r.status === 'pass') ? ' and every SLO held' : '')
-    )
-  if (provisional) {
-    const n = Math.max(...primary.filter(j => j.method === 'provisional').map(j => j.n))
-    notes.push(
-      `provisional: ${n} of ${o.minBaselines} comparable baselines, so metrics were compared with the ` +
-        `baseline median using a fixed ${plainPct(o.provisionalThreshold, 0)} threshold; no detectable-effect ` +
-        `figure until there are ${o.minBaselines}`
-    )
+  const yBar = mean(values.map(v => logOf(v, obs.floor)))
+  const current = Math.exp(yBar)
+  out.current = current
+  if (N === 0) {
+    out.method = 'no-baseline'
+    out.status = 'no-baseline'
+    out.reason = `${obs.name}: no comparable baseline; ${formatValue(out.current, out.unit)} is not judged`
+    return out
   }
-  for (const j of primary) {
-    if (j.method === 'no-baseline') {
-      if (!noBaseline) notes.push(`${j.name}: no comparable baseline, not judged`)
-      continue
-    }
-    if (j.noise === null || j.mde === null) continue
-    notes.push(
-      `${j.name}: noise s = ${plainPct(j.noise, 2)} over N = ${j.n} baselines; ` +
-        (j.mde > MDE_CAP
-          ? `regressions smaller than ${plainPct(MDE_CAP, 0)} cannot be told from this noise: needs more ` +
-            'baselines or steadier runs'
-          : `minimum detectable effect at k = ${j.mdeK}: ${plainPct(j.mde)} (a ${plainPct(o.mdeTarget, 0)} ` +
-            `regression is ${j.detectsTarget ? 'detectable' : 'not reliably detectable'})`)
-    )
+  out.baselineMedian = median(baseline.map(v => Math.max(v, obs.floor ?? 0)))
+  const e: Evidence = {
+    obs,
+    stage,
+    M: Math.max(1, ctx.familySize ?? 1),
+    unit: out.unit,
+    minAbs: obs.minAbsoluteEffect ?? 0,
+    mdeK,
+    N,
+    k,
+    yb: baseline.map(v => logOf(v, obs.floor)),
+    yBar,
+    current,
+    stageNote: k < mdeK && stage === 2 ? ` (only ${k} of ${mdeK} replicates)` : ''
   }
-  // Metrics advisory for the same reason (a small label's p95 and error rate) share one note.
-  const byReason = new Map<string, string[]>()
-  for (const j of metrics) {
-    if (!j.advisory || j.advisoryReason === null || j.advisoryReason === 'advisory metric') continue
-    byReason.set(j.advisoryReason, [...(byReason.get(j.advisoryReason) ?? []), j.name])
-  }
-  for (const [why, names] of byReason)
-    notes.push(`${names.join(' and ')} ${names.length === 1 ? 'is' : 'are'} advisory: ${why}`)
-  for (const j of metrics)
-    if (j.advisory && (j.status === 'fail' || j.status === 'inconclusive'))
-      notes.push(`advisory (not gating): ${j.reason}`)
-  for (const r of slo) if (r.status === 'unsupported') notes.push(r.reason)
-
-  const head = primary.find(j => j.name === 'p95') ?? primary[0]
-  return {
-    outcome,
-    provisional,
-    noBaseline,
-    reasons,
-    notes,
-    metrics,
-    slo,
-    familySize: M,
-    alpha: o.alpha,
-    perMetricAlpha: o.alpha / Math.max(1, M),
-    minBaselines: o.minBaselines,
-    provisionalThreshold: o.provisionalThreshold,
-    headline: head
-      ? {
-          name: head.name,
-          noise: head.noise,
-          n: head.n,
-          k: head.k,
-          mde: head.mde,
-          detectsTarget: head.detectsTarget
-        }
-      : null
-  }
+  recordNoise(out, e, options)
+  return N < options.minBaselines ? judgeProvisional(out, e, options) : judgeByPrediction(out, e, options)
 }

@@ -8,7 +8,8 @@
  *   label, from the configuration or the k6 script); without such an SLO, at most
  *   `BASELINE_MAX_ERROR_RATE`.
  */
-import { evaluateSlos, parseThresholdSpec, type Slo } from '../gate/slo.js'
+import { parseThresholdSpec, type Slo } from '../gate/slo.js'
+import { evaluateSlos } from '../gate/slo-evaluate.js'
 import type { RunResult } from '../results/model.js'
 import { ResultView } from '../results/query.js'
 

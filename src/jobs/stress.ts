@@ -10,14 +10,9 @@ import type { BaselineStore } from '../baseline/store.js'
 import { capacityId, CAPACITY_SCHEMA, CAPACITY_VERSION, type CapacityRecord } from '../baseline/capacity.js'
 import type { Scenario } from '../config/scenario.js'
 import type { FleetProgress } from '../model/index.js'
-import {
-  analyzeProfile,
-  capacityPlan,
-  stepSlos,
-  sustainedRps,
-  type CapacityAnalysis,
-  type CapacityPlan
-} from '../gate/capacity.js'
+import { capacityPlan, type CapacityPlan } from '../gate/capacity/planning.js'
+import { analyzeProfile, sustainedRps, type CapacityAnalysis } from '../gate/capacity/profile.js'
+import { stepSlos } from '../gate/capacity/steps.js'
 import type { GateOptions } from '../gate/options.js'
 import type { Slo } from '../gate/slo.js'
 import { StepStopRule, type StopDecision } from '../gate/stop-rule.js'

@@ -1,6 +1,6 @@
 /**
  * The capacity report of a profile run (stress mode): markdown for the job summary and the artifact.
- * It formats an analysis made beforehand (src/gate/capacity.ts) and computes no statistics.
+ * It formats an analysis made beforehand (src/gate/capacity/) and computes no statistics.
  *
  * Layout: a headline with the capacity sentence ("sustains 1,850 req/s at p95 < 300 ms; breaks at
  * 2,100 req/s"), the planning line, a table of the steps, the kind's own findings (breaking point,
@@ -10,14 +10,12 @@
  */
 import { markdownTable } from 'markdown-table'
 import type { CapacityRecord } from '../baseline/capacity.js'
-import {
-  bytesRate,
-  RECOVERY_WINDOW_INTERVALS,
-  type CapacityAnalysis,
-  type CapacityPlan,
-  type ScalabilityLevel,
-  type StepResult
-} from '../gate/capacity.js'
+import type { CapacityPlan } from '../gate/capacity/planning.js'
+import type { CapacityAnalysis } from '../gate/capacity/profile.js'
+import type { ScalabilityLevel } from '../gate/capacity/scalability.js'
+import { RECOVERY_WINDOW_INTERVALS } from '../gate/capacity/spike.js'
+import type { StepResult } from '../gate/capacity/steps.js'
+import { bytesRate } from '../gate/capacity/wording.js'
 import { mermaidCategoryChart, mermaidTimeChart } from './charts.js'
 import {
   formatCount,
@@ -30,7 +28,7 @@ import {
   safeHttpUrl,
   shortSha
 } from './format.js'
-import { codeSpan, escapeMarkdown } from './markdown.js'
+import { codeSpan, escapeMarkdown } from './markdown-escape.js'
 import type { ReportSeriesPoint } from './types.js'
 
 /** What one region's tasks measured over the profile (their share of the fleet's load). */

@@ -20,7 +20,7 @@ import {
   formatValue,
   safeHttpUrl
 } from './format.js'
-import { hasBaseline } from './markdown.js'
+import { hasBaseline } from './markdown-sections.js'
 import { detectSentence as sensitivitySentence, noiseFacts } from './noise.js'
 import type { ReportInput, ReportLabel } from './types.js'
 
