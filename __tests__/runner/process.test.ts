@@ -10,7 +10,8 @@ import { locustEngine } from '../../src/engines/locust.js'
 import { readResultFile } from '../../src/results/io.js'
 import { ResultView } from '../../src/results/query.js'
 import type { TaskResult } from '../../src/results/model.js'
-import { runTask, type TaskSpecInput } from '../../src/runner/runner.js'
+import { runTask } from '../../src/runner/runner.js'
+import type { TaskSpecInput } from '../../src/runner/spec.js'
 import { startTarget, type TargetServer } from '../../src/target/server.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
