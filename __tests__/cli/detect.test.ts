@@ -1,4 +1,4 @@
-import { detectFormat } from '../../src/ingest/ingest.js'
+import { detectFormat } from '../../src/ingest/detect.js'
 
 describe('detectFormat', () => {
   it.each([

@@ -15,13 +15,11 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
   JMETER_SAVE_PROPERTIES,
-  createJtlParser,
   jmeterEngine,
   jmeterPlanParams,
-  jtlFailureKind,
-  parseJmeterVersion,
-  type JtlParser
+  parseJmeterVersion
 } from '../../src/engines/jmeter.js'
+import { createJtlParser, jtlFailureKind, type JtlParser } from '../../src/engines/jmeter-jtl.js'
 import type { EngineRunContext, StreamParser } from '../../src/engines/types.js'
 import { defaultTaskMeta } from '../../src/results/model.js'
 import type { Sample, SampleSink } from '../../src/model/index.js'

@@ -3,17 +3,15 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { k6Args, k6Engine, k6SampleChannel } from '../../src/engines/k6.js'
 import {
   createCsvParser,
   createK6JsonParser,
-  k6Args,
-  k6Engine,
   k6FailureKind,
-  k6SampleChannel,
   k6ThresholdsFromSummary,
   parseK6CsvTime,
   parseRfc3339Ms
-} from '../../src/engines/k6.js'
+} from '../../src/engines/k6-output.js'
 import type { EngineRunContext, StreamParser } from '../../src/engines/types.js'
 import { defaultTaskMeta } from '../../src/results/model.js'
 import type { Sample, SampleSink, ThresholdSpec } from '../../src/model/index.js'

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { k6Args } from '../../src/engines/k6.js'
-import { vuTimeline } from '../../src/engines/http.js'
+import { vuTimeline } from '../../src/engines/http-profile.js'
 import { locustEngine } from '../../src/engines/locust.js'
 import { jmeterArgs, jmeterEngine } from '../../src/engines/jmeter.js'
 import {
@@ -257,13 +257,37 @@ describe('JMeter plan rewrite', () => {
       expect(plan).toMatch(/\/\.plan\.perf-gate-\d+-[0-9a-f]+\.jmx$/)
       expect(readFileSync(plan, 'utf8')).toContain('users [perf-gate 3/3]')
       expect(cmd.args).toContain('-Jbody_bytes=4096')
-      await jmeterEngine.afterExit!(c, undefined as never)
+      await cmd.cleanup!()
       expect(existsSync(plan)).toBe(false)
       // without stages the script runs as it is
       expect(jmeterArgs(ctx({}, { script }))).toContain(script)
     } finally {
       rmSync(dir, { recursive: true, force: true })
       rmSync(work, { recursive: true, force: true })
+    }
+  })
+
+  it('each stepped plan is its own: two tasks of one script, and removing one keeps the other', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pg-jmeter-profile-'))
+    const script = join(dir, 'plan.jmx')
+    writeFileSync(script, example)
+    const works = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'pg-jmeter-work-')))
+    try {
+      const [a, b] = await Promise.all(
+        works.map(workDir => jmeterEngine.command(ctx({ stages: stress.stages }, { script, workDir }), {}))
+      )
+      const planOf = (args: string[]) => args[args.indexOf('-t') + 1]
+      expect(planOf(a.args)).not.toBe(planOf(b.args))
+      await a.cleanup!()
+      expect(existsSync(planOf(a.args))).toBe(false)
+      expect(existsSync(planOf(b.args))).toBe(true)
+      await b.cleanup!()
+      expect(existsSync(planOf(b.args))).toBe(false)
+      // a run without stages writes no plan, so there is nothing to remove
+      expect((await jmeterEngine.command(ctx({}, { script, workDir: works[0] }), {})).cleanup).toBeUndefined()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+      for (const w of works) rmSync(w, { recursive: true, force: true })
     }
   })
 })

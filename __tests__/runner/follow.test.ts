@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { followFile } from '../../src/runner/follow.js'
-import { TailBuffer } from '../../src/runner/runner.js'
+import { TailBuffer } from '../../src/runner/tail-buffer.js'
 
 describe('followFile', () => {
   let dir: string

@@ -10,7 +10,8 @@ import { locustEngine } from '../../src/engines/locust.js'
 import { readResultFile } from '../../src/results/io.js'
 import { ResultView } from '../../src/results/query.js'
 import type { TaskResult } from '../../src/results/model.js'
-import { runTask, type TaskSpecInput } from '../../src/runner/runner.js'
+import { runTask } from '../../src/runner/runner.js'
+import type { TaskSpecInput } from '../../src/runner/spec.js'
 import { startTarget, type TargetServer } from '../../src/target/server.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -264,4 +265,43 @@ describe('runner with JMeter (a followed JTL file)', () => {
     expect(result.task.message).toContain('results.jtl was never written')
     expect(result.task.stderrTail).toMatch(/ForbiddenClassException|Error in NonGUIDriver/)
   }, 60_000)
+
+  it('with stages, JMeter runs the stepped plan written next to the script, which is gone after the run', async () => {
+    const planDir = mkdtempSync(join(tmpdir(), 'perf-gate-runner-plan-'))
+    const seen = join(dir, 'stepped-plan.txt')
+    try {
+      const plan = join(planDir, 'plan.jmx')
+      writeFileSync(plan, readFileSync(examplePlan, 'utf8'))
+      // Notes the plan it was given (when it exists and is stepped), then exits 0 without samples.
+      const bin = script(
+        'jmeter-stepped',
+        [
+          versionCase,
+          'while [ $# -gt 0 ]; do if [ "$1" = -t ]; then p="$2"; fi; shift; done',
+          'grep -q "perf-gate 2/2" "$p" && echo "$p" > "' + seen + '"',
+          'exit 0'
+        ].join('\n')
+      )
+      const stages = [
+        { durationS: 1, target: 1 },
+        { durationS: 1, target: 2 }
+      ]
+      const result = await runTask(
+        spec({
+          engine: 'jmeter',
+          script: plan,
+          load: { vus: 2, durationS: 2, rampUpS: 0, stages, targetUrl: target.url }
+        }),
+        { env: { ...process.env, PERF_GATE_JMETER_BIN: bin } }
+      )
+      expect(result.task.status).toBe('no-samples')
+      const stepped = readFileSync(seen, 'utf8').trim()
+      expect(dirname(stepped)).toBe(planDir)
+      expect(stepped).not.toBe(plan)
+      expect(existsSync(stepped)).toBe(false)
+      expect(existsSync(plan)).toBe(true)
+    } finally {
+      rmSync(planDir, { recursive: true, force: true })
+    }
+  })
 })

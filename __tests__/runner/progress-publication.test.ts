@@ -3,7 +3,7 @@
  * stamped with the task clock, so the action can take every window exactly once.
  */
 import { ProgressPublication } from '../../src/runner/objects.js'
-import type { ProgressLine } from '../../src/runner/runner.js'
+import type { ProgressLine } from '../../src/runner/progress.js'
 import { TaskRecorder } from '../../src/results/recorder.js'
 
 const recorder = new TaskRecorder({ live: true })

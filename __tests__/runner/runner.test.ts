@@ -5,7 +5,8 @@ import { mergeTasks } from '../../src/results/merge.js'
 import { readResultFile } from '../../src/results/io.js'
 import { ResultView } from '../../src/results/query.js'
 import type { TaskResult } from '../../src/results/model.js'
-import { runTask, runnerMain, TaskSpecError, type TaskSpecInput } from '../../src/runner/runner.js'
+import { runTask, runnerMain } from '../../src/runner/runner.js'
+import { TaskSpecError, type TaskSpecInput } from '../../src/runner/spec.js'
 import { startTarget, type TargetServer } from '../../src/target/server.js'
 
 let target: TargetServer

@@ -7,7 +7,7 @@ import { ShareError } from '../plan/shares.js'
 import { BaselineStoreError } from '../baseline/model.js'
 import { SloParseError } from '../gate/slo.js'
 import { InputError } from '../config/inputs.js'
-import { IngestError } from '../ingest/ingest.js'
+import { IngestError } from '../ingest/formats.js'
 import { ResultFileError } from '../results/io.js'
 import { errorMessage } from '../util/index.js'
 

@@ -167,9 +167,9 @@ export class CsvSplitter {
     return i
   }
 
+  /** Runs the state machine over `text`, taking the fast path at every record start. */
   private feed(text: string): void {
     const n = text.length
-    const delim = this.delim
     let i = 0
     while (i < n) {
       if (this.state === State.FieldStart && this.fields.length === 0 && this.recordChars === 0) {
@@ -177,89 +177,21 @@ export class CsvSplitter {
         if (i >= n) break
       }
       switch (this.state) {
-        case State.Discard: {
-          const nl = text.indexOf('\n', i)
-          if (nl === -1) return
-          this.reset()
-          i = nl + 1
+        case State.Discard:
+          i = this.discard(text, i)
           break
-        }
-        case State.FieldStart: {
-          const c = text.charCodeAt(i)
-          if (c === QUOTE) {
-            this.state = State.Quoted
-            i++
-            this.recordChars++
-          } else if (c === delim) {
-            this.fields.push('')
-            i++
-            this.recordChars++
-          } else if (c === LF) {
-            this.state = State.Unquoted
-            this.endField()
-            this.endRecord()
-            i++
-          } else {
-            this.state = State.Unquoted
-          }
+        case State.FieldStart:
+          i = this.fieldStart(text, i)
           break
-        }
-        case State.Unquoted: {
-          let j = i
-          const stop = Math.min(n, i + this.room())
-          while (j < stop) {
-            const c = text.charCodeAt(j)
-            if (c === delim || c === LF) break
-            j++
-          }
-          this.field += text.slice(i, j)
-          this.recordChars += j - i
-          if (j === stop) {
-            i = j
-          } else if (text.charCodeAt(j) === delim) {
-            this.endField()
-            this.state = State.FieldStart
-            i = j + 1
-          } else {
-            this.endField()
-            this.endRecord()
-            i = j + 1
-          }
+        case State.Unquoted:
+          i = this.unquoted(text, i)
           break
-        }
-        case State.Quoted: {
-          const stop = Math.min(n, i + this.room())
-          const q = text.indexOf('"', i)
-          const j = q === -1 || q >= stop ? stop : q
-          this.field += text.slice(i, j)
-          this.recordChars += j - i
-          if (j !== q) {
-            i = j
-          } else {
-            this.state = State.QuoteInQuoted
-            i = q + 1
-          }
+        case State.Quoted:
+          i = this.quoted(text, i)
           break
-        }
-        case State.QuoteInQuoted: {
-          const c = text.charCodeAt(i)
-          if (c === QUOTE) {
-            this.field += '"'
-            this.state = State.Quoted
-          } else if (c === delim) {
-            this.endField()
-            this.state = State.FieldStart
-          } else if (c === LF) {
-            this.endField()
-            this.endRecord()
-          } else if (c !== CR) {
-            this.field += text[i]
-            this.state = State.Unquoted
-          }
-          i++
-          this.recordChars++
+        case State.QuoteInQuoted:
+          i = this.quoteInQuoted(text, i)
           break
-        }
       }
       if (this.recordChars > this.maxChars && this.state !== State.Discard) {
         this.overflows++
@@ -268,5 +200,85 @@ export class CsvSplitter {
         this.state = State.Discard
       }
     }
+  }
+
+  /** Skips an overflowing record up to its line break (the rest of `text` when there is none). */
+  private discard(text: string, i: number): number {
+    const nl = text.indexOf('\n', i)
+    if (nl === -1) return text.length
+    this.reset()
+    return nl + 1
+  }
+
+  /** At the start of a field: a quote opens a quoted field, a delimiter or LF ends an empty one. */
+  private fieldStart(text: string, i: number): number {
+    const c = text.charCodeAt(i)
+    if (c === QUOTE) {
+      this.state = State.Quoted
+      this.recordChars++
+      return i + 1
+    }
+    if (c === this.delim) {
+      this.fields.push('')
+      this.recordChars++
+      return i + 1
+    }
+    this.state = State.Unquoted
+    if (c !== LF) return i
+    this.endField()
+    this.endRecord()
+    return i + 1
+  }
+
+  /** Takes unquoted text up to the next delimiter or LF (or as much as the record may still take). */
+  private unquoted(text: string, i: number): number {
+    const n = text.length
+    const delim = this.delim
+    let j = i
+    const stop = Math.min(n, i + this.room())
+    while (j < stop) {
+      const c = text.charCodeAt(j)
+      if (c === delim || c === LF) break
+      j++
+    }
+    this.field += text.slice(i, j)
+    this.recordChars += j - i
+    if (j === stop) return j
+    this.endField()
+    if (text.charCodeAt(j) === delim) this.state = State.FieldStart
+    else this.endRecord()
+    return j + 1
+  }
+
+  /** Takes quoted text up to the next quote (or as much as the record may still take). */
+  private quoted(text: string, i: number): number {
+    const stop = Math.min(text.length, i + this.room())
+    const q = text.indexOf('"', i)
+    const j = q === -1 || q >= stop ? stop : q
+    this.field += text.slice(i, j)
+    this.recordChars += j - i
+    if (j !== q) return j
+    this.state = State.QuoteInQuoted
+    return q + 1
+  }
+
+  /** After a quote inside a quoted field: `""` is a quote, else the quoted part has ended. */
+  private quoteInQuoted(text: string, i: number): number {
+    const c = text.charCodeAt(i)
+    if (c === QUOTE) {
+      this.field += '"'
+      this.state = State.Quoted
+    } else if (c === this.delim) {
+      this.endField()
+      this.state = State.FieldStart
+    } else if (c === LF) {
+      this.endField()
+      this.endRecord()
+    } else if (c !== CR) {
+      this.field += text[i]
+      this.state = State.Unquoted
+    }
+    this.recordChars++
+    return i + 1
   }
 }

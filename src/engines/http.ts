@@ -23,136 +23,17 @@ import { performance } from 'node:perf_hooks'
 import autocannon from 'autocannon'
 import autocannonPackage from 'autocannon/package.json' with { type: 'json' }
 import { failureFromStatus } from './common.js'
+import { profileDurationMs, vuTimeline } from './http-profile.js'
+import { prepareRequests, type PreparedRequest } from './http-requests.js'
 import type { EngineRunContext, InProcessEngine } from './types.js'
-import type { HttpRequestSpec, SampleSink, Stage, TaskLoad } from '../model/index.js'
-import type { FailureKind } from '../model/index.js'
+import type { FailureKind, SampleSink } from '../model/index.js'
 import { sleep, errorMessage } from '../util/index.js'
-
-/** Methods autocannon can send. */
-export const HTTP_METHODS = [
-  'GET',
-  'HEAD',
-  'POST',
-  'PUT',
-  'DELETE',
-  'CONNECT',
-  'OPTIONS',
-  'TRACE',
-  'PATCH'
-] as const
 
 export interface HttpEngineOptions {
   /** Request timeout, whole seconds ≥ 1 (autocannon's unit and minimum). Default 10. */
   timeoutS?: number
   /** How often autocannon checks whether it must stop, ms. Default 200. */
   tickMs?: number
-}
-
-/** One change of the number of active connections, `atMs` after the start. */
-export interface VuStep {
-  atMs: number
-  vus: number
-}
-
-/** The profile as linear segments from level `from` to `to` over `durationMs`. */
-function profileSegments(load: TaskLoad): { from: number; to: number; durationMs: number }[] {
-  if (load.stages?.length) {
-    let level = 0
-    return load.stages.map((s: Stage) => {
-      const seg = { from: level, to: s.target, durationMs: s.durationS * 1000 }
-      level = s.target
-      return seg
-    })
-  }
-  const segs: { from: number; to: number; durationMs: number }[] = []
-  if (load.rampUpS > 0) segs.push({ from: 0, to: load.vus, durationMs: load.rampUpS * 1000 })
-  segs.push({ from: load.vus, to: load.vus, durationMs: load.durationS * 1000 })
-  return segs
-}
-
-/** Total run time of the profile, ms. */
-export function profileDurationMs(load: TaskLoad): number {
-  return profileSegments(load).reduce((a, s) => a + s.durationMs, 0)
-}
-
-/**
- * When the number of active connections changes: ceil of the linear profile, as a list of steps
- * in time order (the first at 0). Times are rounded to the millisecond.
- */
-export function vuTimeline(load: TaskLoad): VuStep[] {
-  const raw: VuStep[] = []
-  let t0 = 0
-  for (const { from, to, durationMs } of profileSegments(load)) {
-    if (durationMs <= 0 || from === to) {
-      raw.push({ atMs: t0, vus: Math.ceil(to) })
-    } else if (to > from) {
-      raw.push({ atMs: t0, vus: Math.ceil(from) })
-      // ceil(level) becomes k just after level passes k − 1.
-      for (let k = Math.floor(from) + 1; k <= Math.ceil(to); k++) {
-        const at = t0 + (durationMs * (k - 1 - from)) / (to - from)
-        raw.push({ atMs: Math.max(t0, at), vus: k })
-      }
-    } else {
-      raw.push({ atMs: t0, vus: Math.ceil(from) })
-      // ceil(level) becomes k when level reaches k.
-      for (let k = Math.ceil(from) - 1; k >= Math.ceil(to); k--) {
-        const at = t0 + (durationMs * (from - k)) / (from - to)
-        raw.push({ atMs: at, vus: k })
-      }
-    }
-    t0 += durationMs
-  }
-  const steps: VuStep[] = []
-  for (const s of raw) {
-    const step = { atMs: Math.round(s.atMs), vus: s.vus }
-    const last = steps[steps.length - 1]
-    if (last && last.atMs === step.atMs) last.vus = step.vus
-    else if (!last || last.vus !== step.vus) steps.push(step)
-  }
-  // Merging same-time steps can leave neighbours with equal counts.
-  return steps.filter((s, i) => i === 0 || s.vus !== steps[i - 1].vus)
-}
-
-interface PreparedRequest {
-  label: string
-  request: autocannon.Request
-}
-
-function joinPath(basePath: string, path: string): string {
-  const base = basePath.replace(/\/+$/, '')
-  const rel = path.startsWith('/') ? path : `/${path}`
-  return base + rel
-}
-
-/** Checks and converts the request list; throws an Error naming the field. */
-export function prepareRequests(specs: HttpRequestSpec[] | undefined, targetUrl: string): PreparedRequest[] {
-  let url: URL
-  try {
-    url = new URL(targetUrl)
-  } catch {
-    throw new Error(`load.targetUrl: "${targetUrl}" is not a valid URL`)
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new Error(`load.targetUrl: "${targetUrl}" must be an http:// or https:// URL`)
-  const list = specs?.length ? specs : [{ path: '/' }]
-  return list.map((r, i) => {
-    const method = (r.method ?? 'GET').toUpperCase()
-    if (!(HTTP_METHODS as readonly string[]).includes(method))
-      throw new Error(
-        `requests[${i}].method: "${r.method}" is not supported (use one of ${HTTP_METHODS.join(', ')})`
-      )
-    if (typeof r.path !== 'string' || !r.path.length)
-      throw new Error(`requests[${i}].path: must not be empty`)
-    if (/\s/.test(r.path))
-      throw new Error(`requests[${i}].path: "${r.path}" must not contain spaces (URL-encode it)`)
-    const request: autocannon.Request = {
-      method: method as autocannon.Request['method'],
-      path: joinPath(url.pathname, r.path),
-      ...(r.headers ? { headers: { ...r.headers } } : {}),
-      ...(r.body !== undefined ? { body: r.body } : {})
-    }
-    return { label: r.label ?? `${method} ${r.path}`, request }
-  })
 }
 
 function autocannonVersion(): string {

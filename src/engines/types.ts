@@ -35,6 +35,11 @@ export interface EngineCommand {
    * or a file the engine writes and the runner follows while it grows.
    */
   samples: { kind: 'fd3' } | { kind: 'file'; path: string }
+  /**
+   * Removes files the command wrote for this run outside the task's work directory (JMeter's
+   * stepped plan, next to the script). Whoever runs the command calls it once the engine is done.
+   */
+  cleanup?: () => Promise<void>
 }
 
 /** An engine that runs as a child process. */

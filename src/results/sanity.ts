@@ -6,8 +6,8 @@
  */
 import { DenseCounts, HDR_HIGHEST_US } from './hdr.js'
 import { FAILURE_KINDS, type Sample, type SampleSink, type ThresholdSpec } from '../model/index.js'
-import { decodeHist, HistogramDataError } from './decode.js'
-import type { TaskResult } from './model.js'
+import { decodeHist, HistogramDataError, type DecodedHist } from './decode.js'
+import type { LabelSeries, TaskMeta, TaskResult } from './model.js'
 import { ResultFileError } from './io.js'
 import { errorMessage } from '../util/index.js'
 
@@ -114,6 +114,152 @@ export class CheckedSink implements SampleSink {
   }
 }
 
+/** Refuses task meta times outside [1970, 2100) and ends before their starts. */
+function checkTaskTimes(file: string, at: string, meta: TaskMeta): void {
+  for (const key of ['plannedStartMs', 'startedMs', 'endedMs'] as const) {
+    const v = meta[key]
+    const bad = v === null ? null : badTime(v)
+    if (bad) throw new ResultFileError(file, `${at}task.${key}`, bad)
+  }
+  if (meta.startedMs !== null && meta.endedMs !== null && meta.endedMs < meta.startedMs)
+    throw new ResultFileError(
+      file,
+      `${at}task.endedMs`,
+      `${meta.endedMs} is before task.startedMs ${meta.startedMs}`
+    )
+  if (!meta.steady) return
+  for (const key of ['startMs', 'endMs'] as const) {
+    const bad = badTime(meta.steady[key])
+    if (bad) throw new ResultFileError(file, `${at}task.steady.${key}`, bad)
+  }
+  if (meta.steady.endMs < meta.steady.startMs)
+    throw new ResultFileError(
+      file,
+      `${at}task.steady.endMs`,
+      `${meta.steady.endMs} is before task.steady.startMs ${meta.steady.startMs}`
+    )
+}
+
+/** The time span of one task's intervals, grown series by series; refuses one that gets too long. */
+class IntervalSpan {
+  private first = Number.POSITIVE_INFINITY
+  private last = Number.NEGATIVE_INFINITY
+
+  constructor(
+    private readonly file: string,
+    private readonly intervalMs: number
+  ) {}
+
+  /** Adds the intervals `lo` to `hi` of the series at `field`. */
+  add(lo: number, hi: number, field: string): void {
+    const iv = this.intervalMs
+    for (const [ms, f] of [
+      [lo * iv, `${field}.start`],
+      [(hi + 1) * iv, `${field}.idx`]
+    ] as const) {
+      const bad = badTime(ms)
+      if (bad) throw new ResultFileError(this.file, f, `puts an interval at ${bad}`)
+    }
+    this.first = Math.min(this.first, lo * iv)
+    this.last = Math.max(this.last, (hi + 1) * iv)
+    if (this.last - this.first > maxSpanMs(iv))
+      throw new ResultFileError(
+        this.file,
+        `${field}.idx`,
+        `the intervals span ${spanText(this.last - this.first)} (${when(this.first)} to ${when(this.last)}); ${spanLimit(iv)}`
+      )
+  }
+}
+
+/** Refuses interval `i`'s latency figures (max, min, sum) and failure count when they cannot be. */
+function checkIntervalFigures(file: string, field: string, s: LabelSeries, i: number): void {
+  const maxUs = MAX_LATENCY_MS * 1000
+  const req = s.requests[i]
+  if (s.maxUs[i] > maxUs)
+    throw new ResultFileError(
+      file,
+      `${field}.maxUs[${i}]`,
+      `is ${s.maxUs[i]} µs; latencies must be at most ${maxUs} µs (one hour, the most a result holds)`
+    )
+  if (s.minUs[i] > s.maxUs[i])
+    throw new ResultFileError(file, `${field}.minUs[${i}]`, `is ${s.minUs[i]}, above maxUs ${s.maxUs[i]}`)
+  if (s.sumUs[i] > req * (s.maxUs[i] + 0.5) + 1)
+    throw new ResultFileError(
+      file,
+      `${field}.sumUs[${i}]`,
+      `is ${s.sumUs[i]}, more than ${req} requests of at most ${s.maxUs[i]} µs can add up to`
+    )
+  // Each latency is rounded to whole µs when summed: one µs per request of slack.
+  if (req > 0 && s.sumUs[i] + req < req * s.minUs[i])
+    throw new ResultFileError(
+      file,
+      `${field}.sumUs[${i}]`,
+      `is ${s.sumUs[i]}, less than ${req} requests of at least ${s.minUs[i]} µs add up to`
+    )
+  let failures = 0
+  for (const kind of FAILURE_KINDS) failures += s.failures[kind]?.[i] ?? 0
+  if (failures > req)
+    throw new ResultFileError(
+      file,
+      `${field}.failures`,
+      `interval ${i} has ${failures} failures but ${req} requests`
+    )
+}
+
+/** The series' histograms, decoded; a ResultFileError when they cannot be. */
+function decodeSeries(file: string, field: string, s: LabelSeries): DecodedHist {
+  try {
+    return decodeHist(s, `${file}: ${field}`)
+  } catch (e) {
+    if (e instanceof HistogramDataError)
+      throw new ResultFileError(file, `${field}.hist`, e.message.replace(/^.*field 'hist' /, ''))
+    throw e
+  }
+}
+
+/** Refuses interval `i` when its histogram does not hold as many latencies as it has requests. */
+function checkIntervalHistogram(
+  file: string,
+  field: string,
+  s: LabelSeries,
+  d: DecodedHist,
+  i: number,
+  counts: DenseCounts
+): void {
+  const req = s.requests[i]
+  counts.clear()
+  let held: number
+  try {
+    held = counts.addPayload(d.bytes, d.starts[i], d.ends[i])
+  } catch (e) {
+    throw new ResultFileError(file, `${field}.hist`, `interval ${i}: ${errorMessage(e)}`)
+  }
+  if (held !== req)
+    throw new ResultFileError(
+      file,
+      `${field}.hist`,
+      `interval ${i} holds ${held} latencies but requests[${i}] is ${req}`
+    )
+}
+
+/** Checks one label's series: its span, its histograms, and every interval's figures. */
+function checkLabelSeries(
+  file: string,
+  field: string,
+  s: LabelSeries,
+  span: IntervalSpan,
+  counts: DenseCounts
+): void {
+  const n = s.idx.length
+  if (n === 0) return
+  span.add(s.start + s.idx[0], s.start + s.idx[n - 1], field)
+  const d = decodeSeries(file, field, s)
+  for (let i = 0; i < n; i++) {
+    checkIntervalFigures(file, field, s, i)
+    checkIntervalHistogram(file, field, s, d, i, counts)
+  }
+}
+
 /**
  * Checks perf-gate result documents beyond their schema: timestamps in range, a time span of at
  * most MAX_SPAN_MS, latencies at most MAX_LATENCY_MS, and every interval's histogram holding as
@@ -123,117 +269,13 @@ export function checkTaskResults(file: string, tasks: TaskResult[], fromRun: boo
   const counts = new DenseCounts()
   tasks.forEach((t, ti) => {
     const at = fromRun ? `tasks[${ti}].` : ''
-    const iv = t.intervalMs
-    const meta = t.task
-    for (const key of ['plannedStartMs', 'startedMs', 'endedMs'] as const) {
-      const v = meta[key]
-      const bad = v === null ? null : badTime(v)
-      if (bad) throw new ResultFileError(file, `${at}task.${key}`, bad)
-    }
-    if (meta.startedMs !== null && meta.endedMs !== null && meta.endedMs < meta.startedMs)
-      throw new ResultFileError(
-        file,
-        `${at}task.endedMs`,
-        `${meta.endedMs} is before task.startedMs ${meta.startedMs}`
-      )
-    if (meta.steady) {
-      for (const key of ['startMs', 'endMs'] as const) {
-        const bad = badTime(meta.steady[key])
-        if (bad) throw new ResultFileError(file, `${at}task.steady.${key}`, bad)
-      }
-      if (meta.steady.endMs < meta.steady.startMs)
-        throw new ResultFileError(
-          file,
-          `${at}task.steady.endMs`,
-          `${meta.steady.endMs} is before task.steady.startMs ${meta.steady.startMs}`
-        )
-    }
-    let first = Number.POSITIVE_INFINITY
-    let last = Number.NEGATIVE_INFINITY
-    const span = (lo: number, hi: number, field: string) => {
-      for (const [ms, f] of [
-        [lo * iv, `${field}.start`],
-        [(hi + 1) * iv, `${field}.idx`]
-      ] as const) {
-        const bad = badTime(ms)
-        if (bad) throw new ResultFileError(file, f, `puts an interval at ${bad}`)
-      }
-      first = Math.min(first, lo * iv)
-      last = Math.max(last, (hi + 1) * iv)
-      if (last - first > maxSpanMs(iv))
-        throw new ResultFileError(
-          file,
-          `${field}.idx`,
-          `the intervals span ${spanText(last - first)} (${when(first)} to ${when(last)}); ${spanLimit(iv)}`
-        )
-    }
-    for (const [label, s] of Object.entries(t.labels)) {
-      const field = `${at}labels.${label}`
-      const n = s.idx.length
-      if (n === 0) continue
-      span(s.start + s.idx[0], s.start + s.idx[n - 1], field)
-      let d
-      try {
-        d = decodeHist(s, `${file}: ${field}`)
-      } catch (e) {
-        if (e instanceof HistogramDataError)
-          throw new ResultFileError(file, `${field}.hist`, e.message.replace(/^.*field 'hist' /, ''))
-        throw e
-      }
-      const maxUs = MAX_LATENCY_MS * 1000
-      for (let i = 0; i < n; i++) {
-        const req = s.requests[i]
-        if (s.maxUs[i] > maxUs)
-          throw new ResultFileError(
-            file,
-            `${field}.maxUs[${i}]`,
-            `is ${s.maxUs[i]} µs; latencies must be at most ${maxUs} µs (one hour, the most a result holds)`
-          )
-        if (s.minUs[i] > s.maxUs[i])
-          throw new ResultFileError(
-            file,
-            `${field}.minUs[${i}]`,
-            `is ${s.minUs[i]}, above maxUs ${s.maxUs[i]}`
-          )
-        if (s.sumUs[i] > req * (s.maxUs[i] + 0.5) + 1)
-          throw new ResultFileError(
-            file,
-            `${field}.sumUs[${i}]`,
-            `is ${s.sumUs[i]}, more than ${req} requests of at most ${s.maxUs[i]} µs can add up to`
-          )
-        // Each latency is rounded to whole µs when summed: one µs per request of slack.
-        if (req > 0 && s.sumUs[i] + req < req * s.minUs[i])
-          throw new ResultFileError(
-            file,
-            `${field}.sumUs[${i}]`,
-            `is ${s.sumUs[i]}, less than ${req} requests of at least ${s.minUs[i]} µs add up to`
-          )
-        let failures = 0
-        for (const kind of FAILURE_KINDS) failures += s.failures[kind]?.[i] ?? 0
-        if (failures > req)
-          throw new ResultFileError(
-            file,
-            `${field}.failures`,
-            `interval ${i} has ${failures} failures but ${req} requests`
-          )
-        counts.clear()
-        let held: number
-        try {
-          held = counts.addPayload(d.bytes, d.starts[i], d.ends[i])
-        } catch (e) {
-          throw new ResultFileError(file, `${field}.hist`, `interval ${i}: ${errorMessage(e)}`)
-        }
-        if (held !== req)
-          throw new ResultFileError(
-            file,
-            `${field}.hist`,
-            `interval ${i} holds ${held} latencies but requests[${i}] is ${req}`
-          )
-      }
-    }
+    checkTaskTimes(file, at, t.task)
+    const span = new IntervalSpan(file, t.intervalMs)
+    for (const [label, s] of Object.entries(t.labels))
+      checkLabelSeries(file, `${at}labels.${label}`, s, span, counts)
     if (t.users && t.users.idx.length) {
       const u = t.users
-      span(u.start + u.idx[0], u.start + u.idx[u.idx.length - 1], `${at}users`)
+      span.add(u.start + u.idx[0], u.start + u.idx[u.idx.length - 1], `${at}users`)
     }
   })
 }

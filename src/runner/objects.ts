@@ -18,7 +18,7 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import type { LiveWindow } from '../results/recorder.js'
-import type { ProgressLine } from './runner.js'
+import type { ProgressLine } from './progress.js'
 import { errorMessage } from '../util/index.js'
 
 export const RUNS_PREFIX = 'runs'

@@ -10,7 +10,7 @@
  * 5. always writes `results/<key>.json`, with whatever it recorded.
  */
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve, sep } from 'node:path'
 import { S3Client } from '@aws-sdk/client-s3'
@@ -23,7 +23,8 @@ import {
   runKeys,
   type TaskEnvelope
 } from './objects.js'
-import { parseTaskSpec, runTask, type RunnerDeps } from './runner.js'
+import { runTask, type RunnerDeps } from './runner.js'
+import { parseTaskSpec, type TaskSpec } from './spec.js'
 import { timingOverrides } from '../util/timing.js'
 import { sleep, errorMessage } from '../util/index.js'
 
@@ -88,120 +89,182 @@ function untar(archive: string, dir: string): Promise<void> {
   })
 }
 
+/** One remote task's run: its settings, its S3 objects, its scratch directory and its stop signal. */
+interface RemoteRun {
+  deps: RemoteDeps
+  t: RemoteTiming
+  now: () => number
+  log: (line: string) => void
+  keys: ReturnType<typeof runKeys>
+  objects: RunObjects
+  /** Aborting it stops the wait for the start, or the engine. */
+  stop: AbortController
+  work: string
+}
+
+/** The task key the action assigned to ECS task `id` (polled until the go timeout). */
+async function assignedKey(run: RemoteRun, id: string): Promise<string> {
+  const { objects, keys, t, now, stop } = run
+  const until = now() + t.goTimeoutMs
+  while (!stop.signal.aborted && now() < until) {
+    const a = await objects.getJson<{ key?: string }>(keys.assign(id)).catch(() => null)
+    if (a && typeof a.key === 'string') return a.key
+    await sleep(t.pollMs, stop.signal)
+  }
+  throw new Error(`no task key assigned to ECS task ${id}`)
+}
+
+/** Unpacks the run's script bundle into the work directory and points the spec's script into it. */
+async function unpackBundle(run: RemoteRun, spec: Record<string, unknown>): Promise<void> {
+  const { objects, keys, work } = run
+  const bytes = await retrying(async () => {
+    const b = await objects.getBytes(keys.bundle)
+    if (!b) throw new Error(`no script bundle at ${keys.bundle}`)
+    return b
+  }, run.stop.signal)
+  const archive = join(work, 'bundle.tgz')
+  const dir = join(work, 'bundle')
+  await writeFile(archive, bytes)
+  await mkdir(dir)
+  await untar(archive, dir)
+  if (typeof spec.script === 'string') {
+    const script = resolve(dir, spec.script)
+    if (!script.startsWith(dir + sep)) throw new Error(`script ${spec.script} lies outside its bundle`)
+    spec.script = script
+  }
+}
+
+/** The task's spec from its envelope, with its bundle unpacked and its result going to the work directory. */
+async function fetchSpec(run: RemoteRun, key: string): Promise<TaskSpec> {
+  const { objects, keys } = run
+  const envelope = await retrying(async () => {
+    const doc = await objects.getJson<TaskEnvelope>(keys.task(key))
+    if (!doc) throw new Error(`no task envelope at ${keys.task(key)}`)
+    return doc
+  }, run.stop.signal)
+  const spec = { ...envelope.spec } as Record<string, unknown>
+  if (envelope.bundle) await unpackBundle(run, spec)
+  spec.out = join(run.work, 'result.json')
+  delete spec.progress
+  return parseTaskSpec(spec, keys.task(key))
+}
+
+/**
+ * Writes ready/<key>.json and waits for go.json; returns its start time. When abort.json appears,
+ * the action is gone or go never comes, stops the run (the engine then never starts) and returns null.
+ */
+async function awaitGo(run: RemoteRun, key: string): Promise<number | null> {
+  const { objects, keys, t, now, stop } = run
+  await retrying(() => objects.putJson(keys.ready(key), { atMs: now(), key }), stop.signal)
+  run.log(`perf-gate runner: ${key} ready; waiting for the start signal`)
+  const waitUntil = now() + t.goTimeoutMs
+  let reason = ''
+  while (!stop.signal.aborted) {
+    const go = await objects.getJson<{ startAtMs?: number }>(keys.go).catch(() => null)
+    if (go && typeof go.startAtMs === 'number') return go.startAtMs
+    if (await objects.getJson(keys.abort).catch(() => null)) {
+      reason = 'the run was aborted before it started'
+      break
+    }
+    if (now() > waitUntil) {
+      reason = `no start signal within ${Math.round(t.goTimeoutMs / 1000)} s`
+      break
+    }
+    await sleep(t.pollMs, stop.signal)
+  }
+  stop.abort(reason || 'stopped before the start')
+  return null
+}
+
+/**
+ * During the run: stops it when abort.json appears or the action's heartbeat goes stale (checked
+ * every watchMs), and publishes the latest progress line every progressMs.
+ */
+class RunWatch {
+  readonly publication = new ProgressPublication()
+  private readonly timers: NodeJS.Timeout[] = []
+
+  constructor(
+    private readonly run: RemoteRun,
+    private readonly key: string
+  ) {}
+
+  start(): void {
+    this.timers.push(setInterval(() => void this.check(), this.run.t.watchMs))
+    this.timers.push(setInterval(() => void this.publish(), this.run.t.progressMs))
+  }
+
+  stop(): void {
+    for (const tm of this.timers) clearInterval(tm)
+  }
+
+  /** Publishes the progress lines gathered since the last publication, if any. */
+  async publish(): Promise<void> {
+    const doc = this.publication.take()
+    if (doc) await this.run.objects.putJson(this.run.keys.progress(this.key), doc).catch(() => undefined)
+  }
+
+  private async check(): Promise<void> {
+    const { objects, keys, now, t, stop } = this.run
+    const abort = await objects.getJson<{ reason?: string }>(keys.abort).catch(() => null)
+    if (abort) return stop.abort(`aborted by the action: ${abort.reason ?? 'no reason given'}`)
+    const hb = await objects.getJson<{ atMs?: number }>(keys.heartbeat).catch(() => undefined)
+    if (hb === undefined) return
+    const at = hb?.atMs ?? 0
+    if (now() - at > t.heartbeatStaleMs)
+      stop.abort(`the action's heartbeat is ${Math.round((now() - at) / 1000)} s old`)
+  }
+}
+
+/** Runs the task under watch and writes results/<key>.json; returns the exit code. */
+async function runAndReport(
+  run: RemoteRun,
+  key: string,
+  spec: TaskSpec,
+  startAtMs: number | null
+): Promise<number> {
+  const { deps, objects, keys, now } = run
+  const watch = new RunWatch(run, key)
+  watch.start()
+  try {
+    const result = await (deps.run ?? runTask)(
+      { ...spec, startAtMs: startAtMs ?? now() },
+      { env: deps.env, signal: run.stop.signal, onProgress: line => watch.publication.add(line) }
+    )
+    watch.stop()
+    await watch.publish()
+    await retrying(() => objects.putJson(keys.result(key), result), new AbortController().signal, 10)
+    const status = result.task.status
+    run.log(`perf-gate runner: ${key} ${status}${result.task.message ? ` (${result.task.message})` : ''}`)
+    return status === 'ok' ? 0 : 1
+  } finally {
+    watch.stop()
+  }
+}
+
 /** Runs one remote task; returns the process exit code (0 when the task result is ok). */
 export async function runRemoteTask(deps: RemoteDeps): Promise<number> {
-  const assignedKey = async (id: string): Promise<string> => {
-    const until = now() + t.goTimeoutMs
-    while (!stop.signal.aborted && now() < until) {
-      const a = await objects.getJson<{ key?: string }>(keys.assign(id)).catch(() => null)
-      if (a && typeof a.key === 'string') return a.key
-      await sleep(t.pollMs, stop.signal)
-    }
-    throw new Error(`no task key assigned to ECS task ${id}`)
-  }
-  const t = { ...DEFAULT_TIMING, ...deps.timing }
-  const now = deps.now ?? Date.now
-  const log = deps.log ?? (() => undefined)
-  const keys = runKeys(deps.prefix)
-  const objects = deps.objects
   const stop = new AbortController()
   const onOuter = () => stop.abort(deps.signal.reason ?? 'SIGTERM')
   deps.signal.addEventListener('abort', onOuter, { once: true })
-  const work = await mkdtemp(join(tmpdir(), 'perf-gate-remote-'))
-  const timers: NodeJS.Timeout[] = []
+  const run: RemoteRun = {
+    deps,
+    t: { ...DEFAULT_TIMING, ...deps.timing },
+    now: deps.now ?? Date.now,
+    log: deps.log ?? (() => undefined),
+    keys: runKeys(deps.prefix),
+    objects: deps.objects,
+    stop,
+    work: await mkdtemp(join(tmpdir(), 'perf-gate-remote-'))
+  }
   try {
-    const key = typeof deps.key === 'string' ? deps.key : await assignedKey(deps.key.ecsTaskId)
-    const envelope = await retrying(async () => {
-      const doc = await objects.getJson<TaskEnvelope>(keys.task(key))
-      if (!doc) throw new Error(`no task envelope at ${keys.task(key)}`)
-      return doc
-    }, stop.signal)
-    const spec = { ...envelope.spec } as Record<string, unknown>
-    if (envelope.bundle) {
-      const bytes = await retrying(async () => {
-        const b = await objects.getBytes(keys.bundle)
-        if (!b) throw new Error(`no script bundle at ${keys.bundle}`)
-        return b
-      }, stop.signal)
-      const archive = join(work, 'bundle.tgz')
-      const dir = join(work, 'bundle')
-      await writeFile(archive, bytes)
-      await import('node:fs/promises').then(fs => fs.mkdir(dir))
-      await untar(archive, dir)
-      if (typeof spec.script === 'string') {
-        const script = resolve(dir, spec.script)
-        if (!script.startsWith(dir + sep)) throw new Error(`script ${spec.script} lies outside its bundle`)
-        spec.script = script
-      }
-    }
-    spec.out = join(work, 'result.json')
-    delete spec.progress
-    const parsed = parseTaskSpec(spec, keys.task(key))
-
-    await retrying(() => objects.putJson(keys.ready(key), { atMs: now(), key }), stop.signal)
-    log(`perf-gate runner: ${key} ready; waiting for the start signal`)
-
-    // Wait for go.json (or abort.json, or a dead action).
-    const waitUntil = now() + t.goTimeoutMs
-    let startAtMs: number | null = null
-    let reason = ''
-    while (!stop.signal.aborted) {
-      const go = await objects.getJson<{ startAtMs?: number }>(keys.go).catch(() => null)
-      if (go && typeof go.startAtMs === 'number') {
-        startAtMs = go.startAtMs
-        break
-      }
-      if (await objects.getJson(keys.abort).catch(() => null)) {
-        reason = 'the run was aborted before it started'
-        break
-      }
-      if (now() > waitUntil) {
-        reason = `no start signal within ${Math.round(t.goTimeoutMs / 1000)} s`
-        break
-      }
-      await sleep(t.pollMs, stop.signal)
-    }
-    if (startAtMs === null) stop.abort(reason || 'stopped before the start')
-
-    // During the run: watch the heartbeat and abort.json; publish progress.
-    const publication = new ProgressPublication()
-    const publish = async () => {
-      const doc = publication.take()
-      if (doc) await objects.putJson(keys.progress(key), doc).catch(() => undefined)
-    }
-    timers.push(
-      setInterval(() => {
-        void (async () => {
-          const abort = await objects.getJson<{ reason?: string }>(keys.abort).catch(() => null)
-          if (abort) return stop.abort(`aborted by the action: ${abort.reason ?? 'no reason given'}`)
-          const hb = await objects.getJson<{ atMs?: number }>(keys.heartbeat).catch(() => undefined)
-          if (hb === undefined) return
-          const at = hb?.atMs ?? 0
-          if (now() - at > t.heartbeatStaleMs)
-            stop.abort(`the action's heartbeat is ${Math.round((now() - at) / 1000)} s old`)
-        })()
-      }, t.watchMs)
-    )
-    timers.push(setInterval(() => void publish(), t.progressMs))
-    const run = deps.run ?? runTask
-    const result = await run(
-      { ...parsed, startAtMs: startAtMs ?? now() },
-      {
-        env: deps.env,
-        signal: stop.signal,
-        onProgress: line => publication.add(line)
-      }
-    )
-    for (const tm of timers) clearInterval(tm)
-    await publish()
-    await retrying(() => objects.putJson(keys.result(key), result), new AbortController().signal, 10)
-    const status = result.task.status
-    log(`perf-gate runner: ${key} ${status}${result.task.message ? ` (${result.task.message})` : ''}`)
-    return status === 'ok' ? 0 : 1
+    const key = typeof deps.key === 'string' ? deps.key : await assignedKey(run, deps.key.ecsTaskId)
+    const spec = await fetchSpec(run, key)
+    const startAtMs = await awaitGo(run, key)
+    return await runAndReport(run, key, spec, startAtMs)
   } finally {
-    for (const tm of timers) clearInterval(tm)
     deps.signal.removeEventListener('abort', onOuter)
-    await rm(work, { recursive: true, force: true }).catch(() => undefined)
+    await rm(run.work, { recursive: true, force: true }).catch(() => undefined)
   }
 }
 
