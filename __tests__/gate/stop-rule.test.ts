@@ -3,7 +3,7 @@
  * only when every task is past its end, from the windows that lie within its hold, and decides to
  * stop at the first step that breaks a judgeable SLO.
  */
-import { parseProgressLine } from '../../src/fleet/local.js'
+import { parseProgressLine } from '../../src/fleet/local-progress.js'
 import type { FleetProgress, LiveWindow, TaskProgress } from '../../src/model/index.js'
 import { parseSlos } from '../../src/gate/slo.js'
 import { liveJudgeable, StepStopRule } from '../../src/gate/stop-rule.js'

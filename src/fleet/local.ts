@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,7 +17,7 @@ import { readResultFile } from '../results/io.js'
 import type { TaskResult } from '../results/model.js'
 import type { TaskSpec } from '../runner/spec.js'
 import type { Fleet, FleetHooks, FleetOutcome, FleetPlan, MissingTask } from './types.js'
-import type { FleetProgress, LiveWindow, TaskProgress } from '../model/index.js'
+import { localProgressOf, ProgressTail } from './local-progress.js'
 import { sleep, errorMessage } from '../util/index.js'
 
 /** A pause that never keeps the process alive by itself and ends early on `signal`. */
@@ -84,63 +84,20 @@ class Tail {
   }
 }
 
+/** How a runner process ended: its exit code or signal, or why it could not be spawned. */
+interface Exit {
+  code: number | null
+  signal: NodeJS.Signals | null
+  error?: string
+}
+
 interface Running {
   spec: TaskSpec
   child: ChildProcess
   stderr: Tail
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: string }>
+  exit: Promise<Exit>
   done: boolean
-  progressOffset: number
-  progressRest: string
-  last: TaskProgress | null
-  /** Live windows read since the last progress report. */
-  live: LiveWindow[]
-}
-
-/** Reads one progress line written by a runner; tolerant of naming variants. */
-export function parseProgressLine(
-  line: string,
-  spec: Pick<TaskSpec, 'region' | 'taskIndex'>
-): TaskProgress | null {
-  let o: unknown
-  try {
-    o = JSON.parse(line)
-  } catch {
-    return null
-  }
-  if (typeof o !== 'object' || o === null) return null
-  const r = o as Record<string, unknown>
-  const num = (...keys: string[]): number | undefined => {
-    for (const k of keys) if (typeof r[k] === 'number' && Number.isFinite(r[k])) return r[k] as number
-    return undefined
-  }
-  const requests = num('requests', 'reqs')
-  if (requests === undefined) return null
-  let elapsedS = num('elapsedS', 'elapsed_s', 'elapsed')
-  const elapsedMs = num('elapsedMs', 'elapsed_ms')
-  if (elapsedS === undefined && elapsedMs !== undefined) elapsedS = elapsedMs / 1000
-  const live = liveWindowOf(r.live, elapsedS ?? 0)
-  return {
-    region: spec.region,
-    taskIndex: spec.taskIndex,
-    elapsedS: elapsedS ?? 0,
-    requests,
-    failures: num('failures', 'errors', 'fails') ?? 0,
-    rps: num('rps', 'rate') ?? 0,
-    ...(live ? { live: [live] } : {})
-  }
-}
-
-/** The `live` field of a progress line, when it is well-formed. */
-function liveWindowOf(v: unknown, elapsedS: number): LiveWindow | null {
-  if (typeof v !== 'object' || v === null) return null
-  const o = v as Record<string, unknown>
-  const n = (k: string) => (typeof o[k] === 'number' && Number.isFinite(o[k]) ? (o[k] as number) : null)
-  const requests = n('requests')
-  const failures = n('failures')
-  const sumUs = n('sumUs')
-  if (requests === null || failures === null || sumUs === null || typeof o.hist !== 'string') return null
-  return { elapsedS, requests, failures, sumUs, hist: o.hist }
+  progress: ProgressTail
 }
 
 function alive(child: ChildProcess): boolean {
@@ -183,105 +140,93 @@ export class LocalFleet implements Fleet {
     if (plan.tasks.length === 0) throw new FleetError('the plan has no tasks')
     const workDir = await mkdtemp(join(this.opts.tempRoot ?? tmpdir(), 'perf-gate-run-'))
     const running: Running[] = []
-    let aborted = false
-    const notice = (m: string) => hooks.onNotice?.(m)
-    const internal = new AbortController()
-    const onAbort = () => internal.abort()
-    hooks.signal?.addEventListener('abort', onAbort, { once: true })
-    hooks.stop?.addEventListener('abort', onAbort, { once: true })
-    if (hooks.signal?.aborted || hooks.stop?.aborted) internal.abort()
+    const stop = stopOnHooks(hooks)
     try {
-      const n = plan.tasks.length
-      const delay = this.opts.startDelayMs ?? 1500 + 250 * Math.max(0, n - 4)
-      const startAtMs = Date.now() + delay
-      const specs = plan.tasks.map((t, i) => {
-        const tag = `${t.region}-${t.taskIndex}`
-        return {
-          path: join(workDir, `spec-${tag}.json`),
-          spec: {
-            ...t,
-            startAtMs,
-            out: join(workDir, `result-${tag}.json`),
-            progress: join(workDir, `progress-${tag}.ndjson`)
-          } satisfies TaskSpec,
-          i
-        }
-      })
-      for (const s of specs) await writeFile(s.path, JSON.stringify(s.spec, null, 2) + '\n')
-
+      const { startAtMs, specs } = await this.writeSpecs(plan, workDir)
       const env = { ...(this.opts.env ?? process.env) }
       for (const s of specs) running.push(this.spawnRunner(s.spec, s.path, env))
-
-      const hardMaxS = Math.max(...specs.map(s => s.spec.hardMaxS))
-      const deadline = startAtMs + hardMaxS * 1000 + (this.opts.overrunMs ?? 30_000)
-      const allDone = Promise.all(running.map(r => r.exit))
-      let finished = false
-      void allDone.then(() => {
-        finished = true
-      })
-      const poll = this.opts.pollMs ?? 1000
-      let stopping: Promise<void> | null = null
-      while (!finished) {
-        await Promise.race([allDone, idle(poll, stopping ? undefined : internal.signal)])
-        await this.readProgress(running)
-        if (!finished && hooks.onProgress) hooks.onProgress(progressOf(running, startAtMs))
-        if (!stopping && internal.signal.aborted) {
-          aborted = true
-          notice(
-            `stopping ${running.filter(r => !r.done).length} runner(s) (SIGINT); collecting what they wrote`
-          )
-          stopping = this.stopAll(running, allDone)
-        } else if (!stopping && Date.now() > deadline) {
-          notice(
-            `runners still busy ${Math.round((Date.now() - startAtMs) / 1000)} s after the start; stopping them`
-          )
-          stopping = this.stopAll(running, allDone)
-        }
-      }
-      if (stopping) await stopping
-      await this.readProgress(running)
-      if (hooks.onProgress) hooks.onProgress(progressOf(running, startAtMs))
-
-      const tasks: TaskResult[] = []
-      const missing: MissingTask[] = []
-      for (const r of running) {
-        const ex = await r.exit
-        const why = ex.error
-          ? `runner could not start: ${ex.error}`
-          : ex.signal
-            ? `runner was killed by ${ex.signal}`
-            : `runner exited with code ${ex.code}`
-        const detail = r.stderr.lastLine()
-        if (!existsSync(r.spec.out)) {
-          missing.push({
-            region: r.spec.region,
-            taskIndex: r.spec.taskIndex,
-            reason: `${why} and wrote no result${detail ? `: ${detail}` : ''}`
-          })
-          continue
-        }
-        try {
-          const results = await readResultFile(r.spec.out)
-          tasks.push(...results)
-          if (ex.code !== 0 && !ex.signal && !ex.error && results.every(t => t.task.status === 'ok'))
-            notice(`${taskName(r.spec)}: ${why}${detail ? `: ${detail}` : ''}`)
-        } catch (e) {
-          missing.push({
-            region: r.spec.region,
-            taskIndex: r.spec.taskIndex,
-            reason: `${why}; its result could not be read: ${errorMessage(e)}`
-          })
-        }
-      }
+      const aborted = await this.supervise(running, startAtMs, stop.signal, hooks)
+      const { tasks, missing } = await collectResults(running, m => hooks.onNotice?.(m))
       return { tasks, missing, aborted }
     } finally {
-      hooks.signal?.removeEventListener('abort', onAbort)
-      hooks.stop?.removeEventListener('abort', onAbort)
+      stop.dispose()
       for (const r of running) if (alive(r.child)) signalChild(r.child, 'SIGKILL', true)
       await Promise.all(running.map(r => r.exit))
       if (!this.opts.keepWorkDir && !process.env.PERF_GATE_KEEP_WORKDIR)
         await rm(workDir, { recursive: true, force: true }).catch(() => undefined)
     }
+  }
+
+  /**
+   * Writes every task's spec into the work directory, with its result and progress files there and
+   * one common start a little ahead (1.5 s, plus 250 ms per task above 4, unless set).
+   */
+  private async writeSpecs(
+    plan: FleetPlan,
+    workDir: string
+  ): Promise<{ startAtMs: number; specs: { path: string; spec: TaskSpec }[] }> {
+    const n = plan.tasks.length
+    const delay = this.opts.startDelayMs ?? 1500 + 250 * Math.max(0, n - 4)
+    const startAtMs = Date.now() + delay
+    const specs = plan.tasks.map(t => {
+      const tag = `${t.region}-${t.taskIndex}`
+      return {
+        path: join(workDir, `spec-${tag}.json`),
+        spec: {
+          ...t,
+          startAtMs,
+          out: join(workDir, `result-${tag}.json`),
+          progress: join(workDir, `progress-${tag}.ndjson`)
+        } satisfies TaskSpec
+      }
+    })
+    for (const s of specs) await writeFile(s.path, JSON.stringify(s.spec, null, 2) + '\n')
+    return { startAtMs, specs }
+  }
+
+  /**
+   * Watches the runners until all have exited: reports progress every poll, and stops them all
+   * (SIGINT, then harder) when the run is stopped or they run past the hard maximum plus the
+   * overrun. Returns whether the run was stopped.
+   */
+  private async supervise(
+    running: Running[],
+    startAtMs: number,
+    stopSignal: AbortSignal,
+    hooks: FleetHooks
+  ): Promise<boolean> {
+    const notice = (m: string) => hooks.onNotice?.(m)
+    const hardMaxS = Math.max(...running.map(r => r.spec.hardMaxS))
+    const deadline = startAtMs + hardMaxS * 1000 + (this.opts.overrunMs ?? 30_000)
+    const allDone = Promise.all(running.map(r => r.exit))
+    let finished = false
+    void allDone.then(() => {
+      finished = true
+    })
+    const poll = this.opts.pollMs ?? 1000
+    let stopping: Promise<void> | null = null
+    let aborted = false
+    while (!finished) {
+      await Promise.race([allDone, idle(poll, stopping ? undefined : stopSignal)])
+      await readProgress(running)
+      if (!finished && hooks.onProgress) hooks.onProgress(localProgressOf(running, startAtMs))
+      if (!stopping && stopSignal.aborted) {
+        aborted = true
+        notice(
+          `stopping ${running.filter(r => !r.done).length} runner(s) (SIGINT); collecting what they wrote`
+        )
+        stopping = this.stopAll(running, allDone)
+      } else if (!stopping && Date.now() > deadline) {
+        notice(
+          `runners still busy ${Math.round((Date.now() - startAtMs) / 1000)} s after the start; stopping them`
+        )
+        stopping = this.stopAll(running, allDone)
+      }
+    }
+    if (stopping) await stopping
+    await readProgress(running)
+    if (hooks.onProgress) hooks.onProgress(localProgressOf(running, startAtMs))
+    return aborted
   }
 
   private spawnRunner(spec: TaskSpec, specPath: string, env: NodeJS.ProcessEnv): Running {
@@ -301,10 +246,7 @@ export class LocalFleet implements Fleet {
       child,
       stderr,
       done: false,
-      progressOffset: 0,
-      progressRest: '',
-      last: null,
-      live: [],
+      progress: new ProgressTail(spec),
       exit: new Promise(resolveExit => {
         let error: string | undefined
         child.on('error', e => {
@@ -334,53 +276,63 @@ export class LocalFleet implements Fleet {
     if (settled2) return
     for (const r of running) signalChild(r.child, 'SIGKILL', true)
   }
+}
 
-  /** Reads whatever the runners appended to their progress files since the last call. */
-  private async readProgress(running: Running[]): Promise<void> {
-    for (const r of running) {
-      const path = r.spec.progress
-      if (!path || !existsSync(path)) continue
-      let fh
-      try {
-        fh = await open(path, 'r')
-        const { size } = await fh.stat()
-        if (size <= r.progressOffset) continue
-        const len = Math.min(size - r.progressOffset, 1 << 20)
-        const buf = Buffer.alloc(len)
-        const { bytesRead } = await fh.read(buf, 0, len, r.progressOffset)
-        r.progressOffset += bytesRead
-        const text = r.progressRest + buf.subarray(0, bytesRead).toString('utf8')
-        const lines = text.split('\n')
-        r.progressRest = lines.pop() ?? ''
-        for (const line of lines) {
-          const p = line.trim() ? parseProgressLine(line, r.spec) : null
-          if (p) {
-            r.last = p
-            if (p.live) r.live.push(...p.live)
-          }
-        }
-      } catch {
-        // A progress file being rewritten or removed is not an error; the result file counts.
-      } finally {
-        await fh?.close()
-      }
+/** One signal that aborts when either of the hooks' signals does (cancel or stop); dispose unhooks it. */
+function stopOnHooks(hooks: FleetHooks): { signal: AbortSignal; dispose: () => void } {
+  const internal = new AbortController()
+  const onAbort = () => internal.abort()
+  hooks.signal?.addEventListener('abort', onAbort, { once: true })
+  hooks.stop?.addEventListener('abort', onAbort, { once: true })
+  if (hooks.signal?.aborted || hooks.stop?.aborted) internal.abort()
+  return {
+    signal: internal.signal,
+    dispose: () => {
+      hooks.signal?.removeEventListener('abort', onAbort)
+      hooks.stop?.removeEventListener('abort', onAbort)
     }
   }
 }
 
-function progressOf(running: Running[], startAtMs: number): FleetProgress {
-  // Each report hands on the live windows read since the previous one.
-  const tasks = running
-    .map((r): TaskProgress | null => (r.last ? { ...r.last, live: r.live.splice(0) } : null))
-    .filter((p): p is TaskProgress => p !== null)
-  return {
-    elapsedS: Math.max(0, (Date.now() - startAtMs) / 1000),
-    requests: tasks.reduce((a, p) => a + p.requests, 0),
-    failures: tasks.reduce((a, p) => a + p.failures, 0),
-    rps: tasks.reduce((a, p) => a + p.rps, 0),
-    reporting: tasks.length,
-    finished: running.filter(r => r.done).length,
-    total: running.length,
-    tasks
+/** Reads whatever the runners appended to their progress files since the last call. */
+async function readProgress(running: readonly Running[]): Promise<void> {
+  for (const r of running) await r.progress.read()
+}
+
+/** Why a runner ended, from its exit. */
+function exitReason(ex: Exit): string {
+  if (ex.error) return `runner could not start: ${ex.error}`
+  if (ex.signal) return `runner was killed by ${ex.signal}`
+  return `runner exited with code ${ex.code}`
+}
+
+/**
+ * Every runner's result file, read in task order; a runner without a readable one is missing,
+ * and a runner that failed while its tasks say ok is noticed.
+ */
+async function collectResults(
+  running: readonly Running[],
+  notice: (m: string) => void
+): Promise<{ tasks: TaskResult[]; missing: MissingTask[] }> {
+  const tasks: TaskResult[] = []
+  const missing: MissingTask[] = []
+  for (const r of running) {
+    const ex = await r.exit
+    const why = exitReason(ex)
+    const detail = r.stderr.lastLine()
+    const where = { region: r.spec.region, taskIndex: r.spec.taskIndex }
+    if (!existsSync(r.spec.out)) {
+      missing.push({ ...where, reason: `${why} and wrote no result${detail ? `: ${detail}` : ''}` })
+      continue
+    }
+    try {
+      const results = await readResultFile(r.spec.out)
+      tasks.push(...results)
+      if (ex.code !== 0 && !ex.signal && !ex.error && results.every(t => t.task.status === 'ok'))
+        notice(`${taskName(r.spec)}: ${why}${detail ? `: ${detail}` : ''}`)
+    } catch (e) {
+      missing.push({ ...where, reason: `${why}; its result could not be read: ${errorMessage(e)}` })
+    }
   }
+  return { tasks, missing }
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation'
-import { ECSClient } from '@aws-sdk/client-ecs'
+import { ECSClient, type ECSClientConfig } from '@aws-sdk/client-ecs'
 import { S3Client } from '@aws-sdk/client-s3'
 import type { Scenario } from '../config/scenario.js'
 import { Inputs } from '../constants.js'
@@ -17,24 +17,18 @@ import {
   sessionSeconds,
   type AwsCredentials
 } from '../fleet/aws/credentials.js'
-import { discoverTargets } from '../fleet/aws/discovery.js'
+import { discoverTargets, type RegionTarget } from '../fleet/aws/discovery.js'
 import { listTasksStartedBy, stopTasks } from '../fleet/aws/ecs.js'
 import { awsMessage } from '../fleet/aws/retry.js'
-import { DEFAULT_FARGATE_TIMING, FargateFleet, type FargateTiming } from '../fleet/fargate.js'
+import { FargateFleet } from '../fleet/fargate.js'
+import { DEFAULT_FARGATE_TIMING, type FargateTiming } from '../fleet/fargate/timing.js'
 import { hardMaxSeconds } from '../fleet/plan.js'
 import { resolveK6Load } from '../fleet/k6-load.js'
 import type { FleetProgress } from '../model/index.js'
 import { compare, parseSlos, type Slo } from '../gate/slo.js'
 import { LiveTotals } from '../gate/stop-rule.js'
-import {
-  FleetSizeError,
-  estimateCost,
-  formatUsd,
-  parseRegions,
-  sizeFleet,
-  type CostEstimate,
-  type FleetSize
-} from '../plan/fleet.js'
+import type { CostEstimate, FleetSize } from '../plan/fleet.js'
+import { priceFor, sizeFor } from './fargate-plan.js'
 import { RunObjects } from '../runner/objects.js'
 import { timingOverrides } from '../util/timing.js'
 
@@ -63,14 +57,6 @@ export interface FargateSetup {
   startedBy: string
   /** Client settings with the assumed credentials, for other AWS clients of the job (an S3 baseline store). */
   awsConfig: { region: string; credentials?: AwsCredentials }
-}
-
-function inputError(e: unknown): never {
-  if (e instanceof FleetSizeError) {
-    const m = /^([a-z-]+): (.*)$/s.exec(e.message)
-    if (m) throw new InputError(m[1], m[2])
-  }
-  throw e
 }
 
 /** The fingerprint of a scenario run on a given fleet: only like is compared with like. */
@@ -146,100 +132,46 @@ export function timingFromEnv(env: NodeJS.ProcessEnv): Partial<FargateTiming> {
   return timingOverrides(env, TIMING_ENV, DEFAULT_FARGATE_TIMING)
 }
 
-/** Sizes, prices, authenticates and discovers: the fleet a Fargate run needs. */
-export async function prepareFargate(
-  scenario: Scenario,
-  inputs: FargateInputs,
-  opts: {
-    runs: number
-    runId: string
-    repo: string
-    /** A stress run's `target-rps`: the fleet must offer it at the expected load, scaled to the profile's peak. */
-    targetRps?: number | null
-  },
-  deps: FargateDeps
-): Promise<FargateSetup> {
-  const env = deps.env ?? process.env
-  // A k6 script's own load sizes the fleet and its cost (the run reuses this reading).
-  scenario = await resolveK6Load(scenario, env, deps.log)
-  const abortOn = abortOnRule(inputs.abortOn)
-  const timing = timingFromEnv(env)
-  let regions
-  let size: FleetSize
-  let peakRps: number | undefined
-  try {
-    regions = parseRegions(inputs.regions, Inputs.Regions)
-    const peakVus = scenario.stages?.length ? Math.max(...scenario.stages.map(s => s.target)) : scenario.vus
-    peakRps = opts.targetRps ? (opts.targetRps * peakVus) / Math.max(1, scenario.vus) : undefined
-    size = sizeFleet({
-      peakRps,
-      engine: scenario.engine,
-      peakVus,
-      regions,
-      cpu: inputs.taskCpu,
-      memoryMiB: inputs.taskMemory,
-      maxTasks: inputs.maxTasks,
-      vusPerVcpu: inputs.vusPerVcpu
-    })
-  } catch (e) {
-    inputError(e)
-  }
-  const loadS = hardMaxSeconds(scenario)
-  const cost = estimateCost({
-    regions: size.regions,
-    cpu: inputs.taskCpu,
-    memoryMiB: inputs.taskMemory,
-    loadSeconds: loadS,
-    spot: inputs.spot,
-    runs: opts.runs
-  })
-  const plan = size.regions.map(r => `${r.region} ${r.tasks}`).join(', ')
-  deps.log(
-    `fargate plan: ${size.totalTasks} task(s) of ${inputs.taskCpu / 1024} vCPU / ${inputs.taskMemory} MiB (${plan}), ` +
-      `≤${size.vusPerTask} VUs per task; up to ${opts.runs} run(s) of ≤${loadS} s cost at most ${formatUsd(cost.maxUsd)}` +
-      `${inputs.spot ? ' (Spot)' : ''}`
-  )
-  if (size.sizedBy === 'rps')
-    deps.log(
-      `fargate plan: sized by target-rps ${opts.targetRps} (up to ${Math.round(peakRps ?? 0)} req/s at the profile's peak, ` +
-        `${size.rpsPerTask} req/s per task), not by VUs`
-    )
-  if (cost.perRegion.some(r => !r.priceKnown))
-    deps.log('fargate plan: some regions have no list price here; priced at the highest known one')
-  if (cost.maxUsd > inputs.maxCostUsd)
-    throw new InputError(
-      Inputs.MaxCostUsd,
-      `the run may cost up to ${formatUsd(cost.maxUsd)} (${size.totalTasks} tasks × ${opts.runs} run(s) × ${cost.billedS} s), above the cap of ${formatUsd(inputs.maxCostUsd)}; raise max-cost-usd or lower the load`
-    )
+/** The run options prepareFargate takes. */
+export interface FargateRunOptions {
+  runs: number
+  runId: string
+  repo: string
+  /** A stress run's `target-rps`: the fleet must offer it at the expected load, scaled to the profile's peak. */
+  targetRps?: number | null
+}
 
-  const stsRegion = inputs.awsRegion || size.regions[0].region
-  let credentials: AwsCredentials | undefined
-  let role = ''
-  if (inputs.roleToAssume) {
-    role = roleArnOf(inputs.roleToAssume)
-    credentials = await assumeRoleWithOidc(
-      {
-        roleArn: role,
-        sessionName: sessionNameFor(
-          opts.repo,
-          env.GITHUB_RUN_ID ?? opts.runId,
-          env.GITHUB_RUN_ATTEMPT ?? '1'
-        ),
-        durationS: sessionSeconds(opts.runs * (loadS + 600)),
-        region: stsRegion
-      },
-      { getIdToken: deps.getIdToken, mask: deps.mask, log: deps.log }
-    )
-    deps.log(`assumed ${role}`)
-  }
-  const clientConfig = (region: string) => ({ region, ...(credentials ? { credentials } : {}) })
-  const ecsClients = new Map<string, ECSClient>()
-  const ecs = (region: string) => {
-    let c = ecsClients.get(region)
-    if (!c) ecsClients.set(region, (c = new ECSClient(clientConfig(region))))
-    return c
-  }
-  const targets = await discoverTargets(
+/** Assumes `role-to-assume` through OIDC for as long as the runs may take; no role, no credentials. */
+async function assumeFleetRole(
+  inputs: FargateInputs,
+  opts: FargateRunOptions,
+  loadS: number,
+  stsRegion: string,
+  env: NodeJS.ProcessEnv,
+  deps: FargateDeps
+): Promise<{ role: string; credentials?: AwsCredentials }> {
+  if (!inputs.roleToAssume) return { role: '' }
+  const role = roleArnOf(inputs.roleToAssume)
+  const credentials = await assumeRoleWithOidc(
+    {
+      roleArn: role,
+      sessionName: sessionNameFor(opts.repo, env.GITHUB_RUN_ID ?? opts.runId, env.GITHUB_RUN_ATTEMPT ?? '1'),
+      durationS: sessionSeconds(opts.runs * (loadS + 600)),
+      region: stsRegion
+    },
+    { getIdToken: deps.getIdToken, mask: deps.mask, log: deps.log }
+  )
+  deps.log(`assumed ${role}`)
+  return { role, credentials }
+}
+
+/** Each region's runner stack: the CloudFormation outputs, filled or replaced by the inputs. */
+function discoverFor(
+  size: FleetSize,
+  inputs: FargateInputs,
+  clientConfig: (region: string) => { region: string; credentials?: AwsCredentials }
+): Promise<RegionTarget[]> {
+  return discoverTargets(
     size.regions.map(r => r.region),
     {
       stackName: inputs.stackName,
@@ -253,33 +185,88 @@ export async function prepareFargate(
       client: region => new CloudFormationClient(clientConfig(region))
     }
   )
-  const bucket = targets[0].bucket
-  const s3 = new S3Client({ ...clientConfig(stsRegion), forcePathStyle: env.PERF_GATE_S3_PATH_STYLE === '1' })
-  const startedBy = startedByFor(env, opts.runId)
+}
+
+/** One ECS client per region, created on first use. */
+function ecsClients(clientConfig: (region: string) => ECSClientConfig): (region: string) => ECSClient {
+  const clients = new Map<string, ECSClient>()
+  return region => {
+    let c = clients.get(region)
+    if (!c) clients.set(region, (c = new ECSClient(clientConfig(region))))
+    return c
+  }
+}
+
+/** What buildFleet needs beyond the inputs: where the tasks run and how the job reaches AWS. */
+interface FleetWiring {
+  targets: RegionTarget[]
+  role: string
+  stsRegion: string
+  clientConfig: (region: string) => { region: string; credentials?: AwsCredentials }
+  startedBy: string
+  abortOn: ReturnType<typeof abortOnRule>
+  timing: Partial<FargateTiming>
+}
+
+/** The FargateFleet, with the post step's state saved first and again after every launched batch. */
+function buildFleet(
+  scenario: Scenario,
+  inputs: FargateInputs,
+  opts: FargateRunOptions,
+  w: FleetWiring,
+  env: NodeJS.ProcessEnv,
+  deps: FargateDeps
+): FargateFleet {
+  const pathStyle = env.PERF_GATE_S3_PATH_STYLE === '1'
+  const s3 = new S3Client({ ...w.clientConfig(w.stsRegion), forcePathStyle: pathStyle })
   const state: FargateState = {
-    startedBy,
-    role,
-    stsRegion,
-    regions: Object.fromEntries(targets.map(t => [t.region, { cluster: t.cluster, arns: [] }]))
+    startedBy: w.startedBy,
+    role: w.role,
+    stsRegion: w.stsRegion,
+    regions: Object.fromEntries(w.targets.map(t => [t.region, { cluster: t.cluster, arns: [] }]))
   }
   deps.saveState(state)
-  const fleet = new FargateFleet({
-    targets,
-    ecs,
-    objects: new RunObjects(s3, bucket),
-    bucketRegion: stsRegion,
+  return new FargateFleet({
+    targets: w.targets,
+    ecs: ecsClients(w.clientConfig),
+    objects: new RunObjects(s3, w.targets[0].bucket),
+    bucketRegion: w.stsRegion,
     spot: inputs.spot,
-    startedBy,
+    startedBy: w.startedBy,
     tags: { 'perf-gate:repo': opts.repo.slice(0, 250), 'perf-gate:scenario': scenario.name.slice(0, 250) },
     minTaskSuccess: inputs.minTaskSuccess,
-    abortOn,
-    timing,
+    abortOn: w.abortOn,
+    timing: w.timing,
     onLaunched: launched => {
       for (const [region, arns] of Object.entries(launched)) state.regions[region].arns = [...arns]
       deps.saveState(state)
     },
-    ...(env.PERF_GATE_S3_PATH_STYLE === '1' ? { taskEnv: { PERF_GATE_S3_PATH_STYLE: '1' } } : {})
+    ...(pathStyle ? { taskEnv: { PERF_GATE_S3_PATH_STYLE: '1' } } : {})
   })
+}
+
+/** Sizes, prices, authenticates and discovers: the fleet a Fargate run needs. */
+export async function prepareFargate(
+  scenario: Scenario,
+  inputs: FargateInputs,
+  opts: FargateRunOptions,
+  deps: FargateDeps
+): Promise<FargateSetup> {
+  const env = deps.env ?? process.env
+  // A k6 script's own load sizes the fleet and its cost (the run reuses this reading).
+  scenario = await resolveK6Load(scenario, env, deps.log)
+  const abortOn = abortOnRule(inputs.abortOn)
+  const timing = timingFromEnv(env)
+  const { size, peakRps } = sizeFor(scenario, inputs, opts.targetRps)
+  const loadS = hardMaxSeconds(scenario)
+  const cost = priceFor(size, peakRps, loadS, inputs, opts, deps.log)
+  const stsRegion = inputs.awsRegion || size.regions[0].region
+  const { role, credentials } = await assumeFleetRole(inputs, opts, loadS, stsRegion, env, deps)
+  const clientConfig = (region: string) => ({ region, ...(credentials ? { credentials } : {}) })
+  const targets = await discoverFor(size, inputs, clientConfig)
+  const startedBy = startedByFor(env, opts.runId)
+  const wiring = { targets, role, stsRegion, clientConfig, startedBy, abortOn, timing }
+  const fleet = buildFleet(scenario, inputs, opts, wiring, env, deps)
   return {
     fleet,
     scenario: {
