@@ -19,8 +19,8 @@ import {
   type StressAnalysis
 } from '../../src/gate/capacity.js'
 import { parseSlos } from '../../src/gate/slo.js'
-import type { Stage } from '../../src/model/index.js'
-import { expandProfile, type ExpandedProfile } from '../../src/plan/profiles.js'
+import type { ExpandedProfile, Stage } from '../../src/model/index.js'
+import { expandProfile } from '../../src/plan/profiles.js'
 import { parseProfileSpec } from '../../src/config/profile.js'
 import { defaultTaskMeta } from '../../src/results/model.js'
 import type { FailureKind } from '../../src/model/index.js'

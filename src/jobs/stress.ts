@@ -9,7 +9,7 @@ import { estimateRunCost, firstRequestAfter, type FleetCostSpec } from './run-co
 import type { BaselineStore } from '../baseline/store.js'
 import { capacityId, CAPACITY_SCHEMA, CAPACITY_VERSION, type CapacityRecord } from '../baseline/capacity.js'
 import type { Scenario } from '../config/scenario.js'
-import type { FleetProgress } from '../model/index.js'
+import type { ExpandedProfile, FleetProgress } from '../model/index.js'
 import {
   analyzeProfile,
   capacityPlan,
@@ -21,7 +21,7 @@ import {
 import type { GateOptions } from '../gate/options.js'
 import type { Slo } from '../gate/slo.js'
 import { StepStopRule, type StopDecision } from '../gate/stop-rule.js'
-import { describeProfile, type ExpandedProfile } from '../plan/profiles.js'
+import { describeProfile } from '../plan/profiles.js'
 import type { RunResult } from '../results/model.js'
 import { ResultView } from '../results/query.js'
 import type { CapacityReportInput, RegionCapacity } from '../report/capacity.js'
