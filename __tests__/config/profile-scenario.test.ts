@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ConfigError, loadScenario, type LoadScenarioOptions } from '../../src/config/scenario.js'
+import { ConfigError, type LoadScenarioOptions } from '../../src/config/scenario.js'
+import { loadScenario } from '../../src/plan/scenario.js'
 import { planRun } from '../../src/fleet/plan.js'
 
 let dir: string

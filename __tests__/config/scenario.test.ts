@@ -2,18 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
-import {
-  ConfigError,
-  canonicalJson,
-  checkTargetAllowed,
-  isLoopbackHost,
-  loadScenario,
-  parseConfigText,
-  parseDuration,
-  parseRequestShorthand,
-  parseThreshold,
-  scenarioFingerprint
-} from '../../src/config/scenario.js'
+import { checkTargetAllowed, isLoopbackHost } from '../../src/config/allow-list.js'
+import { parseConfigText } from '../../src/config/config-file.js'
+import { parseDuration } from '../../src/config/duration.js'
+import { canonicalJson, scenarioFingerprint } from '../../src/config/fingerprint.js'
+import { ConfigError } from '../../src/config/scenario.js'
+import { parseRequestShorthand, parseThreshold } from '../../src/config/values.js'
+import { loadScenario } from '../../src/plan/scenario.js'
 
 let dir: string
 

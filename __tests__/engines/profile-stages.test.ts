@@ -18,9 +18,9 @@ import {
   type JmeterThreadGroupSpec
 } from '../../src/engines/jmeter-stages.js'
 import type { EngineRunContext } from '../../src/engines/types.js'
-import type { Stage, TaskLoad } from '../../src/model/index.js'
 import { expandProfile } from '../../src/plan/profiles.js'
-import { parseProfileSpec, PROFILE_NAMES } from '../../src/config/profile.js'
+import { parseProfileSpec } from '../../src/config/profile.js'
+import { PROFILE_NAMES, type Stage, type TaskLoad } from '../../src/model/index.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const EXAMPLE_PLAN = join(root, 'examples', 'jmeter', 'plan.jmx')

@@ -6,7 +6,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadScenario } from '../../src/config/scenario.js'
+import { loadScenario } from '../../src/plan/scenario.js'
 import { LocalFleet } from '../../src/fleet/local.js'
 import { runScenarioOnce } from '../../src/fleet/run.js'
 import { measureSteps } from '../../src/gate/capacity/steps.js'

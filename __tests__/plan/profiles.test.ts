@@ -6,18 +6,15 @@ import {
   customStagesProfile,
   describeProfile,
   expandProfile,
-  stepsFromStages,
-  type ExpandedProfile
+  stepsFromStages
 } from '../../src/plan/profiles.js'
 import {
   parseProfileParam,
   parseProfileSpec,
-  PROFILE_NAMES,
   ProfileParamError,
-  splitParamAssignment,
-  type ProfileName
+  splitParamAssignment
 } from '../../src/config/profile.js'
-import type { Stage } from '../../src/model/index.js'
+import { PROFILE_NAMES, type ExpandedProfile, type ProfileName, type Stage } from '../../src/model/index.js'
 
 const expand = (raw: unknown, vus: number) => expandProfile(parseProfileSpec(raw), vus)
 const total = (p: ExpandedProfile) => p.stages.reduce((a, s) => a + s.durationS, 0)

@@ -7,7 +7,9 @@ import { resolve } from 'node:path'
 import type { ActionInputs } from '../config/inputs.js'
 import { Inputs } from '../constants.js'
 import { ShareError, taskShares } from '../plan/shares.js'
-import { ConfigError, displayPath, loadScenario, type Scenario } from '../config/scenario.js'
+import { displayPath } from '../config/config-file.js'
+import { ConfigError, type Scenario } from '../config/scenario.js'
+import { loadScenario } from '../plan/scenario.js'
 
 /** The action input behind each command-line flag the scenario loader names in its errors. */
 const FLAG_INPUTS: Record<string, string> = {

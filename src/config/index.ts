@@ -1,1 +1,6 @@
 export * from './scenario.js'
+export * from './config-file.js'
+export * from './allow-list.js'
+export * from './fingerprint.js'
+export { parseRequestShorthand, parseThreshold, show } from './values.js'
+export type { ConfigFile, ScenarioConfig } from './schema.js'

@@ -1,6 +1,6 @@
 /**
- * Test-type profiles as written: named presets and their validated parameters. `plan/profiles.ts`
- * expands them into load stages.
+ * Test-type profiles as written: named presets (`PROFILE_NAMES`, in the model) and their validated
+ * parameters. `plan/profiles.ts` expands them into load stages.
  *
  * A profile is written as a name (`profile: stress`) or a mapping with parameters
  * (`profile: { name: stress, multiplier: 3, steps: 6, step-duration: 20s }`). Every preset derives
@@ -27,12 +27,8 @@
  * `perf-gate.yml: scenarios.x.profile.multiplier: expected a number > 1, got "lots"`.
  */
 import { parseDuration } from './duration.js'
-
-export const PROFILE_NAMES = ['load', 'stress', 'spike', 'soak', 'scalability', 'volume'] as const
-export type ProfileName = (typeof PROFILE_NAMES)[number]
-
-/** A parameter value after validation: seconds for durations, bytes for sizes, percent for levels. */
-export type ProfileValue = number | boolean | number[]
+import { show } from './values.js'
+import { PROFILE_NAMES, type ProfileName, type ProfileValue } from '../model/index.js'
 
 /** A profile as written: its name and its parameters, validated but not yet expanded. */
 export interface ProfileSpec {
@@ -132,15 +128,6 @@ export const DURATION_PARAM = 'duration'
 
 // ---------------------------------------------------------------------------------------------
 // Parsing values.
-
-function show(v: unknown): string {
-  if (v === undefined) return 'nothing'
-  if (v === null) return 'null'
-  if (Array.isArray(v)) return 'a list'
-  if (typeof v === 'object') return 'a mapping'
-  const s = typeof v === 'string' ? JSON.stringify(v) : String(v)
-  return s.length > 60 ? s.slice(0, 57) + '...' : s
-}
 
 function toNumber(v: unknown): number {
   if (typeof v === 'number') return v
@@ -300,6 +287,3 @@ export function splitParamAssignment(text: string): { key: string; value: string
   const m = /^\s*([A-Za-z][A-Za-z0-9-]*)\s*[=:]\s*(.*?)\s*$/.exec(text)
   return m && m[2] !== '' ? { key: m[1], value: m[2] } : null
 }
-
-// ---------------------------------------------------------------------------------------------
-// Expansion.

@@ -1,6 +1,7 @@
 /**
  * The shared model: the types every layer may import (engine names, stages, task load, samples,
- * thresholds, profile steps, progress and outcomes). It imports nothing from the rest of `src`.
+ * thresholds, profile names, steps and expansions, progress and outcomes). It imports nothing from
+ * the rest of `src`.
  */
 export * from './engine.js'
 export * from './outcome.js'

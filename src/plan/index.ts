@@ -1,1 +1,3 @@
+export * from './profiles.js'
+export * from './scenario.js'
 export * from './shares.js'

@@ -2,40 +2,8 @@
  * Test-type profiles expanded into load stages, with their constant-load steps and the window a gate
  * run treats as steady. Pure functions, no I/O; `config/profile.ts` describes the presets.
  */
-import type { ProfileStep, Stage } from '../model/index.js'
-import {
-  DURATION_PARAM,
-  PROFILE_PARAMS,
-  ProfileParamError,
-  type ProfileName,
-  type ProfileSpec,
-  type ProfileValue
-} from '../config/profile.js'
-/** A profile turned into stages, with the facts its analysis needs. */
-export interface ExpandedProfile {
-  name: ProfileName
-  /** Every parameter with its value in effect (seconds, bytes, percent), for reports and fingerprints. */
-  params: Record<string, ProfileValue>
-  /** The expected load V the profile was built from. */
-  vus: number
-  stages: Stage[]
-  /** The constant-load phases, in time order. */
-  steps: ProfileStep[]
-  /** The window a gate run treats as steady, seconds from the start; null when there is none. */
-  steady: { fromS: number; toS: number } | null
-  /** Seconds the whole profile runs. */
-  totalS: number
-  /** Whether custom `stages` replaced the preset's shape (the analysis still uses the preset's kind). */
-  custom: boolean
-  /** Spike: the surge ends (the load is back at V) this many seconds after the start. */
-  surgeEndS?: number
-  /** Soak: length of the first and last windows compared, seconds. */
-  windowS?: number
-  /** Stress: end the run once a step breaks an SLO. */
-  stopOnBreak: boolean
-  /** Volume: request body size in bytes. */
-  bodyBytes?: number
-}
+import type { ExpandedProfile, ProfileName, ProfileStep, ProfileValue, Stage } from '../model/index.js'
+import { DURATION_PARAM, PROFILE_PARAMS, ProfileParamError, type ProfileSpec } from '../config/profile.js'
 
 function num(p: Record<string, ProfileValue>, key: string): number {
   return p[key] as number
@@ -181,6 +149,93 @@ function steadyNear(steps: ProfileStep[], vus: number): { fromS: number; toS: nu
   return best ? { fromS: best.holdFromS, toS: best.endS } : null
 }
 
+/** A preset's stages, steps and steady window, with the facts only some presets have. */
+type Shape = Pick<ExpandedProfile, 'stages' | 'steps' | 'steady'> & {
+  extra?: Pick<ExpandedProfile, 'bodyBytes' | 'windowS' | 'surgeEndS'>
+}
+
+/** Ramp up, hold, ramp down: the load and volume presets (volume with its body size). */
+function loadShape(name: 'load' | 'volume') {
+  return (p: Record<string, ProfileValue>, vus: number): Shape => ({
+    ...rampHoldDown(p, vus),
+    ...(name === 'volume' ? { extra: { bodyBytes: num(p, 'body-bytes') } } : {})
+  })
+}
+
+/** Soak: a long hold whose first and last windows (a sixth of the hold by default) are compared. */
+function soakShape(p: Record<string, ProfileValue>, vus: number): Shape {
+  const built = rampHoldDown(p, vus)
+  const hold = num(p, 'hold')
+  const w = num(p, 'window') || whole(hold / 6)
+  if (w * 2 > hold)
+    throw new ProfileParamError('window', `expected at most half of the hold (${hold}s), got ${w}s`)
+  p.window = w
+  return { ...built, extra: { windowS: w } }
+}
+
+/** Stress: `steps` levels evenly up to multiplier × V; the step nearest V is the steady window. */
+function stressShape(p: Record<string, ProfileValue>, vus: number): Shape {
+  const m = num(p, 'multiplier')
+  const levels = evenLevels(Math.round(vus * m), num(p, 'steps'), vus, m)
+  const s = stepped(
+    p,
+    levels,
+    levels.map((_, i) => `step ${i + 1}`),
+    'step-duration',
+    'step-ramp'
+  )
+  return { ...s, steady: steadyNear(s.steps, vus) }
+}
+
+/** Scalability: levels in percent of V, each a distinct whole number of VUs. */
+function scalabilityShape(p: Record<string, ProfileValue>, vus: number): Shape {
+  const pct = p.levels as number[]
+  const levels = pct.map(x => Math.max(1, Math.round((vus * x) / 100)))
+  for (let i = 1; i < levels.length; i++)
+    if (levels[i] <= levels[i - 1])
+      throw new ProfileParamError(
+        'levels',
+        `${pct[i - 1]}% and ${pct[i]}% of ${vus} VUs are both ${levels[i]} VUs; use more vus or fewer levels`
+      )
+  const s = stepped(
+    p,
+    levels,
+    pct.map(x => `${x}%`),
+    'level-duration',
+    'level-ramp'
+  )
+  return { ...s, steady: steadyNear(s.steps, vus) }
+}
+
+/** Spike: baseline at V, a surge to multiplier × V, recovery at V; the baseline is steady. */
+function spikeShape(p: Record<string, ProfileValue>, vus: number): Shape {
+  const surgeVus = Math.round(vus * num(p, 'multiplier'))
+  if (surgeVus <= vus)
+    throw new ProfileParamError('multiplier', `${num(p, 'multiplier')} × ${vus} VUs rounds to no surge`)
+  for (const k of ['ramp-up', 'surge-ramp', 'drop']) atLeast(k, num(p, k), 1)
+  for (const k of ['baseline', 'surge', 'recovery']) atLeast(k, num(p, k), 1)
+  const b = new StageBuilder()
+  b.step('baseline', vus, num(p, 'ramp-up'), num(p, 'baseline'))
+  b.step('surge', surgeVus, num(p, 'surge-ramp'), num(p, 'surge'))
+  b.step('recovery', vus, num(p, 'drop'), num(p, 'recovery'))
+  return {
+    stages: b.stages,
+    steps: b.steps,
+    steady: { fromS: b.steps[0].holdFromS, toS: b.steps[0].endS },
+    extra: { surgeEndS: b.steps[2].holdFromS }
+  }
+}
+
+/** Each preset's shape from its resolved parameters and the expected load. */
+const SHAPES: Record<ProfileName, (p: Record<string, ProfileValue>, vus: number) => Shape> = {
+  load: loadShape('load'),
+  volume: loadShape('volume'),
+  soak: soakShape,
+  stress: stressShape,
+  scalability: scalabilityShape,
+  spike: spikeShape
+}
+
 /**
  * Expands a profile for an expected load of `vus` VUs into stages, steps and facts. Throws a
  * ProfileParamError naming the parameter when the combination cannot be built.
@@ -189,75 +244,7 @@ export function expandProfile(spec: ProfileSpec, vus: number): ExpandedProfile {
   if (!Number.isInteger(vus) || vus < 1)
     throw new ProfileParamError('vus', `expected a positive integer, got ${vus}`)
   const p = resolveParams(spec)
-  let built: Pick<ExpandedProfile, 'stages' | 'steps' | 'steady'>
-  const extra: Partial<ExpandedProfile> = {}
-  switch (spec.name) {
-    case 'load':
-    case 'volume':
-      built = rampHoldDown(p, vus)
-      if (spec.name === 'volume') extra.bodyBytes = num(p, 'body-bytes')
-      break
-    case 'soak': {
-      built = rampHoldDown(p, vus)
-      const hold = num(p, 'hold')
-      const w = num(p, 'window') || whole(hold / 6)
-      if (w * 2 > hold)
-        throw new ProfileParamError('window', `expected at most half of the hold (${hold}s), got ${w}s`)
-      p.window = w
-      extra.windowS = w
-      break
-    }
-    case 'stress': {
-      const m = num(p, 'multiplier')
-      const levels = evenLevels(Math.round(vus * m), num(p, 'steps'), vus, m)
-      const s = stepped(
-        p,
-        levels,
-        levels.map((_, i) => `step ${i + 1}`),
-        'step-duration',
-        'step-ramp'
-      )
-      built = { ...s, steady: steadyNear(s.steps, vus) }
-      break
-    }
-    case 'scalability': {
-      const pct = p.levels as number[]
-      const levels = pct.map(x => Math.max(1, Math.round((vus * x) / 100)))
-      for (let i = 1; i < levels.length; i++)
-        if (levels[i] <= levels[i - 1])
-          throw new ProfileParamError(
-            'levels',
-            `${pct[i - 1]}% and ${pct[i]}% of ${vus} VUs are both ${levels[i]} VUs; use more vus or fewer levels`
-          )
-      const s = stepped(
-        p,
-        levels,
-        pct.map(x => `${x}%`),
-        'level-duration',
-        'level-ramp'
-      )
-      built = { ...s, steady: steadyNear(s.steps, vus) }
-      break
-    }
-    case 'spike': {
-      const surgeVus = Math.round(vus * num(p, 'multiplier'))
-      if (surgeVus <= vus)
-        throw new ProfileParamError('multiplier', `${num(p, 'multiplier')} × ${vus} VUs rounds to no surge`)
-      for (const k of ['ramp-up', 'surge-ramp', 'drop']) atLeast(k, num(p, k), 1)
-      for (const k of ['baseline', 'surge', 'recovery']) atLeast(k, num(p, k), 1)
-      const b = new StageBuilder()
-      b.step('baseline', vus, num(p, 'ramp-up'), num(p, 'baseline'))
-      b.step('surge', surgeVus, num(p, 'surge-ramp'), num(p, 'surge'))
-      b.step('recovery', vus, num(p, 'drop'), num(p, 'recovery'))
-      extra.surgeEndS = b.steps[2].holdFromS
-      built = {
-        stages: b.stages,
-        steps: b.steps,
-        steady: { fromS: b.steps[0].holdFromS, toS: b.steps[0].endS }
-      }
-      break
-    }
-  }
+  const { extra, ...built } = SHAPES[spec.name](p, vus)
   const totalS = built.stages.reduce((a, s) => a + s.durationS, 0)
   return {
     name: spec.name,

@@ -4,7 +4,8 @@
  */
 import { SCENARIO_OPTIONS, scenarioFlagsOf } from '../scenario-flags.js'
 import { resolve } from 'node:path'
-import { displayPath, loadScenario } from '../../config/scenario.js'
+import { displayPath } from '../../config/config-file.js'
+import { loadScenario } from '../../plan/scenario.js'
 import { profileSeconds } from '../../fleet/plan.js'
 import { k6ThresholdsCrossed, runProblems, runScenarioOnce } from '../../fleet/run.js'
 import type { FleetProgress } from '../../model/index.js'

@@ -9,8 +9,8 @@
  */
 import type { GateOptions } from '../options.js'
 import type { Slo } from '../slo.js'
-import type { ProfileName } from '../../config/profile.js'
-import type { ExpandedProfile } from '../../plan/profiles.js'
+import type { ProfileName } from '../../model/index.js'
+import type { ExpandedProfile } from '../../model/index.js'
 import type { ResultView } from '../../results/query.js'
 import { analyzeHold, type HoldAnalysis } from './hold.js'
 import { analyzeScalability, type ScalabilityAnalysis } from './scalability.js'

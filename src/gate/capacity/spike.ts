@@ -6,7 +6,7 @@
  */
 import { evaluateSlos } from '../slo-evaluate.js'
 import type { Slo } from '../slo.js'
-import type { ExpandedProfile } from '../../plan/profiles.js'
+import type { ExpandedProfile } from '../../model/index.js'
 import type { ResultView } from '../../results/query.js'
 import type { Window } from '../../results/window.js'
 import { measureSteps, profileStartMs, stepSlos, type StepResult } from './steps.js'
