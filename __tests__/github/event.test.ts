@@ -1,4 +1,4 @@
-import { describeEvent } from '../../src/report/github.js'
+import { describeEvent } from '../../src/report/github-event.js'
 
 const repoJson = (id: number, full: string) => ({
   id,

@@ -1,8 +1,9 @@
 /**
  * The action's fleet for a scenario, the same for every mode that runs load: a LocalFleet whose
  * runner PIDs are saved for the post step, or a Fargate fleet (sized, priced, authenticated) whose
- * task ARNs are saved. Also the baseline store, with the assumed AWS credentials for an S3 store,
- * and the fork policy: a fork pull request never reaches AWS.
+ * task ARNs are saved. Also the run source of the gate and baseline modes, the baseline store, with
+ * the assumed AWS credentials for an S3 store, and the fork policy: a fork pull request never
+ * reaches AWS.
  */
 import * as core from '@actions/core'
 import type { S3ClientConfig } from '@aws-sdk/client-s3'
@@ -14,23 +15,21 @@ import { Outputs, State } from '../constants.js'
 import { LocalFleet } from '../fleet/local.js'
 import type { Fleet } from '../fleet/types.js'
 import { prepareFargate } from '../jobs/fargate.js'
-import type { FleetCostSpec } from '../jobs/run-cost.js'
-import { setOutputs, writeJobSummary, type EventInfo } from '../report/github.js'
+import { buildRunSource, type FleetSetup, type RunSource, type SourceSpec } from '../jobs/source.js'
+import type { EventInfo } from '../report/github-event.js'
+import { setOutputs, writeJobSummary } from '../report/github.js'
 import { redactText, registerSecret } from '../report/redact.js'
+import { scenarioFromInputs } from './scenario.js'
 
-export interface ActionFleet {
-  fleet: Fleet
-  /** The scenario as the fleet runs it (a Fargate fleet sets the task count and fingerprint). */
-  scenario: Scenario
-  /** Regions and their task counts, in task order (Fargate). */
-  regions?: { region: string; tasks: number }[]
-  /** AWS client settings with the assumed credentials (Fargate), for an S3 baseline store. */
-  awsConfig?: S3ClientConfig
-  /** The fleet's size and kind, for the reports' cost estimate. */
-  fleetCost: FleetCostSpec
-}
+/** The action's fleet: a fleet is always set up (never the default of one per run). */
+export type ActionFleet = FleetSetup & { fleet: Fleet }
 
 const log = (m: string) => core.info(`perf-gate: ${redactText(m)}`)
+
+/** The folder the action works in: the checked-out repository. */
+export function workspace(): string {
+  return process.env.GITHUB_WORKSPACE || process.cwd()
+}
 
 /**
  * With `backend: fargate` on a fork pull request: says why nothing ran (notice, summary,
@@ -118,5 +117,32 @@ export function actionBaselineStore(
         }
       : {}),
     github: { token: inputs.githubToken, baseBranch: event.baseRef ?? undefined }
+  })
+}
+
+/**
+ * The run source of the gate and baseline modes: the result files (`backend: none`), or the
+ * scenario of the inputs on their fleet, sized for every run the mode may make. Null when the fork
+ * policy skipped the run.
+ */
+export function actionRunSource(
+  inputs: ActionInputs,
+  event: EventInfo,
+  cwd: string
+): Promise<RunSource | null> {
+  const spec: SourceSpec =
+    inputs.backend === 'none'
+      ? { kind: 'import', results: inputs.results, scenario: inputs.scenario || 'default' }
+      : { kind: 'fleet', backend: inputs.backend, load: () => scenarioFromInputs(inputs, cwd) }
+  const runs = inputs.mode === 'baseline' ? inputs.replicates : 1 + inputs.gate.confirmReplicates
+  return buildRunSource(spec, {
+    cwd,
+    env: process.env,
+    log,
+    warn: m => core.warning(`perf-gate: ${m}`),
+    skip: scenario => skippedForFork(inputs, event, scenario.name),
+    fleet: scenario => actionFleet(inputs, event, scenario, { runs }),
+    announce: (scenario, replicate) =>
+      core.info(`perf-gate: ${scenario.name} run ${replicate + 1}: ${scenario.engine}, ${scenario.vus} VUs`)
   })
 }

@@ -9,30 +9,69 @@
  * shared with `perf-gate stress`.
  */
 import * as core from '@actions/core'
-import { mkdir, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import type { BaselineStore } from '../baseline/store.js'
 import { InputError, type ActionInputs } from '../config/inputs.js'
-import { scenarioFromInputs } from './scenario.js'
+import type { Scenario } from '../config/scenario.js'
 import { Inputs, Outputs, State } from '../constants.js'
-import { actionBaselineStore, actionFleet, skippedForFork } from './fleet.js'
 import { runScenarioOnce } from '../fleet/run.js'
-import { parseSlos } from '../gate/slo.js'
-import {
-  capacityReportInput,
-  runStressJob,
-  stressHtmlInput,
-  type StressReportContext
-} from '../jobs/stress.js'
-import { reportArtifactName, uploadReportArtifact, writeReportFiles } from '../report/artifact.js'
-import { renderCapacityMarkdown } from '../report/capacity.js'
-import { setOutputs, writeJobSummary, type EventInfo } from '../report/github.js'
-import { renderHtml } from '../report/html.js'
+import { parseSlos, type Slo } from '../gate/slo.js'
+import { actionConclusion } from '../jobs/exit.js'
+import { publishDocument } from '../jobs/publish.js'
+import { scenarioSlos } from '../jobs/source.js'
+import { runStressJob, type StressJobContext } from '../jobs/stress.js'
+import { stressDocument, type StressReportContext } from '../jobs/stress-report.js'
+import { reportArtifactName } from '../report/artifact.js'
+import type { EventInfo } from '../report/github-event.js'
+import { setOutputs } from '../report/github.js'
 import { redactText } from '../report/redact.js'
-import { errorMessage } from '../util/index.js'
+import { actionBaselineStore, actionFleet, skippedForFork, workspace, type ActionFleet } from './fleet.js'
+import { commentKey, endStep, GitHubPublisher } from './publisher.js'
+import { scenarioFromInputs } from './scenario.js'
 
 /** The profile a stress run uses when neither the inputs nor the scenario name one. */
 export const DEFAULT_STRESS_PROFILE = 'stress'
+
+const log = (m: string) => core.info(`perf-gate: ${redactText(m)}`)
+
+/** The stress job's context from the inputs and the event. */
+function stressContext(
+  inputs: ActionInputs,
+  event: EventInfo,
+  scenario: Scenario,
+  run: { slos: Slo[]; store: BaselineStore }
+): StressJobContext {
+  return {
+    repo: `${event.owner}/${event.repo}`,
+    commit: event.headSha,
+    ref: event.headRef ?? '',
+    scenario,
+    slos: run.slos,
+    store: run.store,
+    targetRps: inputs.targetRps,
+    instances: inputs.instances,
+    gate: { alpha: inputs.gate.alpha, minEffect: inputs.gate.minEffect },
+    log
+  }
+}
+
+/** The stress report's context: the fleet's cost, and the time to first request from the step's start. */
+function stressReportContext(
+  inputs: ActionInputs,
+  event: EventInfo,
+  setup: ActionFleet
+): StressReportContext {
+  const key = commentKey(inputs, setup.scenario.name)
+  return {
+    key,
+    backend: inputs.backend,
+    commit: event.headSha,
+    runUrl: event.runUrl,
+    artifactName: inputs.artifact ? reportArtifactName(key) : null,
+    fleet: setup.fleetCost,
+    // The action's process starts with its step: the time to first request counts from there.
+    stepStartMs: performance.timeOrigin
+  }
+}
 
 /** Runs `mode: stress`; throws (one line) for bad inputs, reports everything else. */
 export async function runStressMode(
@@ -45,74 +84,29 @@ export async function runStressMode(
       Inputs.Backend,
       'stress mode runs the load itself: use backend "local" (this runner) or "fargate" (a fleet)'
     )
-  const cwd = process.env.GITHUB_WORKSPACE || process.cwd()
+  const cwd = workspace()
   const given = await scenarioFromInputs(inputs, cwd, DEFAULT_STRESS_PROFILE)
-  const slos = parseSlos(inputs.overrides.thresholds, `input '${Inputs.Thresholds}'`)
-  slos.push(
-    ...parseSlos(
-      given.thresholds.map(t => `${t.metric}: ${t.expr}`),
-      `scenario ${given.name} thresholds`
-    )
-  )
+  const slos = [
+    ...parseSlos(inputs.overrides.thresholds, `input '${Inputs.Thresholds}'`),
+    ...scenarioSlos(given)
+  ]
   if (await skippedForFork(inputs, event, given.name)) return
-  const { fleet, scenario, regions, awsConfig, fleetCost } = await actionFleet(inputs, event, given, {
-    runs: 1,
-    targetRps: inputs.targetRps
-  })
-  const store = await actionBaselineStore(inputs, event, cwd, awsConfig)
+  const setup = await actionFleet(inputs, event, given, { runs: 1, targetRps: inputs.targetRps })
+  const { fleet, scenario, regions } = setup
+  const store = await actionBaselineStore(inputs, event, cwd, setup.awsConfig)
   core.saveState(State.Started, '1')
-  const log = (m: string) => core.info(`perf-gate: ${redactText(m)}`)
   const job = await runStressJob(
-    {
-      repo: `${event.owner}/${event.repo}`,
-      commit: event.headSha,
-      ref: event.headRef ?? '',
-      scenario,
-      slos,
-      store,
-      targetRps: inputs.targetRps,
-      instances: inputs.instances,
-      gate: { alpha: inputs.gate.alpha, minEffect: inputs.gate.minEffect },
-      log
-    },
+    stressContext(inputs, event, scenario, { slos, store }),
     ({ onProgress, signal: stop }) =>
       runScenarioOnce(scenario, { env: process.env, fleet, regions, onProgress, stop, signal, log })
   )
-
-  const key = inputs.commentKey || [scenario.name, process.env.GITHUB_JOB].filter(Boolean).join('/')
-  const artifactName = inputs.artifact ? reportArtifactName(key) : null
-  const rctx: StressReportContext = {
-    key,
-    backend: inputs.backend,
-    commit: event.headSha,
-    runUrl: event.runUrl,
-    artifactName,
-    fleet: fleetCost,
-    // The action's process starts with its step: the time to first request counts from there.
-    stepStartMs: performance.timeOrigin
-  }
-  const markdown = renderCapacityMarkdown(capacityReportInput(rctx, scenario, slos, job))
-  const html = stressHtmlInput(rctx, scenario, job)
-  const outDir = join(process.env.RUNNER_TEMP || tmpdir(), 'perf-gate', key.replace(/[^A-Za-z0-9_.-]+/g, '-'))
-  await mkdir(outDir, { recursive: true })
-  const files = await writeReportFiles(outDir, job.run, html ? renderHtml(html) : '', markdown)
-  if (job.record) await writeFile(join(outDir, 'capacity.json'), JSON.stringify(job.record) + '\n')
-  if (artifactName) {
-    try {
-      const up = await uploadReportArtifact(artifactName, files)
-      if (up.reason) core.info(`perf-gate: report artifact not uploaded: ${up.reason}`)
-    } catch (e) {
-      core.warning(`perf-gate could not upload the report artifact: ${errorMessage(e)}`)
-    }
-  }
-  await writeJobSummary(markdown)
-  setOutputs({
-    [Outputs.Verdict]: job.outcome,
-    [Outputs.ResultJson]: files.resultJson,
-    [Outputs.ReportHtml]: files.reportHtml,
-    [Outputs.CapacityRps]: job.record?.capacityRps ?? undefined
-  })
-  const line = `perf-gate ${scenario.name} (${scenario.profile?.name}): ${job.analysis?.sentence ?? 'no analysis'}`
-  if (job.outcome === 'PASS') core.info(line)
-  else core.setFailed(redactText(`${line} — ${job.reasons.join('; ')}`))
+  const rctx = stressReportContext(inputs, event, setup)
+  await publishDocument(
+    new GitHubPublisher(inputs, event),
+    stressDocument(rctx, scenario, slos, job),
+    rctx.artifactName ?? null
+  )
+  setOutputs({ [Outputs.Verdict]: job.outcome, [Outputs.CapacityRps]: job.record?.capacityRps ?? undefined })
+  const subject = `${scenario.name} (${scenario.profile?.name})`
+  endStep(actionConclusion({ ...job, subject, sentence: job.analysis?.sentence }, 'stress'))
 }

@@ -5,7 +5,6 @@
  * It never gates: the outcome is PASS when the run could be analysed (whatever the SLOs did) and
  * ERROR when it could not, or when the record could not be stored.
  */
-import { estimateRunCost, firstRequestAfter, type FleetCostSpec } from './run-cost.js'
 import type { BaselineStore } from '../baseline/store.js'
 import { capacityId, CAPACITY_SCHEMA, CAPACITY_VERSION, type CapacityRecord } from '../baseline/capacity.js'
 import type { Scenario } from '../config/scenario.js'
@@ -19,9 +18,7 @@ import { StepStopRule, type StopDecision } from '../gate/stop-rule.js'
 import { describeProfile } from '../plan/profiles.js'
 import type { RunResult } from '../results/model.js'
 import { ResultView } from '../results/query.js'
-import type { CapacityReportInput, RegionCapacity } from '../report/capacity.js'
-import type { ReportInput } from '../report/types.js'
-import { advisoryMetric } from './report-input.js'
+import type { RegionCapacity } from '../report/capacity.js'
 import { errorMessage } from '../util/index.js'
 
 export interface StressJobContext {
@@ -159,21 +156,26 @@ export function capacityRecordOf(
   }
 }
 
-/** Runs the stress job (see the module comment). */
-export async function runStressJob(ctx: StressJobContext, runOnce: StressRunOnce): Promise<StressJobResult> {
-  const profile = ctx.scenario.profile
-  if (!profile) throw new Error(`scenario ${ctx.scenario.name} has no profile; a stress run needs one`)
-  const now = ctx.now ?? Date.now
-  ctx.log(describeProfile(profile))
-  const judged = stepSlos(ctx.slos)
+/** The rule that ends a stepped stress profile after the first step that breaks an SLO, if any. */
+function stopRuleFor(profile: ExpandedProfile, slos: readonly Slo[], log: (m: string) => void) {
+  const judged = stepSlos(slos)
   const rule =
     profile.stopOnBreak && profile.steps.length > 1 ? new StepStopRule(profile.steps, judged) : null
   if (profile.stopOnBreak && rule && !rule.active)
-    ctx.log(
+    log(
       judged.length
         ? 'none of the SLOs can be judged while the run goes on (only latency, error rate and request rate of the whole run can); the profile runs to its end'
         : 'no SLOs: the steps are measured, not judged, and the profile runs to its end'
     )
+  return rule
+}
+
+/** Runs the scenario once, fed to the stop rule; `stop` is its decision when it ended the run. */
+async function runWatched(
+  runOnce: StressRunOnce,
+  rule: StepStopRule | null,
+  log: (m: string) => void
+): Promise<{ run: RunResult; stop: StopDecision | null }> {
   const stopper = new AbortController()
   let stop: StopDecision | null = null
   const run = await runOnce({
@@ -183,23 +185,69 @@ export async function runStressJob(ctx: StressJobContext, runOnce: StressRunOnce
       const d = rule.feed(p)
       if (d) {
         stop = d
-        ctx.log(d.reason)
+        log(d.reason)
         stopper.abort(new Error('stress step broke an SLO'))
       }
     }
   })
+  return { run, stop }
+}
+
+/** The capacity plan for the context's target throughput, when the run sustained any. */
+function planFor(ctx: StressJobContext, analysis: CapacityAnalysis, reasons: string[]): CapacityPlan | null {
+  const sustained = sustainedRps(analysis)
+  const plan =
+    ctx.targetRps && ctx.targetRps > 0 && sustained !== null && sustained > 0
+      ? capacityPlan(sustained, ctx.targetRps, ctx.instances ?? null)
+      : null
+  if (ctx.targetRps && !plan)
+    reasons.push('capacity planning skipped: the run sustained no measurable throughput')
+  if (plan) ctx.log(plan.sentence)
+  return plan
+}
+
+/**
+ * Stores the capacity record and reads the history it joins. Returns the error when the record
+ * could not be stored; a history that cannot be read is a remark added to `reasons`.
+ */
+async function keepCapacityRecord(
+  ctx: StressJobContext & { store: BaselineStore },
+  record: CapacityRecord,
+  reasons: string[]
+): Promise<{ history: CapacityRecord[]; error: string | null }> {
+  try {
+    await ctx.store.putCapacity(record)
+    ctx.log(`stored capacity record ${record.id} in ${ctx.store.location}`)
+  } catch (e) {
+    return { history: [], error: `the capacity record could not be stored: ${errorMessage(e)}` }
+  }
+  try {
+    const history = await ctx.store.listCapacity({
+      repo: ctx.repo,
+      scenario: ctx.scenario.name,
+      fingerprint: ctx.scenario.fingerprint,
+      limit: ctx.historyLimit ?? 20
+    })
+    if (!history.some(r => r.id === record.id)) history.push(record)
+    return { history, error: null }
+  } catch (e) {
+    reasons.push(`the capacity history could not be read: ${errorMessage(e)}`)
+    return { history: [record], error: null }
+  }
+}
+
+/** Runs the stress job (see the module comment). */
+export async function runStressJob(ctx: StressJobContext, runOnce: StressRunOnce): Promise<StressJobResult> {
+  const profile = ctx.scenario.profile
+  if (!profile) throw new Error(`scenario ${ctx.scenario.name} has no profile; a stress run needs one`)
+  const now = ctx.now ?? Date.now
+  ctx.log(describeProfile(profile))
+  const rule = stopRuleFor(profile, ctx.slos, ctx.log)
+  const { run, stop } = await runWatched(runOnce, rule, ctx.log)
   const stopped = stop !== null
   const reasons = runTrouble(run, stopped)
   const hasData = run.tasks.some(t => Object.keys(t.labels).length > 0)
-  const base = {
-    run,
-    profile,
-    stop,
-    plan: null,
-    record: null,
-    history: [] as CapacityRecord[],
-    regions: [] as RegionCapacity[]
-  }
+  const base = { run, profile, stop, plan: null, record: null, history: [], regions: [] as RegionCapacity[] }
   if (!hasData)
     return {
       ...base,
@@ -216,187 +264,11 @@ export async function runStressJob(ctx: StressJobContext, runOnce: StressRunOnce
     reasons.push(
       `no step of the profile could be measured: each hold needs at least one whole result interval (${view.intervalMs / 1000} s) with requests`
     )
-  const sustained = sustainedRps(analysis)
-  const plan =
-    ctx.targetRps && ctx.targetRps > 0 && sustained !== null && sustained > 0
-      ? capacityPlan(sustained, ctx.targetRps, ctx.instances ?? null)
-      : null
-  if (ctx.targetRps && !plan)
-    reasons.push('capacity planning skipped: the run sustained no measurable throughput')
-  if (plan) ctx.log(plan.sentence)
+  const plan = planFor(ctx, analysis, reasons)
   if (reasons.length) return { ...base, outcome: 'ERROR', reasons, view, analysis, plan }
-
-  let record: CapacityRecord | null = null
-  let history: CapacityRecord[] = []
-  if (ctx.store) {
-    record = capacityRecordOf(ctx, run, analysis, stopped, now())
-    try {
-      await ctx.store.putCapacity(record)
-      ctx.log(`stored capacity record ${record.id} in ${ctx.store.location}`)
-    } catch (e) {
-      return {
-        ...base,
-        outcome: 'ERROR',
-        reasons: [`the capacity record could not be stored: ${errorMessage(e)}`],
-        view,
-        analysis,
-        plan,
-        record
-      }
-    }
-    try {
-      history = await ctx.store.listCapacity({
-        repo: ctx.repo,
-        scenario: ctx.scenario.name,
-        fingerprint: ctx.scenario.fingerprint,
-        limit: ctx.historyLimit ?? 20
-      })
-      if (!history.some(r => r.id === record!.id)) history.push(record)
-    } catch (e) {
-      history = [record]
-      reasons.push(`the capacity history could not be read: ${errorMessage(e)}`)
-    }
-  }
-  return { ...base, outcome: 'PASS', reasons, view, analysis, plan, record, history }
-}
-
-export interface StressReportContext {
-  key: string
-  backend: string
-  commit?: string | null
-  runUrl?: string | null
-  artifactName?: string | null
-  /** The fleet the run used, for its estimated cost. */
-  fleet?: FleetCostSpec
-  /** When the step started, epoch ms, for the time to first request. */
-  stepStartMs?: number
-}
-
-/** The estimated cost and the time to first request of a stress run, for its reports. */
-function fleetFacts(ctx: StressReportContext, run: RunResult | null) {
-  const cost = ctx.fleet && run ? estimateRunCost(ctx.fleet, [run]) : null
-  return {
-    costUsd: cost?.usd ?? null,
-    costDetail: cost?.detail ?? null,
-    firstRequest: run && ctx.stepStartMs !== undefined ? firstRequestAfter(ctx.stepStartMs, run) : null
-  }
-}
-
-/** The capacity report's input for a stress job. */
-export function capacityReportInput(
-  ctx: StressReportContext,
-  scenario: Scenario,
-  slos: readonly Slo[],
-  job: StressJobResult
-): CapacityReportInput {
-  const view = job.view
-  const all = view?.allWindow()
-  const series = view
-    ? view
-        .series({ window: 'all' }, 120)
-        .filter((p, i, a) => p.requests > 0 || (i > 0 && i < a.length - 1))
-        .map(p => ({
-          startMs: p.startMs,
-          rps: p.rps,
-          p50Ms: p.p50Ms,
-          p95Ms: p.p95Ms,
-          p99Ms: p.p99Ms,
-          users: p.users
-        }))
-    : []
-  return {
-    scenario: scenario.name,
-    outcome: job.outcome,
-    reasons: job.reasons,
-    profile: {
-      name: job.profile.name,
-      description: describeProfile(job.profile),
-      params: job.profile.params
-    },
-    analysis: job.analysis,
-    plan: job.plan,
-    stopped: job.stop?.reason ?? null,
-    slos: stepSlos(slos).map(s => s.text),
-    regions: job.regions,
-    series,
-    history: job.history,
-    facts: {
-      engine: scenario.engine,
-      backend: ctx.backend,
-      tasks: job.run?.tasks.length ?? 0,
-      durationS: all ? (all.endMs - all.startMs) / 1000 : 0,
-      commit: ctx.commit ?? null,
-      runUrl: ctx.runUrl ?? null,
-      artifactName: ctx.artifactName ?? null,
-      ...fleetFacts(ctx, job.run ?? null)
-    }
-  }
-}
-
-/** The HTML report's input for a stress run: this run's figures over its whole length, no gate. */
-export function stressHtmlInput(
-  ctx: StressReportContext,
-  scenario: Scenario,
-  job: StressJobResult
-): ReportInput | null {
-  const view = job.view
-  if (!view || !job.run) return null
-  const cur = view.stats({ window: 'all' })
-  const all = view.allWindow()
-  return {
-    key: ctx.key,
-    scenario: scenario.name,
-    title: `perf-gate ${job.profile.name}: ${scenario.name}`,
-    mode: 'stress',
-    verdict: {
-      outcome: job.outcome,
-      provisional: false,
-      reasons: [job.analysis?.sentence ?? '', ...job.reasons].filter(Boolean),
-      baselines: 0,
-      replicates: 1
-    },
-    metrics: [
-      advisoryMetric('p50', 'p50 latency', 'ms', cur.p50Ms),
-      advisoryMetric('p95', 'p95 latency', 'ms', cur.p95Ms),
-      advisoryMetric('p99', 'p99 latency', 'ms', cur.p99Ms),
-      advisoryMetric('error_rate', 'Error rate', '%', cur.errorRate * 100),
-      advisoryMetric('throughput', 'Throughput', 'rps', cur.rps)
-    ],
-    slos: [],
-    labels: Object.entries(view.statsByLabel({ window: 'all' })).map(([label, s]) => ({
-      label,
-      requests: s.requests,
-      errorRate: s.errorRate,
-      p50: s.p50Ms,
-      p95: s.p95Ms,
-      p99: s.p99Ms,
-      baseline: null
-    })),
-    series: view.series({ window: 'all' }, 60).map(p => ({
-      startMs: p.startMs,
-      rps: p.rps,
-      p50Ms: p.p50Ms,
-      p95Ms: p.p95Ms,
-      p99Ms: p.p99Ms,
-      users: p.users
-    })),
-    baselinePercentiles: null,
-    currentPercentiles: { p50: cur.p50Ms, p90: cur.p90Ms, p95: cur.p95Ms, p99: cur.p99Ms },
-    facts: {
-      backend: ctx.backend,
-      regions: view.regions(),
-      tasks: job.run.tasks.length,
-      vus: scenario.vus,
-      durationS: (all.endMs - all.startMs) / 1000,
-      engine: scenario.engine,
-      engineVersion: job.run.tasks[0]?.task.engineVersion || null,
-      steadyWindow: null,
-      missingTasks: job.run.run.missingTasks,
-      ...fleetFacts(ctx, job.run),
-      runUrl: ctx.runUrl ?? null,
-      commit: ctx.commit ?? null
-    },
-    pr: null,
-    artifact: ctx.artifactName ? { name: ctx.artifactName } : null
-  }
+  if (!ctx.store) return { ...base, outcome: 'PASS', reasons, view, analysis, plan }
+  const record = capacityRecordOf(ctx, run, analysis, stopped, now())
+  const kept = await keepCapacityRecord({ ...ctx, store: ctx.store }, record, reasons)
+  if (kept.error) return { ...base, outcome: 'ERROR', reasons: [kept.error], view, analysis, plan, record }
+  return { ...base, outcome: 'PASS', reasons, view, analysis, plan, record, history: kept.history }
 }

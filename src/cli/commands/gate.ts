@@ -4,24 +4,22 @@
  * pull request gets. `--baseline` stores runs as baselines instead (the nightly job).
  */
 import { SCENARIO_OPTIONS, scenarioFlagsOf } from '../scenario-flags.js'
-import { spawnSync } from 'node:child_process'
-import { createBaselineStore, DEFAULT_BASELINE_STORE } from '../../baseline/index.js'
-import { InputError, parseFraction, parseInteger } from '../../config/inputs.js'
-import { loadScenario } from '../../plan/scenario.js'
-import { runScenarioOnce } from '../../fleet/run.js'
+import { DEFAULT_BASELINE_STORE } from '../../baseline/index.js'
+import { parseFraction, parseInteger } from '../../config/inputs.js'
 import { GateLabelsError, parseGateLabels, type GateLabels } from '../../config/gate-labels.js'
-import { parseSlos, SloParseError } from '../../gate/slo.js'
-import { importRunResult } from '../../jobs/import.js'
-import { runBaselineJob, runGateJob, type JobContext, type RunOnce } from '../../jobs/gate.js'
-import { baselineReportInput, gateReportInput, type ReportContext } from '../../jobs/report-input.js'
-import { writeReportFiles } from '../../report/artifact.js'
-import { renderHtml } from '../../report/html.js'
-import { renderJobSummary } from '../../report/markdown.js'
+import { loadScenario } from '../../plan/scenario.js'
+import { cliConclusion, exitCodeFor } from '../../jobs/exit.js'
+import type { GateOptions } from '../../gate/options.js'
+import { judgeRun, type JudgeSettings } from '../../jobs/judge.js'
+import { LOCAL_PLAN, publishReport } from '../../jobs/publish.js'
+import { buildRunSource, type RunSource } from '../../jobs/source.js'
 import { redactText } from '../../report/redact.js'
 import { parseFlags } from '../args.js'
-import { EXIT_FAILED, EXIT_OK, UsageError } from '../errors.js'
+import { EXIT_OK, UsageError } from '../errors.js'
 import type { CliIO } from '../io.js'
 import { onInterrupt } from '../interrupt.js'
+import { cliBaselineStore, flagValue, runOrigin, thresholdSlos } from '../job-flags.js'
+import { TerminalPublisher } from '../publisher.js'
 import type { Command } from './types.js'
 
 const HELP = `Usage: perf-gate gate [options]
@@ -77,20 +75,63 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false }
 } as const
 
-function git(cwd: string, args: string[]): string {
-  const r = spawnSync('git', args, { cwd, encoding: 'utf8' })
-  return r.status === 0 ? r.stdout.trim() : ''
+type GateValues = ReturnType<typeof parseFlags<typeof OPTIONS>>['values']
+
+/** The decision rule's flags. */
+function ruleFlags(values: GateValues): Partial<GateOptions> {
+  return {
+    confirmReplicates: flagValue(() =>
+      parseInteger('confirm-replicates', values['confirm-replicates'] ?? '', 4, 0, 20)
+    ),
+    maxBaselines: flagValue(() => parseInteger('max-baselines', values['max-baselines'] ?? '', 30, 2, 1000)),
+    minBaselines: flagValue(() => parseInteger('min-baselines', values['min-baselines'] ?? '', 10, 2, 1000)),
+    minEffect: flagValue(() => parseFraction('min-effect', values['min-effect'] ?? '', 0.03)),
+    alpha: flagValue(() => parseFraction('alpha', values.alpha ?? '', 0.01, 0.5)),
+    provisionalThreshold: flagValue(() =>
+      parseFraction('provisional-threshold', values['provisional-threshold'] ?? '', 0.1, 10)
+    )
+  }
 }
 
-/** Flag values are validated by the same parsers as the action's inputs; errors name the flag. */
-function flag<T>(fn: () => T): T {
+/** `--gate-labels`, when given. */
+function gateLabelsFlag(values: GateValues): GateLabels | undefined {
+  if (!values['gate-labels']?.length) return undefined
   try {
-    return fn()
+    return parseGateLabels(values['gate-labels'])
   } catch (e) {
-    if (e instanceof InputError)
-      throw new UsageError(`--${e.input}: ${e.message.replace(/^input '[^']+': /, '')}`)
+    if (e instanceof GateLabelsError) throw new UsageError(`--gate-labels: ${e.message}`)
     throw e
   }
+}
+
+/** The run source: the `--results` files, or the scenario run on this machine. */
+async function cliRunSource(values: GateValues, io: CliIO, log: (m: string) => void): Promise<RunSource> {
+  const source = await buildRunSource(
+    values.results?.length
+      ? { kind: 'import', results: values.results, scenario: values.scenario ?? 'default' }
+      : {
+          kind: 'fleet',
+          backend: 'local',
+          load: () =>
+            loadScenario({
+              config: values.config,
+              scenario: values.scenario,
+              flags: scenarioFlagsOf(values),
+              cwd: io.cwd
+            })
+        },
+    {
+      cwd: io.cwd,
+      env: io.env,
+      log,
+      warn: m => io.stderr.write(`perf-gate gate: ${m}\n`),
+      fleet: async scenario => ({ scenario, fleetCost: { kind: 'local' } }),
+      announce: (scenario, replicate) =>
+        log(`run ${replicate + 1}: ${scenario.engine}, ${scenario.vus} VUs against ${scenario.target}`)
+    }
+  )
+  // Without a skip rule a source is always built.
+  return source!
 }
 
 export const gateCommand: Command = {
@@ -104,136 +145,29 @@ export const gateCommand: Command = {
       return EXIT_OK
     }
     const log = (m: string) => io.stderr.write(`perf-gate gate: ${redactText(m)}\n`)
-    const gate = {
-      confirmReplicates: flag(() =>
-        parseInteger('confirm-replicates', values['confirm-replicates'] ?? '', 4, 0, 20)
-      ),
-      maxBaselines: flag(() => parseInteger('max-baselines', values['max-baselines'] ?? '', 30, 2, 1000)),
-      minBaselines: flag(() => parseInteger('min-baselines', values['min-baselines'] ?? '', 10, 2, 1000)),
-      minEffect: flag(() => parseFraction('min-effect', values['min-effect'] ?? '', 0.03)),
-      alpha: flag(() => parseFraction('alpha', values.alpha ?? '', 0.01, 0.5)),
-      provisionalThreshold: flag(() =>
-        parseFraction('provisional-threshold', values['provisional-threshold'] ?? '', 0.1, 10)
-      )
-    }
-    let gateLabels: GateLabels | undefined
-    if (values['gate-labels']?.length) {
-      try {
-        gateLabels = parseGateLabels(values['gate-labels'])
-      } catch (e) {
-        if (e instanceof GateLabelsError) throw new UsageError(`--gate-labels: ${e.message}`)
-        throw e
-      }
-    }
-    const replicates = flag(() => parseInteger('replicates', values.replicates ?? '', 2, 1, 20))
-    let slos
-    try {
-      slos = parseSlos(values.threshold ?? [], '--threshold')
-    } catch (e) {
-      if (e instanceof SloParseError) throw new UsageError(e.message)
-      throw e
-    }
-
-    let runOnce: RunOnce
-    let scenarioName: string
-    let fingerprint: string
-    let engine: string
-    let vus: number | null = null
-    let canRerun = true
-    if (values.results?.length) {
-      const imported = await importRunResult(values.results, {
-        cwd: io.cwd,
-        scenario: values.scenario ?? 'default',
-        warn: m => io.stderr.write(`perf-gate gate: ${m}\n`)
-      })
-      scenarioName = imported.run.scenario
-      fingerprint = imported.run.fingerprint
-      engine = String(imported.run.facts.engine ?? '')
-      runOnce = async () => imported
-      canRerun = false
-    } else {
-      const flags = scenarioFlagsOf(values)
-      const scenario = await loadScenario({
-        config: values.config,
-        scenario: values.scenario,
-        flags,
-        cwd: io.cwd
-      })
-      scenarioName = scenario.name
-      fingerprint = scenario.fingerprint
-      engine = scenario.engine
-      vus = scenario.vus
-      gateLabels ??= scenario.gateLabels
-      slos.push(
-        ...parseSlos(
-          scenario.thresholds.map(t => `${t.metric}: ${t.expr}`),
-          `scenario ${scenario.name} thresholds`
-        )
-      )
-      runOnce = async replicate => {
-        log(`run ${replicate + 1}: ${scenario.engine}, ${scenario.vus} VUs against ${scenario.target}`)
-        return runScenarioOnce(scenario, { env: io.env, log, signal: interrupts.signal })
-      }
-    }
-
-    const store = await createBaselineStore(values['baseline-store'] ?? `dir:${DEFAULT_BASELINE_STORE}`, {
-      cwd: io.cwd,
-      env: io.env,
-      warn: log
-    })
+    const gate = ruleFlags(values)
+    const gateLabels = gateLabelsFlag(values)
+    const replicates = flagValue(() => parseInteger('replicates', values.replicates ?? '', 2, 1, 20))
+    const slos = thresholdSlos(values.threshold)
+    const source = await cliRunSource(values, io, log)
+    const store = await cliBaselineStore(values['baseline-store'], io, log)
     // SIGINT/SIGTERM stop the runners; a baseline job then stores nothing.
     const interrupts = onInterrupt(log)
-    const ctx: JobContext = {
-      repo: values.repo ?? io.env.GITHUB_REPOSITORY ?? 'local',
-      commit: git(io.cwd, ['rev-parse', 'HEAD']) || 'local',
-      ref: git(io.cwd, ['rev-parse', '--abbrev-ref', 'HEAD']),
-      scenario: scenarioName,
-      fingerprint,
-      gate,
-      gateLabels,
-      slos,
-      store,
-      signal: interrupts.signal,
-      log
+    const settings: JudgeSettings = {
+      mode: values.baseline ? 'baseline' : 'gate',
+      replicates,
+      job: { ...runOrigin(io, values.repo), gate, gateLabels, slos, store, signal: interrupts.signal, log },
+      report: { key: source.scenario }
     }
-    const rctx: ReportContext = {
-      key: scenarioName,
-      scenario: scenarioName,
-      backend: canRerun ? 'local' : 'import',
-      engine,
-      vus,
-      ...(canRerun ? { fleet: { kind: 'local' as const }, stepStartMs: performance.timeOrigin } : {})
-    }
-
-    if (values.baseline) {
-      const job = await runBaselineJob(ctx, runOnce, canRerun ? replicates : 1).finally(() =>
-        interrupts.dispose()
-      )
-      const input = baselineReportInput(rctx, job)
-      io.stdout.write(redactText(renderJobSummary(input)) + '\n')
-      if (values['report-dir'])
-        await writeReportFiles(
-          values['report-dir'],
-          job.runs[0] ?? null,
-          renderHtml(input),
-          renderJobSummary(input)
-        )
-      return job.outcome === 'PASS' ? EXIT_OK : EXIT_FAILED
-    }
-
-    const job = await runGateJob(ctx, runOnce, canRerun).finally(() => interrupts.dispose())
-    const input = gateReportInput(rctx, job)
-    io.stdout.write(redactText(renderJobSummary(input)) + '\n')
-    if (values['report-dir'])
-      await writeReportFiles(
-        values['report-dir'],
-        job.runs[0] ?? null,
-        renderHtml(input),
-        renderJobSummary(input)
-      )
-    log(`${job.outcome}${job.reasons.length ? `: ${job.reasons[0]}` : ''}`)
-    if (job.outcome === 'FAIL' || job.outcome === 'ERROR') return EXIT_FAILED
-    if (job.outcome === 'INCONCLUSIVE' && values['fail-on-inconclusive']) return EXIT_FAILED
-    return EXIT_OK
+    const judged = await judgeRun(source, settings).finally(() => interrupts.dispose())
+    const publisher = new TerminalPublisher({
+      reportDir: values['report-dir'],
+      show: markdown => io.stdout.write(redactText(markdown) + '\n')
+    })
+    await publishReport(publisher, judged.input, judged.job.runs[0] ?? null, LOCAL_PLAN)
+    const { outcome, reasons } = judged.job
+    const line = cliConclusion({ outcome, reasons, subject: source.scenario }, judged.mode)
+    if (line) log(line)
+    return exitCodeFor(outcome, judged.mode, { failOnInconclusive: values['fail-on-inconclusive'] })
   }
 }

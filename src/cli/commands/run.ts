@@ -4,6 +4,7 @@
  */
 import { SCENARIO_OPTIONS, scenarioFlagsOf } from '../scenario-flags.js'
 import { resolve } from 'node:path'
+import { type Scenario } from '../../config/scenario.js'
 import { displayPath } from '../../config/config-file.js'
 import { loadScenario } from '../../plan/scenario.js'
 import { profileSeconds } from '../../fleet/plan.js'
@@ -18,8 +19,8 @@ import { buildSummary } from '../../results/summary.js'
 import { judgeThresholds } from '../run-thresholds.js'
 import { fmtRps, renderTerminal } from '../../report/terminal.js'
 import { parseFlags, windowFlag } from '../args.js'
-import { EXIT_FAILED, EXIT_OK, UsageError } from '../errors.js'
-import { ShareError } from '../../plan/shares.js'
+import { EXIT_FAILED, EXIT_OK } from '../errors.js'
+import { tasksUsageError } from '../job-flags.js'
 import { useColor, type CliIO } from '../io.js'
 import { onInterrupt } from '../interrupt.js'
 import type { Command } from './types.js'
@@ -83,6 +84,129 @@ function progressLine(p: FleetProgress): string {
   )
 }
 
+type RunValues = ReturnType<typeof parseFlags<typeof OPTIONS>>['values']
+
+/** Progress on stderr: one line rewritten in place on a TTY, else a line every 5 s. */
+function progressPrinter(io: CliIO) {
+  const tty = io.stderr.isTTY === true
+  let lastPrinted = 0
+  let wroteLine = false
+  return {
+    onProgress(p: FleetProgress) {
+      if (tty) {
+        io.stderr.write(`\r\u001b[2K${progressLine(p)}`)
+        wroteLine = true
+      } else if (p.elapsedS - lastPrinted >= 5) {
+        lastPrinted = p.elapsedS
+        io.stderr.write(progressLine(p) + '\n')
+      }
+    },
+    /** Ends the line being rewritten, before any other output. */
+    endLine() {
+      if (wroteLine) io.stderr.write('\n')
+      wroteLine = false
+    }
+  }
+}
+
+/** A run on this machine, with what the report's title says about its load. */
+interface LocalRun {
+  result: RunResult
+  taskCount: number
+  vusText: string
+}
+
+/** Runs the scenario on the local fleet with progress on stderr; SIGINT/SIGTERM stop it. */
+async function runLocally(
+  scenario: Scenario,
+  values: RunValues,
+  io: CliIO,
+  log: (m: string) => void
+): Promise<LocalRun> {
+  const progress = progressPrinter(io)
+  const interrupts = onInterrupt(log, progress.endLine)
+  let taskCount = scenario.tasks
+  let vusText = `${scenario.vus} VUs`
+  try {
+    const result = await runScenarioOnce(scenario, {
+      env: io.env,
+      signal: interrupts.signal,
+      onProgress: progress.onProgress,
+      onPlan: plan => {
+        taskCount = plan.tasks.length
+        const own = plan.tasks[0]?.load.scriptLoad === true
+        if (own) vusText = `up to ${plan.tasks[0].load.vus} VUs`
+        log(
+          `${scenario.name}: ${scenario.engine}, ${own ? "the script's own load" : `${scenario.vus} VUs`} over ${taskCount} task${taskCount === 1 ? '' : 's'}, ` +
+            `${own ? `at most ${plan.tasks[0].load.durationS}` : profileSeconds(scenario)} s against ${scenario.target}`
+        )
+      },
+      log: m => {
+        progress.endLine()
+        log(m)
+      }
+    })
+    return { result, taskCount, vusText }
+  } catch (e) {
+    throw tasksUsageError(e, values.tasks, scenario, io.cwd)
+  } finally {
+    interrupts.dispose()
+    progress.endLine()
+  }
+}
+
+/** Writes the HTML report of the run to `file`. */
+async function writeRunHtml(
+  file: string,
+  scenario: Scenario,
+  view: ResultView,
+  result: RunResult
+): Promise<void> {
+  const input = runReportInput(
+    {
+      key: scenario.name,
+      scenario: scenario.name,
+      backend: 'local',
+      engine: scenario.engine,
+      vus: scenario.vus,
+      fleet: { kind: 'local' },
+      stepStartMs: performance.timeOrigin
+    },
+    view,
+    { runs: [result], problems: runProblems(result), title: `perf-gate run: ${scenario.name}` }
+  )
+  await writeHtmlReport(file, input)
+}
+
+/** Prints the summary (table, or JSON) and the judged thresholds; returns how many were not met. */
+function printReport(
+  run: LocalRun,
+  scenario: Scenario,
+  view: ResultView,
+  opts: { window: 'all' | 'steady'; json: boolean },
+  io: CliIO
+): number {
+  const { window } = opts
+  const summary = buildSummary(run.result.tasks, { window, view })
+  const judged = judgeThresholds(view, scenario.thresholds, window)
+  if (opts.json) {
+    io.stdout.write(JSON.stringify(summary, null, 2) + '\n')
+    if (judged.lines.length)
+      io.stderr.write(['perf-gate run: thresholds:', ...judged.lines].join('\n') + '\n')
+    return judged.failed
+  }
+  const own = (t: { metric: string; expr: string }) =>
+    scenario.thresholds.some(x => x.metric === t.metric && x.expr === t.expr)
+  // The scenario's thresholds are judged below; only the script's own stay "declared".
+  summary.thresholds = summary.thresholds.filter(t => !own(t))
+  const title =
+    `perf-gate run: ${scenario.name} · ${scenario.engine} · ${run.taskCount} task${run.taskCount === 1 ? '' : 's'} · ` +
+    `${run.vusText} · ${scenario.target}`
+  io.stdout.write(renderTerminal(summary, { color: useColor(io.stdout, io.env), title }))
+  if (judged.lines.length) io.stdout.write(['', 'thresholds:', ...judged.lines].join('\n') + '\n')
+  return judged.failed
+}
+
 export const runCommand: Command = {
   name: 'run',
   summary: 'run a load test locally and report on it',
@@ -101,115 +225,29 @@ export const runCommand: Command = {
       flags,
       cwd: io.cwd
     })
-    const outPath = (createdMs: number) =>
-      resolve(
-        io.cwd,
-        values.out ??
-          `.perf-gate/results/${scenario.name.replace(/[^A-Za-z0-9_.-]+/g, '-')}-${stamp(createdMs)}.json`
-      )
     const log = (m: string) => io.stderr.write(`perf-gate run: ${m}\n`)
-
-    const tty = io.stderr.isTTY === true
-    let lastPrinted = 0
-    let wroteLine = false
-    const onProgress = (p: FleetProgress) => {
-      if (tty) {
-        io.stderr.write(`\r\u001b[2K${progressLine(p)}`)
-        wroteLine = true
-      } else if (p.elapsedS - lastPrinted >= 5) {
-        lastPrinted = p.elapsedS
-        io.stderr.write(progressLine(p) + '\n')
-      }
-    }
-    const endLine = () => {
-      if (wroteLine) io.stderr.write('\n')
-      wroteLine = false
-    }
-
-    const interrupts = onInterrupt(log, endLine)
-    let taskCount = scenario.tasks
-    let vusText = `${scenario.vus} VUs`
-    let result: RunResult
-    try {
-      result = await runScenarioOnce(scenario, {
-        env: io.env,
-        signal: interrupts.signal,
-        onProgress,
-        onPlan: plan => {
-          taskCount = plan.tasks.length
-          const own = plan.tasks[0]?.load.scriptLoad === true
-          if (own) vusText = `up to ${plan.tasks[0].load.vus} VUs`
-          log(
-            `${scenario.name}: ${scenario.engine}, ${own ? "the script's own load" : `${scenario.vus} VUs`} over ${taskCount} task${taskCount === 1 ? '' : 's'}, ` +
-              `${own ? `at most ${plan.tasks[0].load.durationS}` : profileSeconds(scenario)} s against ${scenario.target}`
-          )
-        },
-        log: m => {
-          endLine()
-          log(m)
-        }
-      })
-    } catch (e) {
-      if (!(e instanceof ShareError)) throw e
-      const where =
-        values.tasks !== undefined || !scenario.configFile
-          ? '--tasks'
-          : `${displayPath(scenario.configFile, io.cwd)}: scenarios.${scenario.name}.tasks`
-      throw new UsageError(`${where}: ${e.message}`)
-    } finally {
-      interrupts.dispose()
-      endLine()
-    }
-
-    const out = outPath(result.run.createdMs)
+    const run = await runLocally(scenario, values, io, log)
+    const { result } = run
+    const out = resolve(
+      io.cwd,
+      values.out ??
+        `.perf-gate/results/${scenario.name.replace(/[^A-Za-z0-9_.-]+/g, '-')}-${stamp(result.run.createdMs)}.json`
+    )
     await writeJsonFile(out, result)
     log(`run result: ${displayPath(out, io.cwd)}`)
-
-    const withData = result.tasks.filter(t => Object.keys(t.labels).length > 0)
-    if (withData.length === 0) {
+    if (!result.tasks.some(t => Object.keys(t.labels).length > 0)) {
       log('no task produced any request data; nothing to report')
       return EXIT_FAILED
     }
     const view = new ResultView(result.tasks)
-    const summary = buildSummary(result.tasks, { window, view })
-    const judged = judgeThresholds(view, scenario.thresholds, window)
-    const own = (t: { metric: string; expr: string }) =>
-      scenario.thresholds.some(x => x.metric === t.metric && x.expr === t.expr)
     if (values.html) {
       const file = resolve(io.cwd, values.html)
-      await writeHtmlReport(
-        file,
-        runReportInput(
-          {
-            key: scenario.name,
-            scenario: scenario.name,
-            backend: 'local',
-            engine: scenario.engine,
-            vus: scenario.vus,
-            fleet: { kind: 'local' },
-            stepStartMs: performance.timeOrigin
-          },
-          view,
-          { runs: [result], problems: runProblems(result), title: `perf-gate run: ${scenario.name}` }
-        )
-      )
+      await writeRunHtml(file, scenario, view, result)
       log(`HTML report: ${displayPath(file, io.cwd)}`)
     }
-    if (values.json) {
-      io.stdout.write(JSON.stringify(summary, null, 2) + '\n')
-      if (judged.lines.length)
-        io.stderr.write(['perf-gate run: thresholds:', ...judged.lines].join('\n') + '\n')
-    } else {
-      // The scenario's thresholds are judged below; only the script's own stay "declared".
-      summary.thresholds = summary.thresholds.filter(t => !own(t))
-      const title =
-        `perf-gate run: ${scenario.name} · ${scenario.engine} · ${taskCount} task${taskCount === 1 ? '' : 's'} · ` +
-        `${vusText} · ${scenario.target}`
-      io.stdout.write(renderTerminal(summary, { color: useColor(io.stdout, io.env), title }))
-      if (judged.lines.length) io.stdout.write(['', 'thresholds:', ...judged.lines].join('\n') + '\n')
-    }
+    const failed = printReport(run, scenario, view, { window, json: values.json }, io)
     for (const line of k6ThresholdsCrossed(result)) log(line)
-    if (judged.failed) log(`${judged.failed} threshold${judged.failed === 1 ? '' : 's'} not met`)
-    return runProblems(result) || judged.failed ? EXIT_FAILED : EXIT_OK
+    if (failed) log(`${failed} threshold${failed === 1 ? '' : 's'} not met`)
+    return runProblems(result) || failed ? EXIT_FAILED : EXIT_OK
   }
 }

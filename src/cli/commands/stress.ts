@@ -5,30 +5,24 @@
  * scenario's capacity history. It never gates.
  */
 import { SCENARIO_OPTIONS, scenarioFlagsOf } from '../scenario-flags.js'
-import { spawnSync } from 'node:child_process'
-import { createBaselineStore, DEFAULT_BASELINE_STORE } from '../../baseline/index.js'
-import { InputError, parseInteger } from '../../config/inputs.js'
+import { DEFAULT_BASELINE_STORE } from '../../baseline/index.js'
+import { parseInteger } from '../../config/inputs.js'
+import { type Scenario } from '../../config/scenario.js'
 import { displayPath } from '../../config/config-file.js'
 import { loadScenario } from '../../plan/scenario.js'
 import { runScenarioOnce } from '../../fleet/run.js'
-import { parseSlos, SloParseError } from '../../gate/slo.js'
-import {
-  capacityReportInput,
-  runStressJob,
-  stressHtmlInput,
-  type StressReportContext
-} from '../../jobs/stress.js'
-import { ShareError } from '../../plan/shares.js'
-import { writeReportFiles } from '../../report/artifact.js'
-import { renderCapacityMarkdown } from '../../report/capacity.js'
-import { renderHtml } from '../../report/html.js'
-import { writeJsonFile } from '../../results/io.js'
+import { cliConclusion, exitCodeFor } from '../../jobs/exit.js'
+import { publishDocument } from '../../jobs/publish.js'
+import { scenarioSlos } from '../../jobs/source.js'
+import { runStressJob, type StressJobContext, type StressJobResult } from '../../jobs/stress.js'
+import { stressDocument, type StressReportContext } from '../../jobs/stress-report.js'
 import { parseFlags } from '../args.js'
-import { EXIT_FAILED, EXIT_OK, UsageError } from '../errors.js'
+import { EXIT_OK, UsageError } from '../errors.js'
 import type { CliIO } from '../io.js'
 import { onInterrupt } from '../interrupt.js'
+import { cliBaselineStore, flagValue, runOrigin, tasksUsageError, thresholdSlos } from '../job-flags.js'
+import { TerminalPublisher } from '../publisher.js'
 import type { Command } from './types.js'
-import { join } from 'node:path'
 
 const HELP = `Usage: perf-gate stress [options]
 
@@ -72,17 +66,62 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false }
 } as const
 
-function git(cwd: string, args: string[]): string {
-  const r = spawnSync('git', args, { cwd, encoding: 'utf8' })
-  return r.status === 0 ? r.stdout.trim() : ''
-}
-
 /** `--target-rps`: a positive number. */
 export function positiveNumber(flag: string, v: string | undefined): number | null {
   if (v === undefined || v.trim() === '') return null
   const n = Number(v.trim())
   if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag}: expected a number above 0, got "${v}"`)
   return n
+}
+
+type StressValues = ReturnType<typeof parseFlags<typeof OPTIONS>>['values']
+
+/** Runs the stress job on this machine; SIGINT/SIGTERM stop the run like the stop rule does. */
+async function runLocalStress(
+  ctx: StressJobContext,
+  tasksFlag: string | undefined,
+  io: CliIO
+): Promise<StressJobResult> {
+  const { scenario, log } = ctx
+  const interrupts = onInterrupt(log)
+  try {
+    return await runStressJob(ctx, ({ onProgress, signal }) =>
+      runScenarioOnce(scenario, {
+        env: io.env,
+        log,
+        onProgress,
+        signal: AbortSignal.any([signal, interrupts.signal])
+      })
+    )
+  } catch (e) {
+    throw tasksUsageError(e, tasksFlag, scenario, io.cwd)
+  } finally {
+    interrupts.dispose()
+  }
+}
+
+/** The stress job's context from the flags: the scenario with its profile, the SLOs and the store. */
+async function stressContext(
+  values: StressValues,
+  io: CliIO,
+  log: (m: string) => void
+): Promise<StressJobContext> {
+  const targetRps = positiveNumber('--target-rps', values['target-rps'])
+  const instances = values.instances
+    ? flagValue(() => parseInteger('instances', values.instances ?? '', 0, 1, 100_000))
+    : null
+  const slos = thresholdSlos(values.threshold)
+  // Without a profile anywhere, a stress run uses the stress preset.
+  const scenario: Scenario = await loadScenario({
+    config: values.config,
+    scenario: values.scenario,
+    flags: scenarioFlagsOf(values),
+    cwd: io.cwd,
+    defaultProfile: 'stress'
+  })
+  slos.push(...scenarioSlos(scenario))
+  const store = values['no-store'] ? null : await cliBaselineStore(values['baseline-store'], io)
+  return { ...runOrigin(io, values.repo), scenario, slos, store, targetRps, instances, log }
 }
 
 export const stressCommand: Command = {
@@ -96,98 +135,24 @@ export const stressCommand: Command = {
       return EXIT_OK
     }
     const log = (m: string) => io.stderr.write(`perf-gate stress: ${m}\n`)
-    const targetRps = positiveNumber('--target-rps', values['target-rps'])
-    let instances: number | null = null
-    try {
-      instances = values.instances ? parseInteger('instances', values.instances, 0, 1, 100_000) : null
-    } catch (e) {
-      if (e instanceof InputError)
-        throw new UsageError(`--instances: ${e.message.replace(/^input '[^']+': /, '')}`)
-      throw e
-    }
-    let slos
-    try {
-      slos = parseSlos(values.threshold ?? [], '--threshold')
-    } catch (e) {
-      if (e instanceof SloParseError) throw new UsageError(e.message)
-      throw e
-    }
-    const flags = scenarioFlagsOf(values)
-    // Without a profile anywhere, a stress run uses the stress preset.
-    const scenario = await loadScenario({
-      config: values.config,
-      scenario: values.scenario,
-      flags,
-      cwd: io.cwd,
-      defaultProfile: 'stress'
-    })
-    slos.push(
-      ...parseSlos(
-        scenario.thresholds.map(t => `${t.metric}: ${t.expr}`),
-        `scenario ${scenario.name} thresholds`
-      )
-    )
-    const store = values['no-store']
-      ? null
-      : await createBaselineStore(values['baseline-store'] ?? `dir:${DEFAULT_BASELINE_STORE}`, {
-          cwd: io.cwd,
-          env: io.env
-        })
-    const interrupts = onInterrupt(log)
-    const commit = git(io.cwd, ['rev-parse', 'HEAD']) || 'local'
-    let job
-    try {
-      job = await runStressJob(
-        {
-          repo: values.repo ?? io.env.GITHUB_REPOSITORY ?? 'local',
-          commit,
-          ref: git(io.cwd, ['rev-parse', '--abbrev-ref', 'HEAD']),
-          scenario,
-          slos,
-          store,
-          targetRps,
-          instances,
-          log
-        },
-        ({ onProgress, signal }) =>
-          runScenarioOnce(scenario, {
-            env: io.env,
-            log,
-            onProgress,
-            signal: AbortSignal.any([signal, interrupts.signal])
-          })
-      )
-    } catch (e) {
-      if (!(e instanceof ShareError)) throw e
-      const where =
-        values.tasks !== undefined || !scenario.configFile
-          ? '--tasks'
-          : `${displayPath(scenario.configFile, io.cwd)}: scenarios.${scenario.name}.tasks`
-      throw new UsageError(`${where}: ${e.message}`)
-    } finally {
-      interrupts.dispose()
-    }
+    const ctx = await stressContext(values, io, log)
+    const { scenario } = ctx
+    const job = await runLocalStress(ctx, values.tasks, io)
     const rctx: StressReportContext = {
       key: scenario.name,
       backend: 'local',
-      commit: commit === 'local' ? null : commit,
+      commit: ctx.commit === 'local' ? null : ctx.commit,
       fleet: { kind: 'local' },
       stepStartMs: performance.timeOrigin
     }
-    const markdown = renderCapacityMarkdown(capacityReportInput(rctx, scenario, slos, job))
-    io.stdout.write(markdown)
-    if (values['report-dir']) {
-      const html = stressHtmlInput(rctx, scenario, job)
-      const files = await writeReportFiles(
-        values['report-dir'],
-        job.run,
-        html ? renderHtml(html) : '',
-        markdown
-      )
-      if (job.record) await writeJsonFile(join(files.dir, 'capacity.json'), job.record)
-      log(`report: ${displayPath(files.reportMd, io.cwd)}`)
-    }
-    if (job.outcome !== 'PASS') log(`ERROR: ${job.reasons.join('; ')}`)
-    return job.outcome === 'PASS' ? EXIT_OK : EXIT_FAILED
+    const publisher = new TerminalPublisher({
+      reportDir: values['report-dir'],
+      show: markdown => io.stdout.write(markdown)
+    })
+    const files = await publishDocument(publisher, stressDocument(rctx, scenario, ctx.slos, job), null)
+    if (files) log(`report: ${displayPath(files.reportMd, io.cwd)}`)
+    const line = cliConclusion({ ...job, subject: scenario.name }, 'stress')
+    if (line) log(line)
+    return exitCodeFor(job.outcome, 'stress')
   }
 }
