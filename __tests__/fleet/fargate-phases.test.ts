@@ -2,6 +2,7 @@
  * Each phase of a Fargate run on its own, on a fake clock (its sleep advances it and moves the
  * simulated tasks along), a bucket in memory and a recording ECS stand-in.
  */
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -70,7 +71,10 @@ describe('publish', () => {
     for (const s of slots) s.spec = { ...s.spec, script: join(dir, 'load.js') }
     await publishRun(ctx, slots)
     expect(store.writes[0]).toBe(`runs/${RUN}/bundle.tgz`)
-    expect(Buffer.isBuffer(store.objects.get(`runs/${RUN}/bundle.tgz`))).toBe(true)
+    const tgz = store.objects.get(`runs/${RUN}/bundle.tgz`) as Buffer
+    expect(Buffer.isBuffer(tgz)).toBe(true)
+    const listing = execFileSync('tar', ['-tzf', '-'], { input: tgz }).toString().split('\n')
+    expect(listing.map(l => l.replace(/^\.\//, ''))).toContain('load.js')
     expect(store.doc<TaskEnvelope>(`runs/${RUN}/tasks/eu-west-1-0002.json`)).toMatchObject({
       bundle: true,
       spec: { script: 'load.js' }

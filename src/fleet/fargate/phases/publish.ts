@@ -28,7 +28,8 @@ export function tarFolder(dir: string): Promise<Buffer> {
     })
     p.stderr.on('data', (d: Buffer) => (err += d.toString()))
     p.on('error', fail)
-    p.on('exit', code => {
+    // 'close', not 'exit': tar can exit before its last output has been read.
+    p.on('close', code => {
       if (size > MAX_BUNDLE_BYTES) fail(new Error(`the script folder ${dir} packs to more than 100 MB`))
       else if (code !== 0) fail(new Error(`tar of ${dir} failed: ${err.trim()}`))
       else ok(Buffer.concat(out))
