@@ -80756,11 +80756,6 @@ exports.visitAsync = visitAsync;
 /************************************************************************/
 var __webpack_exports__ = {};
 
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  a: () => (/* binding */ runPost)
-});
-
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -83795,6 +83790,43 @@ const EnvVars = {
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: ./src/util/index.ts
+/** Small helpers every layer may use: an abortable sleep, an error's message, a field path. */
+/**
+ * Waits `ms` milliseconds and resolves early when `signal` aborts. With `unref`, the timer does not
+ * keep the process alive by itself.
+ */
+function util_sleep(ms, signal, opts = {}) {
+    return new Promise(resolve => {
+        if (signal?.aborted)
+            return resolve();
+        const timer = setTimeout(done, Math.max(0, ms));
+        if (opts.unref)
+            timer.unref();
+        function done() {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            resolve();
+        }
+        signal?.addEventListener('abort', done, { once: true });
+    });
+}
+/** The message of a thrown value, whatever was thrown. */
+function util_errorMessage(e) {
+    return e instanceof Error ? e.message : String(e);
+}
+/** A zod issue path as people write it: `tasks[2].meta.engine`. */
+function util_fieldPath(path) {
+    let out = '';
+    for (const p of path) {
+        if (typeof p === 'number')
+            out += `[${p}]`;
+        else
+            out += out ? `.${String(p)}` : String(p);
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/fleet/cleanup.ts
 /**
  * Last-resort cleanup of local load processes, for the action's post step: the PIDs the main step
@@ -83802,7 +83834,7 @@ var promises_ = __nccwpck_require__(1455);
  * of an unrelated process is never signalled).
  */
 
-const sleep = (ms) => new Promise(r => setTimeout(r, ms));
+
 function alive(pid) {
     try {
         process.kill(pid, 0);
@@ -83851,7 +83883,7 @@ async function stopLeftoverProcesses(state, graceMs = 4000) {
     signal('SIGTERM');
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline && pids.some(alive))
-        await sleep(100);
+        await util_sleep(100);
     if (pids.some(alive))
         signal('SIGKILL');
     return pids;
@@ -83861,10 +83893,24 @@ async function stopLeftoverProcesses(state, graceMs = 4000) {
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ecs/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(212);
-;// CONCATENATED MODULE: ./src/gate/labels.ts
+;// CONCATENATED MODULE: ./src/config/gate-labels.ts
+/**
+ * The `gate-labels` setting: which labels (endpoints, transactions) have their p95 and error
+ * rate judged in the primary family, next to the overall metrics.
+ *
+ * A setting is one of:
+ * - nothing (the default): no label is gated; per-label figures are reported only;
+ * - `all`: every label the screening run recorded;
+ * - a share such as `5%` (or `0.05`): every label that carried at least that share of the screening
+ *   run's requests;
+ * - a list of label names, exactly as recorded (e.g. `GET /fast`).
+ *
+ * A selected label whose screening run is too small to pin its p95 down (fewer than
+ * `minTailSamples` requests beyond the p95: n·0.05) stays advisory, and the report says so.
+ */
 const NO_GATE_LABELS = Object.freeze({ kind: 'none' });
 /** A `gate-labels` value that cannot be read; the caller names where it came from. */
-class labels_GateLabelsError extends Error {
+class gate_labels_GateLabelsError extends Error {
     constructor(message) {
         super(message);
         this.name = 'GateLabelsError';
@@ -83875,14 +83921,14 @@ const SHARE = /^(\d+(?:\.\d+)?)\s*(%?)$/;
  * Reads a `gate-labels` setting from its entries (input lines, repeated flags or a YAML list). One
  * entry `all`, `none` or a share selects by rule; anything else is a list of label names.
  */
-function labels_parseGateLabels(entries) {
+function gate_labels_parseGateLabels(entries) {
     const items = entries.map(e => e.trim()).filter(Boolean);
     if (!items.length)
         return NO_GATE_LABELS;
     const rules = items.filter(i => /^(all|none)$/i.test(i) || SHARE.test(i));
     if (rules.length) {
         if (items.length > 1)
-            throw new labels_GateLabelsError(`"${rules[0]}" selects labels by rule and cannot be combined with other entries (${items.map(i => `"${i}"`).join(', ')})`);
+            throw new gate_labels_GateLabelsError(`"${rules[0]}" selects labels by rule and cannot be combined with other entries (${items.map(i => `"${i}"`).join(', ')})`);
         const only = items[0];
         if (/^none$/i.test(only))
             return NO_GATE_LABELS;
@@ -83891,45 +83937,10 @@ function labels_parseGateLabels(entries) {
         const m = SHARE.exec(only);
         const share = m[2] ? Number(m[1]) / 100 : Number(m[1]);
         if (!(share > 0 && share <= 1))
-            throw new labels_GateLabelsError(`a share of traffic must be above 0 and at most 100% (like 5% or 0.05), got "${only}"`);
+            throw new gate_labels_GateLabelsError(`a share of traffic must be above 0 and at most 100% (like 5% or 0.05), got "${only}"`);
         return { kind: 'share', share };
     }
     return { kind: 'list', labels: [...new Set(items)] };
-}
-/** A short description for logs and docs: `all labels`, `labels with ≥ 5% of requests`, `GET /a, GET /b`. */
-function describeGateLabels(g) {
-    switch (g.kind) {
-        case 'none':
-            return 'no labels';
-        case 'all':
-            return 'all labels';
-        case 'share':
-            return `labels with at least ${Number((g.share * 100).toPrecision(4))}% of the requests`;
-        case 'list':
-            return g.labels.join(', ');
-    }
-}
-/** The labels a setting selects in the screening run's per-label figures. */
-function selectGateLabels(g, screening) {
-    const recorded = Object.keys(screening).sort();
-    switch (g.kind) {
-        case 'none':
-            return { labels: [], missing: [] };
-        case 'all':
-            return { labels: recorded, missing: [] };
-        case 'share': {
-            const total = recorded.reduce((a, l) => a + screening[l].requests, 0);
-            return {
-                labels: total > 0 ? recorded.filter(l => screening[l].requests / total >= g.share - 1e-12) : [],
-                missing: []
-            };
-        }
-        case 'list':
-            return {
-                labels: g.labels.filter(l => l in screening),
-                missing: g.labels.filter(l => !(l in screening))
-            };
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/config/inputs.ts
@@ -84129,7 +84140,7 @@ var client_sts_dist_cjs = __nccwpck_require__(1695);
  * Retry with full-jitter exponential back-off and an injectable sleep, for the AWS calls the fleet
  * makes on top of the SDK's own retries (throttling bursts, S3 503s, eventual consistency).
  */
-const retry_realSleep = ms => new Promise(r => setTimeout(r, ms));
+
 const RETRYABLE_NAMES = new Set([
     'ThrottlingException',
     'Throttling',
@@ -84168,7 +84179,7 @@ async function retry_withRetry(fn, opts = {}) {
     const attempts = Math.max(1, opts.attempts ?? 6);
     const base = opts.baseDelayMs ?? 200;
     const max = opts.maxDelayMs ?? 5000;
-    const sleep = opts.sleep ?? retry_realSleep;
+    const sleep = opts.sleep ?? util_sleep;
     const random = opts.random ?? Math.random;
     const retryable = opts.retryable ?? isRetryable;
     for (let attempt = 0;; attempt++) {
@@ -84530,10 +84541,211 @@ async function listTasksStartedBy(ecs, cluster, startedBy, sleep) {
     return arns;
 }
 
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(1421);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/runner/objects.ts
+/**
+ * The S3 objects of one Fargate run, shared by the action and its tasks:
+ *
+ *   <prefix>/bundle.tgz             the script folder (k6, Locust, JMeter), once per run
+ *   <prefix>/tasks/<key>.json       one task's envelope: its spec and where its script lies
+ *   <prefix>/assign/<ecs id>.json   which key an ECS task runs ({"key": …}), written by the action
+ *                                   once RunTask has named the task (RunTask starts up to 10 tasks
+ *                                   with the same overrides, so a task learns its key from here)
+ *   <prefix>/ready/<key>.json       written by a task once its engine and script are in place
+ *   <prefix>/go.json                written by the action when all are ready: the common start time
+ *   <prefix>/heartbeat.json         rewritten by the action every 30 s while it watches the run
+ *   <prefix>/abort.json             written by the action to stop every task early
+ *   <prefix>/progress/<key>.json    a task's latest progress line and its recent live windows
+ *   <prefix>/results/<key>.json     a task's result, written once at its end
+ *   <prefix>/failed/<key>.json      why a task could not even start its engine (no result then)
+ *
+ * `<prefix>` is `runs/<run id>`; `<key>` is `<region>-<fleet-wide task index>`.
+ */
+
+
+const RUNS_PREFIX = 'runs';
+/** Environment of a Fargate task, set by the action through RunTask's container overrides. */
+const objects_REMOTE_ENV = {
+    Bucket: 'PERF_GATE_BUCKET',
+    BucketRegion: 'PERF_GATE_BUCKET_REGION',
+    RunPrefix: 'PERF_GATE_RUN_PREFIX',
+    /** A fixed task key; without it the task looks itself up in assign/ by its ECS task id. */
+    TaskKey: 'PERF_GATE_TASK_KEY',
+    RunId: 'PERF_GATE_RUN_ID',
+    TaskIndex: 'PERF_GATE_TASK_INDEX',
+    Share: 'PERF_GATE_SHARE',
+    /** Set to 1 to address the bucket path-style (S3-compatible endpoints). */
+    PathStyle: 'PERF_GATE_S3_PATH_STYLE'
+};
+function objects_runPrefix(runId) {
+    return `${RUNS_PREFIX}/${runId}`;
+}
+function objects_taskKey(region, taskIndex) {
+    return `${region}-${String(taskIndex).padStart(4, '0')}`;
+}
+function objects_runKeys(prefix) {
+    return {
+        bundle: `${prefix}/bundle.tgz`,
+        task: (key) => `${prefix}/tasks/${key}.json`,
+        assign: (ecsTaskId) => `${prefix}/assign/${ecsTaskId}.json`,
+        ready: (key) => `${prefix}/ready/${key}.json`,
+        readyPrefix: `${prefix}/ready/`,
+        go: `${prefix}/go.json`,
+        heartbeat: `${prefix}/heartbeat.json`,
+        abort: `${prefix}/abort.json`,
+        progress: (key) => `${prefix}/progress/${key}.json`,
+        progressPrefix: `${prefix}/progress/`,
+        result: (key) => `${prefix}/results/${key}.json`,
+        resultsPrefix: `${prefix}/results/`,
+        failure: (key) => `${prefix}/failed/${key}.json`
+    };
+}
+/** The key a listed object stands for: `<prefix>/ready/us-east-1-0003.json` → `us-east-1-0003`. */
+function objects_keyOf(objectKey) {
+    return (objectKey.split('/').pop() ?? '').replace(/\.json$/, '');
+}
+/** The id at the end of an ECS task ARN. */
+function objects_ecsTaskId(taskArn) {
+    return taskArn.split('/').pop() ?? taskArn;
+}
+/** Live windows a task's published progress keeps: two minutes of one-second progress lines. */
+const PUBLISHED_WINDOWS = 120;
+/** Keeps a task's recent live windows and builds the document it publishes. */
+class ProgressPublication {
+    keep;
+    latest = null;
+    windows = [];
+    changed = false;
+    constructor(keep = PUBLISHED_WINDOWS) {
+        this.keep = keep;
+    }
+    add(line) {
+        this.latest = line;
+        this.changed = true;
+        if (line.live) {
+            this.windows.push({ ...line.live, elapsedS: line.elapsedS });
+            if (this.windows.length > this.keep)
+                this.windows.splice(0, this.windows.length - this.keep);
+        }
+    }
+    /** The document to publish when something changed since the last call, else null. */
+    take() {
+        if (!this.changed || !this.latest)
+            return null;
+        this.changed = false;
+        const { live: _live, ...line } = this.latest;
+        return { ...line, windows: [...this.windows] };
+    }
+}
+function objects_status(e) {
+    return e?.$metadata?.httpStatusCode;
+}
+function isNotFound(e) {
+    const name = e?.name;
+    return name === 'NoSuchKey' || name === 'NotFound' || objects_status(e) === 404;
+}
+/** Small JSON and byte objects in one bucket; a missing object reads as null. */
+class objects_RunObjects {
+    client;
+    bucket;
+    constructor(client, bucket) {
+        this.client = client;
+        this.bucket = bucket;
+    }
+    async getBytes(key) {
+        try {
+            const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+            return res.Body ? await res.Body.transformToByteArray() : new Uint8Array();
+        }
+        catch (e) {
+            if (isNotFound(e))
+                return null;
+            throw e;
+        }
+    }
+    async getJson(key) {
+        const bytes = await this.getBytes(key);
+        if (bytes === null)
+            return null;
+        try {
+            return JSON.parse(Buffer.from(bytes).toString('utf8'));
+        }
+        catch (e) {
+            throw new Error(`s3://${this.bucket}/${key} is not valid JSON: ${errorMessage(e)}`);
+        }
+    }
+    async put(key, body, contentType = 'application/json') {
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
+    }
+    async putJson(key, doc) {
+        await this.put(key, JSON.stringify(doc));
+    }
+    /** Every key under `prefix` (paginated). */
+    async list(prefix) {
+        const keys = [];
+        let token;
+        do {
+            const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+            for (const o of res.Contents ?? [])
+                if (o.Key)
+                    keys.push(o.Key);
+            token = res.IsTruncated ? res.NextContinuationToken : undefined;
+        } while (token);
+        return keys;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/fleet/fargate/ecs-tasks.ts
+
+/** The runner stack of `region`; an error names a region the discovery did not find. */
+function ecs_tasks_targetIn(targets, region) {
+    const t = targets.find(x => x.region === region);
+    if (!t)
+        throw new Error(`no runner stack found for region ${region}`);
+    return t;
+}
+class ecs_tasks_EcsTaskControl {
+    o;
+    constructor(o) {
+        this.o = o;
+    }
+    launch(region, req, opts) {
+        return launchBatch(this.o.client(region), req, {
+            sleep: this.o.sleep,
+            signal: opts.signal,
+            onCall: () => this.o.count('ecs:RunTask'),
+            onStarted: opts.onStarted
+        });
+    }
+    describe(region, arns) {
+        const target = ecs_tasks_targetIn(this.o.targets, region);
+        this.o.count('ecs:DescribeTasks', Math.ceil(arns.length / 100));
+        return describeTasks(this.o.client(region), target.cluster, arns, this.o.sleep);
+    }
+    stop(region, arns, reason) {
+        this.o.count('ecs:StopTask', arns.length);
+        return stopTasks(this.o.client(region), ecs_tasks_targetIn(this.o.targets, region).cluster, arns, reason, this.o.sleep);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/fleet/fargate/context.ts
+/**
+ * What every phase of a Fargate run is handed, and the counted, retried object calls the phases
+ * share. `count` tallies the AWS calls made (and the polls) for the benchmark and the report.
+ */
+
+
+/** Writes one JSON document, retrying throttling and 5xx. */
+async function context_putDoc(ctx, key, doc) {
+    ctx.count('s3:PutObject');
+    await withRetry(() => ctx.store.putJson(key, doc), { sleep: ctx.clock.sleep });
+}
+/** The task keys of the objects under `prefix` (`…/ready/us-east-1-0003.json` → `us-east-1-0003`). */
+async function context_listKeys(ctx, prefix) {
+    ctx.count('s3:ListObjectsV2');
+    const keys = await withRetry(() => ctx.store.list(prefix), { sleep: ctx.clock.sleep });
+    return new Set(keys.map(keyOf));
+}
+
 ;// CONCATENATED MODULE: ./src/plan/shares.ts
 /** A split that cannot give every task some load. */
 class ShareError extends Error {
@@ -89144,9 +89356,9 @@ function handleCodecTxResult(left, value, nextSchema, ctx) {
     }
     return nextSchema._zod.run({ value, issues: left.issues }, ctx);
 }
-const $ZodPreprocess = /*@__PURE__*/ $constructor("$ZodPreprocess", (inst, def) => {
+const $ZodPreprocess = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodPreprocess", (inst, def) => {
     $ZodPipe.init(inst, def);
-});
+})));
 const $ZodReadonly = /*@__PURE__*/ $constructor("$ZodReadonly", (inst, def) => {
     $ZodType.init(inst, def);
     defineLazyInternal(inst, "propValues", (zod) => zod.def.innerType._zod.propValues);
@@ -93621,7 +93833,7 @@ function strictObject(shape, params) {
         type: "object",
         shape,
         catchall: never(),
-        ...normalizeParams(params),
+        ...util.normalizeParams(params),
     });
 }
 // looseObject
@@ -94099,10 +94311,10 @@ function invertCodec(codec) {
         reverseTransform: def.transform,
     });
 }
-const ZodPreprocess = /*@__PURE__*/ $constructor("ZodPreprocess", (inst, def) => {
+const ZodPreprocess = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodPreprocess", (inst, def) => {
     ZodPipe.init(inst, def);
-    $ZodPreprocess.init(inst, def);
-});
+    core.$ZodPreprocess.init(inst, def);
+})));
 const ZodReadonly = /*@__PURE__*/ $constructor("ZodReadonly", (inst, def) => {
     $ZodReadonly.init(inst, def);
     ZodType.init(inst, def);
@@ -94244,14 +94456,20 @@ function preprocess(fn, schema) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/engines/types.ts
+;// CONCATENATED MODULE: ./src/model/engine.ts
+/** What an engine is asked to run: the engine names, load stages and one task's share of the load. */
 const ENGINE_NAMES = ['k6', 'locust', 'jmeter', 'http'];
+/** Environment variable (and JMeter property `body_bytes`) that carries the volume body size to scripts. */
+const BODY_BYTES_ENV = 'PERF_GATE_BODY_BYTES';
 
 ;// CONCATENATED MODULE: ./src/runner/spec.ts
 /**
  * The task spec: everything one runner process needs to run one task. The local backend writes it
- * to a file; a Fargate task receives it through its environment.
+ * to a file; a Fargate task receives it through its environment. Here also its validation
+ * (`parseTaskSpec`) and how a runner process finds it (`loadTaskSpec`).
  */
+
+
 
 
 const spec_TASK_SPEC_VERSION = 1;
@@ -94302,6 +94520,53 @@ const taskSpecSchema = object({
     /** Where to append progress lines (JSON), if anywhere. */
     progress: schemas_string().optional()
 });
+/** Environment variable holding the task spec (JSON) when no spec file is given. */
+const TASK_SPEC_ENV = 'PERF_GATE_TASK_SPEC';
+class TaskSpecError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'TaskSpecError';
+    }
+}
+/** Validates a task spec; the error names the first bad field. */
+function parseTaskSpec(input, source = 'task spec') {
+    const r = taskSpecSchema.safeParse(input);
+    if (r.success)
+        return r.data;
+    const issue = r.error.issues[0];
+    const field = fieldPath(issue?.path ?? []);
+    throw new TaskSpecError(field
+        ? `${source}: field '${field}': ${issue?.message ?? 'invalid'}`
+        : `${source}: ${issue?.message ?? 'invalid'}`);
+}
+/** The spec text and where it came from: a file argument, else PERF_GATE_TASK_SPEC. */
+async function readTaskSpecText(args, env) {
+    const file = args.find(a => !a.startsWith('-'));
+    if (file) {
+        try {
+            return { text: await readFile(file, 'utf8'), source: file };
+        }
+        catch (e) {
+            const code = e.code;
+            throw new TaskSpecError(`${file}: cannot read the task spec (${code === 'ENOENT' ? 'no such file' : code})`);
+        }
+    }
+    if (env[TASK_SPEC_ENV]?.trim())
+        return { text: env[TASK_SPEC_ENV], source: TASK_SPEC_ENV };
+    throw new TaskSpecError(`no task spec: pass the path of a spec file or set ${TASK_SPEC_ENV} to the spec JSON`);
+}
+/** Reads the spec from a file argument or PERF_GATE_TASK_SPEC; throws TaskSpecError with one line. */
+async function loadTaskSpec(args, env) {
+    const { text, source } = await readTaskSpecText(args, env);
+    let doc;
+    try {
+        doc = JSON.parse(text);
+    }
+    catch (e) {
+        throw new TaskSpecError(`${source}: the task spec is not valid JSON (${errorMessage(e)})`);
+    }
+    return parseTaskSpec(doc, source);
+}
 
 ;// CONCATENATED MODULE: ./src/fleet/plan.ts
 /**
@@ -94405,6 +94670,223 @@ function planRun(scenario, opts = {}) {
     return { runId, tasks, expectedTasks: tasks.length };
 }
 
+;// CONCATENATED MODULE: ./src/fleet/fargate/policy.ts
+
+/** Why an ECS task stopped, from what DescribeTasks says about it. */
+function stoppedReason(t) {
+    if (!t)
+        return 'the task never started';
+    const exit = t.containers?.[0]?.exitCode;
+    const why = [t.stoppedReason, t.stopCode, exit !== undefined ? `exit code ${exit}` : '']
+        .filter(Boolean)
+        .join(', ');
+    return why || `task ${t.lastStatus?.toLowerCase() ?? 'unknown'}`;
+}
+/**
+ * The start barrier after a poll: tasks that stopped before they were ready are lost; when none is
+ * pending the load starts; past `readyTimeoutMs` the pending ones are lost too; else wait.
+ */
+function policy_judgeBarrier(slots, elapsedMs, timing) {
+    const open = slots.filter(s => !s.ready && !s.missing);
+    const stopped = open.filter(s => s.task?.lastStatus === 'STOPPED');
+    const lost = stopped.map(slot => ({
+        slot,
+        reason: `stopped before it was ready: ${stoppedReason(slot.task)}`
+    }));
+    const pending = open.filter(s => !stopped.includes(s));
+    if (!pending.length)
+        return { next: 'start', lost };
+    if (elapsedMs > timing.readyTimeoutMs) {
+        const limitS = Math.round(timing.readyTimeoutMs / 1000);
+        for (const slot of pending)
+            lost.push({
+                slot,
+                reason: `not ready within ${limitS} s (${slot.task?.lastStatus ?? 'never started'})`
+            });
+        return { next: 'give-up', lost };
+    }
+    const ready = slots.filter(s => s.ready).length;
+    return {
+        next: 'wait',
+        lost,
+        notice: `start barrier: ${ready}/${slots.length} ready after ${Math.round(elapsedMs / 1000)} s`,
+        pauseMs: Math.min(timing.pollMs, 500)
+    };
+}
+/**
+ * After the barrier: the tasks that start the load, and why the run must stop instead when fewer
+ * than `minTaskSuccess` of them are ready (null when it may go on, or is already stopping).
+ */
+function policy_barrierVerdict(slots, minTaskSuccess, alreadyStopping) {
+    const ready = slots.filter(s => s.ready && !s.missing);
+    const minReady = Math.ceil(slots.length * (minTaskSuccess ?? 1));
+    const tooFew = !alreadyStopping && ready.length < minReady;
+    return {
+        ready,
+        abortReason: tooFew
+            ? `only ${ready.length} of ${slots.length} task(s) became ready (min-task-success needs ${minReady})`
+            : null
+    };
+}
+/** When the load should be over, and when the watch stops waiting for results (hard limit + grace). */
+function policy_watchWindow(tasks, fromMs, timing) {
+    const hardMaxMs = Math.max(...tasks.map(t => t.hardMaxS)) * 1000;
+    return {
+        loadEndMs: fromMs + Math.max(...tasks.map(t => profileSeconds(t.load))) * 1000,
+        deadlineMs: fromMs + hardMaxMs + timing.collectGraceMs
+    };
+}
+/** The watch after a poll of the results and of the tasks' states. */
+function policy_judgeWatch(watched, results, s, timing) {
+    const open = watched.filter(w => !results.has(w.key) && w.task?.lastStatus !== 'STOPPED').length;
+    if (!open)
+        return { next: 'collect' };
+    if (s.nowMs > s.deadlineMs)
+        return { next: 'give-up', notice: `${open} task(s) still running past the hard limit; stopping them` };
+    if (s.abortedAtMs !== null && s.nowMs - s.abortedAtMs > timing.abortGraceMs)
+        return {
+            next: 'give-up',
+            notice: `${open} task(s) did not stop within ${Math.round(timing.abortGraceMs / 1000)} s of the abort; stopping them`
+        };
+    const progressDue = s.startAtMs !== null && s.nowMs >= s.startAtMs && s.nowMs - s.lastProgressMs >= timing.progressMs;
+    return { next: 'wait', progressDue };
+}
+/** The pause before the next poll: slow while the load runs, quick once it should be over. */
+function policy_pollPauseMs(loadEndMs, nowMs, pollMs) {
+    const left = loadEndMs - nowMs;
+    return left > 0 ? Math.min(pollMs, left + 250) : Math.min(pollMs, 500);
+}
+/** Why a task without a result has none, given the message of its failed/ object, if any. */
+function policy_missingReason(slot, failureMessage) {
+    if (failureMessage)
+        return `failed to start: ${failureMessage}`;
+    if (slot.task?.lastStatus === 'STOPPED')
+        return `no result (${stoppedReason(slot.task)})`;
+    return `no result (${slot.task?.lastStatus?.toLowerCase() ?? 'never started'})`;
+}
+/** The spread of the tasks' actual start times, when more than one task reports one. */
+function policy_startSkew(slots) {
+    const starts = slots.map(s => s.result?.task.startedMs).filter((x) => typeof x === 'number');
+    return starts.length > 1 ? { ms: Math.max(...starts) - Math.min(...starts), tasks: starts.length } : null;
+}
+/** The fleet outcome: every result read, and every other task with the reason it has none. */
+function policy_fleetOutcome(slots, aborted, facts) {
+    const missing = slots
+        .filter(s => !s.result)
+        .map(s => ({ region: s.region, taskIndex: s.spec.taskIndex, reason: s.missing ?? 'no result' }));
+    return {
+        tasks: slots.filter(s => s.result).map(s => s.result),
+        missing,
+        aborted,
+        facts
+    };
+}
+
+;// CONCATENATED MODULE: ./src/fleet/fargate/slots.ts
+
+/** One fresh slot per task spec, in plan order. */
+function slots_slotsOf(tasks) {
+    return tasks.map(spec => ({
+        key: taskKey(spec.region, spec.taskIndex),
+        spec,
+        region: spec.region,
+        ready: false
+    }));
+}
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function slots_eachLimit(items, limit, fn) {
+    const queue = [...items];
+    await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, async () => {
+        for (let it = queue.shift(); it !== undefined; it = queue.shift())
+            await fn(it);
+    }));
+}
+/** The slots grouped by region, in order of first appearance. */
+function byRegion(slots) {
+    const out = new Map();
+    for (const s of slots)
+        (out.get(s.region) ?? out.set(s.region, []).get(s.region)).push(s);
+    return out;
+}
+/** Refreshes `task` of every started slot that is not known to be stopped (all regions in parallel). */
+async function slots_describeSlots(ctx, slots) {
+    const live = slots.filter(s => s.arn && s.task?.lastStatus !== 'STOPPED');
+    await Promise.all([...byRegion(live)].map(async ([region, list]) => {
+        const tasks = await ctx.ecs.describe(region, list.map(s => s.arn));
+        const byArn = new Map(tasks.map(t => [t.taskArn, t]));
+        for (const s of list)
+            s.task = byArn.get(s.arn) ?? s.task;
+    }));
+}
+/** Stops the started slots' tasks (all regions in parallel); a task that cannot be stopped is named. */
+async function slots_stopSlots(ctx, slots, reason) {
+    await Promise.all([...byRegion(slots.filter(s => s.arn))].map(async ([region, list]) => {
+        const r = await ctx.ecs.stop(region, list.map(s => s.arn), reason);
+        for (const e of r.errors)
+            ctx.notice(`could not stop ${e}`);
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/fleet/fargate/phases/barrier.ts
+/**
+ * The start barrier: polls ready/ and the tasks' states until every launched task is ready or
+ * lost, or the barrier times out (judgeBarrier decides). Too few ready tasks stop the run; a run
+ * that is stopping stops the tasks still starting up (ready ones stop on abort.json).
+ */
+
+
+
+/** One poll: marks the slots whose ready/ object exists and refreshes the tasks' states. */
+async function observeBarrier(ctx, slots) {
+    ctx.count('polls');
+    const ready = await listKeys(ctx, ctx.keys.readyPrefix);
+    for (const s of slots)
+        if (ready.has(s.key))
+            s.ready = true;
+    await describeSlots(ctx, slots);
+}
+/** Waits at the barrier until the load can start, the barrier gives up or the run is stopping. */
+async function pollBarrier(ctx, slots, ctrl, startMs) {
+    while (!ctrl.reason) {
+        await observeBarrier(ctx, slots);
+        const d = judgeBarrier(slots, ctx.clock.now() - startMs, ctx.timing);
+        for (const l of d.lost)
+            l.slot.missing = l.reason;
+        if (d.next !== 'wait')
+            return;
+        ctx.notice(d.notice);
+        await ctrl.pause(d.pauseMs);
+    }
+}
+/** The barrier phase: wait, judge the ready count, and stop what will not run. */
+async function barrier_awaitBarrier(ctx, slots, ctrl, minTaskSuccess) {
+    const startMs = ctx.clock.now();
+    await pollBarrier(ctx, slots, ctrl, startMs);
+    const seconds = Math.round((ctx.clock.now() - startMs) / 100) / 10;
+    const verdict = barrierVerdict(slots, minTaskSuccess, ctrl.reason !== null);
+    if (verdict.abortReason)
+        await ctrl.abort(verdict.abortReason);
+    if (ctrl.reason) {
+        // No load will run: tasks still starting up are stopped now; ready ones stop on abort.json.
+        const starting = slots.filter(s => s.arn && !s.ready);
+        if (starting.length)
+            await stopSlots(ctx, starting, ctrl.reason);
+    }
+    return { ready: verdict.ready, seconds };
+}
+
+;// CONCATENATED MODULE: ./src/fleet/fargate/phases/cleanup.ts
+
+/** Stops every started task ECS does not report stopped, giving `reason` (or that the run finished). */
+async function cleanup_stopLeftovers(ctx, slots, reason) {
+    await describeSlots(ctx, slots.filter(s => s.arn)).catch(() => undefined);
+    const left = slots.filter(s => s.arn && s.task?.lastStatus !== 'STOPPED');
+    if (left.length)
+        await stopSlots(ctx, left, reason ?? 'perf-gate run finished');
+}
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./node_modules/hdr-histogram-js/dist/index.js
 var dist = __nccwpck_require__(2960);
 ;// CONCATENATED MODULE: ./src/results/hdr.ts
@@ -94743,6 +95225,18 @@ function readVarUint(bytes, pos) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/model/sample.ts
+/** What every engine adapter reports: one completed request, a threshold, and the sink they go to. */
+const sample_FAILURE_KINDS = [
+    'http_4xx',
+    'http_5xx',
+    'http_other',
+    'timeout',
+    'connection',
+    'assertion',
+    'other'
+];
+
 ;// CONCATENATED MODULE: ./src/results/model.ts
 /**
  * The result model: one versioned JSON document per load-generator task.
@@ -94754,18 +95248,10 @@ function readVarUint(bytes, pos) {
  */
 
 
+
 const model_TASK_RESULT_SCHEMA = 'perf-gate/task-result';
 const model_RUN_RESULT_SCHEMA = 'perf-gate/run-result';
 const model_RESULT_VERSION = 1;
-const model_FAILURE_KINDS = [
-    'http_4xx',
-    'http_5xx',
-    'http_other',
-    'timeout',
-    'connection',
-    'assertion',
-    'other'
-];
 const TASK_STATUSES = ['ok', 'engine-error', 'timeout', 'aborted', 'no-samples'];
 const finite = schemas_number();
 const count = schemas_number().int().nonnegative();
@@ -94774,7 +95260,7 @@ const labelSeriesSchema = object({
     start: schemas_number().int(),
     idx: array(schemas_number().int().nonnegative()),
     requests: countArray,
-    failures: partialRecord(schemas_enum(model_FAILURE_KINDS), countArray),
+    failures: partialRecord(schemas_enum(sample_FAILURE_KINDS), countArray),
     bytesIn: array(schemas_number().nonnegative()),
     bytesOut: array(schemas_number().nonnegative()),
     sumUs: array(schemas_number().nonnegative()),
@@ -94877,6 +95363,7 @@ function defaultTaskMeta(partial) {
 
 
 
+
 class ResultFileError extends Error {
     file;
     field;
@@ -94886,16 +95373,6 @@ class ResultFileError extends Error {
         this.field = field;
         this.name = 'ResultFileError';
     }
-}
-function fieldPath(path) {
-    let out = '';
-    for (const p of path) {
-        if (typeof p === 'number')
-            out += `[${p}]`;
-        else
-            out += out ? `.${String(p)}` : String(p);
-    }
-    return out;
 }
 function fromZod(file, err, prefix = '') {
     const issue = err.issues[0];
@@ -94960,7 +95437,7 @@ function parseJson(file, text) {
         return JSON.parse(text);
     }
     catch (e) {
-        throw new ResultFileError(file, '', `is not valid JSON (${e.message})`);
+        throw new ResultFileError(file, '', `is not valid JSON (${errorMessage(e)})`);
     }
 }
 /** Reads a task result or a run result and returns its task results. */
@@ -94979,188 +95456,170 @@ async function writeJsonFile(file, doc) {
     await writeFile(file, JSON.stringify(doc) + '\n');
 }
 
-;// CONCATENATED MODULE: ./src/runner/objects.ts
+;// CONCATENATED MODULE: ./src/fleet/fargate/phases/collect.ts
 /**
- * The S3 objects of one Fargate run, shared by the action and its tasks:
- *
- *   <prefix>/bundle.tgz             the script folder (k6, Locust, JMeter), once per run
- *   <prefix>/tasks/<key>.json       one task's envelope: its spec and where its script lies
- *   <prefix>/assign/<ecs id>.json   which key an ECS task runs ({"key": …}), written by the action
- *                                   once RunTask has named the task (RunTask starts up to 10 tasks
- *                                   with the same overrides, so a task learns its key from here)
- *   <prefix>/ready/<key>.json       written by a task once its engine and script are in place
- *   <prefix>/go.json                written by the action when all are ready: the common start time
- *   <prefix>/heartbeat.json         rewritten by the action every 30 s while it watches the run
- *   <prefix>/abort.json             written by the action to stop every task early
- *   <prefix>/progress/<key>.json    a task's latest progress line and its recent live windows
- *   <prefix>/results/<key>.json     a task's result, written once at its end
- *   <prefix>/failed/<key>.json      why a task could not even start its engine (no result then)
- *
- * `<prefix>` is `runs/<run id>`; `<key>` is `<region>-<fleet-wide task index>`.
- */
-
-const RUNS_PREFIX = 'runs';
-/** Environment of a Fargate task, set by the action through RunTask's container overrides. */
-const objects_REMOTE_ENV = {
-    Bucket: 'PERF_GATE_BUCKET',
-    BucketRegion: 'PERF_GATE_BUCKET_REGION',
-    RunPrefix: 'PERF_GATE_RUN_PREFIX',
-    /** A fixed task key; without it the task looks itself up in assign/ by its ECS task id. */
-    TaskKey: 'PERF_GATE_TASK_KEY',
-    RunId: 'PERF_GATE_RUN_ID',
-    TaskIndex: 'PERF_GATE_TASK_INDEX',
-    Share: 'PERF_GATE_SHARE',
-    /** Set to 1 to address the bucket path-style (S3-compatible endpoints). */
-    PathStyle: 'PERF_GATE_S3_PATH_STYLE'
-};
-function objects_runPrefix(runId) {
-    return `${RUNS_PREFIX}/${runId}`;
-}
-function objects_taskKey(region, taskIndex) {
-    return `${region}-${String(taskIndex).padStart(4, '0')}`;
-}
-function objects_runKeys(prefix) {
-    return {
-        bundle: `${prefix}/bundle.tgz`,
-        task: (key) => `${prefix}/tasks/${key}.json`,
-        assign: (ecsTaskId) => `${prefix}/assign/${ecsTaskId}.json`,
-        ready: (key) => `${prefix}/ready/${key}.json`,
-        readyPrefix: `${prefix}/ready/`,
-        go: `${prefix}/go.json`,
-        heartbeat: `${prefix}/heartbeat.json`,
-        abort: `${prefix}/abort.json`,
-        progress: (key) => `${prefix}/progress/${key}.json`,
-        progressPrefix: `${prefix}/progress/`,
-        result: (key) => `${prefix}/results/${key}.json`,
-        resultsPrefix: `${prefix}/results/`,
-        failure: (key) => `${prefix}/failed/${key}.json`
-    };
-}
-/** The key a listed object stands for: `<prefix>/ready/us-east-1-0003.json` → `us-east-1-0003`. */
-function objects_keyOf(objectKey) {
-    return (objectKey.split('/').pop() ?? '').replace(/\.json$/, '');
-}
-/** The id at the end of an ECS task ARN. */
-function objects_ecsTaskId(taskArn) {
-    return taskArn.split('/').pop() ?? taskArn;
-}
-/** Live windows a task's published progress keeps: two minutes of one-second progress lines. */
-const PUBLISHED_WINDOWS = 120;
-/** Keeps a task's recent live windows and builds the document it publishes. */
-class ProgressPublication {
-    keep;
-    latest = null;
-    windows = [];
-    changed = false;
-    constructor(keep = PUBLISHED_WINDOWS) {
-        this.keep = keep;
-    }
-    add(line) {
-        this.latest = line;
-        this.changed = true;
-        if (line.live) {
-            this.windows.push({ ...line.live, elapsedS: line.elapsedS });
-            if (this.windows.length > this.keep)
-                this.windows.splice(0, this.windows.length - this.keep);
-        }
-    }
-    /** The document to publish when something changed since the last call, else null. */
-    take() {
-        if (!this.changed || !this.latest)
-            return null;
-        this.changed = false;
-        const { live: _live, ...line } = this.latest;
-        return { ...line, windows: [...this.windows] };
-    }
-}
-function objects_status(e) {
-    return e?.$metadata?.httpStatusCode;
-}
-function isNotFound(e) {
-    const name = e?.name;
-    return name === 'NoSuchKey' || name === 'NotFound' || objects_status(e) === 404;
-}
-/** Small JSON and byte objects in one bucket; a missing object reads as null. */
-class objects_RunObjects {
-    client;
-    bucket;
-    constructor(client, bucket) {
-        this.client = client;
-        this.bucket = bucket;
-    }
-    async getBytes(key) {
-        try {
-            const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-            return res.Body ? await res.Body.transformToByteArray() : new Uint8Array();
-        }
-        catch (e) {
-            if (isNotFound(e))
-                return null;
-            throw e;
-        }
-    }
-    async getJson(key) {
-        const bytes = await this.getBytes(key);
-        if (bytes === null)
-            return null;
-        try {
-            return JSON.parse(Buffer.from(bytes).toString('utf8'));
-        }
-        catch (e) {
-            throw new Error(`s3://${this.bucket}/${key} is not valid JSON: ${e.message}`);
-        }
-    }
-    async put(key, body, contentType = 'application/json') {
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
-    }
-    async putJson(key, doc) {
-        await this.put(key, JSON.stringify(doc));
-    }
-    /** Every key under `prefix` (paginated). */
-    async list(prefix) {
-        const keys = [];
-        let token;
-        do {
-            const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
-            for (const o of res.Contents ?? [])
-                if (o.Key)
-                    keys.push(o.Key);
-            token = res.IsTruncated ? res.NextContinuationToken : undefined;
-        } while (token);
-        return keys;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/fleet/fargate.ts
-/**
- * The Fargate fleet: every task is an ECS task in one of several regions, coordinated through the
- * run's S3 objects (src/runner/objects.ts).
- *
- * `run` uploads the script bundle and one envelope per task, launches the tasks region by region
- * in parallel (RunTask batches of 10, each task told its key through assign/), waits at the start
- * barrier until every task is ready, writes go.json with a common start a few seconds ahead,
- * keeps a heartbeat, prints a line per region at each poll, stops the fleet early when `abortOn`
- * trips or the signal aborts, collects every result in parallel, names the missing tasks with
- * the reason, and — whatever happened — stops every task it started.
+ * Collect: every result in results/ is read (16 at a time); every other task is missing, with its
+ * failed/ message or what ECS says of it; the spread of the tasks' start times is recorded.
  */
 
 
 
+
+
+/** Reads and checks one task's result; an unreadable one makes the task missing. */
+async function readResult(ctx, s) {
+    const key = ctx.keys.result(s.key);
+    try {
+        ctx.count('s3:GetObject');
+        const doc = await withRetry(() => ctx.store.getJson(key), { sleep: ctx.clock.sleep });
+        s.result = parseTaskResult(`s3://${ctx.store.bucket}/${key}`, doc);
+    }
+    catch (e) {
+        s.missing = `unreadable result: ${awsMessage(e)}`;
+    }
+}
+/** Reads every result there is and says why each other task has none. */
+async function collect_collectResults(ctx, slots, facts) {
+    const results = await listKeys(ctx, ctx.keys.resultsPrefix);
+    await eachLimit(slots.filter(s => results.has(s.key)), 16, s => readResult(ctx, s));
+    for (const s of slots) {
+        if (s.result || s.missing)
+            continue;
+        const failure = await ctx.store.getJson(ctx.keys.failure(s.key)).catch(() => null);
+        s.missing = missingReason(s, failure?.message);
+    }
+    const skew = startSkew(slots);
+    if (skew) {
+        facts.startSkewMs = skew.ms;
+        ctx.notice(`start skew across ${skew.tasks} task(s): ${skew.ms} ms`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/fleet/fargate/phases/go.ts
+/**
+ * Go: the tasks that missed the barrier are stopped, and go.json names the ready tasks and their
+ * common start, `startLeadMs` ahead so that every task sees it in time.
+ */
+
+
+/** Stops the late tasks, writes go.json and returns the common start (epoch ms). */
+async function go_startLoad(ctx, slots, ready) {
+    const late = slots.filter(s => s.arn && !s.ready);
+    if (late.length)
+        await stopSlots(ctx, late, 'not ready at the start barrier');
+    const startAtMs = ctx.clock.now() + ctx.timing.startLeadMs;
+    await putDoc(ctx, ctx.keys.go, { startAtMs, tasks: ready.map(s => s.key) });
+    ctx.notice(`start barrier passed: ${ready.length} task(s) start at ${new Date(startAtMs).toISOString()}`);
+    return startAtMs;
+}
+
+;// CONCATENATED MODULE: ./src/fleet/fargate/phases/heartbeat.ts
+/**
+ * The heartbeat: heartbeat.json is written before the launch and rewritten every `heartbeatMs`
+ * while the action watches the run, so tasks can tell a live run from an abandoned one.
+ */
+
+/** Writes the first heartbeat and keeps beating; the returned function stops it. */
+async function heartbeat_startHeartbeat(ctx) {
+    await putDoc(ctx, ctx.keys.heartbeat, { atMs: ctx.clock.now() });
+    const timer = setInterval(() => {
+        ctx.count('s3:PutObject');
+        void ctx.store.putJson(ctx.keys.heartbeat, { atMs: ctx.clock.now() }).catch(() => undefined);
+    }, ctx.timing.heartbeatMs);
+    return () => clearInterval(timer);
+}
+
+;// CONCATENATED MODULE: ./src/fleet/fargate/phases/launch.ts
+/**
+ * Launch: every region at once, its tasks in RunTask batches of 10, a few batches in flight per
+ * region. Each started task is told its key through assign/<ecs task id>.json; a task RunTask
+ * would not start is missing with ECS's reason. No new batch starts once the run is stopping.
+ */
 
 
 
 
 /** RunTask batches in flight per region. */
 const LAUNCH_CONCURRENCY = 4;
-const fargate_DEFAULT_FARGATE_TIMING = {
-    pollMs: 2000,
-    readyTimeoutMs: 10 * 60_000,
-    startLeadMs: 2000,
-    heartbeatMs: 30_000,
-    progressMs: 10_000,
-    collectGraceMs: 90_000,
-    abortGraceMs: 30_000
-};
+/** The idempotency token of one batch: the run, the region and the batch number. */
+function clientTokenFor(runId, region, batch) {
+    return `${runId}-${region}-${batch}`.replace(/[^\w-]/g, '-').slice(-60);
+}
+/** The RunTask request of one batch of `count` tasks. */
+function launchRequest(cfg, region, batch, count) {
+    const target = cfg.target(region);
+    return {
+        target,
+        count,
+        startedBy: cfg.startedBy,
+        clientToken: clientTokenFor(cfg.runId, region, batch),
+        env: {
+            [REMOTE_ENV.Bucket]: target.bucket,
+            [REMOTE_ENV.BucketRegion]: cfg.bucketRegion,
+            [REMOTE_ENV.RunPrefix]: runPrefix(cfg.runId),
+            [REMOTE_ENV.RunId]: cfg.runId,
+            ...cfg.taskEnv
+        },
+        spot: cfg.spot,
+        tags: { 'perf-gate:run': cfg.runId, ...cfg.tags }
+    };
+}
+/** Starts one batch, names its tasks in order as RunTask reports them, and tells each its key. */
+async function launchBatchOf(l, region, batch, index) {
+    if (l.ctrl.reason)
+        return;
+    let next = 0;
+    const res = await l.ctx.ecs.launch(region, launchRequest(l.cfg, region, index, batch.length), {
+        signal: l.ctrl.signal,
+        onStarted: arns => {
+            for (const arn of arns) {
+                const slot = batch[next++];
+                if (!slot)
+                    continue;
+                slot.arn = arn;
+                (l.launched[region] ??= []).push(arn);
+            }
+            l.cfg.onLaunched?.(l.launched);
+        }
+    });
+    await eachLimit(batch.filter(s => s.arn), 10, async (s) => putDoc(l.ctx, l.ctx.keys.assign(ecsTaskId(s.arn)), { key: s.key }));
+    for (const s of batch)
+        if (!s.arn)
+            s.missing = `not launched: ${res.failures.join('; ')}`;
+}
+/** Launches one region's slots: batches of RUN_TASK_BATCH, LAUNCH_CONCURRENCY at a time. */
+async function launchRegion(l, region, slots) {
+    // A region without a runner stack fails before any of its batches starts.
+    l.cfg.target(region);
+    const mine = slots.filter(s => s.region === region);
+    const batches = [];
+    for (let b = 0; b < mine.length; b += RUN_TASK_BATCH)
+        batches.push(mine.slice(b, b + RUN_TASK_BATCH));
+    // A few batches at a time per region: fast, and well inside RunTask's rate limit.
+    await eachLimit(batches, LAUNCH_CONCURRENCY, batch => launchBatchOf(l, region, batch, batches.indexOf(batch)));
+}
+/** Launches every slot's task, all regions in parallel, and notices how many started. */
+async function launch_launchTasks(ctx, slots, cfg, ctrl) {
+    const l = { ctx, cfg, ctrl, launched: {} };
+    const regions = [...new Set(slots.map(s => s.region))];
+    await Promise.all(regions.map(region => launchRegion(l, region, slots)));
+    const started = slots.filter(s => s.arn).length;
+    ctx.notice(`launched ${started} of ${slots.length} task(s) in ${regions.length} region(s)`);
+}
+
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(1421);
+;// CONCATENATED MODULE: ./src/fleet/fargate/phases/publish.ts
+/**
+ * Publish: before any task starts, the run's script bundle (the script's folder as a gzipped tar)
+ * and one envelope per task go to the bucket, where each task finds its spec.
+ */
+
+
+
+
+
+const MAX_BUNDLE_BYTES = (/* unused pure expression or super */ null && (100 * 1024 * 1024));
 /** Packs the script's folder (without .git and node_modules) into a gzipped tar. */
 function tarFolder(dir) {
     return new Promise((ok, fail) => {
@@ -95172,15 +95631,16 @@ function tarFolder(dir) {
         let err = '';
         p.stdout.on('data', (d) => {
             size += d.length;
-            if (size > 100 * 1024 * 1024)
+            if (size > MAX_BUNDLE_BYTES)
                 p.kill('SIGKILL');
             else
                 out.push(d);
         });
         p.stderr.on('data', (d) => (err += d.toString()));
         p.on('error', fail);
-        p.on('exit', code => {
-            if (size > 100 * 1024 * 1024)
+        // 'close', not 'exit': tar can exit before its last output has been read.
+        p.on('close', code => {
+            if (size > MAX_BUNDLE_BYTES)
                 fail(new Error(`the script folder ${dir} packs to more than 100 MB`));
             else if (code !== 0)
                 fail(new Error(`tar of ${dir} failed: ${err.trim()}`));
@@ -95189,385 +95649,82 @@ function tarFolder(dir) {
         });
     });
 }
-async function eachLimit(items, limit, fn) {
-    const queue = [...items];
-    await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, async () => {
-        for (let it = queue.shift(); it !== undefined; it = queue.shift())
-            await fn(it);
-    }));
+/** A task's envelope: its spec without a start time, its script relative to the unpacked bundle. */
+function envelopeOf(task, bundle) {
+    const spec = { ...task, startAtMs: null };
+    if (task.script)
+        spec.script = relative(dirname(task.script), task.script);
+    return { schema: 'perf-gate/remote-task', version: 1, spec, bundle };
 }
-function stoppedReason(t) {
-    if (!t)
-        return 'the task never started';
-    const exit = t.containers?.[0]?.exitCode;
-    const why = [t.stoppedReason, t.stopCode, exit !== undefined ? `exit code ${exit}` : '']
-        .filter(Boolean)
-        .join(', ');
-    return why || `task ${t.lastStatus?.toLowerCase() ?? 'unknown'}`;
+/** Uploads the folder of `script` as the run's bundle; false when the run has no script. */
+async function uploadBundle(ctx, script) {
+    if (!script)
+        return false;
+    const tgz = await tarFolder(dirname(script));
+    ctx.count('s3:PutObject');
+    await withRetry(() => ctx.store.put(ctx.keys.bundle, tgz, 'application/gzip'), { sleep: ctx.clock.sleep });
+    ctx.notice(`script bundle: ${Math.round(tgz.length / 1024)} KiB`);
+    return true;
 }
-class fargate_FargateFleet {
-    o;
-    backend = 'fargate';
-    t;
-    sleep;
-    now;
-    /** AWS API calls made, by operation, and `polls` (for the benchmark and the report). */
-    calls = {};
-    constructor(o) {
-        this.o = o;
-        this.t = { ...fargate_DEFAULT_FARGATE_TIMING, ...o.timing };
-        this.sleep = o.sleep ?? realSleep;
-        this.now = o.now ?? Date.now;
-    }
-    count(op, n = 1) {
-        this.calls[op] = (this.calls[op] ?? 0) + n;
-    }
-    target(region) {
-        const t = this.o.targets.find(x => x.region === region);
-        if (!t)
-            throw new Error(`no runner stack found for region ${region}`);
-        return t;
-    }
-    async run(plan, hooks = {}) {
-        const notice = hooks.onNotice ?? (() => undefined);
-        const prefix = runPrefix(plan.runId);
-        const keys = runKeys(prefix);
-        const objects = this.o.objects;
-        const slots = plan.tasks.map(spec => ({
-            key: taskKey(spec.region, spec.taskIndex),
-            spec,
-            region: spec.region,
-            ready: false
-        }));
-        const byArn = new Map();
-        const launched = {};
-        let heartbeat;
-        let abortReason = null;
-        const facts = {};
-        const put = async (key, doc) => {
-            this.count('s3:PutObject');
-            await withRetry(() => objects.putJson(key, doc), { sleep: this.sleep });
-        };
-        let abortedAt = null;
-        const signalAbort = async (reason) => {
-            if (abortReason)
-                return;
-            abortReason = reason;
-            abortedAt = this.now();
-            notice(`stopping the fleet: ${reason}`);
-            await put(keys.abort, { reason, atMs: this.now() }).catch(() => undefined);
-        };
-        let wake = () => undefined;
-        const cancelled = new Promise(r => (wake = r));
-        const onCancel = () => {
-            void signalAbort('the job was cancelled');
-            wake();
-        };
-        if (hooks.signal?.aborted)
-            onCancel();
-        else
-            hooks.signal?.addEventListener('abort', onCancel, { once: true });
-        // An orderly stop: abort.json tells every task to stop; the watch below waits for their results.
-        const stopReason = () => {
-            const r = hooks.stop?.reason;
-            return r instanceof Error ? r.message : typeof r === 'string' ? r : 'stopped early';
-        };
-        const onStop = () => void signalAbort(stopReason());
-        if (hooks.stop?.aborted)
-            onStop();
-        else
-            hooks.stop?.addEventListener('abort', onStop, { once: true });
-        const pause = (ms) => Promise.race([this.sleep(ms), cancelled]);
-        try {
-            // 1. The script bundle and one envelope per task.
-            const script = plan.tasks[0]?.script;
-            let bundle = false;
-            if (script) {
-                const tgz = await tarFolder(dirname(script));
-                this.count('s3:PutObject');
-                await withRetry(() => objects.put(keys.bundle, tgz, 'application/gzip'), { sleep: this.sleep });
-                bundle = true;
-                notice(`script bundle: ${Math.round(tgz.length / 1024)} KiB`);
-            }
-            await eachLimit(slots, 32, async (s) => {
-                const spec = { ...s.spec, startAtMs: null };
-                if (s.spec.script)
-                    spec.script = relative(dirname(s.spec.script), s.spec.script);
-                const env = { schema: 'perf-gate/remote-task', version: 1, spec, bundle };
-                await put(keys.task(s.key), env);
-            });
-            await put(keys.heartbeat, { atMs: this.now() });
-            heartbeat = setInterval(() => {
-                this.count('s3:PutObject');
-                void objects.putJson(keys.heartbeat, { atMs: this.now() }).catch(() => undefined);
-            }, this.t.heartbeatMs);
-            // 2. Launch, all regions in parallel, batches of 10 per region.
-            const regions = [...new Set(slots.map(s => s.region))];
-            await Promise.all(regions.map(async (region) => {
-                const target = this.target(region);
-                const mine = slots.filter(s => s.region === region);
-                const batches = [];
-                for (let b = 0; b < mine.length; b += RUN_TASK_BATCH)
-                    batches.push(mine.slice(b, b + RUN_TASK_BATCH));
-                // A few batches at a time per region: fast, and well inside RunTask's rate limit.
-                await eachLimit(batches, LAUNCH_CONCURRENCY, async (batch) => {
-                    if (abortReason)
-                        return;
-                    let next = 0;
-                    const res = await launchBatch(this.o.ecs(region), {
-                        target,
-                        count: batch.length,
-                        startedBy: this.o.startedBy,
-                        clientToken: `${plan.runId}-${region}-${batches.indexOf(batch)}`
-                            .replace(/[^\w-]/g, '-')
-                            .slice(-60),
-                        env: {
-                            [REMOTE_ENV.Bucket]: target.bucket,
-                            [REMOTE_ENV.BucketRegion]: this.o.bucketRegion,
-                            [REMOTE_ENV.RunPrefix]: prefix,
-                            [REMOTE_ENV.RunId]: plan.runId,
-                            ...this.o.taskEnv
-                        },
-                        spot: this.o.spot,
-                        tags: { 'perf-gate:run': plan.runId, ...this.o.tags }
-                    }, {
-                        sleep: this.sleep,
-                        signal: hooks.signal,
-                        onCall: () => this.count('ecs:RunTask'),
-                        onStarted: arns => {
-                            for (const arn of arns) {
-                                const slot = batch[next++];
-                                if (!slot)
-                                    continue;
-                                slot.arn = arn;
-                                byArn.set(arn, slot);
-                                (launched[region] ??= []).push(arn);
-                            }
-                            this.o.onLaunched?.(launched);
-                        }
-                    });
-                    // Tell each started task its key.
-                    await eachLimit(batch.filter(s => s.arn), 10, async (s) => put(keys.assign(ecsTaskId(s.arn)), { key: s.key }));
-                    for (const s of batch)
-                        if (!s.arn)
-                            s.missing = `not launched: ${res.failures.join('; ')}`;
-                });
-            }));
-            const launchedCount = slots.filter(s => s.arn).length;
-            notice(`launched ${launchedCount} of ${slots.length} task(s) in ${regions.length} region(s)`);
-            // 3. The start barrier.
-            const barrierStart = this.now();
-            const minReady = Math.ceil(slots.length * (this.o.minTaskSuccess ?? 1));
-            for (;;) {
-                if (abortReason)
-                    break;
-                this.count('polls');
-                const ready = await this.listKeys(objects, keys.readyPrefix);
-                for (const s of slots)
-                    if (ready.has(s.key))
-                        s.ready = true;
-                await this.describe(slots);
-                for (const s of slots)
-                    if (!s.ready && !s.missing && s.task?.lastStatus === 'STOPPED')
-                        s.missing = `stopped before it was ready: ${stoppedReason(s.task)}`;
-                const readyCount = slots.filter(s => s.ready).length;
-                const pending = slots.filter(s => !s.ready && !s.missing).length;
-                if (!pending)
-                    break;
-                if (this.now() - barrierStart > this.t.readyTimeoutMs) {
-                    for (const s of slots)
-                        if (!s.ready && !s.missing)
-                            s.missing = `not ready within ${Math.round(this.t.readyTimeoutMs / 1000)} s (${s.task?.lastStatus ?? 'never started'})`;
-                    break;
-                }
-                notice(`start barrier: ${readyCount}/${slots.length} ready after ${Math.round((this.now() - barrierStart) / 1000)} s`);
-                await pause(Math.min(this.t.pollMs, 500));
-            }
-            const readySlots = slots.filter(s => s.ready && !s.missing);
-            facts.barrierS = Math.round((this.now() - barrierStart) / 100) / 10;
-            if (!abortReason && readySlots.length < minReady)
-                await signalAbort(`only ${readySlots.length} of ${slots.length} task(s) became ready (min-task-success needs ${minReady})`);
-            if (abortReason) {
-                // No load will run: tasks still starting up are stopped now; ready ones stop on abort.json.
-                const starting = slots.filter(s => s.arn && !s.ready);
-                if (starting.length)
-                    await this.stop(starting, abortReason, notice);
-            }
-            let startAtMs = null;
-            if (!abortReason) {
-                // Tasks that missed the barrier are stopped; the rest start together.
-                const late = slots.filter(s => s.arn && !s.ready);
-                if (late.length)
-                    await this.stop(late, 'not ready at the start barrier', notice);
-                startAtMs = this.now() + this.t.startLeadMs;
-                await put(keys.go, { startAtMs, tasks: readySlots.map(s => s.key) });
-                notice(`start barrier passed: ${readySlots.length} task(s) start at ${new Date(startAtMs).toISOString()}`);
-            }
-            // 4. Watch until every started task has stopped or the hard limit (+ grace) has passed.
-            const hardMaxMs = Math.max(...plan.tasks.map(t => t.hardMaxS)) * 1000;
-            const loadEndMs = (startAtMs ?? this.now()) + Math.max(...plan.tasks.map(t => profileSeconds(t.load))) * 1000;
-            const deadline = (startAtMs ?? this.now()) + hardMaxMs + this.t.collectGraceMs;
-            let lastProgress = 0;
-            const watched = slots.filter(s => s.arn);
-            for (;;) {
-                // A cancelled job has seconds left: stop the tasks now (finally) instead of waiting.
-                if (hooks.signal?.aborted)
-                    break;
-                this.count('polls');
-                const results = await this.listKeys(objects, keys.resultsPrefix);
-                await this.describe(watched);
-                const open = watched.filter(s => !results.has(s.key) && s.task?.lastStatus !== 'STOPPED');
-                if (!open.length)
-                    break;
-                if (this.now() > deadline) {
-                    notice(`${open.length} task(s) still running past the hard limit; stopping them`);
-                    break;
-                }
-                if (abortedAt !== null && this.now() - abortedAt > this.t.abortGraceMs) {
-                    notice(`${open.length} task(s) did not stop within ${Math.round(this.t.abortGraceMs / 1000)} s of the abort; stopping them`);
-                    break;
-                }
-                if (startAtMs !== null && this.now() >= startAtMs && this.now() - lastProgress >= this.t.progressMs) {
-                    lastProgress = this.now();
-                    const p = await this.progress(watched, startAtMs, results);
-                    hooks.onProgress?.(p);
-                    for (const line of regionLines(p, watched))
-                        notice(line);
-                    const reason = this.o.abortOn?.(p);
-                    if (reason && !abortReason) {
-                        facts.abortOn = reason;
-                        await signalAbort(`abort-on: ${reason}`);
-                    }
-                }
-                // Slow polls while the load runs; quick ones once it should be over.
-                const left = loadEndMs - this.now();
-                await pause(left > 0 ? Math.min(this.t.pollMs, left + 250) : Math.min(this.t.pollMs, 500));
-            }
-            // 5. Collect every result in parallel.
-            const results = await this.listKeys(objects, keys.resultsPrefix);
-            await eachLimit(slots.filter(s => results.has(s.key)), 16, async (s) => {
-                try {
-                    this.count('s3:GetObject');
-                    const doc = await withRetry(() => objects.getJson(keys.result(s.key)), { sleep: this.sleep });
-                    s.result = parseTaskResult(`s3://${objects.bucket}/${keys.result(s.key)}`, doc);
-                }
-                catch (e) {
-                    s.missing = `unreadable result: ${awsMessage(e)}`;
-                }
-            });
-            for (const s of slots) {
-                if (s.result || s.missing)
-                    continue;
-                const failure = await objects.getJson(keys.failure(s.key)).catch(() => null);
-                s.missing = failure?.message
-                    ? `failed to start: ${failure.message}`
-                    : s.task?.lastStatus === 'STOPPED'
-                        ? `no result (${stoppedReason(s.task)})`
-                        : `no result (${s.task?.lastStatus?.toLowerCase() ?? 'never started'})`;
-            }
-            const starts = slots
-                .map(s => s.result?.task.startedMs)
-                .filter((x) => typeof x === 'number');
-            if (starts.length > 1) {
-                facts.startSkewMs = Math.max(...starts) - Math.min(...starts);
-                notice(`start skew across ${starts.length} task(s): ${facts.startSkewMs} ms`);
-            }
-        }
-        finally {
-            hooks.signal?.removeEventListener('abort', onCancel);
-            hooks.stop?.removeEventListener('abort', onStop);
-            if (heartbeat)
-                clearInterval(heartbeat);
-            // 6. Nothing stays running.
-            await this.describe(slots.filter(s => s.arn)).catch(() => undefined);
-            const left = slots.filter(s => s.arn && s.task?.lastStatus !== 'STOPPED');
-            if (left.length)
-                await this.stop(left, abortReason ?? 'perf-gate run finished', notice);
-        }
-        facts.regions = [...new Set(slots.map(s => s.region))].join(',');
-        const missing = slots
-            .filter(s => !s.result)
-            .map(s => ({ region: s.region, taskIndex: s.spec.taskIndex, reason: s.missing ?? 'no result' }));
-        return {
-            tasks: slots.filter(s => s.result).map(s => s.result),
-            missing,
-            aborted: abortReason !== null,
-            facts
-        };
-    }
-    async listKeys(objects, prefix) {
-        this.count('s3:ListObjectsV2');
-        const keys = await withRetry(() => objects.list(prefix), { sleep: this.sleep });
-        return new Set(keys.map(keyOf));
-    }
-    async describe(slots) {
-        const byRegion = new Map();
-        for (const s of slots)
-            if (s.arn && s.task?.lastStatus !== 'STOPPED')
-                (byRegion.get(s.region) ?? byRegion.set(s.region, []).get(s.region)).push(s);
-        await Promise.all([...byRegion].map(async ([region, list]) => {
-            const target = this.target(region);
-            this.count('ecs:DescribeTasks', Math.ceil(list.length / 100));
-            const tasks = await describeTasks(this.o.ecs(region), target.cluster, list.map(s => s.arn), this.sleep);
-            const byArn = new Map(tasks.map(t => [t.taskArn, t]));
-            for (const s of list)
-                s.task = byArn.get(s.arn) ?? s.task;
-        }));
-    }
-    async stop(slots, reason, notice) {
-        const byRegion = new Map();
-        for (const s of slots)
-            if (s.arn)
-                (byRegion.get(s.region) ?? byRegion.set(s.region, []).get(s.region)).push(s);
-        await Promise.all([...byRegion].map(async ([region, list]) => {
-            this.count('ecs:StopTask', list.length);
-            const r = await stopTasks(this.o.ecs(region), this.target(region).cluster, list.map(s => s.arn), reason, this.sleep);
-            for (const e of r.errors)
-                notice?.(`could not stop ${e}`);
-        }));
-    }
-    async progress(slots, startAtMs, results) {
-        const keys = runKeys(runPrefix(slots[0]?.spec.runId ?? ''));
-        // Each live window is handed on once: a task whose document is not read again adds none.
-        for (const s of slots)
-            if (s.progress)
-                s.progress = { ...s.progress, live: [] };
-        await eachLimit(slots.filter(s => !results.has(s.key) || !s.finalRead), 16, async (s) => {
-            if (results.has(s.key))
-                s.finalRead = true;
-            this.count('s3:GetObject');
-            const doc = await this.o.objects.getJson(keys.progress(s.key)).catch(() => null);
-            if (!doc || typeof doc.requests !== 'number')
-                return;
-            const seen = s.liveUpToS ?? Number.NEGATIVE_INFINITY;
-            const fresh = (Array.isArray(doc.windows) ? doc.windows : []).filter(w => w.elapsedS > seen);
-            if (fresh.length)
-                s.liveUpToS = fresh[fresh.length - 1].elapsedS;
-            s.progress = {
-                region: s.region,
-                taskIndex: s.spec.taskIndex,
-                elapsedS: doc.elapsedS,
-                requests: doc.requests,
-                failures: doc.failures,
-                rps: doc.rps,
-                live: fresh
-            };
-        });
-        const tasks = slots.map(s => s.progress).filter((p) => !!p);
-        return {
-            elapsedS: Math.max(0, (this.now() - startAtMs) / 1000),
-            requests: tasks.reduce((a, p) => a + p.requests, 0),
-            failures: tasks.reduce((a, p) => a + p.failures, 0),
-            rps: tasks.reduce((a, p) => a + p.rps, 0),
-            reporting: tasks.length,
-            finished: slots.filter(s => results.has(s.key) || s.task?.lastStatus === 'STOPPED').length,
-            total: slots.length,
-            tasks
-        };
-    }
+/** Uploads the script bundle (the first task's script folder) and every task's envelope. */
+async function publish_publishRun(ctx, slots) {
+    const bundle = await uploadBundle(ctx, slots[0]?.spec.script);
+    await eachLimit(slots, 32, s => putDoc(ctx, ctx.keys.task(s.key), envelopeOf(s.spec, bundle)));
+}
+
+;// CONCATENATED MODULE: ./src/fleet/fargate/phases/progress.ts
+
+/** Takes in a task's published progress: its totals, and the live windows not handed on before. */
+function absorbProgress(s, doc) {
+    if (!doc || typeof doc.requests !== 'number')
+        return;
+    const seen = s.liveUpToS ?? Number.NEGATIVE_INFINITY;
+    const fresh = (Array.isArray(doc.windows) ? doc.windows : []).filter(w => w.elapsedS > seen);
+    if (fresh.length)
+        s.liveUpToS = fresh[fresh.length - 1].elapsedS;
+    s.progress = {
+        region: s.region,
+        taskIndex: s.spec.taskIndex,
+        elapsedS: doc.elapsedS,
+        requests: doc.requests,
+        failures: doc.failures,
+        rps: doc.rps,
+        live: fresh
+    };
+}
+/** The fleet's progress from its slots' latest progress, `elapsedS` after the common start. */
+function fleetProgressOf(slots, results, elapsedS) {
+    const tasks = slots.map(s => s.progress).filter((p) => !!p);
+    return {
+        elapsedS: Math.max(0, elapsedS),
+        requests: tasks.reduce((a, p) => a + p.requests, 0),
+        failures: tasks.reduce((a, p) => a + p.failures, 0),
+        rps: tasks.reduce((a, p) => a + p.rps, 0),
+        reporting: tasks.length,
+        finished: slots.filter(s => results.has(s.key) || s.task?.lastStatus === 'STOPPED').length,
+        total: slots.length,
+        tasks
+    };
+}
+/**
+ * Reads the progress of every task still running (and once more after a task's result, for its
+ * last windows) and returns the fleet's progress.
+ */
+async function progress_readProgress(ctx, slots, startAtMs, results) {
+    // Each live window is handed on once: a task whose document is not read again adds none.
+    for (const s of slots)
+        if (s.progress)
+            s.progress = { ...s.progress, live: [] };
+    await eachLimit(slots.filter(s => !results.has(s.key) || !s.finalRead), 16, async (s) => {
+        if (results.has(s.key))
+            s.finalRead = true;
+        ctx.count('s3:GetObject');
+        absorbProgress(s, await ctx.store.getJson(ctx.keys.progress(s.key)).catch(() => null));
+    });
+    return fleetProgressOf(slots, results, (ctx.clock.now() - startAtMs) / 1000);
 }
 /** One line per region: task states, live requests per second and errors. */
-function regionLines(p, slots) {
+function progress_regionLines(p, slots) {
     const regions = [...new Set(slots.map(s => s.region))];
     return regions.map(region => {
         const states = {};
@@ -95587,643 +95744,222 @@ function regionLines(p, slots) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/config/duration.ts
-/** Durations as the scenario file, the flags and the profiles write them. */
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/**
- * Parses a duration into seconds: `500ms`, `30s`, `2m`, `1h30m`, `1.5s`; a bare number (or numeric
- * string) is seconds. Returns null when the value is not a duration.
- */
-function parseDuration(v) {
-    if (typeof v === 'number')
-        return Number.isFinite(v) && v >= 0 ? v : null;
-    if (typeof v !== 'string')
-        return null;
-    const s = v.trim();
-    if (s === '')
-        return null;
-    if (/^\d+(\.\d+)?$/.test(s))
-        return Number(s);
-    const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
-    let ms = 0;
-    let pos = 0;
-    while (pos < s.length) {
-        part.lastIndex = pos;
-        const m = part.exec(s);
-        if (!m)
-            return null;
-        ms += Number(m[1]) * UNIT_MS[m[2]];
-        pos = part.lastIndex;
-    }
-    return ms / 1000;
-}
+;// CONCATENATED MODULE: ./src/fleet/fargate/phases/watch.ts
 
-;// CONCATENATED MODULE: ./src/config/limits.ts
-/** The most virtual users (threads, Locust users) a scenario may run, over all its tasks. */
-const limits_MAX_VUS = 100_000;
-/** The longest duration of any one field, and of a whole run: 7 days. */
-const MAX_DURATION_S = 7 * 24 * 3600;
-const MAX_DURATION_TEXT = '7 days (168h)';
-/** Why a duration in seconds is out of bounds, or null. Durations below 1 ms round to zero. */
-function durationProblem(seconds) {
-    if (seconds > 0 && Math.round(seconds * 1000) < 1)
-        return 'is below 1ms and rounds to zero';
-    if (!(seconds <= MAX_DURATION_S))
-        return `is longer than perf-gate's limit of ${MAX_DURATION_TEXT}`;
-    return null;
-}
-/** Why a VU count is out of bounds, or null. */
-function vusProblem(vus) {
-    return vus > limits_MAX_VUS ? `is above perf-gate's limit of ${limits_MAX_VUS} virtual users` : null;
-}
-/**
- * Checks a whole load shape (whatever produced it: fields, flags, a profile or an engine script's
- * own options). Returns the part that is out of bounds and why, or null.
- */
-function limits_loadProblem(load) {
-    const stages = load.stages ?? [];
-    const peak = stages.length ? Math.max(load.vus, ...stages.map(s => s.target)) : load.vus;
-    if (peak > limits_MAX_VUS)
-        return {
-            part: stages.length && peak !== load.vus ? 'stages' : 'vus',
-            detail: `asks for ${peak} virtual users; perf-gate's limit is ${limits_MAX_VUS}`
-        };
-    const total = stages.length ? stages.reduce((a, s) => a + s.durationS, 0) : load.rampUpS + load.durationS;
-    if (!(total <= MAX_DURATION_S))
-        return {
-            part: stages.length ? 'stages' : 'duration',
-            detail: `the load runs ${Math.round(total)} s in all; perf-gate's limit is ${MAX_DURATION_TEXT}`
-        };
-    return null;
-}
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var yaml_dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/plan/profiles.ts
 
-const PROFILE_NAMES = ['load', 'stress', 'spike', 'soak', 'scalability', 'volume'];
-/** A bad profile name or parameter. `field` is the parameter (`''` for the profile itself). */
-class profiles_ProfileParamError extends Error {
-    field;
-    detail;
-    constructor(field, detail) {
-        super(field ? `${field}: ${detail}` : detail);
-        this.field = field;
-        this.detail = detail;
-        this.name = 'ProfileParamError';
+
+/** One poll: the keys of the results written so far, and the tasks' states refreshed. */
+async function observeRun(ctx, watched) {
+    ctx.count('polls');
+    const results = await listKeys(ctx, ctx.keys.resultsPrefix);
+    await describeSlots(ctx, watched);
+    return results;
+}
+/** Reads and reports the live progress; stops the fleet when abort-on trips. */
+async function reportProgress(ctx, watched, results, startAtMs, ctrl, o) {
+    const p = await readProgress(ctx, watched, startAtMs, results);
+    o.onProgress?.(p);
+    for (const line of regionLines(p, watched))
+        ctx.notice(line);
+    const reason = o.abortOn?.(p);
+    if (reason && !ctrl.reason) {
+        o.facts.abortOn = reason;
+        await ctrl.abort(`abort-on: ${reason}`);
     }
 }
-/** Every preset's parameters and their defaults. `duration` (the total) is accepted by all. */
-const PROFILE_PARAMS = {
-    load: {
-        'ramp-up': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp from 0 to the expected load' },
-        hold: { kind: 'duration', dflt: 240, scales: true, doc: 'hold at the expected load' },
-        'ramp-down': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp back to 0 (0 = none)' }
-    },
-    stress: {
-        multiplier: { kind: 'multiplier', dflt: 2, doc: 'the last step runs multiplier × the expected load' },
-        steps: { kind: 'count', dflt: 5, min: 2, max: 50, doc: 'number of load levels' },
-        'step-duration': {
-            kind: 'duration',
-            dflt: 60,
-            scales: true,
-            doc: 'length of each step, its ramp included'
-        },
-        'step-ramp': { kind: 'ramp', dflt: 10, scales: true, doc: 'ramp from one level to the next' },
-        'stop-on-break': { kind: 'bool', dflt: true, doc: 'end the run after the first step that breaks an SLO' }
-    },
-    spike: {
-        multiplier: { kind: 'multiplier', dflt: 5, doc: 'the surge runs multiplier × the expected load' },
-        'ramp-up': { kind: 'ramp', dflt: 10, scales: true, doc: 'ramp from 0 to the expected load' },
-        baseline: { kind: 'duration', dflt: 60, scales: true, doc: 'hold at the expected load before the surge' },
-        'surge-ramp': { kind: 'ramp', dflt: 2, doc: 'how fast the surge arrives' },
-        surge: { kind: 'duration', dflt: 30, scales: true, doc: 'hold at the surge load' },
-        drop: { kind: 'ramp', dflt: 2, doc: 'how fast the load falls back to the expected load' },
-        recovery: { kind: 'duration', dflt: 120, scales: true, doc: 'hold at the expected load after the surge' }
-    },
-    soak: {
-        'ramp-up': { kind: 'ramp', dflt: 60, scales: true, doc: 'ramp from 0 to the expected load' },
-        hold: { kind: 'duration', dflt: 3600, scales: true, doc: 'the long hold' },
-        'ramp-down': { kind: 'ramp', dflt: 60, scales: true, doc: 'ramp back to 0 (0 = none)' },
-        window: {
-            kind: 'duration',
-            dflt: 0,
-            doc: 'length of the first and last steady windows compared (default: a sixth of the hold)'
-        }
-    },
-    scalability: {
-        levels: { kind: 'levels', dflt: [25, 50, 75, 100], doc: 'load levels in percent of the expected load' },
-        'level-duration': {
-            kind: 'duration',
-            dflt: 60,
-            scales: true,
-            doc: 'length of each level, its ramp included'
-        },
-        'level-ramp': { kind: 'ramp', dflt: 10, scales: true, doc: 'ramp from one level to the next' }
-    },
-    volume: {
-        'ramp-up': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp from 0 to the expected load' },
-        hold: { kind: 'duration', dflt: 240, scales: true, doc: 'hold at the expected load' },
-        'ramp-down': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp back to 0 (0 = none)' },
-        'body-bytes': {
-            kind: 'bytes',
-            dflt: 65_536,
-            min: 0,
-            max: 64 * 1024 * 1024,
-            doc: 'request body size: the http engine sends it with body-less POST, PUT and PATCH requests; scripts read PERF_GATE_BODY_BYTES'
-        }
-    }
-};
-/** The total length parameter every preset accepts. */
-const DURATION_PARAM = 'duration';
-/** Environment variable (and JMeter property `body_bytes`) that carries the volume body size to scripts. */
-const profiles_BODY_BYTES_ENV = 'PERF_GATE_BODY_BYTES';
-// ---------------------------------------------------------------------------------------------
-// Parsing values.
-function show(v) {
-    if (v === undefined)
-        return 'nothing';
-    if (v === null)
-        return 'null';
-    if (Array.isArray(v))
-        return 'a list';
-    if (typeof v === 'object')
-        return 'a mapping';
-    const s = typeof v === 'string' ? JSON.stringify(v) : String(v);
-    return s.length > 60 ? s.slice(0, 57) + '...' : s;
-}
-function toNumber(v) {
-    if (typeof v === 'number')
-        return v;
-    if (typeof v === 'string' && /^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/.test(v))
-        return Number(v);
-    return Number.NaN;
-}
-const BYTE_UNITS = {
-    '': 1,
-    b: 1,
-    k: 1000,
-    kb: 1000,
-    kib: 1024,
-    m: 1_000_000,
-    mb: 1_000_000,
-    mib: 1024 * 1024
-};
-/** Bytes of a size (`65536`, `64KiB`, `1MB`); null if not one. */
-function byteSize(v) {
-    if (typeof v === 'number')
-        return Number.isInteger(v) && v >= 0 ? v : null;
-    if (typeof v !== 'string')
-        return null;
-    const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(v);
-    if (!m)
-        return null;
-    const unit = BYTE_UNITS[m[2].toLowerCase()];
-    if (unit === undefined)
-        return null;
-    const n = Number(m[1]) * unit;
-    return Number.isFinite(n) ? Math.round(n) : null;
-}
-function parseLevels(v) {
-    const items = typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : Array.isArray(v) ? v : null;
-    if (!items || items.length === 0)
-        return null;
-    const out = [];
-    for (const it of items) {
-        const text = typeof it === 'string' ? it.trim().replace(/%$/, '') : it;
-        const n = toNumber(text);
-        if (!Number.isFinite(n) || n <= 0 || n > 1000)
-            return null;
-        out.push(n);
-    }
-    return out;
-}
-function parseValue(key, def, v) {
-    switch (def.kind) {
-        case 'multiplier': {
-            const n = toNumber(v);
-            if (!Number.isFinite(n) || n <= 1 || n > 1000)
-                throw new profiles_ProfileParamError(key, `expected a number > 1, got ${show(v)}`);
-            return n;
-        }
-        case 'count': {
-            const n = toNumber(v);
-            const min = def.min ?? 1;
-            const max = def.max ?? 1000;
-            if (!Number.isInteger(n) || n < min || n > max)
-                throw new profiles_ProfileParamError(key, `expected a whole number from ${min} to ${max}, got ${show(v)}`);
-            return n;
-        }
-        case 'duration':
-        case 'ramp': {
-            const s = parseDuration(v);
-            if (s === null)
-                throw new profiles_ProfileParamError(key, `expected a duration like 10s, 2m or 1h, got ${show(v)}`);
-            return s;
-        }
-        case 'bool': {
-            if (typeof v === 'boolean')
-                return v;
-            const s = typeof v === 'string' ? v.trim().toLowerCase() : '';
-            if (['true', 'yes', 'on', '1'].includes(s))
-                return true;
-            if (['false', 'no', 'off', '0'].includes(s))
-                return false;
-            throw new profiles_ProfileParamError(key, `expected true or false, got ${show(v)}`);
-        }
-        case 'levels': {
-            const levels = parseLevels(v);
-            if (!levels)
-                throw new profiles_ProfileParamError(key, `expected percentages of the expected load like "25%, 50%, 100%" (each above 0 and at most 1000), got ${show(v)}`);
-            for (let i = 1; i < levels.length; i++)
-                if (levels[i] <= levels[i - 1])
-                    throw new profiles_ProfileParamError(key, `expected increasing levels, got ${levels.join(', ')}`);
-            return levels;
-        }
-        case 'bytes': {
-            const n = byteSize(v);
-            const max = def.max ?? Number.MAX_SAFE_INTEGER;
-            if (n === null || n < (def.min ?? 0) || n > max)
-                throw new profiles_ProfileParamError(key, `expected a size in bytes like 65536, 64KiB or 1MB (at most ${max} bytes), got ${show(v)}`);
-            return n;
-        }
-    }
-}
-function paramList(name) {
-    return [...Object.keys(PROFILE_PARAMS[name]), DURATION_PARAM].join(', ');
-}
-/** Parses a profile name. */
-function profiles_parseProfileName(v) {
-    if (typeof v === 'string' && PROFILE_NAMES.includes(v.trim()))
-        return v.trim();
-    throw new profiles_ProfileParamError('', `expected one of ${PROFILE_NAMES.join(', ')}, got ${show(v)}`);
-}
-/** Validates one parameter of a preset; the key must be one the preset takes. */
-function profiles_parseProfileParam(name, key, v) {
-    if (key === DURATION_PARAM) {
-        const s = parseDuration(v);
-        if (s === null || s <= 0)
-            throw new profiles_ProfileParamError(key, `expected a duration greater than zero like 5m, got ${show(v)}`);
-        return s;
-    }
-    const def = PROFILE_PARAMS[name][key];
-    if (!def)
-        throw new profiles_ProfileParamError(key, `unknown parameter of the ${name} profile (it takes ${paramList(name)})`);
-    return parseValue(key, def, v);
-}
-/**
- * Parses a profile as written in perf-gate.yml: a name, or a mapping with `name` and parameters.
- * Throws a ProfileParamError naming the first bad field.
- */
-function parseProfileSpec(raw) {
-    if (typeof raw === 'string')
-        return { name: profiles_parseProfileName(raw), params: {} };
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-        throw new profiles_ProfileParamError('', `expected a profile name (${PROFILE_NAMES.join(', ')}) or a mapping with name and parameters, got ${show(raw)}`);
-    const o = raw;
-    if (!('name' in o))
-        throw new profiles_ProfileParamError('name', `is required (one of ${PROFILE_NAMES.join(', ')})`);
-    let name;
-    try {
-        name = profiles_parseProfileName(o.name);
-    }
-    catch (e) {
-        throw new profiles_ProfileParamError('name', e.detail);
-    }
-    const params = {};
-    for (const [key, v] of Object.entries(o)) {
-        if (key === 'name')
-            continue;
-        params[key] = profiles_parseProfileParam(name, key, v);
-    }
-    return { name, params };
-}
-/**
- * Parses `key=value` or `key: value` (the `--profile-param` flag and the `profile-params` input).
- * Returns the key and the raw value; the value is validated by `parseProfileParam`.
- */
-function profiles_splitParamAssignment(text) {
-    const m = /^\s*([A-Za-z][A-Za-z0-9-]*)\s*[=:]\s*(.*?)\s*$/.exec(text);
-    return m && m[2] !== '' ? { key: m[1], value: m[2] } : null;
-}
-function num(p, key) {
-    return p[key];
-}
-/** Whole seconds, at least `min`. */
-function whole(s, min = 1) {
-    return Math.max(min, Math.round(s));
-}
-/** The phases whose lengths add up to each preset's total. Inner ramps (step-ramp) scale along. */
-const TOTAL_PHASES = {
-    load: ['ramp-up', 'hold', 'ramp-down'],
-    volume: ['ramp-up', 'hold', 'ramp-down'],
-    soak: ['ramp-up', 'hold', 'ramp-down'],
-    stress: ['step-duration'],
-    scalability: ['level-duration'],
-    spike: ['ramp-up', 'baseline', 'surge-ramp', 'surge', 'drop', 'recovery']
-};
-const INNER = {
-    stress: { 'step-ramp': 'step-duration' },
-    scalability: { 'level-ramp': 'level-duration' }
-};
-/** Defaults overlaid with the given parameters, with `duration` spread over the phases not given. */
-function resolveParams(spec) {
-    const defs = PROFILE_PARAMS[spec.name];
-    const out = {};
-    for (const [k, d] of Object.entries(defs))
-        out[k] = spec.params[k] ?? d.dflt;
-    const total = spec.params[DURATION_PARAM];
-    if (total === undefined)
-        return out;
-    const counts = (key) => {
-        if (spec.name === 'stress' && key === 'step-duration')
-            return num(out, 'steps');
-        if (spec.name === 'scalability' && key === 'level-duration')
-            return out.levels.length;
-        return 1;
-    };
-    let fixed = 0;
-    let free = 0;
-    const given = (key) => spec.params[key] !== undefined || !defs[key].scales;
-    for (const key of TOTAL_PHASES[spec.name]) {
-        if (given(key))
-            fixed += counts(key) * num(out, key);
-        else
-            free += counts(key) * num(out, key);
-    }
-    if (free <= 0)
-        throw new profiles_ProfileParamError(DURATION_PARAM, `every phase of the ${spec.name} profile is set explicitly; drop duration or one of them`);
-    const factor = (total - fixed) / free;
-    if (!(factor > 0))
-        throw new profiles_ProfileParamError(DURATION_PARAM, `${total}s is not longer than the phases set explicitly (${fixed}s)`);
-    for (const key of TOTAL_PHASES[spec.name])
-        if (!given(key))
-            out[key] = whole(num(out, key) * factor);
-    for (const [inner, outer] of Object.entries(INNER[spec.name] ?? {}))
-        if (spec.params[inner] === undefined && spec.params[outer] === undefined)
-            out[inner] = whole(num(out, inner) * factor);
-    out[DURATION_PARAM] = total;
-    return out;
-}
-function atLeast(key, v, min, why = '') {
-    if (!(v >= min))
-        throw new profiles_ProfileParamError(key, `expected at least ${min}s${why ? ` (${why})` : ''}, got ${v}s`);
-}
-class StageBuilder {
-    stages = [];
-    steps = [];
-    t = 0;
-    move(durationS, target) {
-        if (durationS <= 0)
+/** Watches the started tasks until judgeWatch says to collect or to give up, or the job is cancelled. */
+async function watch_watchRun(ctx, slots, tasks, ctrl, o) {
+    const { loadEndMs, deadlineMs } = watchWindow(tasks, o.startAtMs ?? ctx.clock.now(), ctx.timing);
+    const watched = slots.filter(s => s.arn);
+    let lastProgressMs = 0;
+    // A cancelled job has seconds left: its tasks are stopped at once (cleanup) instead of waited for.
+    while (!ctrl.jobCancelled) {
+        const results = await observeRun(ctx, watched);
+        const nowMs = ctx.clock.now();
+        const state = { nowMs, startAtMs: o.startAtMs, deadlineMs, abortedAtMs: ctrl.abortedAt, lastProgressMs };
+        const d = judgeWatch(watched, results, state, ctx.timing);
+        if (d.next === 'collect')
             return;
-        this.stages.push({ durationS, target });
-        this.t += durationS;
+        if (d.next === 'give-up') {
+            ctx.notice(d.notice);
+            return;
+        }
+        if (d.progressDue && o.startAtMs !== null) {
+            lastProgressMs = nowMs;
+            await reportProgress(ctx, watched, results, o.startAtMs, ctrl, o);
+        }
+        await ctrl.pause(pollPauseMs(loadEndMs, ctx.clock.now(), ctx.timing.pollMs));
     }
-    /** A ramp to `vus` then a hold, recorded as a step. */
-    step(label, vus, rampS, holdS) {
-        const startS = this.t;
-        this.move(rampS, vus);
-        const holdFromS = this.t;
-        this.move(holdS, vus);
-        this.steps.push({ index: this.steps.length + 1, label, vus, startS, holdFromS, endS: this.t });
-    }
 }
-function rampHoldDown(p, vus) {
-    atLeast('ramp-up', num(p, 'ramp-up'), 1, 'a ramp needs time; use 1s for a near-instant start');
-    atLeast('hold', num(p, 'hold'), 1);
-    const down = num(p, 'ramp-down');
-    if (down !== 0)
-        atLeast('ramp-down', down, 1, 'or 0 for none');
-    const b = new StageBuilder();
-    b.step('hold', vus, num(p, 'ramp-up'), num(p, 'hold'));
-    b.move(down, 0);
-    const hold = b.steps[0];
-    return { stages: b.stages, steps: b.steps, steady: { fromS: hold.holdFromS, toS: hold.endS } };
+
+;// CONCATENATED MODULE: ./src/fleet/fargate/run-control.ts
+
+/** The message of a stop signal's reason. */
+function reasonText(r) {
+    return r instanceof Error ? r.message : typeof r === 'string' ? r : 'stopped early';
 }
-/** Levels evenly spaced up to `top`, rounded to whole VUs; refuses repeated levels. */
-function evenLevels(top, steps, vus, multiplier) {
-    const levels = Array.from({ length: steps }, (_, i) => Math.max(1, Math.round((top * (i + 1)) / steps)));
-    for (let i = 1; i < levels.length; i++)
-        if (levels[i] <= levels[i - 1])
-            throw new profiles_ProfileParamError('steps', `${steps} steps up to ${top} VUs (${multiplier} × ${vus}) would repeat a level; use fewer steps or more vus`);
-    return levels;
-}
-/** Steps ramp, hold, ramp, hold, …: `levels` in VUs. */
-function stepped(p, levels, labels, durKey, rampKey) {
-    const dur = num(p, durKey);
-    const ramp = num(p, rampKey);
-    atLeast(rampKey, ramp, 1);
-    if (!(dur - ramp >= 1))
-        throw new profiles_ProfileParamError(durKey, `expected at least 1s more than ${rampKey} (${ramp}s) so that each level is held, got ${dur}s`);
-    const b = new StageBuilder();
-    levels.forEach((v, i) => b.step(labels[i], v, ramp, dur - ramp));
-    return { stages: b.stages, steps: b.steps };
-}
-/** The step whose level is closest to the expected load (the first of equals), as a steady window. */
-function steadyNear(steps, vus) {
-    let best = null;
-    for (const s of steps)
-        if (!best || Math.abs(s.vus - vus) < Math.abs(best.vus - vus))
-            best = s;
-    return best ? { fromS: best.holdFromS, toS: best.endS } : null;
-}
-/**
- * Expands a profile for an expected load of `vus` VUs into stages, steps and facts. Throws a
- * ProfileParamError naming the parameter when the combination cannot be built.
- */
-function profiles_expandProfile(spec, vus) {
-    if (!Number.isInteger(vus) || vus < 1)
-        throw new profiles_ProfileParamError('vus', `expected a positive integer, got ${vus}`);
-    const p = resolveParams(spec);
-    let built;
-    const extra = {};
-    switch (spec.name) {
-        case 'load':
-        case 'volume':
-            built = rampHoldDown(p, vus);
-            if (spec.name === 'volume')
-                extra.bodyBytes = num(p, 'body-bytes');
-            break;
-        case 'soak': {
-            built = rampHoldDown(p, vus);
-            const hold = num(p, 'hold');
-            const w = num(p, 'window') || whole(hold / 6);
-            if (w * 2 > hold)
-                throw new profiles_ProfileParamError('window', `expected at most half of the hold (${hold}s), got ${w}s`);
-            p.window = w;
-            extra.windowS = w;
-            break;
-        }
-        case 'stress': {
-            const m = num(p, 'multiplier');
-            const levels = evenLevels(Math.round(vus * m), num(p, 'steps'), vus, m);
-            const s = stepped(p, levels, levels.map((_, i) => `step ${i + 1}`), 'step-duration', 'step-ramp');
-            built = { ...s, steady: steadyNear(s.steps, vus) };
-            break;
-        }
-        case 'scalability': {
-            const pct = p.levels;
-            const levels = pct.map(x => Math.max(1, Math.round((vus * x) / 100)));
-            for (let i = 1; i < levels.length; i++)
-                if (levels[i] <= levels[i - 1])
-                    throw new profiles_ProfileParamError('levels', `${pct[i - 1]}% and ${pct[i]}% of ${vus} VUs are both ${levels[i]} VUs; use more vus or fewer levels`);
-            const s = stepped(p, levels, pct.map(x => `${x}%`), 'level-duration', 'level-ramp');
-            built = { ...s, steady: steadyNear(s.steps, vus) };
-            break;
-        }
-        case 'spike': {
-            const surgeVus = Math.round(vus * num(p, 'multiplier'));
-            if (surgeVus <= vus)
-                throw new profiles_ProfileParamError('multiplier', `${num(p, 'multiplier')} × ${vus} VUs rounds to no surge`);
-            for (const k of ['ramp-up', 'surge-ramp', 'drop'])
-                atLeast(k, num(p, k), 1);
-            for (const k of ['baseline', 'surge', 'recovery'])
-                atLeast(k, num(p, k), 1);
-            const b = new StageBuilder();
-            b.step('baseline', vus, num(p, 'ramp-up'), num(p, 'baseline'));
-            b.step('surge', surgeVus, num(p, 'surge-ramp'), num(p, 'surge'));
-            b.step('recovery', vus, num(p, 'drop'), num(p, 'recovery'));
-            extra.surgeEndS = b.steps[2].holdFromS;
-            built = {
-                stages: b.stages,
-                steps: b.steps,
-                steady: { fromS: b.steps[0].holdFromS, toS: b.steps[0].endS }
-            };
-            break;
-        }
-    }
-    const totalS = built.stages.reduce((a, s) => a + s.durationS, 0);
-    return {
-        name: spec.name,
-        params: p,
-        vus,
-        ...built,
-        totalS,
-        custom: false,
-        stopOnBreak: spec.name === 'stress' ? p['stop-on-break'] : false,
-        ...extra
+class run_control_RunControl {
+    ctx;
+    hooks;
+    /** Why the run is stopping; null while it is not. */
+    reason = null;
+    /** When the stop was decided (the clock's time); null while it is not stopping. */
+    abortedAt = null;
+    wake = () => undefined;
+    cancelled = new Promise(r => (this.wake = r));
+    onCancel = () => {
+        void this.abort('the job was cancelled');
+        this.wake();
     };
-}
-/**
- * The constant-load phases of arbitrary stages: every stage that keeps a non-zero level, together
- * with the move into it. Used when custom `stages` replace a preset's shape.
- */
-function stepsFromStages(stages) {
-    const steps = [];
-    let t = 0;
-    let level = 0;
-    let moveStart = 0;
-    for (const st of stages) {
-        if (st.target === level && level > 0) {
-            const last = steps[steps.length - 1];
-            if (last && last.endS === t && last.vus === level)
-                last.endS = t + st.durationS;
-            else
-                steps.push({
-                    index: steps.length + 1,
-                    label: `stage ${steps.length + 1}`,
-                    vus: level,
-                    startS: moveStart,
-                    holdFromS: t,
-                    endS: t + st.durationS
-                });
-        }
-        else {
-            moveStart = t;
-        }
-        level = st.target;
-        t += st.durationS;
+    onStop = () => void this.abort(reasonText(this.hooks.stop?.reason));
+    constructor(ctx, hooks) {
+        this.ctx = ctx;
+        this.hooks = hooks;
+        if (hooks.signal?.aborted)
+            this.onCancel();
+        else
+            hooks.signal?.addEventListener('abort', this.onCancel, { once: true });
+        if (hooks.stop?.aborted)
+            this.onStop();
+        else
+            hooks.stop?.addEventListener('abort', this.onStop, { once: true });
     }
-    return steps.map((s, i) => ({ ...s, index: i + 1, label: `stage ${i + 1}` }));
+    /** The job's cancellation signal, if any. */
+    get signal() {
+        return this.hooks.signal;
+    }
+    /** Whether the job was cancelled (not merely asked to stop early). */
+    get jobCancelled() {
+        return this.hooks.signal?.aborted === true;
+    }
+    /** Stops the run: the first reason wins, is noticed, and goes to abort.json for the tasks. */
+    async abort(reason) {
+        if (this.reason)
+            return;
+        this.reason = reason;
+        this.abortedAt = this.ctx.clock.now();
+        this.ctx.notice(`stopping the fleet: ${reason}`);
+        await putDoc(this.ctx, this.ctx.keys.abort, { reason, atMs: this.ctx.clock.now() }).catch(() => undefined);
+    }
+    /** Waits `ms` on the clock, or less if the job is cancelled meanwhile. */
+    pause(ms) {
+        return Promise.race([this.ctx.clock.sleep(ms), this.cancelled]);
+    }
+    /** Stops listening to the hooks' signals. */
+    dispose() {
+        this.hooks.signal?.removeEventListener('abort', this.onCancel);
+        this.hooks.stop?.removeEventListener('abort', this.onStop);
+    }
 }
-/**
- * The preset's facts over custom stages: the stages as given, their constant phases as steps. The
- * spike's surge end is the end of the highest step's hold, the soak window a sixth of the longest step.
- */
-function profiles_customStagesProfile(spec, vus, stages) {
-    const steps = stepsFromStages(stages);
-    const totalS = stages.reduce((a, s) => a + s.durationS, 0);
-    const peak = steps.reduce((b, s) => (!b || s.vus > b.vus ? s : b), null);
-    // The surge ends when the load is back down: where the step after the highest one is reached.
-    const afterPeak = peak ? steps[steps.indexOf(peak) + 1] : undefined;
-    const longest = steps.reduce((b, s) => (!b || s.endS - s.holdFromS > b.endS - b.holdFromS ? s : b), null);
-    const params = { ...spec.params };
-    const stopOnBreak = spec.name === 'stress' ? (spec.params['stop-on-break'] ?? true) : false;
-    return {
-        name: spec.name,
-        params,
-        vus,
-        stages,
-        steps,
-        steady: longest ? { fromS: longest.holdFromS, toS: longest.endS } : null,
-        totalS,
-        custom: true,
-        stopOnBreak,
-        ...(spec.name === 'spike' && peak ? { surgeEndS: afterPeak?.holdFromS ?? peak.endS } : {}),
-        ...(spec.name === 'soak' && longest
-            ? { windowS: Math.max(1, Math.round((longest.endS - longest.holdFromS) / 6)) }
-            : {}),
-        ...(spec.name === 'volume'
-            ? {
-                bodyBytes: spec.params['body-bytes'] ?? PROFILE_PARAMS.volume['body-bytes'].dflt
-            }
-            : {})
-    };
-}
-/** `2m 30s`, `45s`, `1h 5m`. */
-function human(s) {
-    if (s < 60)
-        return `${Number(s.toFixed(1))}s`;
-    if (s < 3600)
-        return `${Math.floor(s / 60)}m${s % 60 ? ` ${Math.round(s % 60)}s` : ''}`;
-    return `${Math.floor(s / 3600)}h${Math.round((s % 3600) / 60) ? ` ${Math.round((s % 3600) / 60)}m` : ''}`;
-}
-/** A one-line description for logs and reports. */
-function describeProfile(p) {
-    const peak = Math.max(0, ...p.stages.map(s => s.target));
-    const base = `${p.name} profile${p.custom ? ' (custom stages)' : ''}, expected load ${p.vus} VUs`;
-    switch (p.name) {
-        case 'stress':
-            return `${base}: ${p.steps.length} steps up to ${peak} VUs, ${human(p.totalS)} in total`;
-        case 'scalability':
-            return `${base}: levels ${p.steps.map(s => `${s.label} (${s.vus})`).join(', ')}, ${human(p.totalS)}`;
-        case 'spike':
-            return `${base}: surge to ${peak} VUs, ${human(p.totalS)} in total`;
-        case 'volume':
-            return `${base}: ${p.bodyBytes ?? 0}-byte request bodies, ${human(p.totalS)}`;
-        default:
-            return `${base}, ${human(p.totalS)}`;
+
+;// CONCATENATED MODULE: ./src/fleet/fargate/timing.ts
+const timing_DEFAULT_FARGATE_TIMING = {
+    pollMs: 2000,
+    readyTimeoutMs: 10 * 60_000,
+    startLeadMs: 2000,
+    heartbeatMs: 30_000,
+    progressMs: 10_000,
+    collectGraceMs: 90_000,
+    abortGraceMs: 30_000
+};
+
+;// CONCATENATED MODULE: ./src/fleet/fargate.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+class fargate_FargateFleet {
+    o;
+    backend = 'fargate';
+    timing;
+    sleep;
+    now;
+    ecs;
+    /** AWS API calls made, by operation, and `polls` (for the benchmark and the report). */
+    calls = {};
+    constructor(o) {
+        this.o = o;
+        this.timing = { ...DEFAULT_FARGATE_TIMING, ...o.timing };
+        this.sleep = o.sleep ?? sleep;
+        this.now = o.now ?? Date.now;
+        this.ecs = new EcsTaskControl({
+            targets: o.targets,
+            client: o.ecs,
+            sleep: this.sleep,
+            count: (op, n) => this.count(op, n)
+        });
+    }
+    count(op, n = 1) {
+        this.calls[op] = (this.calls[op] ?? 0) + n;
+    }
+    /** What every phase of one run is handed. */
+    context(plan, hooks) {
+        return {
+            store: this.o.objects,
+            ecs: this.ecs,
+            clock: { now: this.now, sleep: this.sleep },
+            keys: runKeys(runPrefix(plan.runId)),
+            timing: this.timing,
+            count: (op, n) => this.count(op, n),
+            notice: hooks.onNotice ?? (() => undefined)
+        };
+    }
+    launchConfig(runId) {
+        return {
+            runId,
+            target: region => targetIn(this.o.targets, region),
+            bucketRegion: this.o.bucketRegion,
+            spot: this.o.spot,
+            startedBy: this.o.startedBy,
+            tags: this.o.tags,
+            taskEnv: this.o.taskEnv,
+            onLaunched: this.o.onLaunched
+        };
+    }
+    async run(plan, hooks = {}) {
+        const ctx = this.context(plan, hooks);
+        const slots = slotsOf(plan.tasks);
+        const ctrl = new RunControl(ctx, hooks);
+        const facts = {};
+        let stopHeartbeat;
+        try {
+            await publishRun(ctx, slots);
+            stopHeartbeat = await startHeartbeat(ctx);
+            await launchTasks(ctx, slots, this.launchConfig(plan.runId), ctrl);
+            const barrier = await awaitBarrier(ctx, slots, ctrl, this.o.minTaskSuccess);
+            facts.barrierS = barrier.seconds;
+            const startAtMs = ctrl.reason ? null : await startLoad(ctx, slots, barrier.ready);
+            await watchRun(ctx, slots, plan.tasks, ctrl, {
+                startAtMs,
+                abortOn: this.o.abortOn,
+                onProgress: hooks.onProgress,
+                facts
+            });
+            await collectResults(ctx, slots, facts);
+        }
+        finally {
+            ctrl.dispose();
+            stopHeartbeat?.();
+            await stopLeftovers(ctx, slots, ctrl.reason);
+        }
+        facts.regions = [...new Set(slots.map(s => s.region))].join(',');
+        return fleetOutcome(slots, ctrl.reason !== null, facts);
     }
 }
 
 ;// CONCATENATED MODULE: ./src/config/scenario.ts
-/**
- * Scenario configuration: the optional `perf-gate.yml` merged with command-line flags (flags win),
- * validated once into a typed `Scenario`.
- *
- * Every problem is reported as a `ConfigError` whose message is one line naming the file and field
- * (`perf-gate.yml: scenarios.checkout.vus: expected a positive integer, got "ten"`) or the flag
- * (`--vus: expected a positive integer, got "ten"`).
- *
- * The target host must be a loopback address or listed in `allowed-hosts`; nothing else is ever
- * accepted as a target.
- */
-
-
-
-
-
-
-
-
-
-
-
-
 /** A user-facing configuration error; its message is one complete line. */
 class scenario_ConfigError extends Error {
     constructor(message) {
@@ -96236,731 +95972,6 @@ const DEFAULT_CONFIG_FILES = (/* unused pure expression or super */ null && (['p
 const DEFAULT_INTERVAL_MS = 1000;
 /** The most runner processes one scenario may ask for. */
 const MAX_TASKS = 256;
-const scenario_ok = (value) => ({ ok: true, value });
-const fail = (error) => ({ ok: false, error });
-/** A short, one-line rendering of a user value for error messages. */
-function scenario_show(v) {
-    if (v === undefined)
-        return 'nothing';
-    if (v === null)
-        return 'null';
-    if (Array.isArray(v))
-        return 'a list';
-    if (typeof v === 'object')
-        return 'a mapping';
-    const s = typeof v === 'string' ? JSON.stringify(v) : String(v);
-    return s.length > 60 ? s.slice(0, 57) + '...' : s;
-}
-
-function durationValue(v, opts) {
-    const d = parseDuration(v);
-    if (d === null)
-        return fail(`expected a duration like 500ms, 30s, 2m or 1h30m, got ${scenario_show(v)}`);
-    if (opts.positive && d <= 0)
-        return fail(`expected a duration greater than zero, got ${scenario_show(v)}`);
-    const limit = durationProblem(d);
-    if (limit)
-        return fail(`${scenario_show(v)} ${limit}`);
-    return scenario_ok(d);
-}
-function intValue(v, min, max = Number.MAX_SAFE_INTEGER) {
-    const what = min > 0 ? 'a positive integer' : 'a non-negative integer';
-    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
-    if (!Number.isInteger(n) || n < min)
-        return fail(`expected ${what}, got ${scenario_show(v)}`);
-    if (n > max)
-        return fail(`expected at most ${max}${max === limits_MAX_VUS ? " (perf-gate's limit on virtual users)" : ''}, got ${scenario_show(v)}`);
-    return scenario_ok(n);
-}
-function engineValue(v) {
-    if (typeof v === 'string' && ENGINE_NAMES.includes(v))
-        return scenario_ok(v);
-    return fail(`expected one of ${ENGINE_NAMES.join(', ')}, got ${scenario_show(v)}`);
-}
-function nonEmptyString(v, what = 'a non-empty string') {
-    if (typeof v === 'string' && v.trim() !== '')
-        return scenario_ok(v);
-    return fail(`expected ${what}, got ${scenario_show(v)}`);
-}
-function urlValue(v) {
-    if (typeof v !== 'string' || v.trim() === '')
-        return fail(`expected a URL like http://127.0.0.1:8080, got ${scenario_show(v)}`);
-    let u;
-    try {
-        u = new URL(v.trim());
-    }
-    catch {
-        return fail(`expected a URL like http://127.0.0.1:8080, got ${scenario_show(v)}`);
-    }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:')
-        return fail(`expected an http:// or https:// URL, got ${scenario_show(v)}`);
-    if (u.username || u.password)
-        return fail('credentials in the URL are not supported; pass them through env');
-    // A base URL without a trailing slash: engines append paths that start with '/'.
-    return scenario_ok(u.origin + u.pathname.replace(/\/+$/, '') + u.search);
-}
-const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
-function pathValue(v) {
-    if (typeof v !== 'string' || !v.startsWith('/'))
-        return fail(`expected a path starting with / (relative to the target), got ${scenario_show(v)}`);
-    if (/\s/.test(v))
-        return fail(`expected a path without spaces, got ${scenario_show(v)}`);
-    return scenario_ok(v);
-}
-/** Parses the `--request` shorthand `[METHOD] /path`. */
-function parseRequestShorthand(v) {
-    const parts = v.trim().split(/\s+/);
-    if (parts.length === 1 && parts[0] !== '') {
-        const p = pathValue(parts[0]);
-        return p.ok ? scenario_ok({ method: 'GET', path: p.value }) : fail(`expected 'METHOD /path', got ${scenario_show(v)}`);
-    }
-    if (parts.length !== 2 || !HTTP_METHODS.includes(parts[0].toUpperCase()))
-        return fail(`expected 'METHOD /path' (METHOD one of ${HTTP_METHODS.join(', ')}), got ${scenario_show(v)}`);
-    const p = pathValue(parts[1]);
-    if (!p.ok)
-        return p;
-    return scenario_ok({ method: parts[0].toUpperCase(), path: p.value });
-}
-const THRESHOLD_EXPR = /^(avg|min|max|med|p\(\d+(?:\.\d+)?\)|rate|count|value)\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)$/;
-const THRESHOLD_METRIC = /^([A-Za-z_][A-Za-z0-9_]*(?:\{[^{}]*\})?)\s*:\s*(.+)$/;
-/**
- * Parses a k6-syntax threshold: `p(95)<500`, `rate<0.01`, or with a metric,
- * `http_req_duration{name:slow}: p(90)<300`. Without a metric, rate expressions apply to
- * `http_req_failed`, count to `http_reqs`, the rest to `http_req_duration`.
- */
-function parseThreshold(v) {
-    if (typeof v !== 'string')
-        return fail(`expected a threshold like "p(95)<500", got ${scenario_show(v)}`);
-    const s = v.trim();
-    const m = THRESHOLD_METRIC.exec(s);
-    const metric = m ? m[1] : undefined;
-    const expr = (m ? m[2] : s).replace(/\s+/g, '');
-    const e = THRESHOLD_EXPR.exec(expr);
-    if (!e)
-        return fail(`expected a threshold like "p(95)<500" or "rate<0.01", got ${scenario_show(v)}`);
-    const agg = e[1];
-    const defaultMetric = agg === 'rate' ? 'http_req_failed' : agg === 'count' ? 'http_reqs' : 'http_req_duration';
-    return scenario_ok({ metric: metric ?? defaultMetric, expr });
-}
-// ---------------------------------------------------------------------------------------------
-// The YAML schema.
-function field(parse) {
-    return unknown().transform((v, ctx) => {
-        const r = parse(v);
-        if (r.ok)
-            return r.value;
-        ctx.addIssue({ code: 'custom', message: r.error });
-        return NEVER;
-    });
-}
-const stringMap = field(v => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v))
-        return fail(`expected a mapping of names to values, got ${scenario_show(v)}`);
-    const out = {};
-    for (const [k, x] of Object.entries(v)) {
-        if (typeof x === 'string')
-            out[k] = x;
-        else if (typeof x === 'number' || typeof x === 'boolean')
-            out[k] = String(x);
-        else
-            return fail(`${k}: expected a string, number or boolean, got ${scenario_show(x)}`);
-    }
-    return scenario_ok(out);
-});
-const requestObject = strictObject({
-    label: field(v => nonEmptyString(v)).optional(),
-    method: field(v => typeof v === 'string' && HTTP_METHODS.includes(v.toUpperCase())
-        ? scenario_ok(v.toUpperCase())
-        : fail(`expected one of ${HTTP_METHODS.join(', ')}, got ${scenario_show(v)}`)).optional(),
-    path: field(pathValue),
-    headers: stringMap.optional(),
-    body: field(v => typeof v === 'string'
-        ? scenario_ok(v)
-        : typeof v === 'object' && v !== null
-            ? scenario_ok(JSON.stringify(v))
-            : fail(`expected a string or a mapping (sent as JSON), got ${scenario_show(v)}`)).optional()
-});
-const requestItem = preprocess((v, ctx) => {
-    if (typeof v !== 'string')
-        return v;
-    const r = parseRequestShorthand(v);
-    if (r.ok)
-        return r.value;
-    ctx.addIssue({ code: 'custom', message: r.error });
-    return NEVER;
-}, requestObject);
-const stageSchema = strictObject({
-    duration: field(v => durationValue(v, { positive: true })),
-    target: field(v => intValue(v, 0, limits_MAX_VUS))
-});
-/** `profile: NAME` or `profile: {name, ...parameters}`; errors name the parameter (`profile.steps`). */
-const profileField = unknown().transform((v, ctx) => {
-    try {
-        return parseProfileSpec(v);
-    }
-    catch (e) {
-        if (!(e instanceof profiles_ProfileParamError))
-            throw e;
-        ctx.addIssue({ code: 'custom', message: e.detail, path: e.field ? [e.field] : [] });
-        return NEVER;
-    }
-});
-const gateLabelsField = field(v => {
-    const entries = typeof v === 'string' ? [v] : Array.isArray(v) ? v : null;
-    if (!entries || entries.some(e => typeof e !== 'string'))
-        return fail(`expected all, a share like 5%, or a list of label names, got ${scenario_show(v)}`);
-    try {
-        return scenario_ok(labels_parseGateLabels(entries));
-    }
-    catch (e) {
-        if (e instanceof labels_GateLabelsError)
-            return fail(e.message);
-        throw e;
-    }
-});
-const listOf = (item, what) => array(item, { error: iss => `expected a list of ${what}, got ${scenario_show(iss.input)}` });
-const scenarioSchema = strictObject({
-    engine: field(engineValue).optional(),
-    script: field(v => nonEmptyString(v, 'a file path')).optional(),
-    target: field(urlValue).optional(),
-    requests: listOf(requestItem, 'requests').optional(),
-    vus: field(v => intValue(v, 1, limits_MAX_VUS)).optional(),
-    duration: field(v => durationValue(v, { positive: true })).optional(),
-    'ramp-up': field(v => durationValue(v, { positive: false })).optional(),
-    stages: listOf(stageSchema, 'stages ({duration, target})').optional(),
-    tasks: field(v => intValue(v, 1, MAX_TASKS)).optional(),
-    interval: field(v => durationValue(v, { positive: true })).optional(),
-    thresholds: listOf(field(parseThreshold), 'threshold strings').optional(),
-    env: stringMap.optional(),
-    profile: profileField.optional(),
-    'gate-labels': gateLabelsField.optional()
-});
-const hostValue = field(v => {
-    if (typeof v !== 'string' ||
-        !/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:]*:[0-9a-fA-F:.]*|[A-Za-z0-9.-]+)$/.test(v.trim()))
-        return fail(`expected a host name like api.staging.example.com (no scheme, port or path), got ${scenario_show(v)}`);
-    return scenario_ok(normalHost(v.trim()));
-});
-const configSchema = strictObject({
-    scenarios: record(schemas_string(), scenarioSchema, {
-        error: iss => `expected a mapping of scenario names, got ${scenario_show(iss.input)}`
-    })
-        .optional(),
-    'allowed-hosts': listOf(hostValue, 'host names').optional(),
-    /** Reserved for the gate settings, validated by the gate command. */
-    gate: unknown().optional()
-});
-function lineCol(text, offset) {
-    const before = text.slice(0, offset);
-    const line = before.split('\n').length;
-    return { line, col: offset - before.lastIndexOf('\n') };
-}
-function issuePath(path) {
-    let out = '';
-    for (const p of path)
-        out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
-    return out;
-}
-function issueMessage(iss) {
-    if (iss.code === 'unrecognized_keys') {
-        const keys = iss.keys.map(k => JSON.stringify(k)).join(', ');
-        return `unknown field${iss.keys.length > 1 ? 's' : ''} ${keys}`;
-    }
-    if (iss.message.startsWith('expected '))
-        return iss.message;
-    if (iss.code === 'invalid_type') {
-        const what = iss.expected === 'object' ? 'a mapping' : iss.expected === 'array' ? 'a list' : `a ${iss.expected}`;
-        return `expected ${what}, got ${scenario_show(iss.input)}`;
-    }
-    return iss.message;
-}
-/** Parses and validates the text of a config file; `file` names it in errors. */
-function parseConfigText(text, file) {
-    const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
-    if (doc.errors.length) {
-        const e = doc.errors[0];
-        const pos = e.linePos?.[0] ?? (typeof e.pos?.[0] === 'number' ? lineCol(text, e.pos[0]) : undefined);
-        const where = pos ? ` (line ${pos.line}, column ${pos.col})` : '';
-        const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-        throw new scenario_ConfigError(`${file}: invalid YAML${where}: ${msg}`);
-    }
-    const raw = doc.toJS() ?? {};
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-        throw new scenario_ConfigError(`${file}: expected a mapping with "scenarios" at the top level`);
-    const r = configSchema.safeParse(raw, { reportInput: true });
-    if (!r.success) {
-        const iss = r.error.issues[0];
-        const path = issuePath(iss.path);
-        throw new scenario_ConfigError(`${file}: ${path ? path + ': ' : ''}${issueMessage(iss)}`);
-    }
-    return r.data;
-}
-/** Reads and validates a config file; `label` names it in errors. */
-async function readConfigFile(path, label = path) {
-    return parseConfigText(await readConfigText(path, label, false), label);
-}
-// ---------------------------------------------------------------------------------------------
-// The allow-list.
-function normalHost(h) {
-    const s = h.toLowerCase();
-    return s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s;
-}
-/** Whether a host name is a loopback address: 127.0.0.0/8, localhost or ::1. */
-function isLoopbackHost(host) {
-    const h = normalHost(host);
-    if (h === 'localhost' || h === '::1')
-        return true;
-    return isIPv4(h) && h.startsWith('127.');
-}
-/**
- * Refuses a target whose host is neither loopback nor listed in `allowedHosts`. `where` names
- * the setting the target came from (a flag or a config field).
- */
-function checkTargetAllowed(target, allowedHosts, where) {
-    const host = normalHost(new URL(target).hostname);
-    if (isLoopbackHost(host))
-        return;
-    if (allowedHosts.map(normalHost).includes(host))
-        return;
-    throw new scenario_ConfigError(`${where}: target host "${host}" is not allowed; perf-gate sends load only to loopback addresses ` +
-        `(127.0.0.0/8, localhost, ::1) and to hosts listed under allowed-hosts in perf-gate.yml`);
-}
-// ---------------------------------------------------------------------------------------------
-// The fingerprint.
-/** JSON with object keys sorted at every level, so equal configs give equal text. */
-function canonicalJson(v) {
-    if (Array.isArray(v))
-        return `[${v.map(canonicalJson).join(',')}]`;
-    if (v && typeof v === 'object') {
-        const entries = Object.entries(v)
-            .filter(([, x]) => x !== undefined)
-            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-        return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
-    }
-    return JSON.stringify(v ?? null);
-}
-/**
- * sha256 of the canonical scenario: engine, script content hash, target, load shape (VUs,
- * duration, ramp-up, stages) and requests. Task count, interval, thresholds and env are left out:
- * they do not change the load the system under test sees.
- */
-function scenarioFingerprint(s) {
-    const doc = {
-        engine: s.engine,
-        script: s.scriptHash ?? null,
-        target: s.target,
-        load: { vus: s.vus, durationS: s.durationS, rampUpS: s.rampUpS, stages: s.stages ?? null },
-        requests: s.requests?.map(r => ({
-            label: r.label ?? null,
-            method: (r.method ?? 'GET').toUpperCase(),
-            path: r.path,
-            headers: r.headers ?? {},
-            body: r.body ?? null
-        })) ?? null,
-        // Only present with a profile, so the fingerprints of runs without one do not change.
-        profile: s.profile ? { name: s.profile.name, params: s.profile.params } : undefined,
-        // Only present for a k6 script's own load (whose options the script hash covers).
-        scriptLoad: s.scriptLoad ? true : undefined
-    };
-    return createHash('sha256').update(canonicalJson(doc)).digest('hex');
-}
-function flagValue(flag, r) {
-    if (!r.ok)
-        throw new scenario_ConfigError(`${flag}: ${r.error}`);
-    return r.value;
-}
-/** The engine implied by a script's extension. */
-function engineForScript(script) {
-    if (/\.(js|mjs|cjs|ts)$/i.test(script))
-        return 'k6';
-    if (/\.py$/i.test(script))
-        return 'locust';
-    if (/\.jmx$/i.test(script))
-        return 'jmeter';
-    return undefined;
-}
-/** Finds the config file to use, or null when there is none. */
-function findConfigFile(config, cwd) {
-    if (config !== undefined)
-        return resolve(cwd, config);
-    for (const name of DEFAULT_CONFIG_FILES) {
-        const p = resolve(cwd, name);
-        if (existsSync(p))
-            return p;
-    }
-    return null;
-}
-/** Builds the scenario from the config file (if any) and the flags, validating everything. */
-async function loadScenario(opts = {}) {
-    const cwd = opts.cwd ?? process.cwd();
-    const flags = opts.flags ?? {};
-    const configPath = findConfigFile(opts.config, cwd);
-    const fileLabel = configPath ? displayPath(configPath, cwd) : '';
-    let file = {};
-    if (configPath)
-        file = parseConfigText(await readConfigText(configPath, fileLabel, opts.config !== undefined), fileLabel);
-    const scenarios = file.scenarios ?? {};
-    const names = Object.keys(scenarios);
-    let name;
-    let base = {};
-    if (opts.scenario !== undefined) {
-        if (opts.scenario.trim() === '')
-            throw new scenario_ConfigError('--scenario: expected a scenario name');
-        name = opts.scenario;
-        if (configPath) {
-            if (!(name in scenarios))
-                throw new scenario_ConfigError(`--scenario: no scenario "${name}" in ${fileLabel}` +
-                    (names.length ? ` (it has: ${names.join(', ')})` : ' (it has none)'));
-            base = scenarios[name];
-        }
-    }
-    else if (names.length === 1) {
-        name = names[0];
-        base = scenarios[name];
-    }
-    else if (names.length > 1) {
-        throw new scenario_ConfigError(`${fileLabel} has several scenarios (${names.join(', ')}); choose one with --scenario`);
-    }
-    else {
-        name = 'default';
-    }
-    const at = (key) => (configPath ? `${fileLabel}: scenarios.${name}.${key}` : `--${key}`);
-    // Flags win over the file.
-    const scriptFlag = flags.script !== undefined
-        ? flagValue('--script', nonEmptyString(flags.script, 'a file path'))
-        : undefined;
-    const script = scriptFlag !== undefined
-        ? resolve(cwd, scriptFlag)
-        : base.script !== undefined
-            ? resolve(dirname(configPath), base.script)
-            : undefined;
-    const scriptFrom = scriptFlag !== undefined ? '--script' : at('script');
-    let engine;
-    if (flags.engine !== undefined)
-        engine = flagValue('--engine', engineValue(flags.engine));
-    else if (base.engine !== undefined)
-        engine = base.engine;
-    else if (script !== undefined) {
-        const e = engineForScript(script);
-        if (!e)
-            throw new scenario_ConfigError(`${scriptFrom}: cannot tell the engine from "${basename(script)}"; give --engine`);
-        engine = e;
-    }
-    else
-        engine = 'http';
-    const targetRaw = flags.target !== undefined ? flagValue('--target', urlValue(flags.target)) : base.target;
-    if (targetRaw === undefined)
-        throw new scenario_ConfigError(configPath
-            ? `${at('target')}: is required (or give --target)`
-            : '--target: is required (the base URL of the system under test)');
-    const targetFrom = flags.target !== undefined ? '--target' : at('target');
-    const allowedHosts = [...(file['allowed-hosts'] ?? [])];
-    for (const h of flags.allowHosts ?? []) {
-        const r = hostValue.safeParse(h);
-        if (!r.success)
-            throw new scenario_ConfigError(`--allow-host: ${r.error.issues[0].message}`);
-        if (!allowedHosts.includes(r.data))
-            allowedHosts.push(r.data);
-    }
-    checkTargetAllowed(targetRaw, allowedHosts, targetFrom);
-    const stages = base.stages?.map(s => ({ durationS: s.duration, target: s.target }));
-    const vusFlag = flags.vus !== undefined ? flagValue('--vus', intValue(flags.vus, 1, MAX_VUS)) : undefined;
-    const durationFlag = flags.duration !== undefined
-        ? flagValue('--duration', durationValue(flags.duration, { positive: true }))
-        : undefined;
-    const rampFlag = flags.rampUp !== undefined
-        ? flagValue('--ramp-up', durationValue(flags.rampUp, { positive: false }))
-        : undefined;
-    // A flag for the simple load shape (or a --profile flag) replaces the file's stages.
-    const useStages = stages &&
-        stages.length > 0 &&
-        vusFlag === undefined &&
-        durationFlag === undefined &&
-        rampFlag === undefined &&
-        flags.profile === undefined;
-    let vus;
-    let durationS;
-    let rampUpS;
-    let scenarioStages;
-    let profile;
-    const profileSpec = mergeProfile(base, flags, at, opts.defaultProfile);
-    if (useStages) {
-        const peak = Math.max(...stages.map(s => s.target));
-        if (peak < 1)
-            throw new scenario_ConfigError(`${at('stages')}: at least one stage needs a target of 1 or more`);
-        vus = base.vus ?? peak;
-        durationS = stages.reduce((a, s) => a + s.durationS, 0);
-        rampUpS = 0;
-        scenarioStages = stages;
-        // Custom stages always override a preset's shape; the preset still names the analysis.
-        if (profileSpec)
-            profile = customStagesProfile(profileSpec.spec, vus, stages);
-    }
-    else if (profileSpec) {
-        vus = vusFlag ?? base.vus ?? 1;
-        const { spec, where } = profileSpec;
-        const params = { ...spec.params };
-        // The scenario's duration is the profile's total; its ramp-up the preset's ramp-up. The file's
-        // values count only for a profile of the file: a profile from a flag (or the default) replaces
-        // the file's load shape, as a --vus flag replaces its stages.
-        const fromFile = base.profile !== undefined && flags.profile === undefined;
-        const totalFrom = durationFlag !== undefined ? '--duration' : at('duration');
-        const total = durationFlag ?? (fromFile ? base.duration : undefined);
-        if (total !== undefined && !where.has('duration')) {
-            params.duration = total;
-            where.set('duration', totalFrom);
-        }
-        const ramp = rampFlag ?? (fromFile ? base['ramp-up'] : undefined);
-        if (ramp !== undefined && !where.has('ramp-up')) {
-            const from = rampFlag !== undefined ? '--ramp-up' : at('ramp-up');
-            try {
-                params['ramp-up'] = parseProfileParam(spec.name, 'ramp-up', ramp);
-            }
-            catch {
-                throw new scenario_ConfigError(`${from}: the ${spec.name} profile has no ramp-up` +
-                    (spec.name === 'stress'
-                        ? ' (set step-ramp)'
-                        : spec.name === 'scalability'
-                            ? ' (set level-ramp)'
-                            : ''));
-            }
-            where.set('ramp-up', from);
-        }
-        try {
-            profile = expandProfile({ name: spec.name, params }, vus);
-        }
-        catch (e) {
-            if (!(e instanceof ProfileParamError))
-                throw e;
-            const from = e.field === 'vus'
-                ? vusFlag !== undefined
-                    ? '--vus'
-                    : at('vus')
-                : (where.get(e.field) ??
-                    (configPath && base.profile ? `${at('profile')}.${e.field}` : `--profile-param ${e.field}`));
-            throw new scenario_ConfigError(`${from}: ${e.detail}`);
-        }
-        durationS = profile.totalS;
-        rampUpS = 0;
-        scenarioStages = profile.stages;
-    }
-    else {
-        vus = vusFlag ?? base.vus ?? 1;
-        durationS = durationFlag ?? base.duration ?? 30;
-        rampUpS = rampFlag ?? base['ramp-up'] ?? 0;
-    }
-    const tasks = flags.tasks !== undefined ? flagValue('--tasks', intValue(flags.tasks, 1, MAX_TASKS)) : (base.tasks ?? 1);
-    const intervalS = flags.interval !== undefined
-        ? flagValue('--interval', durationValue(flags.interval, { positive: true }))
-        : (base.interval ?? DEFAULT_INTERVAL_MS / 1000);
-    const intervalMs = Math.round(intervalS * 1000);
-    if (intervalMs < 100 || intervalMs > 60_000)
-        throw new scenario_ConfigError(`${flags.interval !== undefined ? '--interval' : at('interval')}: expected between 100ms and 60s`);
-    let requests;
-    if (flags.requests !== undefined && flags.requests.length) {
-        requests = flags.requests.map(r => flagValue('--request', parseRequestShorthand(r)));
-    }
-    else if (base.requests !== undefined) {
-        requests = base.requests;
-    }
-    const env = { ...(base.env ?? {}) };
-    if (profile?.bodyBytes !== undefined && profile.name === 'volume') {
-        // Scripts read the body size from the environment; the http engine gets padded bodies.
-        env[BODY_BYTES_ENV] = String(profile.bodyBytes);
-        if (engine === 'http') {
-            const padded = volumeRequests(requests, profile.bodyBytes);
-            const explicit = profileSpec?.where.get('body-bytes');
-            if (padded.padded === 0 && explicit && profile.bodyBytes > 0)
-                throw new scenario_ConfigError(`${explicit}: the http engine sends a body only with body-less POST, PUT or PATCH requests, and there is none (add one, e.g. 'POST /items')`);
-            requests = padded.requests;
-        }
-    }
-    let scriptHash;
-    if (engine === 'http') {
-        if (script !== undefined)
-            throw new scenario_ConfigError(`${scriptFrom}: the http engine takes no script; use requests instead`);
-        if (requests && requests.length === 0)
-            requests = undefined;
-    }
-    else {
-        if (requests !== undefined)
-            throw new scenario_ConfigError(`${flags.requests?.length ? '--request' : at('requests')}: requests are only for the http engine; the ${engine} script decides what to send`);
-        if (script === undefined)
-            throw new scenario_ConfigError(configPath
-                ? `${at('script')}: is required for the ${engine} engine (or give --script)`
-                : `--script: is required for the ${engine} engine`);
-        const read = opts.readScript ?? ((p) => readFile(p));
-        let content;
-        try {
-            content = await read(script);
-        }
-        catch (e) {
-            const code = e.code;
-            throw new scenario_ConfigError(`${scriptFrom}: ${displayPath(script, cwd)}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? e.message})`}`);
-        }
-        scriptHash = createHash('sha256').update(content).digest('hex');
-    }
-    const limit = loadProblem({ vus, durationS, rampUpS, stages: scenarioStages });
-    if (limit) {
-        const from = profile && !useStages
-            ? (profileSpec?.where.get(limit.part === 'duration' ? 'duration' : 'multiplier') ??
-                (base.profile && flags.profile === undefined ? at('profile') : '--profile'))
-            : limit.part === 'stages'
-                ? at('stages')
-                : limit.part === 'vus'
-                    ? vusFlag !== undefined
-                        ? '--vus'
-                        : at('vus')
-                    : durationFlag !== undefined
-                        ? '--duration'
-                        : rampFlag !== undefined
-                            ? '--ramp-up'
-                            : at('duration');
-        throw new scenario_ConfigError(`${from}: ${limit.detail}`);
-    }
-    const loadGiven = vusFlag !== undefined ||
-        durationFlag !== undefined ||
-        rampFlag !== undefined ||
-        base.vus !== undefined ||
-        base.duration !== undefined ||
-        base['ramp-up'] !== undefined ||
-        !!stages?.length ||
-        profileSpec !== null;
-    const scriptLoad = engine === 'k6' && !loadGiven;
-    const partial = {
-        ...(scriptLoad ? { scriptLoad } : {}),
-        engine,
-        scriptHash,
-        target: targetRaw,
-        vus,
-        durationS,
-        rampUpS,
-        stages: scenarioStages,
-        requests,
-        profile
-    };
-    return {
-        name,
-        engine,
-        script,
-        scriptHash,
-        target: targetRaw,
-        requests,
-        vus,
-        durationS,
-        rampUpS,
-        stages: partial.stages,
-        tasks,
-        intervalMs,
-        thresholds: mergeThresholds(base.thresholds ?? [], (flags.thresholds ?? []).map(t => flagValue('--threshold', parseThreshold(t)))),
-        env,
-        allowedHosts,
-        configFile: configPath,
-        fingerprint: scenarioFingerprint(partial),
-        ...(profile ? { profile } : {}),
-        ...(scriptLoad ? { scriptLoad } : {}),
-        ...(base['gate-labels'] ? { gateLabels: base['gate-labels'] } : {})
-    };
-}
-/**
- * The profile of a scenario: the file's `profile` (or the default), with `--profile`, `--multiplier`
- * and `--profile-param` applied (a `--profile` naming another preset drops the file's parameters).
- * `where` tells, for each parameter given, where it came from, so errors can name it.
- */
-function mergeProfile(base, flags, at, defaultProfile) {
-    const where = new Map();
-    let spec = base.profile
-        ? { name: base.profile.name, params: { ...base.profile.params } }
-        : defaultProfile !== undefined && flags.profile === undefined
-            ? { name: parseProfileName(defaultProfile), params: {} }
-            : null;
-    if (spec)
-        for (const k of Object.keys(spec.params))
-            where.set(k, `${at('profile')}.${k}`);
-    if (flags.profile !== undefined) {
-        let name;
-        try {
-            name = parseProfileName(flags.profile);
-        }
-        catch (e) {
-            throw new scenario_ConfigError(`--profile: ${e.detail}`);
-        }
-        if (!spec || spec.name !== name) {
-            spec = { name, params: {} };
-            where.clear();
-        }
-    }
-    const assign = (key, value, from) => {
-        if (!spec)
-            throw new scenario_ConfigError(`${from}: needs a profile (give --profile, or profile: in perf-gate.yml)`);
-        try {
-            spec.params[key] = parseProfileParam(spec.name, key, value);
-        }
-        catch (e) {
-            if (!(e instanceof ProfileParamError))
-                throw e;
-            throw new scenario_ConfigError(`${from}: ${e.detail}`);
-        }
-        where.set(key, from);
-    };
-    if (flags.multiplier !== undefined) {
-        if (spec && !['stress', 'spike'].includes(spec.name))
-            throw new scenario_ConfigError(`--multiplier: the ${spec.name} profile takes no multiplier (stress and spike do)`);
-        assign('multiplier', flags.multiplier, '--multiplier');
-    }
-    for (const text of flags.profileParams ?? []) {
-        const kv = splitParamAssignment(text);
-        if (!kv)
-            throw new scenario_ConfigError(`--profile-param: expected key=value (e.g. steps=6), got ${scenario_show(text)}`);
-        assign(kv.key, kv.value, `--profile-param ${kv.key}`);
-    }
-    return spec ? { spec, where } : null;
-}
-/** Methods the volume profile sends a body with. */
-const BODY_METHODS = (/* unused pure expression or super */ null && (['POST', 'PUT', 'PATCH']));
-/** The requests with a body of `bytes` bytes added to every body-less POST, PUT and PATCH. */
-function volumeRequests(requests, bytes) {
-    if (!requests || bytes <= 0)
-        return { requests, padded: 0 };
-    let padded = 0;
-    const out = requests.map(r => {
-        if (r.body !== undefined || !BODY_METHODS.includes((r.method ?? 'GET').toUpperCase()))
-            return r;
-        padded++;
-        const headers = { ...(r.headers ?? {}) };
-        if (!Object.keys(headers).some(h => h.toLowerCase() === 'content-type'))
-            headers['content-type'] = 'application/octet-stream';
-        return { ...r, headers, body: 'x'.repeat(bytes) };
-    });
-    return { requests: out, padded };
-}
-function mergeThresholds(a, b) {
-    const out = [];
-    for (const t of [...a, ...b])
-        if (!out.some(x => x.metric === t.metric && x.expr === t.expr))
-            out.push(t);
-    return out;
-}
-async function readConfigText(path, label, fromFlag) {
-    try {
-        return await readFile(path, 'utf8');
-    }
-    catch (e) {
-        const code = e.code;
-        const why = code === 'ENOENT'
-            ? 'no such file'
-            : code === 'EISDIR'
-                ? 'is a directory'
-                : `cannot be read (${code ?? e.message})`;
-        throw new scenario_ConfigError(`${fromFlag ? '--config: ' : ''}${label}: ${why}`);
-    }
-}
-/** A path as the user would write it: relative to `cwd` when inside it. */
-function displayPath(p, cwd) {
-    const abs = resolve(p);
-    const base = resolve(cwd);
-    return abs.startsWith(base + '/') ? abs.slice(base.length + 1) : abs;
-}
 
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
@@ -97256,9 +96267,9 @@ class csv_CsvSplitter {
         }
         return i;
     }
+    /** Runs the state machine over `text`, taking the fast path at every record start. */
     feed(text) {
         const n = text.length;
-        const delim = this.delim;
         let i = 0;
         while (i < n) {
             if (this.state === csv_State.FieldStart && this.fields.length === 0 && this.recordChars === 0) {
@@ -97267,100 +96278,21 @@ class csv_CsvSplitter {
                     break;
             }
             switch (this.state) {
-                case csv_State.Discard: {
-                    const nl = text.indexOf('\n', i);
-                    if (nl === -1)
-                        return;
-                    this.reset();
-                    i = nl + 1;
+                case csv_State.Discard:
+                    i = this.discard(text, i);
                     break;
-                }
-                case csv_State.FieldStart: {
-                    const c = text.charCodeAt(i);
-                    if (c === QUOTE) {
-                        this.state = csv_State.Quoted;
-                        i++;
-                        this.recordChars++;
-                    }
-                    else if (c === delim) {
-                        this.fields.push('');
-                        i++;
-                        this.recordChars++;
-                    }
-                    else if (c === LF) {
-                        this.state = csv_State.Unquoted;
-                        this.endField();
-                        this.endRecord();
-                        i++;
-                    }
-                    else {
-                        this.state = csv_State.Unquoted;
-                    }
+                case csv_State.FieldStart:
+                    i = this.fieldStart(text, i);
                     break;
-                }
-                case csv_State.Unquoted: {
-                    let j = i;
-                    const stop = Math.min(n, i + this.room());
-                    while (j < stop) {
-                        const c = text.charCodeAt(j);
-                        if (c === delim || c === LF)
-                            break;
-                        j++;
-                    }
-                    this.field += text.slice(i, j);
-                    this.recordChars += j - i;
-                    if (j === stop) {
-                        i = j;
-                    }
-                    else if (text.charCodeAt(j) === delim) {
-                        this.endField();
-                        this.state = csv_State.FieldStart;
-                        i = j + 1;
-                    }
-                    else {
-                        this.endField();
-                        this.endRecord();
-                        i = j + 1;
-                    }
+                case csv_State.Unquoted:
+                    i = this.unquoted(text, i);
                     break;
-                }
-                case csv_State.Quoted: {
-                    const stop = Math.min(n, i + this.room());
-                    const q = text.indexOf('"', i);
-                    const j = q === -1 || q >= stop ? stop : q;
-                    this.field += text.slice(i, j);
-                    this.recordChars += j - i;
-                    if (j !== q) {
-                        i = j;
-                    }
-                    else {
-                        this.state = csv_State.QuoteInQuoted;
-                        i = q + 1;
-                    }
+                case csv_State.Quoted:
+                    i = this.quoted(text, i);
                     break;
-                }
-                case csv_State.QuoteInQuoted: {
-                    const c = text.charCodeAt(i);
-                    if (c === QUOTE) {
-                        this.field += '"';
-                        this.state = csv_State.Quoted;
-                    }
-                    else if (c === delim) {
-                        this.endField();
-                        this.state = csv_State.FieldStart;
-                    }
-                    else if (c === LF) {
-                        this.endField();
-                        this.endRecord();
-                    }
-                    else if (c !== CR) {
-                        this.field += text[i];
-                        this.state = csv_State.Unquoted;
-                    }
-                    i++;
-                    this.recordChars++;
+                case csv_State.QuoteInQuoted:
+                    i = this.quoteInQuoted(text, i);
                     break;
-                }
             }
             if (this.recordChars > this.maxChars && this.state !== csv_State.Discard) {
                 this.overflows++;
@@ -97370,6 +96302,409 @@ class csv_CsvSplitter {
             }
         }
     }
+    /** Skips an overflowing record up to its line break (the rest of `text` when there is none). */
+    discard(text, i) {
+        const nl = text.indexOf('\n', i);
+        if (nl === -1)
+            return text.length;
+        this.reset();
+        return nl + 1;
+    }
+    /** At the start of a field: a quote opens a quoted field, a delimiter or LF ends an empty one. */
+    fieldStart(text, i) {
+        const c = text.charCodeAt(i);
+        if (c === QUOTE) {
+            this.state = csv_State.Quoted;
+            this.recordChars++;
+            return i + 1;
+        }
+        if (c === this.delim) {
+            this.fields.push('');
+            this.recordChars++;
+            return i + 1;
+        }
+        this.state = csv_State.Unquoted;
+        if (c !== LF)
+            return i;
+        this.endField();
+        this.endRecord();
+        return i + 1;
+    }
+    /** Takes unquoted text up to the next delimiter or LF (or as much as the record may still take). */
+    unquoted(text, i) {
+        const n = text.length;
+        const delim = this.delim;
+        let j = i;
+        const stop = Math.min(n, i + this.room());
+        while (j < stop) {
+            const c = text.charCodeAt(j);
+            if (c === delim || c === LF)
+                break;
+            j++;
+        }
+        this.field += text.slice(i, j);
+        this.recordChars += j - i;
+        if (j === stop)
+            return j;
+        this.endField();
+        if (text.charCodeAt(j) === delim)
+            this.state = csv_State.FieldStart;
+        else
+            this.endRecord();
+        return j + 1;
+    }
+    /** Takes quoted text up to the next quote (or as much as the record may still take). */
+    quoted(text, i) {
+        const stop = Math.min(text.length, i + this.room());
+        const q = text.indexOf('"', i);
+        const j = q === -1 || q >= stop ? stop : q;
+        this.field += text.slice(i, j);
+        this.recordChars += j - i;
+        if (j !== q)
+            return j;
+        this.state = csv_State.QuoteInQuoted;
+        return q + 1;
+    }
+    /** After a quote inside a quoted field: `""` is a quote, else the quoted part has ended. */
+    quoteInQuoted(text, i) {
+        const c = text.charCodeAt(i);
+        if (c === QUOTE) {
+            this.field += '"';
+            this.state = csv_State.Quoted;
+        }
+        else if (c === this.delim) {
+            this.endField();
+            this.state = csv_State.FieldStart;
+        }
+        else if (c === LF) {
+            this.endField();
+            this.endRecord();
+        }
+        else if (c !== CR) {
+            this.field += text[i];
+            this.state = csv_State.Unquoted;
+        }
+        this.recordChars++;
+        return i + 1;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engines/k6-output.ts
+
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?([Zz]|[+-]\d{2}:?\d{2})$/;
+/**
+ * Epoch ms of an RFC 3339 timestamp with any number of fractional digits, keeping sub-ms precision
+ * as a fraction (`2026-11-25T05:50:05.514761328Z` → 1795585805514.7613). NaN when malformed.
+ */
+function parseRfc3339Ms(s) {
+    const m = RFC3339.exec(s);
+    if (!m)
+        return Number.NaN;
+    let ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+    const zone = m[8];
+    if (zone !== 'Z' && zone !== 'z') {
+        const sign = zone[0] === '-' ? -1 : 1;
+        const digits = zone.slice(1).replace(':', '');
+        ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+    }
+    if (m[7])
+        ms += Number(`0.${m[7]}`) * 1000;
+    return ms;
+}
+/**
+ * Epoch ms of a k6 CSV `timestamp` in any of k6's `timeFormat`s: `unix` (s), `unix_milli`,
+ * `unix_micro`, `unix_nano` (told apart by their digit count) or `rfc3339[_nano]`.
+ */
+function parseK6CsvTime(s) {
+    if (/^\d+$/.test(s)) {
+        const len = s.length;
+        if (len <= 11)
+            return Number(s) * 1000;
+        if (len <= 14)
+            return Number(s);
+        const cut = len <= 17 ? 3 : 6;
+        return Number(s.slice(0, len - cut)) + Number(`0.${s.slice(len - cut)}`);
+    }
+    if (/^\d+\.\d+$/.test(s))
+        return Number(s) * 1000;
+    return parseRfc3339Ms(s);
+}
+/** k6 network error codes (`error_code` tag): 1000–1399 = generic, DNS, TCP and TLS errors. */
+function isNetworkErrorCode(code) {
+    return code >= 1000 && code < 1400;
+}
+/** 1050 = request timeout, 1211 = TCP dial timeout. */
+const TIMEOUT_CODES = new Set([1050, 1211]);
+/**
+ * Whether a k6 HTTP request failed, and how. The `expected_response` tag (present whenever a
+ * response callback is active, which is k6's default) decides failure; without it a status of 0
+ * (network error) or ≥ 400 is a failure. Network errors (status 0 or an `error_code` of 1000–1399)
+ * are `timeout` for codes 1050/1211 or a timeout message, else `connection`; the rest follow the
+ * HTTP status (a 2xx/3xx the script declared unexpected is `http_other`).
+ */
+function k6FailureKind(tags) {
+    const status = tags.status === undefined || tags.status === '' ? Number.NaN : Number(tags.status);
+    const code = tags.error_code ? Number(tags.error_code) : Number.NaN;
+    const network = status === 0 || (Number.isNaN(status) && isNetworkErrorCode(code));
+    const expected = tags.expected_response;
+    let failed;
+    if (expected === 'true' || expected === 'false')
+        failed = expected === 'false';
+    else
+        failed = network || status >= 400 || (Number.isNaN(status) && !!tags.error);
+    if (!failed)
+        return undefined;
+    if (network || (status === 0 && isNetworkErrorCode(code))) {
+        if (TIMEOUT_CODES.has(code) || /time(d)?[ _-]?out|deadline exceeded/i.test(tags.error ?? ''))
+            return 'timeout';
+        return 'connection';
+    }
+    if (Number.isFinite(status))
+        return failureFromStatus(status) ?? 'http_other';
+    return 'other';
+}
+/**
+ * Thresholds from a k6 end-of-test summary: the legacy `--summary-export` file
+ * (`metrics[m].thresholds = {expr: crossed}`) or the `handleSummary` data
+ * (`metrics[m].thresholds = {expr: {ok}}`). Unlike the NDJSON stream, these include thresholds on
+ * submetrics such as `http_req_duration{name:slow}`. Unknown shapes give an empty list.
+ */
+function k6ThresholdsFromSummary(doc) {
+    const out = [];
+    if (!isRecord(doc) || !isRecord(doc.metrics))
+        return out;
+    for (const [metric, body] of Object.entries(doc.metrics)) {
+        if (!isRecord(body) || !isRecord(body.thresholds))
+            continue;
+        for (const expr of Object.keys(body.thresholds))
+            if (expr.trim())
+                out.push({ metric, expr });
+    }
+    return out;
+}
+function isRecord(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function stringTags(v) {
+    const tags = {};
+    if (!isRecord(v))
+        return tags;
+    for (const [k, x] of Object.entries(v))
+        if (x !== null && x !== undefined)
+            tags[k] = String(x);
+    return tags;
+}
+/** Turns k6 points into sink calls; shared by the NDJSON and CSV parsers. */
+class PointHandler {
+    sink;
+    samples = 0;
+    constructor(sink) {
+        this.sink = sink;
+    }
+    point(metric, endMs, value, tags) {
+        switch (metric) {
+            case 'http_req_duration': {
+                const failure = k6FailureKind(tags);
+                this.sink.sample({
+                    label: tags.name || tags.url || '(unnamed)',
+                    endMs,
+                    latencyUs: value * 1000,
+                    ...(failure ? { failure } : {})
+                });
+                this.samples++;
+                break;
+            }
+            case 'checks':
+                this.sink.check(tags.check ?? '(unnamed)', value !== 0);
+                break;
+            case 'vus':
+                this.sink.activeUsers(endMs, value);
+                break;
+            default:
+                break;
+        }
+    }
+    /** Registers the thresholds of a `Metric` line: strings or `{threshold, abortOnFail}` objects. */
+    thresholds(metric, list) {
+        if (!Array.isArray(list))
+            return;
+        for (const t of list) {
+            if (typeof t === 'string') {
+                if (t.trim())
+                    this.sink.threshold({ metric, expr: t });
+            }
+            else if (isRecord(t) && typeof t.threshold === 'string' && t.threshold.trim()) {
+                this.sink.threshold({
+                    metric,
+                    expr: t.threshold,
+                    ...(typeof t.abortOnFail === 'boolean' ? { abortOnFail: t.abortOnFail } : {})
+                });
+            }
+        }
+    }
+}
+function k6_output_describe(kind, recognized, skipped) {
+    if (recognized > 0)
+        return undefined;
+    if (skipped > 0)
+        return `no k6 ${kind} output found (${skipped} unreadable lines)`;
+    return `no k6 ${kind} output found (the input was empty)`;
+}
+/** The Point metrics PointHandler uses; k6 writes about ten Points per request, most of them unused. */
+const USED_POINT_METRICS = new Set(['http_req_duration', 'checks', 'vus']);
+const POINT_PREFIX = '{"metric":"';
+/**
+ * The metric of a Point line in k6's own field order (`{"metric":"NAME","type":"Point",…}`), read
+ * without parsing the line; null for any other shape, which then goes through JSON.parse.
+ */
+function pointMetricOf(text) {
+    if (!text.startsWith(POINT_PREFIX))
+        return null;
+    const end = text.indexOf('"', POINT_PREFIX.length);
+    if (end < 0 || !text.startsWith('","type":"Point","data":{', end))
+        return null;
+    return text.charCodeAt(text.length - 1) === 125 /* } */ ? text.slice(POINT_PREFIX.length, end) : null;
+}
+/** A parser for k6 `--out json` NDJSON (plain text; decompress `.gz` files before feeding). */
+function createK6JsonParser(sink) {
+    const points = new PointHandler(sink);
+    let recognized = 0;
+    let skipped = 0;
+    const line = (text) => {
+        // Points of metrics nothing reads are counted without being parsed: most of the stream.
+        const metric = pointMetricOf(text);
+        if (metric !== null && !USED_POINT_METRICS.has(metric)) {
+            recognized++;
+            return;
+        }
+        if (!text.trim())
+            return;
+        let o;
+        try {
+            o = JSON.parse(text);
+        }
+        catch {
+            skipped++;
+            return;
+        }
+        if (!isRecord(o) || !isRecord(o.data)) {
+            skipped++;
+            return;
+        }
+        const data = o.data;
+        if (o.type === 'Metric') {
+            const name = typeof data.name === 'string' ? data.name : typeof o.metric === 'string' ? o.metric : '';
+            if (!name) {
+                skipped++;
+                return;
+            }
+            recognized++;
+            points.thresholds(name, data.thresholds);
+            return;
+        }
+        if (o.type !== 'Point' || typeof o.metric !== 'string') {
+            skipped++;
+            return;
+        }
+        const endMs = typeof data.time === 'string' ? parseRfc3339Ms(data.time) : Number.NaN;
+        const value = data.value;
+        if (!Number.isFinite(endMs) || typeof value !== 'number' || !Number.isFinite(value)) {
+            skipped++;
+            return;
+        }
+        recognized++;
+        points.point(o.metric, endMs, value, stringTags(data.tags));
+    };
+    const splitter = new LineSplitter(line);
+    return {
+        push: chunk => splitter.push(chunk),
+        end: () => splitter.end(),
+        get skipped() {
+            return skipped;
+        },
+        get recognized() {
+            return recognized;
+        },
+        get samples() {
+            return points.samples;
+        },
+        problem: () => k6_output_describe('--out json', recognized, skipped)
+    };
+}
+const CSV_FIXED = new Set(['metric_name', 'timestamp', 'metric_value', 'extra_tags', 'metadata']);
+/**
+ * A parser for k6 `--out csv` files. Columns are found by header name; every column other than
+ * metric_name/timestamp/metric_value/extra_tags/metadata is a tag, and `extra_tags` (`k=v&k2=v2`)
+ * adds custom tags. Empty cells are absent tags. CSV has no metric definitions, so no thresholds.
+ * With the default `timeFormat=unix` times have whole-second resolution.
+ */
+function createCsvParser(sink) {
+    const points = new PointHandler(sink);
+    let recognized = 0;
+    let skipped = 0;
+    let header = null;
+    let iName = -1;
+    let iTime = -1;
+    let iValue = -1;
+    let iExtra = -1;
+    const record = (fields) => {
+        if (!header) {
+            if (fields.includes('metric_name') && fields.includes('timestamp') && fields.includes('metric_value')) {
+                header = fields;
+                iName = fields.indexOf('metric_name');
+                iTime = fields.indexOf('timestamp');
+                iValue = fields.indexOf('metric_value');
+                iExtra = fields.indexOf('extra_tags');
+                recognized++;
+            }
+            else {
+                skipped++;
+            }
+            return;
+        }
+        if (fields.length !== header.length) {
+            skipped++;
+            return;
+        }
+        const metric = fields[iName];
+        const endMs = parseK6CsvTime(fields[iTime]);
+        const value = fields[iValue] === '' ? Number.NaN : Number(fields[iValue]);
+        if (!metric || !Number.isFinite(endMs) || !Number.isFinite(value)) {
+            skipped++;
+            return;
+        }
+        recognized++;
+        // Tags are built only for the metrics PointHandler reads.
+        if (!USED_POINT_METRICS.has(metric))
+            return;
+        const tags = {};
+        for (let i = 0; i < header.length; i++)
+            if (!CSV_FIXED.has(header[i]) && fields[i] !== '')
+                tags[header[i]] = fields[i];
+        if (iExtra >= 0 && fields[iExtra])
+            for (const pair of fields[iExtra].split('&')) {
+                const eq = pair.indexOf('=');
+                if (eq > 0)
+                    tags[pair.slice(0, eq)] = pair.slice(eq + 1);
+            }
+        points.point(metric, endMs, value, tags);
+    };
+    const splitter = new CsvSplitter(record);
+    return {
+        push: chunk => splitter.push(chunk),
+        end: () => splitter.end(),
+        get skipped() {
+            return skipped + splitter.overflows;
+        },
+        get recognized() {
+            return recognized;
+        },
+        get samples() {
+            return points.samples;
+        },
+        problem: () => k6_output_describe('--out csv', recognized, skipped + splitter.overflows)
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/engines/k6-script.ts
@@ -97385,6 +96720,7 @@ class csv_CsvSplitter {
  * k6 logs errors as logfmt lines (`level=error msg="SyntaxError: …\n\tat <internal/…>"`); the
  * message is unquoted and made one line without k6-internal stack frames.
  */
+
 
 /** A k6 inspect that failed; the message is one readable paragraph. */
 class k6_script_K6ScriptError extends Error {
@@ -97409,31 +96745,31 @@ function goDurationSeconds(s) {
     }
     return pos === text.length && pos > 0 ? total : Number.NaN;
 }
-function isRecord(v) {
+function k6_script_isRecord(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 /** The load facts from `k6 inspect --execution-requirements` JSON. */
 function parseK6Inspect(doc) {
-    if (!isRecord(doc))
+    if (!k6_script_isRecord(doc))
         throw new k6_script_K6ScriptError('k6 inspect printed no options');
     const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
     const str = (v) => (typeof v === 'string' && v ? v : null);
     const stages = Array.isArray(doc.stages)
         ? doc.stages
-            .filter(isRecord)
+            .filter(k6_script_isRecord)
             .map(s => ({ duration: String(s.duration ?? ''), target: Number(s.target ?? 0) }))
         : null;
     let scenarios = null;
-    if (isRecord(doc.scenarios)) {
+    if (k6_script_isRecord(doc.scenarios)) {
         scenarios = {};
         for (const [name, sc] of Object.entries(doc.scenarios))
-            scenarios[name] = isRecord(sc) && typeof sc.executor === 'string' ? sc.executor : 'unknown';
+            scenarios[name] = k6_script_isRecord(sc) && typeof sc.executor === 'string' ? sc.executor : 'unknown';
     }
     const thresholds = {};
-    if (isRecord(doc.thresholds))
+    if (k6_script_isRecord(doc.thresholds))
         for (const [metric, list] of Object.entries(doc.thresholds)) {
             const exprs = (Array.isArray(list) ? list : [])
-                .map(t => typeof t === 'string' ? t : isRecord(t) && typeof t.threshold === 'string' ? t.threshold : '')
+                .map(t => typeof t === 'string' ? t : k6_script_isRecord(t) && typeof t.threshold === 'string' ? t.threshold : '')
                 .filter(Boolean);
             if (exprs.length)
                 thresholds[metric] = exprs;
@@ -97553,7 +96889,7 @@ function k6_script_inspectK6Script(bin, script, env, timeoutMs = 60_000) {
                 resolve(parseK6Inspect(JSON.parse(stdout)));
             }
             catch (e) {
-                reject(new k6_script_K6ScriptError(`k6 inspect printed no readable options (${e.message})`));
+                reject(new k6_script_K6ScriptError(`k6 inspect printed no readable options (${errorMessage(e)})`));
             }
         });
     });
@@ -97564,13 +96900,9 @@ function k6_script_inspectK6Script(bin, script, env, timeoutMs = 60_000) {
  * The k6 adapter.
  *
  * k6 streams every metric sample as NDJSON (`--out json=/dev/fd/3`, see `command`; the runner
- * makes fd 3 a FIFO, which k6 can open by that name). Per HTTP request
- * k6 writes about ten points with the same tags and time; one `http_req_duration` point becomes one
- * perf-gate `Sample`: label = tag `name`, completion time = point `time`, latency = value (ms → µs).
- * `checks` points become check outcomes, `vus` points active users, and `Metric` lines carry the
- * script's thresholds. k6 has no per-request byte counts, so samples carry no bytes.
- *
- * The same point handling serves k6's `--out csv` files (`createCsvParser`), for `summarize`.
+ * makes fd 3 a FIFO, which k6 can open by that name). Its parser (`k6-output.ts`) turns each
+ * `http_req_duration` point into one perf-gate `Sample`, `checks` points into check outcomes, `vus`
+ * points into active users, and `Metric` lines into the script's thresholds.
  */
 
 
@@ -97587,320 +96919,6 @@ const k6_K6_INSTALL_HINT = 'install k6: in a GitHub workflow add the step `uses:
 const K6_CHECKED_VERSIONS = (/* unused pure expression or super */ null && (['0.48.0']));
 /** k6 exit codes that mean the test ran to its end: 0, and 99 (thresholds crossed). */
 const K6_COMPLETED_CODES = [0, 99];
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?([Zz]|[+-]\d{2}:?\d{2})$/;
-/**
- * Epoch ms of an RFC 3339 timestamp with any number of fractional digits, keeping sub-ms precision
- * as a fraction (`2026-11-25T05:50:05.514761328Z` → 1795585805514.7613). NaN when malformed.
- */
-function parseRfc3339Ms(s) {
-    const m = RFC3339.exec(s);
-    if (!m)
-        return Number.NaN;
-    let ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
-    const zone = m[8];
-    if (zone !== 'Z' && zone !== 'z') {
-        const sign = zone[0] === '-' ? -1 : 1;
-        const digits = zone.slice(1).replace(':', '');
-        ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
-    }
-    if (m[7])
-        ms += Number(`0.${m[7]}`) * 1000;
-    return ms;
-}
-/**
- * Epoch ms of a k6 CSV `timestamp` in any of k6's `timeFormat`s: `unix` (s), `unix_milli`,
- * `unix_micro`, `unix_nano` (told apart by their digit count) or `rfc3339[_nano]`.
- */
-function parseK6CsvTime(s) {
-    if (/^\d+$/.test(s)) {
-        const len = s.length;
-        if (len <= 11)
-            return Number(s) * 1000;
-        if (len <= 14)
-            return Number(s);
-        const cut = len <= 17 ? 3 : 6;
-        return Number(s.slice(0, len - cut)) + Number(`0.${s.slice(len - cut)}`);
-    }
-    if (/^\d+\.\d+$/.test(s))
-        return Number(s) * 1000;
-    return parseRfc3339Ms(s);
-}
-/** k6 network error codes (`error_code` tag): 1000–1399 = generic, DNS, TCP and TLS errors. */
-function isNetworkErrorCode(code) {
-    return code >= 1000 && code < 1400;
-}
-/** 1050 = request timeout, 1211 = TCP dial timeout. */
-const TIMEOUT_CODES = new Set([1050, 1211]);
-/**
- * Whether a k6 HTTP request failed, and how. The `expected_response` tag (present whenever a
- * response callback is active, which is k6's default) decides failure; without it a status of 0
- * (network error) or ≥ 400 is a failure. Network errors (status 0 or an `error_code` of 1000–1399)
- * are `timeout` for codes 1050/1211 or a timeout message, else `connection`; the rest follow the
- * HTTP status (a 2xx/3xx the script declared unexpected is `http_other`).
- */
-function k6FailureKind(tags) {
-    const status = tags.status === undefined || tags.status === '' ? Number.NaN : Number(tags.status);
-    const code = tags.error_code ? Number(tags.error_code) : Number.NaN;
-    const network = status === 0 || (Number.isNaN(status) && isNetworkErrorCode(code));
-    const expected = tags.expected_response;
-    let failed;
-    if (expected === 'true' || expected === 'false')
-        failed = expected === 'false';
-    else
-        failed = network || status >= 400 || (Number.isNaN(status) && !!tags.error);
-    if (!failed)
-        return undefined;
-    if (network || (status === 0 && isNetworkErrorCode(code))) {
-        if (TIMEOUT_CODES.has(code) || /time(d)?[ _-]?out|deadline exceeded/i.test(tags.error ?? ''))
-            return 'timeout';
-        return 'connection';
-    }
-    if (Number.isFinite(status))
-        return failureFromStatus(status) ?? 'http_other';
-    return 'other';
-}
-/**
- * Thresholds from a k6 end-of-test summary: the legacy `--summary-export` file
- * (`metrics[m].thresholds = {expr: crossed}`) or the `handleSummary` data
- * (`metrics[m].thresholds = {expr: {ok}}`). Unlike the NDJSON stream, these include thresholds on
- * submetrics such as `http_req_duration{name:slow}`. Unknown shapes give an empty list.
- */
-function k6ThresholdsFromSummary(doc) {
-    const out = [];
-    if (!k6_isRecord(doc) || !k6_isRecord(doc.metrics))
-        return out;
-    for (const [metric, body] of Object.entries(doc.metrics)) {
-        if (!k6_isRecord(body) || !k6_isRecord(body.thresholds))
-            continue;
-        for (const expr of Object.keys(body.thresholds))
-            if (expr.trim())
-                out.push({ metric, expr });
-    }
-    return out;
-}
-function k6_isRecord(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-function stringTags(v) {
-    const tags = {};
-    if (!k6_isRecord(v))
-        return tags;
-    for (const [k, x] of Object.entries(v))
-        if (x !== null && x !== undefined)
-            tags[k] = String(x);
-    return tags;
-}
-/** Turns k6 points into sink calls; shared by the NDJSON and CSV parsers. */
-class PointHandler {
-    sink;
-    samples = 0;
-    constructor(sink) {
-        this.sink = sink;
-    }
-    point(metric, endMs, value, tags) {
-        switch (metric) {
-            case 'http_req_duration': {
-                const failure = k6FailureKind(tags);
-                this.sink.sample({
-                    label: tags.name || tags.url || '(unnamed)',
-                    endMs,
-                    latencyUs: value * 1000,
-                    ...(failure ? { failure } : {})
-                });
-                this.samples++;
-                break;
-            }
-            case 'checks':
-                this.sink.check(tags.check ?? '(unnamed)', value !== 0);
-                break;
-            case 'vus':
-                this.sink.activeUsers(endMs, value);
-                break;
-            default:
-                break;
-        }
-    }
-    /** Registers the thresholds of a `Metric` line: strings or `{threshold, abortOnFail}` objects. */
-    thresholds(metric, list) {
-        if (!Array.isArray(list))
-            return;
-        for (const t of list) {
-            if (typeof t === 'string') {
-                if (t.trim())
-                    this.sink.threshold({ metric, expr: t });
-            }
-            else if (k6_isRecord(t) && typeof t.threshold === 'string' && t.threshold.trim()) {
-                this.sink.threshold({
-                    metric,
-                    expr: t.threshold,
-                    ...(typeof t.abortOnFail === 'boolean' ? { abortOnFail: t.abortOnFail } : {})
-                });
-            }
-        }
-    }
-}
-function k6_describe(kind, recognized, skipped) {
-    if (recognized > 0)
-        return undefined;
-    if (skipped > 0)
-        return `no k6 ${kind} output found (${skipped} unreadable lines)`;
-    return `no k6 ${kind} output found (the input was empty)`;
-}
-/** The Point metrics PointHandler uses; k6 writes about ten Points per request, most of them unused. */
-const USED_POINT_METRICS = new Set(['http_req_duration', 'checks', 'vus']);
-const POINT_PREFIX = '{"metric":"';
-/**
- * The metric of a Point line in k6's own field order (`{"metric":"NAME","type":"Point",…}`), read
- * without parsing the line; null for any other shape, which then goes through JSON.parse.
- */
-function pointMetricOf(text) {
-    if (!text.startsWith(POINT_PREFIX))
-        return null;
-    const end = text.indexOf('"', POINT_PREFIX.length);
-    if (end < 0 || !text.startsWith('","type":"Point","data":{', end))
-        return null;
-    return text.charCodeAt(text.length - 1) === 125 /* } */ ? text.slice(POINT_PREFIX.length, end) : null;
-}
-/** A parser for k6 `--out json` NDJSON (plain text; decompress `.gz` files before feeding). */
-function createK6JsonParser(sink) {
-    const points = new PointHandler(sink);
-    let recognized = 0;
-    let skipped = 0;
-    const line = (text) => {
-        // Points of metrics nothing reads are counted without being parsed: most of the stream.
-        const metric = pointMetricOf(text);
-        if (metric !== null && !USED_POINT_METRICS.has(metric)) {
-            recognized++;
-            return;
-        }
-        if (!text.trim())
-            return;
-        let o;
-        try {
-            o = JSON.parse(text);
-        }
-        catch {
-            skipped++;
-            return;
-        }
-        if (!k6_isRecord(o) || !k6_isRecord(o.data)) {
-            skipped++;
-            return;
-        }
-        const data = o.data;
-        if (o.type === 'Metric') {
-            const name = typeof data.name === 'string' ? data.name : typeof o.metric === 'string' ? o.metric : '';
-            if (!name) {
-                skipped++;
-                return;
-            }
-            recognized++;
-            points.thresholds(name, data.thresholds);
-            return;
-        }
-        if (o.type !== 'Point' || typeof o.metric !== 'string') {
-            skipped++;
-            return;
-        }
-        const endMs = typeof data.time === 'string' ? parseRfc3339Ms(data.time) : Number.NaN;
-        const value = data.value;
-        if (!Number.isFinite(endMs) || typeof value !== 'number' || !Number.isFinite(value)) {
-            skipped++;
-            return;
-        }
-        recognized++;
-        points.point(o.metric, endMs, value, stringTags(data.tags));
-    };
-    const splitter = new LineSplitter(line);
-    return {
-        push: chunk => splitter.push(chunk),
-        end: () => splitter.end(),
-        get skipped() {
-            return skipped;
-        },
-        get recognized() {
-            return recognized;
-        },
-        get samples() {
-            return points.samples;
-        },
-        problem: () => k6_describe('--out json', recognized, skipped)
-    };
-}
-const CSV_FIXED = new Set(['metric_name', 'timestamp', 'metric_value', 'extra_tags', 'metadata']);
-/**
- * A parser for k6 `--out csv` files. Columns are found by header name; every column other than
- * metric_name/timestamp/metric_value/extra_tags/metadata is a tag, and `extra_tags` (`k=v&k2=v2`)
- * adds custom tags. Empty cells are absent tags. CSV has no metric definitions, so no thresholds.
- * With the default `timeFormat=unix` times have whole-second resolution.
- */
-function createCsvParser(sink) {
-    const points = new PointHandler(sink);
-    let recognized = 0;
-    let skipped = 0;
-    let header = null;
-    let iName = -1;
-    let iTime = -1;
-    let iValue = -1;
-    let iExtra = -1;
-    const record = (fields) => {
-        if (!header) {
-            if (fields.includes('metric_name') && fields.includes('timestamp') && fields.includes('metric_value')) {
-                header = fields;
-                iName = fields.indexOf('metric_name');
-                iTime = fields.indexOf('timestamp');
-                iValue = fields.indexOf('metric_value');
-                iExtra = fields.indexOf('extra_tags');
-                recognized++;
-            }
-            else {
-                skipped++;
-            }
-            return;
-        }
-        if (fields.length !== header.length) {
-            skipped++;
-            return;
-        }
-        const metric = fields[iName];
-        const endMs = parseK6CsvTime(fields[iTime]);
-        const value = fields[iValue] === '' ? Number.NaN : Number(fields[iValue]);
-        if (!metric || !Number.isFinite(endMs) || !Number.isFinite(value)) {
-            skipped++;
-            return;
-        }
-        recognized++;
-        // Tags are built only for the metrics PointHandler reads.
-        if (!USED_POINT_METRICS.has(metric))
-            return;
-        const tags = {};
-        for (let i = 0; i < header.length; i++)
-            if (!CSV_FIXED.has(header[i]) && fields[i] !== '')
-                tags[header[i]] = fields[i];
-        if (iExtra >= 0 && fields[iExtra])
-            for (const pair of fields[iExtra].split('&')) {
-                const eq = pair.indexOf('=');
-                if (eq > 0)
-                    tags[pair.slice(0, eq)] = pair.slice(eq + 1);
-            }
-        points.point(metric, endMs, value, tags);
-    };
-    const splitter = new CsvSplitter(record);
-    return {
-        push: chunk => splitter.push(chunk),
-        end: () => splitter.end(),
-        get skipped() {
-            return skipped + splitter.overflows;
-        },
-        get recognized() {
-            return recognized;
-        },
-        get samples() {
-            return points.samples;
-        },
-        problem: () => k6_describe('--out csv', recognized, skipped + splitter.overflows)
-    };
-}
 /**
  * Where k6 writes its samples: fd 3 (a FIFO the runner makes; k6 opens it as `/dev/fd/3`), or on
  * Windows, which has neither FIFOs nor `/dev/fd`, a file in the task's directory that the runner
@@ -98025,7 +97043,7 @@ const k6_k6Engine = {
     }
 };
 
-;// CONCATENATED MODULE: ./src/plan/k6-load.ts
+;// CONCATENATED MODULE: ./src/fleet/k6-load.ts
 /**
  * The k6 script's own load, read before a run with `k6 inspect`.
  *
@@ -98035,6 +97053,7 @@ const k6_k6Engine = {
  * script's load: the iterations of a shared-iterations scenario, the total arrival rate, the VUs.
  * With a load given, the log says which of the script's load options it replaces.
  */
+
 
 
 
@@ -98053,11 +97072,11 @@ async function k6_load_resolveK6Load(scenario, env, log, inspect = defaultInspec
     const known = resolvedOnce.get(scenario);
     if (known)
         return known;
-    const resolved = await k6_load_resolve(scenario, env, log, inspect);
+    const resolved = await resolve(scenario, env, log, inspect);
     resolvedOnce.set(scenario, resolved);
     return resolved;
 }
-async function k6_load_resolve(scenario, env, log, inspect) {
+async function resolve(scenario, env, log, inspect) {
     const script = scenario.script;
     const inspectEnv = {
         ...env,
@@ -98076,7 +97095,7 @@ async function k6_load_resolve(scenario, env, log, inspect) {
         const code = e.code;
         if (code === 'ENOENT' || code === 'EACCES')
             throw new ConfigError(`k6 ${code === 'ENOENT' ? 'not found' : 'not executable'}: "${k6Engine.binary(env)}" (set ${K6_BIN_ENV}, or ${K6_INSTALL_HINT})`);
-        const why = e instanceof K6ScriptError ? e.message : e.message;
+        const why = e instanceof K6ScriptError ? e.message : errorMessage(e);
         throw new ConfigError(`${script}: k6 cannot read the script: ${why}`);
     }
     const declared = describeScriptLoad(load);
@@ -98103,8 +97122,6 @@ function givenLoad(s) {
 }
 
 ;// CONCATENATED MODULE: ./src/gate/slo.ts
-
-
 const SLO_METRICS = (/* unused pure expression or super */ null && (['http_req_duration', 'http_req_failed', 'http_reqs', 'checks']));
 const SLO_OPERATORS = (/* unused pure expression or super */ null && (['<', '<=', '>', '>=', '==', '!=']));
 /** A threshold string that is not valid; the message names it and what is wrong. */
@@ -98142,62 +97159,47 @@ const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/;
 function slo_aggregationText(a) {
     return a.kind === 'p' ? `p(${a.p})` : a.kind;
 }
-function slo_show(s) {
+function show(s) {
     return s.length > 20 ? `${s.slice(0, 20)}…` : s;
 }
-/**
- * Parses one threshold. `where` names it in errors (`thresholds[2]`); throws SloParseError with a
- * one-line message such as `thresholds[2] "p(95)<<5": expected an operator (<, <=, >, >=, ==, !=)
- * after 'p(95)', got '<<'`.
- */
-function parseSlo(text, where = 'threshold', source = 'config') {
-    const fail = (detail) => {
-        throw new SloParseError(where, text, detail);
-    };
-    if (typeof text !== 'string')
-        fail('expected a threshold string such as "p(95)<500"');
-    let rest = text.trim();
-    if (!rest)
-        fail('empty threshold; expected something like "p(95)<500"');
-    // Optional metric prefix: name, optional {tags}, then ':'.
-    let metricName = null;
-    let tagText = null;
-    const id = IDENT.exec(rest);
-    if (id) {
-        let after = rest.slice(id[0].length).trimStart();
-        let tags = null;
-        if (after.startsWith('{')) {
-            const close = after.indexOf('}');
-            if (close < 0)
-                fail(`missing '}' after the tag filter of '${id[0]}'`);
-            tags = after.slice(0, close + 1);
-            after = after.slice(close + 1).trimStart();
-        }
-        if (after.startsWith(':')) {
-            metricName = id[0];
-            tagText = tags;
-            rest = after.slice(1).trim();
-            if (!rest)
-                fail(`expected an expression such as p(95)<500 after '${metricName}:'`);
-        }
-        else if (tags !== null) {
-            fail(`expected ':' after '${id[0]}${tags}'`);
-        }
-        else if (SLO_METRICS.includes(id[0])) {
-            fail(`expected ':' after the metric '${id[0]}'`);
-        }
+/** The optional metric prefix: a name, optional `{tags}`, then `:`. */
+function readMetricPrefix(text, fail) {
+    const id = IDENT.exec(text);
+    if (!id)
+        return { value: { metricName: null, tagText: null }, rest: text };
+    let after = text.slice(id[0].length).trimStart();
+    let tags = null;
+    if (after.startsWith('{')) {
+        const close = after.indexOf('}');
+        if (close < 0)
+            fail(`missing '}' after the tag filter of '${id[0]}'`);
+        tags = after.slice(0, close + 1);
+        after = after.slice(close + 1).trimStart();
     }
-    // Aggregation.
-    let aggregation;
-    const agg = IDENT.exec(rest);
+    if (after.startsWith(':')) {
+        const metricName = id[0];
+        const rest = after.slice(1).trim();
+        if (!rest)
+            fail(`expected an expression such as p(95)<500 after '${metricName}:'`);
+        return { value: { metricName, tagText: tags }, rest };
+    }
+    if (tags !== null)
+        fail(`expected ':' after '${id[0]}${tags}'`);
+    if (SLO_METRICS.includes(id[0]))
+        fail(`expected ':' after the metric '${id[0]}'`);
+    return { value: { metricName: null, tagText: null }, rest: text };
+}
+/** The aggregation: a name, or `p(N)`. */
+function readAggregation(text, fail) {
+    const agg = IDENT.exec(text);
     if (!agg)
-        fail(`expected an aggregation (avg, min, max, med, p(N), count or rate) at '${slo_show(rest)}'`);
+        fail(`expected an aggregation (avg, min, max, med, p(N), count or rate) at '${show(text)}'`);
     const aggName = agg[0];
-    rest = rest.slice(aggName.length);
+    const rest = text.slice(aggName.length);
     if (aggName === 'p' && rest.startsWith('(')) {
         const close = rest.indexOf(')');
         if (close < 0)
-            fail(`missing ')' in the percentile p(${slo_show(rest.slice(1))}`);
+            fail(`missing ')' in the percentile p(${show(rest.slice(1))}`);
         const inner = rest.slice(1, close).trim();
         const p = NUMBER.exec(inner);
         if (!p || p[0].length !== inner.length)
@@ -98205,38 +97207,40 @@ function parseSlo(text, where = 'threshold', source = 'config') {
         const pv = Number(inner);
         if (!(pv >= 0 && pv <= 100))
             fail(`percentile must be between 0 and 100, got p(${inner})`);
-        aggregation = { kind: 'p', p: pv };
-        rest = rest.slice(close + 1);
+        return { value: { kind: 'p', p: pv }, rest: rest.slice(close + 1) };
     }
-    else if (AGGREGATIONS.includes(aggName)) {
-        aggregation = { kind: aggName };
-    }
-    else {
-        return fail(`unknown aggregation '${aggName}' (expected avg, min, max, med, p(N), count or rate)`);
-    }
-    const aggLabel = slo_aggregationText(aggregation);
-    // Operator.
-    rest = rest.trimStart();
+    if (AGGREGATIONS.includes(aggName))
+        return { value: { kind: aggName }, rest };
+    return fail(`unknown aggregation '${aggName}' (expected avg, min, max, med, p(N), count or rate)`);
+}
+/** The operator (`===` reads as `==`); `aggLabel` names what it follows in errors. */
+function readOperator(text, aggLabel, fail) {
+    const rest = text.trimStart();
     const opMatch = /^[<>=!]+/.exec(rest);
     if (!opMatch)
-        fail(`expected an operator (${OPERATOR_LIST}) after '${aggLabel}'${rest ? `, got '${slo_show(rest)}'` : ''}`);
+        fail(`expected an operator (${OPERATOR_LIST}) after '${aggLabel}'${rest ? `, got '${show(rest)}'` : ''}`);
     let op = opMatch[0];
     if (op === '===')
         op = '==';
     if (!SLO_OPERATORS.includes(op))
         fail(`expected an operator (${OPERATOR_LIST}) after '${aggLabel}', got '${opMatch[0]}'`);
-    rest = rest.slice(opMatch[0].length).trimStart();
-    // Limit.
-    const numMatch = NUMBER.exec(rest);
+    return { value: op, rest: rest.slice(opMatch[0].length).trimStart() };
+}
+/** The limit: a plain number that ends the threshold. */
+function readLimit(text, op, fail) {
+    const numMatch = NUMBER.exec(text);
     if (!numMatch)
-        fail(`expected a number after '${op}'${rest ? `, got '${slo_show(rest)}'` : ''}`);
+        fail(`expected a number after '${op}'${text ? `, got '${show(text)}'` : ''}`);
     const value = Number(numMatch[0]);
     if (!Number.isFinite(value))
         fail(`expected a finite number after '${op}', got '${numMatch[0]}'`);
-    rest = rest.slice(numMatch[0].length).trim();
+    const rest = text.slice(numMatch[0].length).trim();
     if (rest)
-        fail(`unexpected '${slo_show(rest)}' after ${numMatch[0]} (limits are plain numbers; latency is in milliseconds)`);
-    // Metric and its aggregations.
+        fail(`unexpected '${show(rest)}' after ${numMatch[0]} (limits are plain numbers; latency is in milliseconds)`);
+    return value;
+}
+/** The metric (named, or implied by the aggregation), checked against the aggregation. */
+function resolveMetric(metricName, aggregation, fail) {
     const metricRaw = metricName ??
         (aggregation.kind === 'rate'
             ? 'http_req_failed'
@@ -98247,31 +97251,56 @@ function parseSlo(text, where = 'threshold', source = 'config') {
         fail(`unknown metric '${metricRaw}' (supported: ${SLO_METRICS.join(', ')})`);
     const metric = metricRaw;
     if (!ALLOWED[metric].kinds.includes(aggregation.kind))
-        fail(`aggregation '${aggLabel}' does not apply to ${metric} (use ${ALLOWED[metric].hint})`);
-    // Tag filter.
+        fail(`aggregation '${slo_aggregationText(aggregation)}' does not apply to ${metric} (use ${ALLOWED[metric].hint})`);
+    return metric;
+}
+/** The label or check a `{key:value}` tag filter selects. */
+function readTagFilter(tagText, metric, fail) {
     let label = null;
     let check = null;
-    if (tagText !== null) {
-        const body = tagText.slice(1, -1).trim();
-        if (!body)
-            fail(`empty tag filter '${tagText}' on ${metric}`);
-        for (const part of splitTags(body)) {
-            const colon = part.indexOf(':');
-            if (colon <= 0)
-                fail(`tag filter '${part.trim()}' must be key:value`);
-            const key = part.slice(0, colon).trim();
-            const val = unquote(part.slice(colon + 1).trim());
-            if (!val)
-                fail(`tag '${key}' has an empty value`);
-            if (key !== TAG_FOR[metric])
-                fail(`unsupported tag '${key}' on ${metric} (only {${TAG_FOR[metric]}:...} is supported)`);
-            if (key === 'name')
-                label = val;
-            else
-                check = val;
-        }
+    if (tagText === null)
+        return { label, check };
+    const body = tagText.slice(1, -1).trim();
+    if (!body)
+        fail(`empty tag filter '${tagText}' on ${metric}`);
+    for (const part of splitTags(body)) {
+        const colon = part.indexOf(':');
+        if (colon <= 0)
+            fail(`tag filter '${part.trim()}' must be key:value`);
+        const key = part.slice(0, colon).trim();
+        const val = unquote(part.slice(colon + 1).trim());
+        if (!val)
+            fail(`tag '${key}' has an empty value`);
+        if (key !== TAG_FOR[metric])
+            fail(`unsupported tag '${key}' on ${metric} (only {${TAG_FOR[metric]}:...} is supported)`);
+        if (key === 'name')
+            label = val;
+        else
+            check = val;
     }
-    return { source, where, text, metric, label, check, aggregation, op: op, value };
+    return { label, check };
+}
+/**
+ * Parses one threshold. `where` names it in errors (`thresholds[2]`); throws SloParseError with a
+ * one-line message such as `thresholds[2] "p(95)<<5": expected an operator (<, <=, >, >=, ==, !=)
+ * after 'p(95)', got '<<'`.
+ */
+function parseSlo(text, where = 'threshold', source = 'config') {
+    const fail = detail => {
+        throw new SloParseError(where, text, detail);
+    };
+    if (typeof text !== 'string')
+        fail('expected a threshold string such as "p(95)<500"');
+    const trimmed = text.trim();
+    if (!trimmed)
+        fail('empty threshold; expected something like "p(95)<500"');
+    const prefix = readMetricPrefix(trimmed, fail);
+    const aggregation = readAggregation(prefix.rest, fail);
+    const op = readOperator(aggregation.rest, slo_aggregationText(aggregation.value), fail);
+    const value = readLimit(op.rest, op.value, fail);
+    const metric = resolveMetric(prefix.value.metricName, aggregation.value, fail);
+    const { label, check } = readTagFilter(prefix.value.tagText, metric, fail);
+    return { source, where, text, metric, label, check, aggregation: aggregation.value, op: op.value, value };
 }
 /** Splits `a:1, b:x,y` on commas that start a new `key:` pair (values such as URLs may hold commas). */
 function splitTags(body) {
@@ -98295,15 +97324,6 @@ function slo_parseSlos(texts, where = 'thresholds') {
 function parseThresholdSpec(t, where, source = 'config') {
     return parseSlo(`${t.metric}: ${t.expr}`, where, source);
 }
-function slo_describe(slo) {
-    return `${slo.source === 'script' ? 'k6 threshold' : 'SLO'} "${slo.text}"`;
-}
-function listSome(xs) {
-    if (!xs.length)
-        return 'none';
-    const shown = xs.slice(0, 8).map(x => `'${x}'`);
-    return xs.length > 8 ? `${shown.join(', ')} and ${xs.length - 8} more` : shown.join(', ');
-}
 /** Whether `a op b` holds. */
 function slo_compare(a, op, b) {
     switch (op) {
@@ -98320,139 +97340,6 @@ function slo_compare(a, op, b) {
         case '!=':
             return a !== b;
     }
-}
-/** Evaluates one SLO on the merged results. */
-function evaluateSlo(view, slo, opts = {}) {
-    const window = opts.window ?? 'all';
-    const aggLabel = slo_aggregationText(slo.aggregation);
-    const base = { source: slo.source, where: slo.where, text: slo.text, metric: slo.metric, label: slo.label };
-    const invalid = (why, unit = '') => ({
-        ...base,
-        status: 'invalid',
-        observed: null,
-        unit,
-        reason: `${slo_describe(slo)} cannot be evaluated: ${why}`
-    });
-    if (slo.label !== null && !view.labels().includes(slo.label))
-        return invalid(`label '${slo.label}' does not exist in the results (labels: ${listSome(view.labels())})`);
-    let observed;
-    let unit;
-    if (slo.metric === 'checks') {
-        unit = 'fraction';
-        let passes = 0;
-        let fails = 0;
-        const names = new Set();
-        for (const t of view.tasks)
-            for (const [name, c] of Object.entries(t.checks)) {
-                names.add(name);
-                if (slo.check !== null && name !== slo.check)
-                    continue;
-                passes += c.passes;
-                fails += c.fails;
-            }
-        if (slo.check !== null && !names.has(slo.check))
-            return invalid(`check '${slo.check}' does not exist in the results (checks: ${listSome([...names].sort())})`, unit);
-        if (passes + fails === 0)
-            return invalid('the run recorded no checks', unit);
-        observed = passes / (passes + fails);
-    }
-    else {
-        const q = { window, ...(slo.label !== null ? { label: slo.label } : {}) };
-        const stats = view.stats(q);
-        const scope = slo.label !== null ? ` for label '${slo.label}'` : '';
-        if (slo.metric === 'http_reqs') {
-            if (slo.aggregation.kind === 'count') {
-                unit = '';
-                observed = stats.requests;
-            }
-            else {
-                unit = 'req/s';
-                if (!(stats.durationS > 0))
-                    return invalid('the window has no duration', unit);
-                observed = stats.rps;
-            }
-        }
-        else if (slo.metric === 'http_req_failed') {
-            unit = 'fraction';
-            if (stats.requests === 0)
-                return invalid(`no requests in the window${scope}`, unit);
-            observed = stats.errorRate;
-        }
-        else {
-            unit = slo.aggregation.kind === 'count' ? '' : 'ms';
-            if (slo.aggregation.kind === 'count')
-                observed = stats.requests;
-            else if (stats.requests === 0)
-                return invalid(`no requests in the window${scope}`, unit);
-            else if (slo.aggregation.kind === 'avg')
-                observed = stats.meanMs;
-            else if (slo.aggregation.kind === 'min')
-                observed = stats.minMs;
-            else if (slo.aggregation.kind === 'max')
-                observed = stats.maxMs;
-            else {
-                const p = slo.aggregation.kind === 'med' ? 50 : slo.aggregation.p;
-                const h = view.counts(q).toHistogram();
-                // A k6 script's threshold is judged with k6's own (interpolated) percentile.
-                const us = slo.source === 'script' ? k6Percentile(h, p) : h.getValueAtPercentile(p);
-                observed = Math.min(us / 1000, stats.maxMs);
-            }
-        }
-    }
-    const ok = slo_compare(observed, slo.op, slo.value);
-    const shown = unit === 'fraction'
-        ? `${Number(observed.toPrecision(4))} (${formatValue(observed, unit)})`
-        : formatValue(observed, unit);
-    return {
-        ...base,
-        status: ok ? 'pass' : 'fail',
-        observed,
-        unit,
-        reason: `${slo_describe(slo)} ${ok ? 'held' : 'failed'}: ${aggLabel} = ${shown}, limit ${slo.op} ${slo.value}`
-    };
-}
-/** Evaluates SLOs in order. */
-function evaluateSlos(view, slos, opts = {}) {
-    return slos.map(s => evaluateSlo(view, s, opts));
-}
-/**
- * Judges the k6 script's own thresholds (from every task's metadata, each distinct one once) on the
- * merged data. Thresholds perf-gate cannot evaluate come back as `unsupported` with the reason.
- */
-function evaluateScriptThresholds(view, opts = {}) {
-    const seen = new Set();
-    const out = [];
-    for (const task of view.tasks)
-        for (const t of task.task.thresholds) {
-            const key = `${t.metric}\u0000${t.expr}`;
-            if (seen.has(key))
-                continue;
-            seen.add(key);
-            const where = 'k6 script';
-            let slo;
-            try {
-                slo = parseThresholdSpec(t, where, 'script');
-            }
-            catch (e) {
-                if (!(e instanceof SloParseError))
-                    throw e;
-                const text = `${t.metric}: ${t.expr}`;
-                out.push({
-                    source: 'script',
-                    where,
-                    text,
-                    metric: t.metric,
-                    label: null,
-                    status: 'unsupported',
-                    observed: null,
-                    unit: '',
-                    reason: `k6 threshold "${text}" is not re-judged on the merged data: ${e.detail}`
-                });
-                continue;
-            }
-            out.push(evaluateSlo(view, slo, opts));
-        }
-    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/gate/stop-rule.ts
@@ -98611,6 +97498,8 @@ class StepStopRule {
     }
 }
 
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var yaml_dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/plan/fleet.ts
 /**
  * Sizing of a Fargate fleet, as pure functions: which regions get how many tasks for the requested
@@ -98629,6 +97518,7 @@ class StepStopRule {
  * - Cost: Fargate bills each task per second with a one-minute minimum, for its vCPUs and its
  *   memory; Spot is priced at a discount; every task also holds a public IPv4 address.
  */
+
 
 class fleet_FleetSizeError extends Error {
     constructor(message) {
@@ -98662,7 +97552,7 @@ function fleet_parseRegions(text, field = 'regions') {
         doc = /^[a-z0-9-]+(\s*,\s*[a-z0-9-]+)*$/.test(src) ? src.split(',') : parseYaml(src);
     }
     catch (e) {
-        throw new fleet_FleetSizeError(`${field}: invalid YAML: ${e.message.split('\n')[0]}`);
+        throw new fleet_FleetSizeError(`${field}: invalid YAML: ${errorMessage(e).split('\n')[0]}`);
     }
     if (typeof doc === 'string')
         doc = [doc];
@@ -98857,6 +97747,65 @@ function fleet_formatUsd(usd) {
     return `$${usd < 10 ? usd.toFixed(usd < 0.1 ? 3 : 2) : usd.toFixed(2)}`;
 }
 
+;// CONCATENATED MODULE: ./src/jobs/fargate-plan.ts
+
+
+
+/** A sizing error as the input error it is (`<input>: <message>`). */
+function inputError(e) {
+    if (e instanceof FleetSizeError) {
+        const m = /^([a-z-]+): (.*)$/s.exec(e.message);
+        if (m)
+            throw new InputError(m[1], m[2]);
+    }
+    throw e;
+}
+/** The fleet's size for the scenario's peak (VUs, or a stress run's target rate at that peak). */
+function fargate_plan_sizeFor(scenario, inputs, targetRps) {
+    try {
+        const regions = parseRegions(inputs.regions, Inputs.Regions);
+        const peakVus = scenario.stages?.length ? Math.max(...scenario.stages.map(s => s.target)) : scenario.vus;
+        const peakRps = targetRps ? (targetRps * peakVus) / Math.max(1, scenario.vus) : undefined;
+        const size = sizeFleet({
+            peakRps,
+            engine: scenario.engine,
+            peakVus,
+            regions,
+            cpu: inputs.taskCpu,
+            memoryMiB: inputs.taskMemory,
+            maxTasks: inputs.maxTasks,
+            vusPerVcpu: inputs.vusPerVcpu
+        });
+        return { size, peakRps };
+    }
+    catch (e) {
+        inputError(e);
+    }
+}
+/** Prices every run on the fleet, logs the plan, and refuses a run that may cost more than the cap. */
+function fargate_plan_priceFor(size, peakRps, loadS, inputs, opts, log) {
+    const cost = estimateCost({
+        regions: size.regions,
+        cpu: inputs.taskCpu,
+        memoryMiB: inputs.taskMemory,
+        loadSeconds: loadS,
+        spot: inputs.spot,
+        runs: opts.runs
+    });
+    const plan = size.regions.map(r => `${r.region} ${r.tasks}`).join(', ');
+    log(`fargate plan: ${size.totalTasks} task(s) of ${inputs.taskCpu / 1024} vCPU / ${inputs.taskMemory} MiB (${plan}), ` +
+        `≤${size.vusPerTask} VUs per task; up to ${opts.runs} run(s) of ≤${loadS} s cost at most ${formatUsd(cost.maxUsd)}` +
+        `${inputs.spot ? ' (Spot)' : ''}`);
+    if (size.sizedBy === 'rps')
+        log(`fargate plan: sized by target-rps ${opts.targetRps} (up to ${Math.round(peakRps ?? 0)} req/s at the profile's peak, ` +
+            `${size.rpsPerTask} req/s per task), not by VUs`);
+    if (cost.perRegion.some(r => !r.priceKnown))
+        log('fargate plan: some regions have no list price here; priced at the highest known one');
+    if (cost.maxUsd > inputs.maxCostUsd)
+        throw new InputError(Inputs.MaxCostUsd, `the run may cost up to ${formatUsd(cost.maxUsd)} (${size.totalTasks} tasks × ${opts.runs} run(s) × ${cost.billedS} s), above the cap of ${formatUsd(inputs.maxCostUsd)}; raise max-cost-usd or lower the load`);
+    return cost;
+}
+
 ;// CONCATENATED MODULE: ./src/jobs/fargate.ts
 /**
  * Everything the action does before and after a Fargate run, as functions with their
@@ -98881,14 +97830,7 @@ function fleet_formatUsd(usd) {
 
 
 
-function inputError(e) {
-    if (e instanceof FleetSizeError) {
-        const m = /^([a-z-]+): (.*)$/s.exec(e.message);
-        if (m)
-            throw new InputError(m[1], m[2]);
-    }
-    throw e;
-}
+
 /** The fingerprint of a scenario run on a given fleet: only like is compared with like. */
 function fleetFingerprint(scenarioFingerprint, f) {
     const doc = JSON.stringify({
@@ -98955,76 +97897,23 @@ const TIMING_ENV = 'PERF_GATE_FARGATE_TIMING';
 function timingFromEnv(env) {
     return timingOverrides(env, TIMING_ENV, DEFAULT_FARGATE_TIMING);
 }
-/** Sizes, prices, authenticates and discovers: the fleet a Fargate run needs. */
-async function prepareFargate(scenario, inputs, opts, deps) {
-    const env = deps.env ?? process.env;
-    // A k6 script's own load sizes the fleet and its cost (the run reuses this reading).
-    scenario = await resolveK6Load(scenario, env, deps.log);
-    const abortOn = abortOnRule(inputs.abortOn);
-    const timing = timingFromEnv(env);
-    let regions;
-    let size;
-    let peakRps;
-    try {
-        regions = parseRegions(inputs.regions, Inputs.Regions);
-        const peakVus = scenario.stages?.length ? Math.max(...scenario.stages.map(s => s.target)) : scenario.vus;
-        peakRps = opts.targetRps ? (opts.targetRps * peakVus) / Math.max(1, scenario.vus) : undefined;
-        size = sizeFleet({
-            peakRps,
-            engine: scenario.engine,
-            peakVus,
-            regions,
-            cpu: inputs.taskCpu,
-            memoryMiB: inputs.taskMemory,
-            maxTasks: inputs.maxTasks,
-            vusPerVcpu: inputs.vusPerVcpu
-        });
-    }
-    catch (e) {
-        inputError(e);
-    }
-    const loadS = hardMaxSeconds(scenario);
-    const cost = estimateCost({
-        regions: size.regions,
-        cpu: inputs.taskCpu,
-        memoryMiB: inputs.taskMemory,
-        loadSeconds: loadS,
-        spot: inputs.spot,
-        runs: opts.runs
-    });
-    const plan = size.regions.map(r => `${r.region} ${r.tasks}`).join(', ');
-    deps.log(`fargate plan: ${size.totalTasks} task(s) of ${inputs.taskCpu / 1024} vCPU / ${inputs.taskMemory} MiB (${plan}), ` +
-        `≤${size.vusPerTask} VUs per task; up to ${opts.runs} run(s) of ≤${loadS} s cost at most ${formatUsd(cost.maxUsd)}` +
-        `${inputs.spot ? ' (Spot)' : ''}`);
-    if (size.sizedBy === 'rps')
-        deps.log(`fargate plan: sized by target-rps ${opts.targetRps} (up to ${Math.round(peakRps ?? 0)} req/s at the profile's peak, ` +
-            `${size.rpsPerTask} req/s per task), not by VUs`);
-    if (cost.perRegion.some(r => !r.priceKnown))
-        deps.log('fargate plan: some regions have no list price here; priced at the highest known one');
-    if (cost.maxUsd > inputs.maxCostUsd)
-        throw new InputError(Inputs.MaxCostUsd, `the run may cost up to ${formatUsd(cost.maxUsd)} (${size.totalTasks} tasks × ${opts.runs} run(s) × ${cost.billedS} s), above the cap of ${formatUsd(inputs.maxCostUsd)}; raise max-cost-usd or lower the load`);
-    const stsRegion = inputs.awsRegion || size.regions[0].region;
-    let credentials;
-    let role = '';
-    if (inputs.roleToAssume) {
-        role = roleArnOf(inputs.roleToAssume);
-        credentials = await assumeRoleWithOidc({
-            roleArn: role,
-            sessionName: sessionNameFor(opts.repo, env.GITHUB_RUN_ID ?? opts.runId, env.GITHUB_RUN_ATTEMPT ?? '1'),
-            durationS: sessionSeconds(opts.runs * (loadS + 600)),
-            region: stsRegion
-        }, { getIdToken: deps.getIdToken, mask: deps.mask, log: deps.log });
-        deps.log(`assumed ${role}`);
-    }
-    const clientConfig = (region) => ({ region, ...(credentials ? { credentials } : {}) });
-    const ecsClients = new Map();
-    const ecs = (region) => {
-        let c = ecsClients.get(region);
-        if (!c)
-            ecsClients.set(region, (c = new ECSClient(clientConfig(region))));
-        return c;
-    };
-    const targets = await discoverTargets(size.regions.map(r => r.region), {
+/** Assumes `role-to-assume` through OIDC for as long as the runs may take; no role, no credentials. */
+async function assumeFleetRole(inputs, opts, loadS, stsRegion, env, deps) {
+    if (!inputs.roleToAssume)
+        return { role: '' };
+    const role = roleArnOf(inputs.roleToAssume);
+    const credentials = await assumeRoleWithOidc({
+        roleArn: role,
+        sessionName: sessionNameFor(opts.repo, env.GITHUB_RUN_ID ?? opts.runId, env.GITHUB_RUN_ATTEMPT ?? '1'),
+        durationS: sessionSeconds(opts.runs * (loadS + 600)),
+        region: stsRegion
+    }, { getIdToken: deps.getIdToken, mask: deps.mask, log: deps.log });
+    deps.log(`assumed ${role}`);
+    return { role, credentials };
+}
+/** Each region's runner stack: the CloudFormation outputs, filled or replaced by the inputs. */
+function discoverFor(size, inputs, clientConfig) {
+    return discoverTargets(size.regions.map(r => r.region), {
         stackName: inputs.stackName,
         explicit: {
             cluster: inputs.cluster || undefined,
@@ -99035,34 +97924,64 @@ async function prepareFargate(scenario, inputs, opts, deps) {
         },
         client: region => new CloudFormationClient(clientConfig(region))
     });
-    const bucket = targets[0].bucket;
-    const s3 = new S3Client({ ...clientConfig(stsRegion), forcePathStyle: env.PERF_GATE_S3_PATH_STYLE === '1' });
-    const startedBy = startedByFor(env, opts.runId);
+}
+/** One ECS client per region, created on first use. */
+function ecsClients(clientConfig) {
+    const clients = new Map();
+    return region => {
+        let c = clients.get(region);
+        if (!c)
+            clients.set(region, (c = new ECSClient(clientConfig(region))));
+        return c;
+    };
+}
+/** The FargateFleet, with the post step's state saved first and again after every launched batch. */
+function buildFleet(scenario, inputs, opts, w, env, deps) {
+    const pathStyle = env.PERF_GATE_S3_PATH_STYLE === '1';
+    const s3 = new S3Client({ ...w.clientConfig(w.stsRegion), forcePathStyle: pathStyle });
     const state = {
-        startedBy,
-        role,
-        stsRegion,
-        regions: Object.fromEntries(targets.map(t => [t.region, { cluster: t.cluster, arns: [] }]))
+        startedBy: w.startedBy,
+        role: w.role,
+        stsRegion: w.stsRegion,
+        regions: Object.fromEntries(w.targets.map(t => [t.region, { cluster: t.cluster, arns: [] }]))
     };
     deps.saveState(state);
-    const fleet = new FargateFleet({
-        targets,
-        ecs,
-        objects: new RunObjects(s3, bucket),
-        bucketRegion: stsRegion,
+    return new FargateFleet({
+        targets: w.targets,
+        ecs: ecsClients(w.clientConfig),
+        objects: new RunObjects(s3, w.targets[0].bucket),
+        bucketRegion: w.stsRegion,
         spot: inputs.spot,
-        startedBy,
+        startedBy: w.startedBy,
         tags: { 'perf-gate:repo': opts.repo.slice(0, 250), 'perf-gate:scenario': scenario.name.slice(0, 250) },
         minTaskSuccess: inputs.minTaskSuccess,
-        abortOn,
-        timing,
+        abortOn: w.abortOn,
+        timing: w.timing,
         onLaunched: launched => {
             for (const [region, arns] of Object.entries(launched))
                 state.regions[region].arns = [...arns];
             deps.saveState(state);
         },
-        ...(env.PERF_GATE_S3_PATH_STYLE === '1' ? { taskEnv: { PERF_GATE_S3_PATH_STYLE: '1' } } : {})
+        ...(pathStyle ? { taskEnv: { PERF_GATE_S3_PATH_STYLE: '1' } } : {})
     });
+}
+/** Sizes, prices, authenticates and discovers: the fleet a Fargate run needs. */
+async function prepareFargate(scenario, inputs, opts, deps) {
+    const env = deps.env ?? process.env;
+    // A k6 script's own load sizes the fleet and its cost (the run reuses this reading).
+    scenario = await resolveK6Load(scenario, env, deps.log);
+    const abortOn = abortOnRule(inputs.abortOn);
+    const timing = timingFromEnv(env);
+    const { size, peakRps } = sizeFor(scenario, inputs, opts.targetRps);
+    const loadS = hardMaxSeconds(scenario);
+    const cost = priceFor(size, peakRps, loadS, inputs, opts, deps.log);
+    const stsRegion = inputs.awsRegion || size.regions[0].region;
+    const { role, credentials } = await assumeFleetRole(inputs, opts, loadS, stsRegion, env, deps);
+    const clientConfig = (region) => ({ region, ...(credentials ? { credentials } : {}) });
+    const targets = await discoverFor(size, inputs, clientConfig);
+    const startedBy = startedByFor(env, opts.runId);
+    const wiring = { targets, role, stsRegion, clientConfig, startedBy, abortOn, timing };
+    const fleet = buildFleet(scenario, inputs, opts, wiring, env, deps);
     return {
         fleet,
         scenario: {
@@ -99133,12 +98052,13 @@ async function cleanupFargate(stateJson, deps) {
     return { stopped, errors };
 }
 
-;// CONCATENATED MODULE: ./src/post.ts
+;// CONCATENATED MODULE: ./src/action/post.ts
 /**
  * The action's post step (`dist/post/index.js`, `post-if: always()`): stops every runner process
  * the main step started that is still alive, and every Fargate task of the job that is still
  * running (saved task ARNs, then ListTasks by startedBy), so a cancelled job leaves no load running.
  */
+
 
 
 
@@ -99161,10 +98081,14 @@ async function runPost() {
             info('perf-gate: nothing left to clean up');
     }
     catch (e) {
-        warning(`perf-gate post step: ${e.message}`);
+        warning(`perf-gate post step: ${util_errorMessage(e)}`);
     }
 }
+
+;// CONCATENATED MODULE: ./src/post.ts
+/**
+ * The action's post step (`dist/post/index.js`, `post-if: always()`): see src/action/post.ts.
+ */
+
 void runPost();
 
-var __webpack_exports__runPost = __webpack_exports__.a;
-export { __webpack_exports__runPost as runPost };

@@ -63711,6 +63711,43 @@ var external_node_os_ = __nccwpck_require__(8161);
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(3711);
+;// CONCATENATED MODULE: ./src/util/index.ts
+/** Small helpers every layer may use: an abortable sleep, an error's message, a field path. */
+/**
+ * Waits `ms` milliseconds and resolves early when `signal` aborts. With `unref`, the timer does not
+ * keep the process alive by itself.
+ */
+function sleep(ms, signal, opts = {}) {
+    return new Promise(resolve => {
+        if (signal?.aborted)
+            return resolve();
+        const timer = setTimeout(done, Math.max(0, ms));
+        if (opts.unref)
+            timer.unref();
+        function done() {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            resolve();
+        }
+        signal?.addEventListener('abort', done, { once: true });
+    });
+}
+/** The message of a thrown value, whatever was thrown. */
+function util_errorMessage(e) {
+    return e instanceof Error ? e.message : String(e);
+}
+/** A zod issue path as people write it: `tasks[2].meta.engine`. */
+function fieldPath(path) {
+    let out = '';
+    for (const p of path) {
+        if (typeof p === 'number')
+            out += `[${p}]`;
+        else
+            out += out ? `.${String(p)}` : String(p);
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/runner/objects.ts
 /**
  * The S3 objects of one Fargate run, shared by the action and its tasks:
@@ -63730,6 +63767,7 @@ var dist_cjs = __nccwpck_require__(3711);
  *
  * `<prefix>` is `runs/<run id>`; `<key>` is `<region>-<fleet-wide task index>`.
  */
+
 
 const RUNS_PREFIX = 'runs';
 /** Environment of a Fargate task, set by the action through RunTask's container overrides. */
@@ -63839,7 +63877,7 @@ class RunObjects {
             return JSON.parse(Buffer.from(bytes).toString('utf8'));
         }
         catch (e) {
-            throw new Error(`s3://${this.bucket}/${key} is not valid JSON: ${e.message}`);
+            throw new Error(`s3://${this.bucket}/${key} is not valid JSON: ${util_errorMessage(e)}`);
         }
     }
     async put(key, body, contentType = 'application/json') {
@@ -63863,8 +63901,11 @@ class RunObjects {
     }
 }
 
-;// CONCATENATED MODULE: ./src/engines/types.ts
+;// CONCATENATED MODULE: ./src/model/engine.ts
+/** What an engine is asked to run: the engine names, load stages and one task's share of the load. */
 const ENGINE_NAMES = ['k6', 'locust', 'jmeter', 'http'];
+/** Environment variable (and JMeter property `body_bytes`) that carries the volume body size to scripts. */
+const BODY_BYTES_ENV = 'PERF_GATE_BODY_BYTES';
 
 ;// CONCATENATED MODULE: external "node:string_decoder"
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
@@ -64160,9 +64201,9 @@ class csv_CsvSplitter {
         }
         return i;
     }
+    /** Runs the state machine over `text`, taking the fast path at every record start. */
     feed(text) {
         const n = text.length;
-        const delim = this.delim;
         let i = 0;
         while (i < n) {
             if (this.state === State.FieldStart && this.fields.length === 0 && this.recordChars === 0) {
@@ -64171,100 +64212,21 @@ class csv_CsvSplitter {
                     break;
             }
             switch (this.state) {
-                case State.Discard: {
-                    const nl = text.indexOf('\n', i);
-                    if (nl === -1)
-                        return;
-                    this.reset();
-                    i = nl + 1;
+                case State.Discard:
+                    i = this.discard(text, i);
                     break;
-                }
-                case State.FieldStart: {
-                    const c = text.charCodeAt(i);
-                    if (c === QUOTE) {
-                        this.state = State.Quoted;
-                        i++;
-                        this.recordChars++;
-                    }
-                    else if (c === delim) {
-                        this.fields.push('');
-                        i++;
-                        this.recordChars++;
-                    }
-                    else if (c === LF) {
-                        this.state = State.Unquoted;
-                        this.endField();
-                        this.endRecord();
-                        i++;
-                    }
-                    else {
-                        this.state = State.Unquoted;
-                    }
+                case State.FieldStart:
+                    i = this.fieldStart(text, i);
                     break;
-                }
-                case State.Unquoted: {
-                    let j = i;
-                    const stop = Math.min(n, i + this.room());
-                    while (j < stop) {
-                        const c = text.charCodeAt(j);
-                        if (c === delim || c === LF)
-                            break;
-                        j++;
-                    }
-                    this.field += text.slice(i, j);
-                    this.recordChars += j - i;
-                    if (j === stop) {
-                        i = j;
-                    }
-                    else if (text.charCodeAt(j) === delim) {
-                        this.endField();
-                        this.state = State.FieldStart;
-                        i = j + 1;
-                    }
-                    else {
-                        this.endField();
-                        this.endRecord();
-                        i = j + 1;
-                    }
+                case State.Unquoted:
+                    i = this.unquoted(text, i);
                     break;
-                }
-                case State.Quoted: {
-                    const stop = Math.min(n, i + this.room());
-                    const q = text.indexOf('"', i);
-                    const j = q === -1 || q >= stop ? stop : q;
-                    this.field += text.slice(i, j);
-                    this.recordChars += j - i;
-                    if (j !== q) {
-                        i = j;
-                    }
-                    else {
-                        this.state = State.QuoteInQuoted;
-                        i = q + 1;
-                    }
+                case State.Quoted:
+                    i = this.quoted(text, i);
                     break;
-                }
-                case State.QuoteInQuoted: {
-                    const c = text.charCodeAt(i);
-                    if (c === QUOTE) {
-                        this.field += '"';
-                        this.state = State.Quoted;
-                    }
-                    else if (c === delim) {
-                        this.endField();
-                        this.state = State.FieldStart;
-                    }
-                    else if (c === LF) {
-                        this.endField();
-                        this.endRecord();
-                    }
-                    else if (c !== CR) {
-                        this.field += text[i];
-                        this.state = State.Unquoted;
-                    }
-                    i++;
-                    this.recordChars++;
+                case State.QuoteInQuoted:
+                    i = this.quoteInQuoted(text, i);
                     break;
-                }
             }
             if (this.recordChars > this.maxChars && this.state !== State.Discard) {
                 this.overflows++;
@@ -64274,6 +64236,409 @@ class csv_CsvSplitter {
             }
         }
     }
+    /** Skips an overflowing record up to its line break (the rest of `text` when there is none). */
+    discard(text, i) {
+        const nl = text.indexOf('\n', i);
+        if (nl === -1)
+            return text.length;
+        this.reset();
+        return nl + 1;
+    }
+    /** At the start of a field: a quote opens a quoted field, a delimiter or LF ends an empty one. */
+    fieldStart(text, i) {
+        const c = text.charCodeAt(i);
+        if (c === QUOTE) {
+            this.state = State.Quoted;
+            this.recordChars++;
+            return i + 1;
+        }
+        if (c === this.delim) {
+            this.fields.push('');
+            this.recordChars++;
+            return i + 1;
+        }
+        this.state = State.Unquoted;
+        if (c !== LF)
+            return i;
+        this.endField();
+        this.endRecord();
+        return i + 1;
+    }
+    /** Takes unquoted text up to the next delimiter or LF (or as much as the record may still take). */
+    unquoted(text, i) {
+        const n = text.length;
+        const delim = this.delim;
+        let j = i;
+        const stop = Math.min(n, i + this.room());
+        while (j < stop) {
+            const c = text.charCodeAt(j);
+            if (c === delim || c === LF)
+                break;
+            j++;
+        }
+        this.field += text.slice(i, j);
+        this.recordChars += j - i;
+        if (j === stop)
+            return j;
+        this.endField();
+        if (text.charCodeAt(j) === delim)
+            this.state = State.FieldStart;
+        else
+            this.endRecord();
+        return j + 1;
+    }
+    /** Takes quoted text up to the next quote (or as much as the record may still take). */
+    quoted(text, i) {
+        const stop = Math.min(text.length, i + this.room());
+        const q = text.indexOf('"', i);
+        const j = q === -1 || q >= stop ? stop : q;
+        this.field += text.slice(i, j);
+        this.recordChars += j - i;
+        if (j !== q)
+            return j;
+        this.state = State.QuoteInQuoted;
+        return q + 1;
+    }
+    /** After a quote inside a quoted field: `""` is a quote, else the quoted part has ended. */
+    quoteInQuoted(text, i) {
+        const c = text.charCodeAt(i);
+        if (c === QUOTE) {
+            this.field += '"';
+            this.state = State.Quoted;
+        }
+        else if (c === this.delim) {
+            this.endField();
+            this.state = State.FieldStart;
+        }
+        else if (c === LF) {
+            this.endField();
+            this.endRecord();
+        }
+        else if (c !== CR) {
+            this.field += text[i];
+            this.state = State.Unquoted;
+        }
+        this.recordChars++;
+        return i + 1;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engines/k6-output.ts
+
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?([Zz]|[+-]\d{2}:?\d{2})$/;
+/**
+ * Epoch ms of an RFC 3339 timestamp with any number of fractional digits, keeping sub-ms precision
+ * as a fraction (`2026-11-25T05:50:05.514761328Z` → 1795585805514.7613). NaN when malformed.
+ */
+function parseRfc3339Ms(s) {
+    const m = RFC3339.exec(s);
+    if (!m)
+        return Number.NaN;
+    let ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+    const zone = m[8];
+    if (zone !== 'Z' && zone !== 'z') {
+        const sign = zone[0] === '-' ? -1 : 1;
+        const digits = zone.slice(1).replace(':', '');
+        ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+    }
+    if (m[7])
+        ms += Number(`0.${m[7]}`) * 1000;
+    return ms;
+}
+/**
+ * Epoch ms of a k6 CSV `timestamp` in any of k6's `timeFormat`s: `unix` (s), `unix_milli`,
+ * `unix_micro`, `unix_nano` (told apart by their digit count) or `rfc3339[_nano]`.
+ */
+function parseK6CsvTime(s) {
+    if (/^\d+$/.test(s)) {
+        const len = s.length;
+        if (len <= 11)
+            return Number(s) * 1000;
+        if (len <= 14)
+            return Number(s);
+        const cut = len <= 17 ? 3 : 6;
+        return Number(s.slice(0, len - cut)) + Number(`0.${s.slice(len - cut)}`);
+    }
+    if (/^\d+\.\d+$/.test(s))
+        return Number(s) * 1000;
+    return parseRfc3339Ms(s);
+}
+/** k6 network error codes (`error_code` tag): 1000–1399 = generic, DNS, TCP and TLS errors. */
+function isNetworkErrorCode(code) {
+    return code >= 1000 && code < 1400;
+}
+/** 1050 = request timeout, 1211 = TCP dial timeout. */
+const TIMEOUT_CODES = new Set([1050, 1211]);
+/**
+ * Whether a k6 HTTP request failed, and how. The `expected_response` tag (present whenever a
+ * response callback is active, which is k6's default) decides failure; without it a status of 0
+ * (network error) or ≥ 400 is a failure. Network errors (status 0 or an `error_code` of 1000–1399)
+ * are `timeout` for codes 1050/1211 or a timeout message, else `connection`; the rest follow the
+ * HTTP status (a 2xx/3xx the script declared unexpected is `http_other`).
+ */
+function k6FailureKind(tags) {
+    const status = tags.status === undefined || tags.status === '' ? Number.NaN : Number(tags.status);
+    const code = tags.error_code ? Number(tags.error_code) : Number.NaN;
+    const network = status === 0 || (Number.isNaN(status) && isNetworkErrorCode(code));
+    const expected = tags.expected_response;
+    let failed;
+    if (expected === 'true' || expected === 'false')
+        failed = expected === 'false';
+    else
+        failed = network || status >= 400 || (Number.isNaN(status) && !!tags.error);
+    if (!failed)
+        return undefined;
+    if (network || (status === 0 && isNetworkErrorCode(code))) {
+        if (TIMEOUT_CODES.has(code) || /time(d)?[ _-]?out|deadline exceeded/i.test(tags.error ?? ''))
+            return 'timeout';
+        return 'connection';
+    }
+    if (Number.isFinite(status))
+        return failureFromStatus(status) ?? 'http_other';
+    return 'other';
+}
+/**
+ * Thresholds from a k6 end-of-test summary: the legacy `--summary-export` file
+ * (`metrics[m].thresholds = {expr: crossed}`) or the `handleSummary` data
+ * (`metrics[m].thresholds = {expr: {ok}}`). Unlike the NDJSON stream, these include thresholds on
+ * submetrics such as `http_req_duration{name:slow}`. Unknown shapes give an empty list.
+ */
+function k6ThresholdsFromSummary(doc) {
+    const out = [];
+    if (!isRecord(doc) || !isRecord(doc.metrics))
+        return out;
+    for (const [metric, body] of Object.entries(doc.metrics)) {
+        if (!isRecord(body) || !isRecord(body.thresholds))
+            continue;
+        for (const expr of Object.keys(body.thresholds))
+            if (expr.trim())
+                out.push({ metric, expr });
+    }
+    return out;
+}
+function isRecord(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function stringTags(v) {
+    const tags = {};
+    if (!isRecord(v))
+        return tags;
+    for (const [k, x] of Object.entries(v))
+        if (x !== null && x !== undefined)
+            tags[k] = String(x);
+    return tags;
+}
+/** Turns k6 points into sink calls; shared by the NDJSON and CSV parsers. */
+class PointHandler {
+    sink;
+    samples = 0;
+    constructor(sink) {
+        this.sink = sink;
+    }
+    point(metric, endMs, value, tags) {
+        switch (metric) {
+            case 'http_req_duration': {
+                const failure = k6FailureKind(tags);
+                this.sink.sample({
+                    label: tags.name || tags.url || '(unnamed)',
+                    endMs,
+                    latencyUs: value * 1000,
+                    ...(failure ? { failure } : {})
+                });
+                this.samples++;
+                break;
+            }
+            case 'checks':
+                this.sink.check(tags.check ?? '(unnamed)', value !== 0);
+                break;
+            case 'vus':
+                this.sink.activeUsers(endMs, value);
+                break;
+            default:
+                break;
+        }
+    }
+    /** Registers the thresholds of a `Metric` line: strings or `{threshold, abortOnFail}` objects. */
+    thresholds(metric, list) {
+        if (!Array.isArray(list))
+            return;
+        for (const t of list) {
+            if (typeof t === 'string') {
+                if (t.trim())
+                    this.sink.threshold({ metric, expr: t });
+            }
+            else if (isRecord(t) && typeof t.threshold === 'string' && t.threshold.trim()) {
+                this.sink.threshold({
+                    metric,
+                    expr: t.threshold,
+                    ...(typeof t.abortOnFail === 'boolean' ? { abortOnFail: t.abortOnFail } : {})
+                });
+            }
+        }
+    }
+}
+function describe(kind, recognized, skipped) {
+    if (recognized > 0)
+        return undefined;
+    if (skipped > 0)
+        return `no k6 ${kind} output found (${skipped} unreadable lines)`;
+    return `no k6 ${kind} output found (the input was empty)`;
+}
+/** The Point metrics PointHandler uses; k6 writes about ten Points per request, most of them unused. */
+const USED_POINT_METRICS = new Set(['http_req_duration', 'checks', 'vus']);
+const POINT_PREFIX = '{"metric":"';
+/**
+ * The metric of a Point line in k6's own field order (`{"metric":"NAME","type":"Point",…}`), read
+ * without parsing the line; null for any other shape, which then goes through JSON.parse.
+ */
+function pointMetricOf(text) {
+    if (!text.startsWith(POINT_PREFIX))
+        return null;
+    const end = text.indexOf('"', POINT_PREFIX.length);
+    if (end < 0 || !text.startsWith('","type":"Point","data":{', end))
+        return null;
+    return text.charCodeAt(text.length - 1) === 125 /* } */ ? text.slice(POINT_PREFIX.length, end) : null;
+}
+/** A parser for k6 `--out json` NDJSON (plain text; decompress `.gz` files before feeding). */
+function createK6JsonParser(sink) {
+    const points = new PointHandler(sink);
+    let recognized = 0;
+    let skipped = 0;
+    const line = (text) => {
+        // Points of metrics nothing reads are counted without being parsed: most of the stream.
+        const metric = pointMetricOf(text);
+        if (metric !== null && !USED_POINT_METRICS.has(metric)) {
+            recognized++;
+            return;
+        }
+        if (!text.trim())
+            return;
+        let o;
+        try {
+            o = JSON.parse(text);
+        }
+        catch {
+            skipped++;
+            return;
+        }
+        if (!isRecord(o) || !isRecord(o.data)) {
+            skipped++;
+            return;
+        }
+        const data = o.data;
+        if (o.type === 'Metric') {
+            const name = typeof data.name === 'string' ? data.name : typeof o.metric === 'string' ? o.metric : '';
+            if (!name) {
+                skipped++;
+                return;
+            }
+            recognized++;
+            points.thresholds(name, data.thresholds);
+            return;
+        }
+        if (o.type !== 'Point' || typeof o.metric !== 'string') {
+            skipped++;
+            return;
+        }
+        const endMs = typeof data.time === 'string' ? parseRfc3339Ms(data.time) : Number.NaN;
+        const value = data.value;
+        if (!Number.isFinite(endMs) || typeof value !== 'number' || !Number.isFinite(value)) {
+            skipped++;
+            return;
+        }
+        recognized++;
+        points.point(o.metric, endMs, value, stringTags(data.tags));
+    };
+    const splitter = new LineSplitter(line);
+    return {
+        push: chunk => splitter.push(chunk),
+        end: () => splitter.end(),
+        get skipped() {
+            return skipped;
+        },
+        get recognized() {
+            return recognized;
+        },
+        get samples() {
+            return points.samples;
+        },
+        problem: () => describe('--out json', recognized, skipped)
+    };
+}
+const CSV_FIXED = new Set(['metric_name', 'timestamp', 'metric_value', 'extra_tags', 'metadata']);
+/**
+ * A parser for k6 `--out csv` files. Columns are found by header name; every column other than
+ * metric_name/timestamp/metric_value/extra_tags/metadata is a tag, and `extra_tags` (`k=v&k2=v2`)
+ * adds custom tags. Empty cells are absent tags. CSV has no metric definitions, so no thresholds.
+ * With the default `timeFormat=unix` times have whole-second resolution.
+ */
+function createCsvParser(sink) {
+    const points = new PointHandler(sink);
+    let recognized = 0;
+    let skipped = 0;
+    let header = null;
+    let iName = -1;
+    let iTime = -1;
+    let iValue = -1;
+    let iExtra = -1;
+    const record = (fields) => {
+        if (!header) {
+            if (fields.includes('metric_name') && fields.includes('timestamp') && fields.includes('metric_value')) {
+                header = fields;
+                iName = fields.indexOf('metric_name');
+                iTime = fields.indexOf('timestamp');
+                iValue = fields.indexOf('metric_value');
+                iExtra = fields.indexOf('extra_tags');
+                recognized++;
+            }
+            else {
+                skipped++;
+            }
+            return;
+        }
+        if (fields.length !== header.length) {
+            skipped++;
+            return;
+        }
+        const metric = fields[iName];
+        const endMs = parseK6CsvTime(fields[iTime]);
+        const value = fields[iValue] === '' ? Number.NaN : Number(fields[iValue]);
+        if (!metric || !Number.isFinite(endMs) || !Number.isFinite(value)) {
+            skipped++;
+            return;
+        }
+        recognized++;
+        // Tags are built only for the metrics PointHandler reads.
+        if (!USED_POINT_METRICS.has(metric))
+            return;
+        const tags = {};
+        for (let i = 0; i < header.length; i++)
+            if (!CSV_FIXED.has(header[i]) && fields[i] !== '')
+                tags[header[i]] = fields[i];
+        if (iExtra >= 0 && fields[iExtra])
+            for (const pair of fields[iExtra].split('&')) {
+                const eq = pair.indexOf('=');
+                if (eq > 0)
+                    tags[pair.slice(0, eq)] = pair.slice(eq + 1);
+            }
+        points.point(metric, endMs, value, tags);
+    };
+    const splitter = new CsvSplitter(record);
+    return {
+        push: chunk => splitter.push(chunk),
+        end: () => splitter.end(),
+        get skipped() {
+            return skipped + splitter.overflows;
+        },
+        get recognized() {
+            return recognized;
+        },
+        get samples() {
+            return points.samples;
+        },
+        problem: () => describe('--out csv', recognized, skipped + splitter.overflows)
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/engines/k6-script.ts
@@ -64289,6 +64654,7 @@ class csv_CsvSplitter {
  * k6 logs errors as logfmt lines (`level=error msg="SyntaxError: …\n\tat <internal/…>"`); the
  * message is unquoted and made one line without k6-internal stack frames.
  */
+
 
 /** A k6 inspect that failed; the message is one readable paragraph. */
 class K6ScriptError extends Error {
@@ -64313,31 +64679,31 @@ function goDurationSeconds(s) {
     }
     return pos === text.length && pos > 0 ? total : Number.NaN;
 }
-function isRecord(v) {
+function k6_script_isRecord(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 /** The load facts from `k6 inspect --execution-requirements` JSON. */
 function parseK6Inspect(doc) {
-    if (!isRecord(doc))
+    if (!k6_script_isRecord(doc))
         throw new K6ScriptError('k6 inspect printed no options');
     const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
     const str = (v) => (typeof v === 'string' && v ? v : null);
     const stages = Array.isArray(doc.stages)
         ? doc.stages
-            .filter(isRecord)
+            .filter(k6_script_isRecord)
             .map(s => ({ duration: String(s.duration ?? ''), target: Number(s.target ?? 0) }))
         : null;
     let scenarios = null;
-    if (isRecord(doc.scenarios)) {
+    if (k6_script_isRecord(doc.scenarios)) {
         scenarios = {};
         for (const [name, sc] of Object.entries(doc.scenarios))
-            scenarios[name] = isRecord(sc) && typeof sc.executor === 'string' ? sc.executor : 'unknown';
+            scenarios[name] = k6_script_isRecord(sc) && typeof sc.executor === 'string' ? sc.executor : 'unknown';
     }
     const thresholds = {};
-    if (isRecord(doc.thresholds))
+    if (k6_script_isRecord(doc.thresholds))
         for (const [metric, list] of Object.entries(doc.thresholds)) {
             const exprs = (Array.isArray(list) ? list : [])
-                .map(t => typeof t === 'string' ? t : isRecord(t) && typeof t.threshold === 'string' ? t.threshold : '')
+                .map(t => typeof t === 'string' ? t : k6_script_isRecord(t) && typeof t.threshold === 'string' ? t.threshold : '')
                 .filter(Boolean);
             if (exprs.length)
                 thresholds[metric] = exprs;
@@ -64457,7 +64823,7 @@ function inspectK6Script(bin, script, env, timeoutMs = 60_000) {
                 resolve(parseK6Inspect(JSON.parse(stdout)));
             }
             catch (e) {
-                reject(new K6ScriptError(`k6 inspect printed no readable options (${e.message})`));
+                reject(new K6ScriptError(`k6 inspect printed no readable options (${errorMessage(e)})`));
             }
         });
     });
@@ -64468,13 +64834,9 @@ function inspectK6Script(bin, script, env, timeoutMs = 60_000) {
  * The k6 adapter.
  *
  * k6 streams every metric sample as NDJSON (`--out json=/dev/fd/3`, see `command`; the runner
- * makes fd 3 a FIFO, which k6 can open by that name). Per HTTP request
- * k6 writes about ten points with the same tags and time; one `http_req_duration` point becomes one
- * perf-gate `Sample`: label = tag `name`, completion time = point `time`, latency = value (ms → µs).
- * `checks` points become check outcomes, `vus` points active users, and `Metric` lines carry the
- * script's thresholds. k6 has no per-request byte counts, so samples carry no bytes.
- *
- * The same point handling serves k6's `--out csv` files (`createCsvParser`), for `summarize`.
+ * makes fd 3 a FIFO, which k6 can open by that name). Its parser (`k6-output.ts`) turns each
+ * `http_req_duration` point into one perf-gate `Sample`, `checks` points into check outcomes, `vus`
+ * points into active users, and `Metric` lines into the script's thresholds.
  */
 
 
@@ -64491,320 +64853,6 @@ const K6_INSTALL_HINT = 'install k6: in a GitHub workflow add the step `uses: gr
 const K6_CHECKED_VERSIONS = (/* unused pure expression or super */ null && (['0.48.0']));
 /** k6 exit codes that mean the test ran to its end: 0, and 99 (thresholds crossed). */
 const K6_COMPLETED_CODES = [0, 99];
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?([Zz]|[+-]\d{2}:?\d{2})$/;
-/**
- * Epoch ms of an RFC 3339 timestamp with any number of fractional digits, keeping sub-ms precision
- * as a fraction (`2026-11-25T05:50:05.514761328Z` → 1795585805514.7613). NaN when malformed.
- */
-function parseRfc3339Ms(s) {
-    const m = RFC3339.exec(s);
-    if (!m)
-        return Number.NaN;
-    let ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
-    const zone = m[8];
-    if (zone !== 'Z' && zone !== 'z') {
-        const sign = zone[0] === '-' ? -1 : 1;
-        const digits = zone.slice(1).replace(':', '');
-        ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
-    }
-    if (m[7])
-        ms += Number(`0.${m[7]}`) * 1000;
-    return ms;
-}
-/**
- * Epoch ms of a k6 CSV `timestamp` in any of k6's `timeFormat`s: `unix` (s), `unix_milli`,
- * `unix_micro`, `unix_nano` (told apart by their digit count) or `rfc3339[_nano]`.
- */
-function parseK6CsvTime(s) {
-    if (/^\d+$/.test(s)) {
-        const len = s.length;
-        if (len <= 11)
-            return Number(s) * 1000;
-        if (len <= 14)
-            return Number(s);
-        const cut = len <= 17 ? 3 : 6;
-        return Number(s.slice(0, len - cut)) + Number(`0.${s.slice(len - cut)}`);
-    }
-    if (/^\d+\.\d+$/.test(s))
-        return Number(s) * 1000;
-    return parseRfc3339Ms(s);
-}
-/** k6 network error codes (`error_code` tag): 1000–1399 = generic, DNS, TCP and TLS errors. */
-function isNetworkErrorCode(code) {
-    return code >= 1000 && code < 1400;
-}
-/** 1050 = request timeout, 1211 = TCP dial timeout. */
-const TIMEOUT_CODES = new Set([1050, 1211]);
-/**
- * Whether a k6 HTTP request failed, and how. The `expected_response` tag (present whenever a
- * response callback is active, which is k6's default) decides failure; without it a status of 0
- * (network error) or ≥ 400 is a failure. Network errors (status 0 or an `error_code` of 1000–1399)
- * are `timeout` for codes 1050/1211 or a timeout message, else `connection`; the rest follow the
- * HTTP status (a 2xx/3xx the script declared unexpected is `http_other`).
- */
-function k6FailureKind(tags) {
-    const status = tags.status === undefined || tags.status === '' ? Number.NaN : Number(tags.status);
-    const code = tags.error_code ? Number(tags.error_code) : Number.NaN;
-    const network = status === 0 || (Number.isNaN(status) && isNetworkErrorCode(code));
-    const expected = tags.expected_response;
-    let failed;
-    if (expected === 'true' || expected === 'false')
-        failed = expected === 'false';
-    else
-        failed = network || status >= 400 || (Number.isNaN(status) && !!tags.error);
-    if (!failed)
-        return undefined;
-    if (network || (status === 0 && isNetworkErrorCode(code))) {
-        if (TIMEOUT_CODES.has(code) || /time(d)?[ _-]?out|deadline exceeded/i.test(tags.error ?? ''))
-            return 'timeout';
-        return 'connection';
-    }
-    if (Number.isFinite(status))
-        return failureFromStatus(status) ?? 'http_other';
-    return 'other';
-}
-/**
- * Thresholds from a k6 end-of-test summary: the legacy `--summary-export` file
- * (`metrics[m].thresholds = {expr: crossed}`) or the `handleSummary` data
- * (`metrics[m].thresholds = {expr: {ok}}`). Unlike the NDJSON stream, these include thresholds on
- * submetrics such as `http_req_duration{name:slow}`. Unknown shapes give an empty list.
- */
-function k6ThresholdsFromSummary(doc) {
-    const out = [];
-    if (!k6_isRecord(doc) || !k6_isRecord(doc.metrics))
-        return out;
-    for (const [metric, body] of Object.entries(doc.metrics)) {
-        if (!k6_isRecord(body) || !k6_isRecord(body.thresholds))
-            continue;
-        for (const expr of Object.keys(body.thresholds))
-            if (expr.trim())
-                out.push({ metric, expr });
-    }
-    return out;
-}
-function k6_isRecord(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-function stringTags(v) {
-    const tags = {};
-    if (!k6_isRecord(v))
-        return tags;
-    for (const [k, x] of Object.entries(v))
-        if (x !== null && x !== undefined)
-            tags[k] = String(x);
-    return tags;
-}
-/** Turns k6 points into sink calls; shared by the NDJSON and CSV parsers. */
-class PointHandler {
-    sink;
-    samples = 0;
-    constructor(sink) {
-        this.sink = sink;
-    }
-    point(metric, endMs, value, tags) {
-        switch (metric) {
-            case 'http_req_duration': {
-                const failure = k6FailureKind(tags);
-                this.sink.sample({
-                    label: tags.name || tags.url || '(unnamed)',
-                    endMs,
-                    latencyUs: value * 1000,
-                    ...(failure ? { failure } : {})
-                });
-                this.samples++;
-                break;
-            }
-            case 'checks':
-                this.sink.check(tags.check ?? '(unnamed)', value !== 0);
-                break;
-            case 'vus':
-                this.sink.activeUsers(endMs, value);
-                break;
-            default:
-                break;
-        }
-    }
-    /** Registers the thresholds of a `Metric` line: strings or `{threshold, abortOnFail}` objects. */
-    thresholds(metric, list) {
-        if (!Array.isArray(list))
-            return;
-        for (const t of list) {
-            if (typeof t === 'string') {
-                if (t.trim())
-                    this.sink.threshold({ metric, expr: t });
-            }
-            else if (k6_isRecord(t) && typeof t.threshold === 'string' && t.threshold.trim()) {
-                this.sink.threshold({
-                    metric,
-                    expr: t.threshold,
-                    ...(typeof t.abortOnFail === 'boolean' ? { abortOnFail: t.abortOnFail } : {})
-                });
-            }
-        }
-    }
-}
-function describe(kind, recognized, skipped) {
-    if (recognized > 0)
-        return undefined;
-    if (skipped > 0)
-        return `no k6 ${kind} output found (${skipped} unreadable lines)`;
-    return `no k6 ${kind} output found (the input was empty)`;
-}
-/** The Point metrics PointHandler uses; k6 writes about ten Points per request, most of them unused. */
-const USED_POINT_METRICS = new Set(['http_req_duration', 'checks', 'vus']);
-const POINT_PREFIX = '{"metric":"';
-/**
- * The metric of a Point line in k6's own field order (`{"metric":"NAME","type":"Point",…}`), read
- * without parsing the line; null for any other shape, which then goes through JSON.parse.
- */
-function pointMetricOf(text) {
-    if (!text.startsWith(POINT_PREFIX))
-        return null;
-    const end = text.indexOf('"', POINT_PREFIX.length);
-    if (end < 0 || !text.startsWith('","type":"Point","data":{', end))
-        return null;
-    return text.charCodeAt(text.length - 1) === 125 /* } */ ? text.slice(POINT_PREFIX.length, end) : null;
-}
-/** A parser for k6 `--out json` NDJSON (plain text; decompress `.gz` files before feeding). */
-function createK6JsonParser(sink) {
-    const points = new PointHandler(sink);
-    let recognized = 0;
-    let skipped = 0;
-    const line = (text) => {
-        // Points of metrics nothing reads are counted without being parsed: most of the stream.
-        const metric = pointMetricOf(text);
-        if (metric !== null && !USED_POINT_METRICS.has(metric)) {
-            recognized++;
-            return;
-        }
-        if (!text.trim())
-            return;
-        let o;
-        try {
-            o = JSON.parse(text);
-        }
-        catch {
-            skipped++;
-            return;
-        }
-        if (!k6_isRecord(o) || !k6_isRecord(o.data)) {
-            skipped++;
-            return;
-        }
-        const data = o.data;
-        if (o.type === 'Metric') {
-            const name = typeof data.name === 'string' ? data.name : typeof o.metric === 'string' ? o.metric : '';
-            if (!name) {
-                skipped++;
-                return;
-            }
-            recognized++;
-            points.thresholds(name, data.thresholds);
-            return;
-        }
-        if (o.type !== 'Point' || typeof o.metric !== 'string') {
-            skipped++;
-            return;
-        }
-        const endMs = typeof data.time === 'string' ? parseRfc3339Ms(data.time) : Number.NaN;
-        const value = data.value;
-        if (!Number.isFinite(endMs) || typeof value !== 'number' || !Number.isFinite(value)) {
-            skipped++;
-            return;
-        }
-        recognized++;
-        points.point(o.metric, endMs, value, stringTags(data.tags));
-    };
-    const splitter = new LineSplitter(line);
-    return {
-        push: chunk => splitter.push(chunk),
-        end: () => splitter.end(),
-        get skipped() {
-            return skipped;
-        },
-        get recognized() {
-            return recognized;
-        },
-        get samples() {
-            return points.samples;
-        },
-        problem: () => describe('--out json', recognized, skipped)
-    };
-}
-const CSV_FIXED = new Set(['metric_name', 'timestamp', 'metric_value', 'extra_tags', 'metadata']);
-/**
- * A parser for k6 `--out csv` files. Columns are found by header name; every column other than
- * metric_name/timestamp/metric_value/extra_tags/metadata is a tag, and `extra_tags` (`k=v&k2=v2`)
- * adds custom tags. Empty cells are absent tags. CSV has no metric definitions, so no thresholds.
- * With the default `timeFormat=unix` times have whole-second resolution.
- */
-function createCsvParser(sink) {
-    const points = new PointHandler(sink);
-    let recognized = 0;
-    let skipped = 0;
-    let header = null;
-    let iName = -1;
-    let iTime = -1;
-    let iValue = -1;
-    let iExtra = -1;
-    const record = (fields) => {
-        if (!header) {
-            if (fields.includes('metric_name') && fields.includes('timestamp') && fields.includes('metric_value')) {
-                header = fields;
-                iName = fields.indexOf('metric_name');
-                iTime = fields.indexOf('timestamp');
-                iValue = fields.indexOf('metric_value');
-                iExtra = fields.indexOf('extra_tags');
-                recognized++;
-            }
-            else {
-                skipped++;
-            }
-            return;
-        }
-        if (fields.length !== header.length) {
-            skipped++;
-            return;
-        }
-        const metric = fields[iName];
-        const endMs = parseK6CsvTime(fields[iTime]);
-        const value = fields[iValue] === '' ? Number.NaN : Number(fields[iValue]);
-        if (!metric || !Number.isFinite(endMs) || !Number.isFinite(value)) {
-            skipped++;
-            return;
-        }
-        recognized++;
-        // Tags are built only for the metrics PointHandler reads.
-        if (!USED_POINT_METRICS.has(metric))
-            return;
-        const tags = {};
-        for (let i = 0; i < header.length; i++)
-            if (!CSV_FIXED.has(header[i]) && fields[i] !== '')
-                tags[header[i]] = fields[i];
-        if (iExtra >= 0 && fields[iExtra])
-            for (const pair of fields[iExtra].split('&')) {
-                const eq = pair.indexOf('=');
-                if (eq > 0)
-                    tags[pair.slice(0, eq)] = pair.slice(eq + 1);
-            }
-        points.point(metric, endMs, value, tags);
-    };
-    const splitter = new CsvSplitter(record);
-    return {
-        push: chunk => splitter.push(chunk),
-        end: () => splitter.end(),
-        get skipped() {
-            return skipped + splitter.overflows;
-        },
-        get recognized() {
-            return recognized;
-        },
-        get samples() {
-            return points.samples;
-        },
-        problem: () => describe('--out csv', recognized, skipped + splitter.overflows)
-    };
-}
 /**
  * Where k6 writes its samples: fd 3 (a FIFO the runner makes; k6 opens it as `/dev/fd/3`), or on
  * Windows, which has neither FIFOs nor `/dev/fd`, a file in the task's directory that the runner
@@ -64931,6 +64979,1858 @@ const k6Engine = {
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: ./src/model/sample.ts
+/** What every engine adapter reports: one completed request, a threshold, and the sink they go to. */
+const FAILURE_KINDS = [
+    'http_4xx',
+    'http_5xx',
+    'http_other',
+    'timeout',
+    'connection',
+    'assertion',
+    'other'
+];
+
+;// CONCATENATED MODULE: ./src/engines/locust-hook.ts
+/**
+ * The Python hook perf-gate loads into Locust as an extra locustfile. It is kept here as a string
+ * (the action is bundled into single JS files, so a separate .py asset would be lost); the Locust
+ * adapter writes it into the task's work directory before starting Locust.
+ *
+ * What the hook does:
+ * - writes one JSON line per request (`events.request`) with the same field names as Locust's own
+ *   request event (start_time epoch s, request_type, name, response_time ms, response_length,
+ *   status_code, exception repr or null) plus `end_time` (epoch s, when Locust recorded the request)
+ *   and `error_kind` (a perf-gate failure kind or null);
+ * - writes `{"type": "users", "t": <epoch s>, "n": <active users>}` once per second while a test
+ *   runs (at the middle of each wall-clock second);
+ * - sends the lines to the file descriptor named by PERF_GATE_SAMPLES_FD (the runner passes 3), or,
+ *   when that is unset or not open, to the file named by PERF_GATE_SAMPLES, so it also works by hand:
+ *   `PERF_GATE_SAMPLES=out.ndjson locust -f perfgate_hook.py,locustfile.py ...`;
+ * - flushes every second, when the test stops, when Locust quits and at process exit;
+ * - when PERF_GATE_STAGES holds a JSON list of `{"durationS": s, "target": users}`, defines a
+ *   LoadTestShape that ramps linearly between stage targets and ends the test after the last stage;
+ *   at `init` it makes that shape the one Locust runs, whichever shape class Locust picked (2.12
+ *   takes the last -f file's, later versions the first one found);
+ * - without stages, when the locustfile brings its own shape (without `use_common_options`), drops
+ *   --run-time at `init` as later Locust versions do; Locust 2.12 would refuse to start otherwise.
+ *
+ * It runs on Locust 2.12 (Debian, Python 3.11) and later: listeners accept **kwargs and optional
+ * attributes are looked up defensively; no listener ever raises.
+ */
+/** File name of the hook inside the work directory (also its Python module name). */
+const LOCUST_HOOK_FILE = 'perfgate_hook.py';
+/** Environment variables the hook reads. */
+const HOOK_ENV = {
+    samplesFd: 'PERF_GATE_SAMPLES_FD',
+    samplesPath: 'PERF_GATE_SAMPLES',
+    stages: 'PERF_GATE_STAGES'
+};
+const LOCUST_HOOK_SOURCE = String.raw `"""perf-gate capture hook for Locust, loaded as an extra locustfile.
+
+Records every request Locust logs as one JSON line, plus the active user count once per second,
+on the file descriptor named by PERF_GATE_SAMPLES_FD or else in the file named by
+PERF_GATE_SAMPLES. With PERF_GATE_STAGES (a JSON list of {"durationS": s, "target": users}) it
+also defines a load shape that follows those stages.
+
+By hand: PERF_GATE_SAMPLES=out.ndjson locust -f perfgate_hook.py,locustfile.py --headless ...
+"""
+import atexit
+import json
+import math
+import os
+import sys
+import time
+
+import gevent
+from locust import LoadTestShape, events
+
+FD_ENV = "PERF_GATE_SAMPLES_FD"
+PATH_ENV = "PERF_GATE_SAMPLES"
+STAGES_ENV = "PERF_GATE_STAGES"
+BUFFER_BYTES = 1 << 16
+
+
+def _warn(message):
+    try:
+        sys.stderr.write("perf-gate hook: " + message + "\n")
+        sys.stderr.flush()
+    except Exception:
+        pass
+
+
+def _open_output():
+    fd_text = os.environ.get(FD_ENV, "").strip()
+    if fd_text:
+        try:
+            fd = int(fd_text)
+            os.fstat(fd)
+            os.set_blocking(fd, True)
+            return os.fdopen(fd, "wb", buffering=BUFFER_BYTES)
+        except (ValueError, OSError):
+            pass
+    path = os.environ.get(PATH_ENV, "").strip()
+    if path:
+        try:
+            return open(path, "wb", buffering=BUFFER_BYTES)
+        except OSError as e:
+            _warn("cannot open %s=%s: %s" % (PATH_ENV, path, e))
+            return None
+    _warn("no sample output; set %s to a file path to record requests" % PATH_ENV)
+    return None
+
+
+class _Output:
+    def __init__(self):
+        self.stream = _open_output()
+
+    def write(self, record):
+        stream = self.stream
+        if stream is None:
+            return
+        try:
+            data = (json.dumps(record, allow_nan=False) + "\n").encode("utf-8")
+        except (TypeError, ValueError):
+            return
+        try:
+            stream.write(data)
+        except (OSError, ValueError) as e:
+            self._lost(e)
+
+    def flush(self):
+        stream = self.stream
+        if stream is None:
+            return
+        try:
+            stream.flush()
+        except (OSError, ValueError) as e:
+            self._lost(e)
+
+    def close(self):
+        self.flush()
+        stream = self.stream
+        self.stream = None
+        if stream is not None:
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
+
+    def _lost(self, error):
+        self.stream = None
+        _warn("sample output failed (%s); later samples are dropped" % error)
+
+
+_out = _Output()
+atexit.register(_out.close)
+
+_TIMEOUT_NAMES = {"Timeout", "ReadTimeout", "ConnectTimeout", "TimeoutError", "timeout"}
+_CONNECTION_NAMES = {
+    "ConnectionError",
+    "ConnectionRefusedError",
+    "ConnectionResetError",
+    "ConnectionAbortedError",
+    "BrokenPipeError",
+    "NewConnectionError",
+    "RemoteDisconnected",
+    "ProtocolError",
+    "gaierror",
+}
+
+
+def _error_kind(exception, status):
+    """The perf-gate failure kind of a request; None for a success."""
+    if exception is None:
+        return None
+    if isinstance(exception, BaseException):
+        names = {cls.__name__ for cls in type(exception).__mro__}
+    else:
+        names = set()
+    if "CatchResponseError" in names:
+        return "assertion"
+    if names & _TIMEOUT_NAMES:
+        return "timeout"
+    if names & _CONNECTION_NAMES:
+        return "connection"
+    if isinstance(status, int) and status >= 400:
+        if status < 500:
+            return "http_4xx"
+        if status < 600:
+            return "http_5xx"
+        return "http_other"
+    if "HTTPError" in names:
+        return "http_other"
+    return "other"
+
+
+def _status_of(response):
+    try:
+        status = getattr(response, "status_code", None)
+        return None if status is None else int(status)
+    except Exception:
+        return None
+
+
+def _number(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value if math.isfinite(value) else None
+
+
+@events.request.add_listener
+def _on_request(
+    request_type=None,
+    name=None,
+    response_time=None,
+    response_length=None,
+    response=None,
+    exception=None,
+    start_time=None,
+    **_kwargs
+):
+    try:
+        end_time = time.time()
+        rt = _number(response_time)
+        start = _number(start_time)
+        if start is None:
+            start = end_time - (rt or 0) / 1000.0
+        status = _status_of(response)
+        _out.write(
+            {
+                "start_time": start,
+                "request_type": "" if request_type is None else str(request_type),
+                "name": "" if name is None else str(name),
+                "response_time": rt,
+                "response_length": _number(response_length),
+                "status_code": status,
+                "exception": None if exception is None else repr(exception),
+                "end_time": end_time,
+                "error_kind": _error_kind(exception, status),
+            }
+        )
+    except Exception as e:
+        _warn("could not record a request: %r" % (e,))
+
+
+_state = {"runner": None, "ticker": None}
+
+
+def _user_count():
+    try:
+        return int(getattr(_state["runner"], "user_count", 0) or 0)
+    except Exception:
+        return 0
+
+
+def _write_users():
+    _out.write({"type": "users", "t": time.time(), "n": _user_count()})
+
+
+def _tick_users():
+    while True:
+        delay = (0.5 - time.time() % 1.0) % 1.0
+        gevent.sleep(delay if delay > 0.05 else delay + 1.0)
+        _write_users()
+        _out.flush()
+
+
+def _adopt_shape(environment, runner):
+    """Makes the stages shape the one Locust runs; lets a locustfile's own shape end the test."""
+    shape = getattr(environment, "shape_class", None)
+    if _PLAN is not None:
+        if not isinstance(shape, PerfGateStagesShape):
+            if shape is not None:
+                _warn("%s replaces the locustfile's load shape %s" % (STAGES_ENV, type(shape).__name__))
+            ours = PerfGateStagesShape()
+            ours.runner = runner
+            environment.shape_class = ours
+        return
+    if shape is None or getattr(shape, "use_common_options", False):
+        return
+    # Like Locust >= 2.2x: a shape without use_common_options decides the run time itself
+    # (Locust 2.12 would refuse to start with --run-time and a shape).
+    options = getattr(environment, "parsed_options", None)
+    if options is not None and getattr(options, "run_time", None):
+        options.run_time = None
+        _warn("the locustfile's load shape %s ends the test; --run-time is ignored" % type(shape).__name__)
+
+
+@events.init.add_listener
+def _on_init(environment=None, runner=None, **_kwargs):
+    _state["runner"] = runner if runner is not None else getattr(environment, "runner", None)
+    if environment is None:
+        return
+    try:
+        _adopt_shape(environment, _state["runner"])
+    except Exception as e:
+        _warn("could not set up the load shape: %r" % (e,))
+
+
+@events.test_start.add_listener
+def _on_test_start(environment=None, **_kwargs):
+    try:
+        if _state["runner"] is None:
+            _state["runner"] = getattr(environment, "runner", None)
+        _write_users()
+        if _state["ticker"] is None:
+            _state["ticker"] = gevent.spawn(_tick_users)
+    except Exception as e:
+        _warn("could not start the user counter: %r" % (e,))
+
+
+@events.test_stop.add_listener
+def _on_test_stop(**_kwargs):
+    ticker = _state["ticker"]
+    _state["ticker"] = None
+    try:
+        if ticker is not None:
+            ticker.kill(block=False)
+    except Exception:
+        pass
+    _out.flush()
+
+
+@events.quitting.add_listener
+def _on_quitting(**_kwargs):
+    _out.flush()
+
+
+def _stage_plan(text):
+    """[(begin s, duration s, from users, to users, spawn rate)] for the stages with a duration."""
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raw = None
+    stages = []
+    for item in raw if isinstance(raw, list) else []:
+        d = _number(item.get("durationS")) if isinstance(item, dict) else None
+        n = _number(item.get("target")) if isinstance(item, dict) else None
+        if d is None or n is None or d < 0 or n < 0:
+            stages = []
+            break
+        stages.append((float(d), float(n)))
+    if not stages or sum(d for d, _ in stages) <= 0:
+        _warn('%s must be a JSON list of {"durationS": seconds, "target": users} lasting > 0 s' % STAGES_ENV)
+        sys.exit(1)
+    plan = []
+    begin = 0.0
+    previous = 0.0
+    reached = 0.0
+    for duration, target in stages:
+        if duration > 0:
+            slope = (target - previous) / duration
+            # a zero-length stage before this one moves the level at once: spawn that jump quickly
+            rate = max(abs(slope), abs(previous - reached), 1.0)
+            plan.append((begin, duration, previous, target, rate))
+            reached = target
+        begin += duration
+        previous = target
+    return plan
+
+
+_PLAN = _stage_plan(os.environ[STAGES_ENV]) if os.environ.get(STAGES_ENV, "").strip() else None
+
+if _PLAN is not None:
+
+    class PerfGateStagesShape(LoadTestShape):
+        """Ramps linearly from one PERF_GATE_STAGES target to the next, then ends the test."""
+
+        def tick(self):
+            t = self.get_run_time()
+            for begin, duration, start, target, rate in _PLAN:
+                if t < begin + duration:
+                    users = int(start + (target - start) * max(0.0, t - begin) / duration + 0.5)
+                    return (users, rate)
+            return None
+`;
+
+;// CONCATENATED MODULE: ./src/engines/locust.ts
+/**
+ * The Locust adapter.
+ *
+ * Locust runs headless with the perf-gate hook (see `locust-hook.ts`) loaded as an extra
+ * locustfile. The hook writes one JSON line per request and the active user count once per second
+ * to the child's file descriptor 3; the parser here turns those lines (and the same format read from
+ * a file, e.g. the fixture `requests.ndjson`) into samples. Locust's own CSV files are not used:
+ * before 2.46.3 they lose the last seconds of a run.
+ *
+ * Command, without stages:
+ *   locust -f <workDir>/perfgate_hook.py,<script> --headless -u <vus> -r <spawnRate> -t <ramp+hold>s
+ *     -H <targetUrl> --only-summary --exit-code-on-error 0 -s <stop timeout>
+ * With stages the hook's load shape drives the users and ends the test, so -u/-r/-t are left out
+ * (Locust 2.12 refuses -t together with a shape) and the hook is listed last: Locust 2.12 only uses
+ * a shape class from the last file given to -f, later versions the first one found; the hook also
+ * installs its shape at `init`, so the configured stages win over a shape in the locustfile.
+ *
+ * Exit codes (with --exit-code-on-error 0): 0 = the test ran to its end (failed requests included);
+ * 1 = Locust could not start (bad option, locustfile import error, no User class) or a listener set
+ * `environment.process_exit_code = 1`; 2 = an unhandled exception in a greenlet or event listener;
+ * other values = set by the locustfile; killed by a signal = no code. Only 0 counts as completed.
+ */
+
+
+
+
+
+
+/** Seconds Locust lets running users finish their current task at the end (`-s`). */
+const LOCUST_STOP_TIMEOUT_S = 10;
+/** Lowest spawn rate passed to Locust, users per second. */
+const MIN_SPAWN_RATE = 0.01;
+const BINARY_ENV = 'PERF_GATE_LOCUST_BIN';
+const DEFAULT_BINARY = 'locust';
+const PROBE_TIMEOUT_MS = 20_000;
+// ---------------------------------------------------------------------------------------------
+// Load → command line
+/** Users per second while ramping up: `spawnRate`, else vus / rampUpS, else all at once. */
+function locustSpawnRate(load) {
+    const users = locustUsers(load);
+    let rate;
+    if (load.spawnRate !== undefined && Number.isFinite(load.spawnRate) && load.spawnRate > 0)
+        rate = load.spawnRate;
+    else if (load.rampUpS > 0)
+        rate = users / load.rampUpS;
+    else
+        rate = users;
+    return Math.max(MIN_SPAWN_RATE, Math.round(rate * 1e4) / 1e4);
+}
+function locustUsers(load) {
+    return Math.max(1, Math.round(load.vus));
+}
+/** Run time in whole seconds (Locust 2.12 accepts integers only; 0 would mean "forever"). */
+function locustRunTimeS(load) {
+    return Math.max(1, Math.ceil(Math.max(0, load.rampUpS) + Math.max(0, load.durationS)));
+}
+function checkStages(stages) {
+    stages.forEach((s, i) => {
+        if (!Number.isFinite(s.durationS) || s.durationS < 0)
+            throw new Error(`locust engine: load.stages[${i}].durationS must be a number >= 0, got ${s.durationS}`);
+        if (!Number.isFinite(s.target) || s.target < 0)
+            throw new Error(`locust engine: load.stages[${i}].target must be a number >= 0, got ${s.target}`);
+    });
+    if (stages.reduce((a, s) => a + s.durationS, 0) <= 0)
+        throw new Error('locust engine: load.stages must last longer than 0 s in total');
+    return stages;
+}
+// ---------------------------------------------------------------------------------------------
+// Finding the Python that runs a locust binary (for the version)
+function isExecutableFile(p) {
+    try {
+        if (!(0,external_node_fs_.statSync)(p).isFile())
+            return false;
+        (0,external_node_fs_.accessSync)(p, external_node_fs_.constants.X_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+/** Absolute path of `bin` (looked up in PATH when it has no slash), or undefined. */
+function whichBinary(bin, env = process.env) {
+    if (bin.includes('/'))
+        return isExecutableFile(bin) ? bin : undefined;
+    for (const dir of (env.PATH ?? '').split(external_node_path_.delimiter)) {
+        if (!dir)
+            continue;
+        const p = (0,external_node_path_.join)(dir, bin);
+        if (isExecutableFile(p))
+            return p;
+    }
+    return undefined;
+}
+/**
+ * The interpreter command of a locust launcher script, from its `#!` line (also pip's
+ * `#!/bin/sh` + `'''exec' "<python>" "$0" "$@"` form for long paths). Falls back to `python3`.
+ */
+function locustPython(bin, env = process.env) {
+    const path = whichBinary(bin, env);
+    if (path) {
+        let head = '';
+        try {
+            const fd = (0,external_node_fs_.openSync)(path, 'r');
+            try {
+                const buf = Buffer.alloc(1024);
+                head = buf.subarray(0, (0,external_node_fs_.readSync)(fd, buf, 0, buf.length, 0)).toString('utf8');
+            }
+            finally {
+                (0,external_node_fs_.closeSync)(fd);
+            }
+        }
+        catch {
+            head = '';
+        }
+        const lines = head.split('\n');
+        if (lines[0].startsWith('#!')) {
+            const parts = lines[0].slice(2).trim().split(/\s+/).filter(Boolean);
+            if (parts.some(p => /python/i.test(p)))
+                return parts;
+            const exec = /exec'\s+"([^"]*python[^"]*)"/.exec(lines[1] ?? '');
+            if (exec)
+                return [exec[1]];
+        }
+    }
+    return ['python3'];
+}
+const PY_VERSION_SNIPPET = [
+    'import json',
+    'r = {}',
+    'try:',
+    '    import locust',
+    '    r["version"] = str(getattr(locust, "__version__", "") or "")',
+    '    r["file"] = str(getattr(locust, "__file__", "") or "")',
+    'except Exception as e:',
+    '    r["error"] = repr(e)',
+    'try:',
+    '    import importlib.metadata as md',
+    '    r["metadata"] = md.version("locust")',
+    'except Exception:',
+    '    pass',
+    'print("perf-gate-locust-version: " + json.dumps(r))'
+].join('\n');
+/** A version string worth reporting (Debian's package reports '' and its metadata '0.0.0'). */
+function usableVersion(v) {
+    return typeof v === 'string' && /^\d+(\.\d+)+/.test(v.trim()) && !/^0+(\.0+)*$/.test(v.trim());
+}
+/** `2.12.1-1` → `2.12.1`, `1:2.0+dfsg-3` → `2.0` (epoch, Debian revision and repack suffix removed). */
+function upstreamFromDebian(v) {
+    return v
+        .trim()
+        .replace(/^\d+:/, '')
+        .replace(/-[^-]*$/, '')
+        .replace(/\+(dfsg|ds)\d*$/, '');
+}
+async function probeLocustVersion(bin, env) {
+    const opts = { env, timeoutMs: PROBE_TIMEOUT_MS };
+    const direct = await probeVersion(bin, ['--version'], /locust\s+v?(\d+(?:\.\d+)+[\w.+-]*)/i, opts);
+    if (usableVersion(direct))
+        return direct;
+    const py = locustPython(bin, env);
+    const json = await probeVersion(py[0], [...py.slice(1), '-c', PY_VERSION_SNIPPET], /perf-gate-locust-version: (\{.*\})/, opts);
+    let info = {};
+    try {
+        if (json)
+            info = JSON.parse(json);
+    }
+    catch {
+        info = {};
+    }
+    if (usableVersion(info.version))
+        return info.version.trim();
+    if (usableVersion(info.metadata))
+        return info.metadata.trim();
+    // A distribution package (Debian's python3-locust): ask dpkg which package owns the module.
+    const owned = typeof info.file === 'string' && info.file ? info.file : whichBinary(bin, env);
+    if (!owned)
+        return '';
+    const pkg = await probeVersion('dpkg-query', ['-S', owned], /^(\S+): \//m, opts);
+    if (!pkg)
+        return '';
+    const deb = await probeVersion('dpkg-query', ['-W', '-f', '${Version}\\n', pkg.replace(/:.*$/, '')], /^(\S+)$/m, opts);
+    const v = deb ? upstreamFromDebian(deb) : '';
+    return usableVersion(v) ? v : '';
+}
+const versionCache = new Map();
+function locustBinary(env = process.env) {
+    return resolveBinary(BINARY_ENV, DEFAULT_BINARY, env);
+}
+// ---------------------------------------------------------------------------------------------
+// Parsing the hook output
+const KINDS = new Set(FAILURE_KINDS);
+function num(v) {
+    return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+/**
+ * The failure kind of a request from Locust's exception repr and status code (for lines without
+ * `error_kind`, such as those recorded by other hooks): null → success.
+ */
+function failureFromLocustException(exception, statusCode) {
+    if (exception === null || exception === undefined || exception === '')
+        return undefined;
+    const text = String(exception);
+    const cls = /^\s*([A-Za-z_][\w.]*)\s*\(/.exec(text)?.[1].split('.').pop() ?? '';
+    const status = num(statusCode);
+    if (cls === 'CatchResponseError')
+        return 'assertion';
+    if (/timeout/i.test(cls))
+        return 'timeout';
+    if (/^(ConnectionError|ConnectionRefusedError|ConnectionResetError|ConnectionAbortedError|BrokenPipeError|NewConnectionError|RemoteDisconnected|ProtocolError|gaierror)$/.test(cls))
+        return 'connection';
+    if (cls === 'HTTPError') {
+        if (status !== undefined && status >= 400)
+            return failureFromStatus(status) ?? 'http_other';
+        const code = /^\s*HTTPError\(\s*['"]([1-9])\d\d\b/.exec(text)?.[1];
+        if (code === '4')
+            return 'http_4xx';
+        if (code === '5')
+            return 'http_5xx';
+        return 'http_other';
+    }
+    if (status !== undefined && status >= 400)
+        return failureFromStatus(status) ?? 'http_other';
+    return 'other';
+}
+function handleLine(line, sink) {
+    const text = line.trim();
+    if (!text)
+        return true;
+    let o;
+    try {
+        o = JSON.parse(text);
+    }
+    catch {
+        return false;
+    }
+    if (typeof o !== 'object' || o === null || Array.isArray(o))
+        return false;
+    const r = o;
+    if (r.type === 'users') {
+        const t = num(r.t);
+        const n = num(r.n);
+        if (t === undefined || n === undefined || n < 0)
+            return false;
+        sink.activeUsers(t * 1000, n);
+        return true;
+    }
+    if (r.type !== undefined && r.type !== 'request')
+        return false;
+    if (typeof r.name !== 'string')
+        return false;
+    // Locust counts a request logged without a response time (num_none_requests); it keeps 0 here.
+    const rt = r.response_time === null ? 0 : num(r.response_time);
+    if (rt === undefined || rt < 0)
+        return false;
+    const end = num(r.end_time);
+    const start = num(r.start_time);
+    let endMs;
+    if (end !== undefined)
+        endMs = end * 1000;
+    else if (start !== undefined)
+        endMs = start * 1000 + rt;
+    else
+        return false;
+    const kind = typeof r.error_kind === 'string' && KINDS.has(r.error_kind) ? r.error_kind : undefined;
+    const failure = kind ?? failureFromLocustException(r.exception, r.status_code);
+    const bytesIn = num(r.response_length);
+    sink.sample({
+        label: r.name,
+        endMs,
+        latencyUs: rt * 1000,
+        ...(failure ? { failure } : {}),
+        ...(bytesIn !== undefined && bytesIn >= 0 ? { bytesIn } : {})
+    });
+    return true;
+}
+/** A streaming parser for the hook's NDJSON (request lines and `users` lines). */
+function createLocustParser(sink) {
+    let skipped = 0;
+    const splitter = new LineSplitter(line => {
+        if (!handleLine(line, sink))
+            skipped++;
+    });
+    return {
+        push: chunk => splitter.push(chunk),
+        end: () => splitter.end(),
+        get skipped() {
+            return skipped;
+        }
+    };
+}
+// ---------------------------------------------------------------------------------------------
+const locustEngine = {
+    name: 'locust',
+    kind: 'process',
+    binaryEnv: BINARY_ENV,
+    installHint: 'install Locust: in a GitHub workflow add the steps `uses: actions/setup-python@v5` and `run: pip install locust` before perf-gate',
+    defaultBinary: DEFAULT_BINARY,
+    binary: locustBinary,
+    version(env = process.env) {
+        const bin = locustBinary(env);
+        let v = versionCache.get(bin);
+        if (!v) {
+            v = probeLocustVersion(bin, env);
+            versionCache.set(bin, v);
+        }
+        return v;
+    },
+    async command(ctx, env = process.env) {
+        const script = ctx.script;
+        if (!script)
+            throw new Error("locust engine: 'script' is required (the locustfile, a .py file)");
+        try {
+            if (!(0,external_node_fs_.statSync)(script).isFile())
+                throw new Error('not a file');
+        }
+        catch {
+            throw new Error(`locust engine: locustfile not found: ${script}`);
+        }
+        const hook = (0,external_node_path_.join)(ctx.workDir, LOCUST_HOOK_FILE);
+        for (const [what, p] of [
+            ['script', script],
+            ['workDir', ctx.workDir]
+        ])
+            if (p.includes(','))
+                throw new Error(`locust engine: the ${what} path must not contain a comma (Locust splits -f at commas): ${p}`);
+        await (0,promises_.writeFile)(hook, LOCUST_HOOK_SOURCE);
+        const load = ctx.load;
+        const tail = [
+            ...(load.targetUrl ? ['-H', load.targetUrl] : []),
+            '--only-summary',
+            '--exit-code-on-error',
+            '0',
+            '-s',
+            String(LOCUST_STOP_TIMEOUT_S)
+        ];
+        const cmdEnv = { ...ctx.env, [HOOK_ENV.samplesFd]: '3', [HOOK_ENV.stages]: '' };
+        let args;
+        if (load.stages && load.stages.length > 0) {
+            const stages = checkStages(load.stages);
+            cmdEnv[HOOK_ENV.stages] = JSON.stringify(stages.map(s => ({ durationS: s.durationS, target: s.target })));
+            args = ['-f', `${script},${hook}`, '--headless', ...tail];
+        }
+        else {
+            args = [
+                '-f',
+                `${hook},${script}`,
+                '--headless',
+                '-u',
+                String(locustUsers(load)),
+                '-r',
+                String(locustSpawnRate(load)),
+                '-t',
+                `${locustRunTimeS(load)}s`,
+                ...tail
+            ];
+        }
+        return { command: locustBinary(env), args, env: cmdEnv, samples: { kind: 'fd3' } };
+    },
+    createParser(sink) {
+        return createLocustParser(sink);
+    },
+    completed(exitCode) {
+        return exitCode === 0;
+    }
+};
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/engines/jmeter-jtl.ts
+/**
+ * Reading JMeter's CSV JTL files: the known column layouts, the failure kind of a row, and a
+ * streaming parser that turns rows into samples.
+ */
+
+
+/** The 2.13 default columns (no header: `print_field_names` defaults to false there). */
+const LAYOUT_213_DEFAULT = [
+    'timeStamp',
+    'elapsed',
+    'label',
+    'responseCode',
+    'responseMessage',
+    'threadName',
+    'dataType',
+    'success',
+    'bytes',
+    'grpThreads',
+    'allThreads',
+    'Latency'
+];
+/** 2.13 with failureMessage, URL, IdleTime and Connect on (2.13 has no sentBytes). */
+const LAYOUT_213_FULL = [
+    'timeStamp',
+    'elapsed',
+    'label',
+    'responseCode',
+    'responseMessage',
+    'threadName',
+    'dataType',
+    'success',
+    'failureMessage',
+    'bytes',
+    'grpThreads',
+    'allThreads',
+    'URL',
+    'Latency',
+    'IdleTime',
+    'Connect'
+];
+/** JMeter 3.1+ (5.x) defaults, also what the forced properties give on those versions. */
+const LAYOUT_5X = [
+    'timeStamp',
+    'elapsed',
+    'label',
+    'responseCode',
+    'responseMessage',
+    'threadName',
+    'dataType',
+    'success',
+    'failureMessage',
+    'bytes',
+    'sentBytes',
+    'grpThreads',
+    'allThreads',
+    'URL',
+    'Latency',
+    'IdleTime',
+    'Connect'
+];
+const HEADERLESS = new Map([
+    [LAYOUT_213_DEFAULT.length, LAYOUT_213_DEFAULT],
+    [LAYOUT_213_FULL.length, LAYOUT_213_FULL],
+    [LAYOUT_5X.length, LAYOUT_5X]
+]);
+function columnsOf(names) {
+    const at = (n) => names.indexOf(n);
+    const c = {
+        width: names.length,
+        timeStamp: at('timeStamp'),
+        elapsed: at('elapsed'),
+        label: at('label'),
+        responseCode: at('responseCode'),
+        responseMessage: at('responseMessage'),
+        threadName: at('threadName'),
+        dataType: at('dataType'),
+        success: at('success'),
+        failureMessage: at('failureMessage'),
+        bytes: at('bytes'),
+        sentBytes: at('sentBytes'),
+        allThreads: at('allThreads')
+    };
+    return c.timeStamp === 0 && c.elapsed >= 0 && c.label >= 0 && c.success >= 0 ? c : null;
+}
+const COLUMNS_BY_WIDTH = new Map([...HEADERLESS].map(([w, names]) => [w, columnsOf(names)]));
+const NON_HTTP = 'Non HTTP response code';
+const TX_MESSAGE = 'Number of samples in transaction';
+const TIMEOUT_RE = /SocketTimeoutException|ConnectTimeoutException|timed out|timeout/i;
+const CONNECTION_RE = /ConnectException|NoRouteToHost|UnknownHost|Connection refused|Connection reset|SocketException|NoHttpResponseException|SSLException|SSLHandshakeException|Broken pipe/i;
+/**
+ * The failure kind of a JTL row. `success=true` is a success whatever the code. Otherwise:
+ * non-HTTP errors (`Non HTTP response code: <exception>`) are `timeout` for socket/connect
+ * timeouts, `connection` for refused/unreachable/unknown host/reset/TLS errors, else `other`;
+ * HTTP 4xx/5xx → http_4xx/http_5xx; a 2xx/3xx marked failed (an assertion) → `assertion`;
+ * other numeric codes → http_other; anything else → other.
+ */
+function jtlFailureKind(success, code, message = '') {
+    if (success)
+        return undefined;
+    if (code.startsWith(NON_HTTP)) {
+        const text = `${code} ${message}`;
+        if (TIMEOUT_RE.test(text))
+            return 'timeout';
+        if (CONNECTION_RE.test(text))
+            return 'connection';
+        return 'other';
+    }
+    if (/^\d{3}$/.test(code)) {
+        const n = Number(code);
+        if (n >= 400 && n < 500)
+            return 'http_4xx';
+        if (n >= 500 && n < 600)
+            return 'http_5xx';
+        if (n >= 200 && n < 400)
+            return 'assertion';
+        return 'http_other';
+    }
+    return 'other';
+}
+const INT_RE = /^-?\d+$/;
+const SUB_RESULT_RE = /^(.*)-(\d+)$/;
+/**
+ * Turns JTL records (already split into fields) into samples and active users, counting the rows
+ * it keeps, those it leaves out (transactions, sub-results) and those it cannot use.
+ */
+class JtlRecords {
+    sink;
+    header = false;
+    xml = false;
+    rows = 0;
+    samples = 0;
+    transactions = 0;
+    subResults = 0;
+    /** Records that could not be used (the splitter's overflows aside). */
+    skipped = 0;
+    cols = null;
+    lastParent;
+    lastParentByThread = new Map();
+    constructor(sink) {
+        this.sink = sink;
+    }
+    record = (f) => {
+        if (f[0] === 'timeStamp')
+            return this.headerRecord(f);
+        if (!this.header && this.rows === 0 && this.skipped === 0 && f[0].trimStart().startsWith('<?xml'))
+            this.xml = true;
+        const c = this.header ? this.cols : (COLUMNS_BY_WIDTH.get(f.length) ?? null);
+        if (!c || !isDataRow(f, c)) {
+            this.skipped++;
+            return;
+        }
+        this.rows++;
+        if (this.leftOut(f, c))
+            return;
+        this.emit(f, c);
+    };
+    /** A header line sets the columns of the rows that follow. */
+    headerRecord(f) {
+        const c = columnsOf(f);
+        if (c) {
+            this.cols = c;
+            this.header = true;
+        }
+        else
+            this.skipped++;
+    }
+    /** Whether a row is a Transaction Controller row or a sub-result row; counts it then. */
+    leftOut(f, c) {
+        const label = f[c.label];
+        const message = c.responseMessage >= 0 ? f[c.responseMessage] : '';
+        if ((c.dataType < 0 || f[c.dataType] === '') && message.startsWith(TX_MESSAGE)) {
+            this.transactions++;
+            return true;
+        }
+        const thread = c.threadName >= 0 ? f[c.threadName] : '';
+        const sub = SUB_RESULT_RE.exec(label);
+        if (sub && (this.lastParentByThread.get(thread) === sub[1] || this.lastParent === sub[1])) {
+            this.subResults++;
+            return true;
+        }
+        this.lastParent = label;
+        this.lastParentByThread.set(thread, label);
+        return false;
+    }
+    /** The sample of a row, and the active users it reports. */
+    emit(f, c) {
+        const elapsed = Math.max(0, Number(f[c.elapsed]));
+        const endMs = Number(f[c.timeStamp]) + elapsed;
+        const code = c.responseCode >= 0 ? f[c.responseCode] : '';
+        const message = c.responseMessage >= 0 ? f[c.responseMessage] : '';
+        const failure = jtlFailureKind(f[c.success].toLowerCase() === 'true', code, message);
+        const nonHttp = code.startsWith(NON_HTTP);
+        const bytes = c.bytes >= 0 && !nonHttp ? Number(f[c.bytes]) : Number.NaN;
+        const sent = c.sentBytes >= 0 ? Number(f[c.sentBytes]) : Number.NaN;
+        this.sink.sample({
+            label: f[c.label],
+            endMs,
+            latencyUs: elapsed * 1000,
+            ...(failure ? { failure } : {}),
+            ...(nonHttp ? { bytesIn: 0 } : Number.isFinite(bytes) ? { bytesIn: bytes } : {}),
+            ...(Number.isFinite(sent) ? { bytesOut: sent } : {})
+        });
+        this.samples++;
+        if (c.allThreads >= 0) {
+            const users = Number(f[c.allThreads]);
+            if (Number.isFinite(users) && f[c.allThreads] !== '')
+                this.sink.activeUsers(endMs, users);
+        }
+    }
+}
+/** Whether a record fits the columns: their width, integer `timeStamp` and `elapsed`, and `success` true/false. */
+function isDataRow(f, c) {
+    if (f.length !== c.width)
+        return false;
+    const ok = f[c.success].toLowerCase();
+    return INT_RE.test(f[c.timeStamp]) && INT_RE.test(f[c.elapsed]) && (ok === 'true' || ok === 'false');
+}
+/**
+ * A CSV splitter whose delimiter is JMeter's `jmeter.save.saveservice.default_delimiter`: a comma
+ * unless the first line says tab. It waits for the first line (or 64 KiB) before choosing.
+ */
+class JtlSplitter {
+    onRecord;
+    splitter = null;
+    pending = '';
+    headDecoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    constructor(onRecord) {
+        this.onRecord = onRecord;
+    }
+    push(chunk) {
+        if (this.splitter)
+            return this.splitter.push(chunk);
+        this.pending += typeof chunk === 'string' ? chunk : this.headDecoder.write(chunk);
+        if (this.pending.includes('\n') || this.pending.length > 65536) {
+            this.start(this.pending).push(this.pending);
+            this.pending = '';
+        }
+    }
+    end() {
+        if (!this.splitter) {
+            this.pending += this.headDecoder.end();
+            this.start(this.pending).push(this.pending);
+        }
+        this.splitter.end();
+    }
+    /** Records dropped for their length. */
+    get overflows() {
+        return this.splitter?.overflows ?? 0;
+    }
+    start(text) {
+        const nl = text.indexOf('\n');
+        const first = nl < 0 ? text : text.slice(0, nl);
+        const tab = first.startsWith('timeStamp\t') || (first.includes('\t') && !first.includes(','));
+        this.splitter = new csv_CsvSplitter(this.onRecord, tab ? { delimiter: '\t' } : {});
+        return this.splitter;
+    }
+}
+/** Why the input held no usable JTL rows, or undefined when it held some. */
+function jtlProblem(records, skipped) {
+    if (records.rows > 0)
+        return undefined;
+    if (records.xml)
+        return 'the JTL is XML; perf-gate reads CSV JTL files (jmeter.save.saveservice.output_format=csv)';
+    if (skipped > 0)
+        return `no JMeter JTL (CSV) rows found (${skipped} unreadable records)`;
+    if (records.header)
+        return 'the JTL has a header but no rows: JMeter ran no samples (see jmeter.log)';
+    return 'JMeter wrote no results (empty or missing JTL): the test plan may have failed to load (see jmeter.log)';
+}
+/**
+ * A streaming parser for JMeter CSV JTL files.
+ *
+ * - Columns come from the header (first field `timeStamp`); without a header, the row's field count
+ *   selects a known layout: 12 (2.13 default), 16 (2.13 with failureMessage/URL/IdleTime/Connect),
+ *   17 (3.1+ default). Rows of any other width, or with a non-numeric `timeStamp`/`elapsed` or a
+ *   `success` other than true/false, are skipped. `timeStamp` must be epoch ms (`timestamp_format=ms`).
+ * - Sample: label = `label`, endMs = timeStamp + elapsed (timeStamp is the start, as forced by
+ *   `sampleresult.timestamp.start=true` and set by JMeter's shipped properties), latency = elapsed
+ *   (ms → µs), bytesIn = `bytes` (0 for non-HTTP errors, where `bytes` is the size of the stored
+ *   exception text), bytesOut = `sentBytes` (JMeter ≥ 3.1), active users = `allThreads`.
+ * - Transaction Controller rows (empty `dataType`, message `Number of samples in transaction …`)
+ *   are not requests and are left out.
+ * - Sub-results: JMeter ≥ 5.0 writes a sample's sub-results right after it, renamed
+ *   `<label>-<N>`, unless `subresults=false` (which perf-gate sets). In other files a row labelled
+ *   `<L>-<N>` is left out when the previous kept row of the same thread (or of the file) was
+ *   labelled `<L>`; the parent already counts the request.
+ */
+function createJtlParser(sink) {
+    const records = new JtlRecords(sink);
+    const splitter = new JtlSplitter(records.record);
+    const totalSkipped = () => records.skipped + splitter.overflows;
+    return {
+        push: chunk => splitter.push(chunk),
+        end: () => splitter.end(),
+        get skipped() {
+            return totalSkipped();
+        },
+        get rows() {
+            return records.rows;
+        },
+        get samples() {
+            return records.samples;
+        },
+        get transactions() {
+            return records.transactions;
+        },
+        get subResults() {
+            return records.subResults;
+        },
+        get header() {
+            return records.header;
+        },
+        problem: () => jtlProblem(records, totalSkipped())
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engines/jmeter-stages.ts
+/** Most groups a ramp-down stage is split into. */
+const MAX_DOWN_CHUNKS = 4;
+/** Most thread groups one plan may get. */
+const MAX_THREAD_GROUPS = 128;
+/**
+ * The thread groups that follow `stages` (each stage moves linearly from the previous target to its
+ * own, starting from 0). Throws when they would need more than MAX_THREAD_GROUPS groups.
+ */
+function stagesToThreadGroups(stages) {
+    const out = [];
+    const stack = [];
+    let t = 0;
+    let level = 0;
+    const release = (count, end) => {
+        let need = count;
+        while (need > 0 && stack.length) {
+            const top = stack[stack.length - 1];
+            const take = Math.min(top.threads, need);
+            out.push({ threads: take, start: top.start, ramp: top.ramp, end });
+            top.threads -= take;
+            need -= take;
+            if (top.threads === 0)
+                stack.pop();
+        }
+    };
+    for (const st of stages) {
+        const target = Math.max(0, Math.round(st.target));
+        const d = st.durationS;
+        if (target > level) {
+            stack.push({ threads: target - level, start: t, ramp: d });
+        }
+        else if (target < level) {
+            const drop = level - target;
+            const chunks = Math.max(1, Math.min(drop, MAX_DOWN_CHUNKS, Math.round(d)));
+            let done = 0;
+            for (let c = 1; c <= chunks; c++) {
+                const upTo = Math.round((drop * c) / chunks);
+                release(upTo - done, t + (d * (c - 0.5)) / chunks);
+                done = upTo;
+            }
+        }
+        level = target;
+        t += d;
+    }
+    for (let i = stack.length - 1; i >= 0; i--)
+        out.push({ ...stack[i], end: t });
+    const groups = out
+        .map(g => {
+        const delayS = Math.round(g.start);
+        return {
+            threads: g.threads,
+            delayS,
+            rampS: Math.round(g.ramp),
+            durationS: Math.max(1, Math.round(g.end) - delayS)
+        };
+    })
+        .filter(g => g.threads > 0)
+        .sort((a, b) => a.delayS - b.delayS || b.durationS - a.durationS);
+    if (groups.length > MAX_THREAD_GROUPS)
+        throw new Error(`engine jmeter: the stages need ${groups.length} thread groups, more than ${MAX_THREAD_GROUPS}; use fewer stages`);
+    return groups;
+}
+/** Start and end offsets of an element `<tag …>…</tag>` starting at `from` (its `<`). */
+function elementEnd(xml, from, tag) {
+    const open = xml.indexOf('>', from);
+    if (open < 0)
+        return -1;
+    if (xml[open - 1] === '/')
+        return open + 1;
+    const close = xml.indexOf(`</${tag}>`, open);
+    return close < 0 ? -1 : close + tag.length + 3;
+}
+/** End offset of the `<hashTree>` (or `<hashTree/>`) that starts at `from`, nested trees included. */
+function hashTreeEnd(xml, from) {
+    const re = /<hashTree\s*\/>|<hashTree\s*>|<\/hashTree\s*>/g;
+    re.lastIndex = from;
+    let depth = 0;
+    for (let m = re.exec(xml); m; m = re.exec(xml)) {
+        const end = m.index + m[0].length;
+        if (m[0].startsWith('</')) {
+            depth--;
+            if (depth === 0)
+                return end;
+        }
+        else if (m[0].endsWith('/>')) {
+            if (depth === 0)
+                return end;
+        }
+        else {
+            depth++;
+        }
+    }
+    return -1;
+}
+/** A property element `<stringProp|intProp|longProp|boolProp name="…">…</…>` (or self-closing). */
+const PROP = (name) => new RegExp(`<(stringProp|intProp|longProp|boolProp)\\s+name="${name.replace(/\./g, '\\.')}"\\s*(?:/>|>[^<]*</\\1>)`);
+/**
+ * Sets a property in an element's text: the existing one keeps its type and gets the value; a
+ * missing one is added (as `kind`) before `</tag>`.
+ */
+function setProp(element, tag, name, value, kind = 'stringProp') {
+    const m = PROP(name).exec(element);
+    if (m)
+        return (element.slice(0, m.index) +
+            `<${m[1]} name="${name}">${value}</${m[1]}>` +
+            element.slice(m.index + m[0].length));
+    const close = element.lastIndexOf(`</${tag}>`);
+    return (element.slice(0, close) + `  <${kind} name="${name}">${value}</${kind}>\n      ` + element.slice(close));
+}
+function isEnabled(openTag) {
+    return !/\benabled="false"/.test(openTag);
+}
+/**
+ * The plan text with its single enabled thread group replaced by one copy per group spec. Throws an
+ * Error naming the problem when the plan has no standard thread group or several enabled ones.
+ */
+function rewritePlanForStages(xml, groups) {
+    if (!groups.length)
+        throw new Error('engine jmeter: the stages hold no threads');
+    const found = [];
+    const re = /<ThreadGroup[\s>]/g;
+    for (let m = re.exec(xml); m; m = re.exec(xml)) {
+        const openEnd = xml.indexOf('>', m.index);
+        if (!isEnabled(xml.slice(m.index, openEnd + 1)))
+            continue;
+        const end = elementEnd(xml, m.index, 'ThreadGroup');
+        if (end < 0)
+            throw new Error('engine jmeter: the test plan has an unterminated <ThreadGroup> element');
+        const treeStart = xml.slice(end).search(/\S/);
+        const at = end + treeStart;
+        if (treeStart < 0 || !xml.startsWith('<hashTree', at))
+            throw new Error('engine jmeter: the test plan has a <ThreadGroup> without its <hashTree>');
+        const treeEnd = hashTreeEnd(xml, at);
+        if (treeEnd < 0)
+            throw new Error('engine jmeter: the test plan has an unterminated <hashTree>');
+        found.push({ start: m.index, end, treeEnd });
+    }
+    if (found.length === 0)
+        throw new Error('engine jmeter: stages need a standard Thread Group in the plan (plugin thread groups are not rewritten); none is enabled');
+    if (found.length > 1)
+        throw new Error(`engine jmeter: stages need a plan with exactly one enabled Thread Group, found ${found.length}`);
+    const g = found[0];
+    const element = xml.slice(g.start, g.end);
+    const tree = xml.slice(g.end, g.treeEnd);
+    const copies = groups.map((spec, i) => {
+        let el = element.replace(/\btestname="([^"]*)"/, (_m, name) => `testname="${name} [perf-gate ${i + 1}/${groups.length}]"`);
+        el = setProp(el, 'ThreadGroup', 'ThreadGroup.num_threads', String(spec.threads));
+        el = setProp(el, 'ThreadGroup', 'ThreadGroup.ramp_time', String(spec.rampS));
+        el = setProp(el, 'ThreadGroup', 'ThreadGroup.scheduler', 'true', 'boolProp');
+        el = setProp(el, 'ThreadGroup', 'ThreadGroup.duration', String(spec.durationS));
+        el = setProp(el, 'ThreadGroup', 'ThreadGroup.delay', String(spec.delayS));
+        // Loop forever: the scheduler ends the threads. The loop count lives in the main controller.
+        const loops = PROP('LoopController.loops').exec(el);
+        if (loops)
+            el =
+                el.slice(0, loops.index) +
+                    `<${loops[1]} name="LoopController.loops">-1</${loops[1]}>` +
+                    el.slice(loops.index + loops[0].length);
+        return el + tree;
+    });
+    return xml.slice(0, g.start) + copies.join('\n      ') + xml.slice(g.treeEnd);
+}
+
+;// CONCATENATED MODULE: ./src/engines/jmeter.ts
+/**
+ * The JMeter adapter.
+ *
+ * JMeter runs non-GUI and writes its JTL (CSV) to `<workDir>/results.jtl`, which the runner follows
+ * while it grows (`samples: {kind: 'file'}`). The command forces the save-service properties, so the
+ * file always starts with a header and has a known column set on any JMeter version.
+ *
+ * Why a file and not fd 3: JMeter writes the CSV header only when the result file does not exist
+ * yet, and `/dev/fd/3` always exists, so the header would be missing and the column layout would
+ * have to be guessed from the JMeter version. (JMeter 2.13 can write to `/dev/fd/3`; tried.)
+ *
+ * One JTL row = one sample, except Transaction Controller rows (they sum their children) and
+ * sub-result rows (see `createJtlParser` in `jmeter-jtl.ts`).
+ */
+
+
+
+
+
+
+
+
+
+
+const JMETER_BIN_ENV = 'PERF_GATE_JMETER_BIN';
+const JMETER_DEFAULT_BIN = 'jmeter';
+/** The JTL file name inside the task's work directory. */
+const JTL_FILE = 'results.jtl';
+const JMETER_LOG_FILE = 'jmeter.log';
+const SAVE = 'jmeter.save.saveservice.';
+/**
+ * Properties forced on every run. `idle_time=true` and the `false` ones pin the column count so a
+ * headerless JTL could still be told apart (2.13: 16 columns, 3.1+: 17).
+ */
+const JMETER_SAVE_PROPERTIES = {
+    [`${SAVE}output_format`]: 'csv',
+    [`${SAVE}print_field_names`]: 'true',
+    [`${SAVE}timestamp_format`]: 'ms',
+    [`${SAVE}default_delimiter`]: ',',
+    [`${SAVE}subresults`]: 'false',
+    'sampleresult.timestamp.start': 'true',
+    [`${SAVE}assertion_results_failure_message`]: 'true',
+    [`${SAVE}bytes`]: 'true',
+    [`${SAVE}sent_bytes`]: 'true',
+    [`${SAVE}thread_counts`]: 'true',
+    [`${SAVE}url`]: 'true',
+    [`${SAVE}latency`]: 'true',
+    [`${SAVE}connect_time`]: 'true',
+    [`${SAVE}idle_time`]: 'true',
+    [`${SAVE}label`]: 'true',
+    [`${SAVE}response_code`]: 'true',
+    [`${SAVE}successful`]: 'true',
+    [`${SAVE}data_type`]: 'true',
+    [`${SAVE}response_message`]: 'true',
+    [`${SAVE}thread_name`]: 'true',
+    [`${SAVE}time`]: 'true',
+    [`${SAVE}filename`]: 'false',
+    [`${SAVE}hostname`]: 'false',
+    [`${SAVE}encoding`]: 'false',
+    [`${SAVE}sample_count`]: 'false'
+};
+/**
+ * Thread Group parameters for a task's load (JMeter wants whole numbers).
+ * - No stages: `threads` = vus, `rampup` = rampUpS, `duration` = rampUpS + durationS. JMeter's
+ *   scheduler duration counts from the start of the ramp-up, so this keeps the full load for
+ *   `durationS` seconds.
+ * - Stages: `threads` = the highest stage target, `rampup` = the first stage's duration,
+ *   `duration` = the sum of all stage durations. These are only the plan's properties: with stages
+ *   the adapter also rewrites the plan into one thread group per load layer (`jmeter-stages.ts`),
+ *   which follows the stages themselves.
+ */
+function jmeterPlanParams(load) {
+    let url;
+    try {
+        url = new URL(load.targetUrl);
+    }
+    catch {
+        throw new Error(`engine jmeter: load.targetUrl "${load.targetUrl}" is not a valid URL`);
+    }
+    const protocol = url.protocol.replace(/:$/, '');
+    if (protocol !== 'http' && protocol !== 'https')
+        throw new Error(`engine jmeter: load.targetUrl "${load.targetUrl}" must be an http or https URL`);
+    const port = url.port ? Number(url.port) : protocol === 'https' ? 443 : 80;
+    let threads;
+    let rampup;
+    let duration;
+    if (load.stages && load.stages.length) {
+        threads = Math.max(...load.stages.map(s => s.target));
+        rampup = load.stages[0].durationS;
+        duration = load.stages.reduce((a, s) => a + s.durationS, 0);
+    }
+    else {
+        threads = load.vus;
+        rampup = load.rampUpS;
+        duration = load.rampUpS + load.durationS;
+    }
+    return {
+        threads: Math.max(1, Math.round(threads)),
+        rampup: Math.max(0, Math.round(rampup)),
+        duration: Math.max(1, Math.ceil(duration)),
+        host: url.hostname,
+        port,
+        protocol
+    };
+}
+/**
+ * The JMeter command line (without the binary):
+ * `-n -t <plan> -l <workDir>/results.jtl -j <workDir>/jmeter.log -Jthreads=… -Jrampup=…
+ * -Jduration=… -Jhost=… -Jport=… -Jprotocol=… -Jjmeterengine.nongui.port=0 -J<save properties>`,
+ * plus `-Jbody_bytes=N` when the volume profile sets PERF_GATE_BODY_BYTES. `plan` is the script,
+ * or its stepped rewrite.
+ */
+function jmeterArgs(ctx, plan = ctx.script) {
+    if (!ctx.script || !plan)
+        throw new Error('engine jmeter: field "script" is empty (expected the path of a .jmx test plan)');
+    const p = jmeterPlanParams(ctx.load);
+    const args = [
+        '-n',
+        '-t',
+        plan,
+        '-l',
+        (0,external_node_path_.join)(ctx.workDir, JTL_FILE),
+        '-j',
+        (0,external_node_path_.join)(ctx.workDir, JMETER_LOG_FILE),
+        `-Jthreads=${p.threads}`,
+        `-Jrampup=${p.rampup}`,
+        `-Jduration=${p.duration}`,
+        `-Jhost=${p.host}`,
+        `-Jport=${p.port}`,
+        `-Jprotocol=${p.protocol}`,
+        '-Jjmeterengine.nongui.port=0'
+    ];
+    for (const [k, v] of Object.entries(JMETER_SAVE_PROPERTIES))
+        args.push(`-J${k}=${v}`);
+    const bodyBytes = ctx.env[BODY_BYTES_ENV];
+    if (bodyBytes !== undefined && /^\d+$/.test(bodyBytes))
+        args.push(`-Jbody_bytes=${bodyBytes}`);
+    return args;
+}
+/**
+ * Writes the plan rewritten for the task's stages. It goes next to the original (hidden), so
+ * relative paths in the plan (CSV data files) still resolve; when that directory is not writable,
+ * into the work directory. The caller removes it with the returned `cleanup` after the run.
+ */
+async function writeSteppedPlan(ctx) {
+    const script = ctx.script;
+    let xml;
+    try {
+        xml = await (0,promises_.readFile)(script, 'utf8');
+    }
+    catch (e) {
+        throw new Error(`engine jmeter: cannot read the test plan ${script}: ${util_errorMessage(e)}`);
+    }
+    const text = rewritePlanForStages(xml, stagesToThreadGroups(ctx.load.stages ?? []));
+    const name = `.${(0,external_node_path_.basename)(script, '.jmx')}.perf-gate-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.jmx`;
+    for (const dir of [(0,external_node_path_.dirname)(script), ctx.workDir]) {
+        const path = (0,external_node_path_.join)(dir, name);
+        try {
+            await (0,promises_.writeFile)(path, text, { flag: 'wx' });
+            return { path, cleanup: () => (0,promises_.rm)(path, { force: true }) };
+        }
+        catch {
+            // not writable: try the next place
+        }
+    }
+    throw new Error(`engine jmeter: cannot write the stepped test plan into ${ctx.workDir}`);
+}
+/**
+ * The JMeter version from `jmeter --version` output: 2.13 prints `Version 2.13.19691222` (the last
+ * part is a build stamp, dropped → '2.13'); 3.x+ print an ASCII-art banner whose last line ends
+ * with the version (`… \_\ 5.6.3`). '' when neither is found.
+ */
+function parseJmeterVersion(text) {
+    const old = /^\s*Version\s+(\d+)\.(\d+)(?:\.(\d+))?/m.exec(text);
+    if (old)
+        return old[3] && old[3].length < 6 ? `${old[1]}.${old[2]}.${old[3]}` : `${old[1]}.${old[2]}`;
+    for (const line of text.split(/\r?\n/)) {
+        const m = /^[\s/\\|_()<>.'`,-]*[/\\|_][\s/\\|_()<>.'`,-]*\s(\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z.]+)?)\s*$/.exec(line);
+        if (m)
+            return m[1];
+    }
+    return '';
+}
+function jmeter_binary(env = process.env) {
+    return resolveBinary(JMETER_BIN_ENV, JMETER_DEFAULT_BIN, env);
+}
+const jmeterEngine = {
+    name: 'jmeter',
+    kind: 'process',
+    binaryEnv: JMETER_BIN_ENV,
+    installHint: 'install Apache JMeter and put its bin folder on PATH: in a GitHub workflow add a step that downloads and unpacks the binary archive from https://jmeter.apache.org/download_jmeter.cgi (see docs/workflows.md)',
+    defaultBinary: JMETER_DEFAULT_BIN,
+    binary: jmeter_binary,
+    /** Runs `jmeter --version` in a scratch directory (JMeter writes jmeter.log into its cwd). */
+    async version(env = process.env) {
+        const dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'perf-gate-jmeter-version-'));
+        try {
+            const out = await runForOutput(jmeter_binary(env), ['--version'], { env, cwd: dir, timeoutMs: 60_000 });
+            return out === null ? '' : parseJmeterVersion(out);
+        }
+        finally {
+            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+        }
+    },
+    /**
+     * Removes a stale JTL first: JMeter appends to an existing file and then writes no header. The
+     * returned `env` holds only the user's variables (to add to the runner's environment); with
+     * stages, `cleanup` removes the stepped plan written for the run.
+     */
+    async command(ctx, env = process.env) {
+        jmeterArgs(ctx);
+        (0,external_node_fs_.mkdirSync)(ctx.workDir, { recursive: true });
+        const stepped = ctx.load.stages?.length ? await writeSteppedPlan(ctx) : undefined;
+        const args = jmeterArgs(ctx, stepped?.path ?? ctx.script);
+        const jtl = (0,external_node_path_.join)(ctx.workDir, JTL_FILE);
+        (0,external_node_fs_.rmSync)(jtl, { force: true });
+        return {
+            command: jmeter_binary(env),
+            args,
+            env: { ...ctx.env },
+            samples: { kind: 'file', path: jtl },
+            ...(stepped ? { cleanup: stepped.cleanup } : {})
+        };
+    },
+    createParser: createJtlParser,
+    /**
+     * JMeter exits 0 after a completed run, also when samples failed. JMeter 2.13 also exits 0 when
+     * the plan cannot be loaded: callers must check the parser (`problem()`, no rows) as well.
+     */
+    completed: (exitCode) => exitCode === 0
+};
+
+;// CONCATENATED MODULE: external "node:perf_hooks"
+const external_node_perf_hooks_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+// EXTERNAL MODULE: ./node_modules/autocannon/autocannon.js
+var autocannon = __nccwpck_require__(8174);
+var autocannon_default = /*#__PURE__*/__nccwpck_require__.n(autocannon);
+// EXTERNAL MODULE: ./node_modules/autocannon/package.json
+var autocannon_package = __nccwpck_require__(3360);
+;// CONCATENATED MODULE: ./src/engines/http-profile.ts
+/** The profile as linear segments from level `from` to `to` over `durationMs`. */
+function profileSegments(load) {
+    if (load.stages?.length) {
+        let level = 0;
+        return load.stages.map((s) => {
+            const seg = { from: level, to: s.target, durationMs: s.durationS * 1000 };
+            level = s.target;
+            return seg;
+        });
+    }
+    const segs = [];
+    if (load.rampUpS > 0)
+        segs.push({ from: 0, to: load.vus, durationMs: load.rampUpS * 1000 });
+    segs.push({ from: load.vus, to: load.vus, durationMs: load.durationS * 1000 });
+    return segs;
+}
+/** Total run time of the profile, ms. */
+function profileDurationMs(load) {
+    return profileSegments(load).reduce((a, s) => a + s.durationMs, 0);
+}
+/**
+ * When the number of active connections changes: ceil of the linear profile, as a list of steps
+ * in time order (the first at 0). Times are rounded to the millisecond.
+ */
+function vuTimeline(load) {
+    const raw = [];
+    let t0 = 0;
+    for (const { from, to, durationMs } of profileSegments(load)) {
+        if (durationMs <= 0 || from === to) {
+            raw.push({ atMs: t0, vus: Math.ceil(to) });
+        }
+        else if (to > from) {
+            raw.push({ atMs: t0, vus: Math.ceil(from) });
+            // ceil(level) becomes k just after level passes k − 1.
+            for (let k = Math.floor(from) + 1; k <= Math.ceil(to); k++) {
+                const at = t0 + (durationMs * (k - 1 - from)) / (to - from);
+                raw.push({ atMs: Math.max(t0, at), vus: k });
+            }
+        }
+        else {
+            raw.push({ atMs: t0, vus: Math.ceil(from) });
+            // ceil(level) becomes k when level reaches k.
+            for (let k = Math.ceil(from) - 1; k >= Math.ceil(to); k--) {
+                const at = t0 + (durationMs * (from - k)) / (from - to);
+                raw.push({ atMs: at, vus: k });
+            }
+        }
+        t0 += durationMs;
+    }
+    const steps = [];
+    for (const s of raw) {
+        const step = { atMs: Math.round(s.atMs), vus: s.vus };
+        const last = steps[steps.length - 1];
+        if (last && last.atMs === step.atMs)
+            last.vus = step.vus;
+        else if (!last || last.vus !== step.vus)
+            steps.push(step);
+    }
+    // Merging same-time steps can leave neighbours with equal counts.
+    return steps.filter((s, i) => i === 0 || s.vus !== steps[i - 1].vus);
+}
+
+;// CONCATENATED MODULE: ./src/engines/http-requests.ts
+/** Methods autocannon can send. */
+const HTTP_METHODS = [
+    'GET',
+    'HEAD',
+    'POST',
+    'PUT',
+    'DELETE',
+    'CONNECT',
+    'OPTIONS',
+    'TRACE',
+    'PATCH'
+];
+function joinPath(basePath, path) {
+    const base = basePath.replace(/\/+$/, '');
+    const rel = path.startsWith('/') ? path : `/${path}`;
+    return base + rel;
+}
+/** Checks and converts the request list; throws an Error naming the field. */
+function prepareRequests(specs, targetUrl) {
+    let url;
+    try {
+        url = new URL(targetUrl);
+    }
+    catch {
+        throw new Error(`load.targetUrl: "${targetUrl}" is not a valid URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new Error(`load.targetUrl: "${targetUrl}" must be an http:// or https:// URL`);
+    const list = specs?.length ? specs : [{ path: '/' }];
+    return list.map((r, i) => {
+        const method = (r.method ?? 'GET').toUpperCase();
+        if (!HTTP_METHODS.includes(method))
+            throw new Error(`requests[${i}].method: "${r.method}" is not supported (use one of ${HTTP_METHODS.join(', ')})`);
+        if (typeof r.path !== 'string' || !r.path.length)
+            throw new Error(`requests[${i}].path: must not be empty`);
+        if (/\s/.test(r.path))
+            throw new Error(`requests[${i}].path: "${r.path}" must not contain spaces (URL-encode it)`);
+        const request = {
+            method: method,
+            path: joinPath(url.pathname, r.path),
+            ...(r.headers ? { headers: { ...r.headers } } : {}),
+            ...(r.body !== undefined ? { body: r.body } : {})
+        };
+        return { label: r.label ?? `${method} ${r.path}`, request };
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engines/http.ts
+/**
+ * The built-in http engine: autocannon, used as a library inside the runner process.
+ *
+ * Load shape. Autocannon has no ramp, so every virtual user is its own autocannon instance with
+ * one connection, and a small scheduler starts and stops instances to follow the profile: the
+ * number of active connections at time t is ceil(level(t)), where level is the piecewise linear
+ * profile (ramp 0 → vus over rampUpS then hold for durationS, or the stages, each a linear move
+ * from the previous target to its own, starting from 0). Connections are never restarted
+ * mid-run, so a ramp does not cost the in-flight requests of the others.
+ *
+ * Stopping is graceful: a connection that must go finishes its in-flight request (response, error
+ * or timeout) and sends no more, so every request the target served is also counted here. If it
+ * is still waiting after the request timeout plus a second, it is dropped. An abort stops every
+ * connection at once (in-flight requests are then not counted).
+ *
+ * Samples. Each connection sends the requests of the list in order, round robin, one at a time
+ * (no pipelining), so the k-th request sent on a connection is requests[k mod n]. Latency is
+ * measured with the monotonic clock from the moment the request is sent to its completion;
+ * failures are classified from the status (4xx, 5xx), from a timeout, or from a connection error
+ * or a connection closed before the response (connection).
+ */
+
+
+
+
+
+
+
+function autocannonVersion() {
+    return typeof autocannon_package/* version */.rE === 'string' ? autocannon_package/* version */.rE : '';
+}
+/**
+ * A histogram that records nothing, for autocannon's own statistics (`histograms` option, the same
+ * mechanism its worker mode uses). Samples are recorded here instead; autocannon's default
+ * latency histogram alone takes about 2 MB per instance, i.e. per connection.
+ */
+const NO_HISTOGRAM = {
+    __custom: true,
+    recordValue: () => undefined,
+    recordValueWithExpectedInterval: () => undefined,
+    reset: () => undefined,
+    destroy: () => undefined
+};
+const NO_HISTOGRAMS = { latencies: NO_HISTOGRAM, requests: NO_HISTOGRAM, throughput: NO_HISTOGRAM };
+/** Epoch ms with sub-millisecond precision, from the monotonic clock. */
+const epochMs = () => external_node_perf_hooks_namespaceObject.performance.timeOrigin + external_node_perf_hooks_namespaceObject.performance.now();
+class Connection {
+    url;
+    prepared;
+    sink;
+    opts;
+    client;
+    stopping = false;
+    done = false;
+    pending;
+    orphan;
+    sent = 0;
+    /** Bytes on the wire of each request of the list (they are static), learnt from the client. */
+    sizes = [];
+    hardStop;
+    finished;
+    instance;
+    constructor(url, prepared, sink, opts, backstopS) {
+        this.url = url;
+        this.prepared = prepared;
+        this.sink = sink;
+        this.opts = opts;
+        this.finished = new Promise(resolve => {
+            const options = {
+                url: this.url,
+                connections: 1,
+                pipelining: 1,
+                duration: backstopS,
+                timeout: this.opts.timeoutS,
+                sampleInt: this.opts.tickMs,
+                requests: this.prepared.map(p => p.request),
+                skipAggregateResult: true,
+                histograms: NO_HISTOGRAMS,
+                setupClient: client => this.attach(client)
+            };
+            this.instance = autocannon_default()(options, (err) => {
+                this.done = true;
+                if (this.hardStop)
+                    clearTimeout(this.hardStop);
+                resolve(err ?? undefined);
+            });
+        });
+    }
+    emit(p, failure, bytesIn) {
+        const prepared = this.prepared[p.index];
+        this.sink.sample({
+            label: prepared.label,
+            endMs: epochMs(),
+            latencyUs: Number(process.hrtime.bigint() - p.startNs) / 1000,
+            ...(failure ? { failure } : {}),
+            ...(bytesIn !== undefined ? { bytesIn } : {}),
+            ...(this.sizes[p.index] !== undefined ? { bytesOut: this.sizes[p.index] } : {})
+        });
+    }
+    /** Notes the size of request `index`, which must be the client's current request. */
+    learnSize(client, index) {
+        if (this.sizes[index] !== undefined)
+            return;
+        try {
+            this.sizes[index] = client.getRequestBuffer?.()?.length;
+        }
+        catch {
+            // unknown; the samples carry no bytesOut
+        }
+    }
+    attach(client) {
+        this.client = client;
+        const n = this.prepared.length;
+        client.on('request', () => {
+            // The client moves to the next request only after this event: its current request is the
+            // one sent last (or the first one, before anything was sent).
+            this.learnSize(client, this.sent === 0 ? 0 : (this.sent - 1) % n);
+            if (this.pending) {
+                // A request is still open while a new one goes out: the connection was replaced. After a
+                // timeout autocannon reports the timeout right after this event; otherwise the connection
+                // was closed before the response.
+                if (this.orphan)
+                    this.emit(this.orphan, 'connection');
+                this.orphan = this.pending;
+                client.pipelinedRequests?.clear?.();
+                const orphan = this.orphan;
+                queueMicrotask(() => {
+                    if (this.orphan === orphan) {
+                        this.orphan = undefined;
+                        this.emit(orphan, 'connection');
+                    }
+                });
+            }
+            this.pending = { index: this.sent++ % n, startNs: process.hrtime.bigint() };
+        });
+        client.on('response', (status, resBytes) => {
+            const p = this.pending;
+            this.pending = undefined;
+            if (!p)
+                return;
+            this.learnSize(client, p.index);
+            this.emit(p, failureFromStatus(status), resBytes);
+        });
+        client.on('timeout', () => {
+            const p = this.orphan ?? this.pending;
+            if (p === this.orphan)
+                this.orphan = undefined;
+            else
+                this.pending = undefined;
+            if (p)
+                this.emit(p, 'timeout');
+        });
+        client.on('connError', () => {
+            const p = this.pending;
+            this.pending = undefined;
+            if (p) {
+                this.learnSize(client, p.index);
+                this.emit(p, 'connection');
+            }
+            // autocannon keeps the failed request queued after a connection error; drop it so the queue
+            // does not grow while a target refuses connections.
+            client.pipelinedRequests?.clear?.();
+        });
+    }
+    /** Lets the in-flight request finish, then stops; drops it after the request timeout. */
+    stopGracefully() {
+        if (this.stopping || this.done)
+            return;
+        this.stopping = true;
+        const c = this.client;
+        if (c && typeof c.reqsMade === 'number' && c.reqsMade > 0)
+            c.responseMax = c.reqsMade;
+        else
+            this.instance.stop();
+        this.hardStop = setTimeout(() => this.stopNow(), this.opts.timeoutS * 1000 + 1000);
+    }
+    /** Stops at once; an in-flight request is not counted. */
+    stopNow() {
+        this.stopping = true;
+        if (!this.done)
+            this.instance.stop();
+    }
+}
+async function runProfile(ctx, sink, signal, opts) {
+    let prepared;
+    try {
+        prepared = prepareRequests(ctx.requests, ctx.load.targetUrl);
+    }
+    catch (e) {
+        return { exitCode: 2, message: `http engine: ${util_errorMessage(e)}` };
+    }
+    const steps = vuTimeline(ctx.load);
+    const totalMs = profileDurationMs(ctx.load);
+    const active = [];
+    const all = [];
+    const start = external_node_perf_hooks_namespaceObject.performance.now();
+    const elapsed = () => external_node_perf_hooks_namespaceObject.performance.now() - start;
+    const backstopS = Math.ceil((totalMs + 1000) / 1000) + opts.timeoutS + 2;
+    let peak = 0;
+    const reportUsers = () => sink.activeUsers(Date.now(), active.length);
+    const setVus = (n) => {
+        while (active.length < n) {
+            const remainingS = Math.max(1, backstopS - Math.floor(elapsed() / 1000));
+            const c = new Connection(ctx.load.targetUrl, prepared, sink, opts, remainingS);
+            active.push(c);
+            all.push(c);
+        }
+        while (active.length > n)
+            active.pop().stopGracefully();
+        peak = Math.max(peak, n);
+        reportUsers();
+    };
+    const usersTimer = setInterval(reportUsers, 1000);
+    try {
+        for (const step of steps) {
+            await sleep(step.atMs - elapsed(), signal);
+            if (signal.aborted)
+                break;
+            setVus(step.vus);
+        }
+        if (!signal.aborted)
+            await sleep(totalMs - elapsed(), signal);
+    }
+    finally {
+        clearInterval(usersTimer);
+    }
+    const aborted = signal.aborted;
+    for (const c of active) {
+        if (aborted)
+            c.stopNow();
+        else
+            c.stopGracefully();
+    }
+    // An abort while the connections drain stops them at once.
+    const stopAll = () => all.forEach(c => c.stopNow());
+    if (aborted)
+        stopAll();
+    else
+        signal.addEventListener('abort', stopAll, { once: true });
+    active.length = 0;
+    const errors = (await Promise.all(all.map(c => c.finished))).filter((e) => e !== undefined);
+    signal.removeEventListener('abort', stopAll);
+    sink.activeUsers(Date.now(), 0);
+    const tookS = (elapsed() / 1000).toFixed(1);
+    if (errors.length)
+        return { exitCode: 1, message: `autocannon failed: ${errors[0].message}` };
+    if (aborted)
+        return { exitCode: 0, message: `stopped early after ${tookS} s` };
+    return { exitCode: 0, message: `ran ${tookS} s with up to ${peak} connections` };
+}
+/** An http engine with its own options (the default one is `httpEngine`). */
+function createHttpEngine(options = {}) {
+    const timeoutS = Math.max(1, Math.ceil(options.timeoutS ?? 10));
+    const opts = { timeoutS, tickMs: options.tickMs ?? 200 };
+    return {
+        name: 'http',
+        kind: 'in-process',
+        async version() {
+            const v = autocannonVersion();
+            return v ? `autocannon ${v}` : 'autocannon';
+        },
+        run: (ctx, sink, signal) => runProfile(ctx, sink, signal, opts)
+    };
+}
+const httpEngine = createHttpEngine();
+
+;// CONCATENATED MODULE: ./src/engines/index.ts
+
+
+
+
+
+const ENGINES = {
+    k6: k6Engine,
+    locust: locustEngine,
+    jmeter: jmeterEngine,
+    http: httpEngine
+};
+function getEngine(name) {
+    if (!ENGINE_NAMES.includes(name))
+        throw new Error(`unknown engine "${name}" (expected one of: ${ENGINE_NAMES.join(', ')})`);
+    return ENGINES[name];
+}
+
+
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
 
 // functions
@@ -74815,18 +76715,10 @@ function readVarUint(bytes, pos) {
  */
 
 
+
 const TASK_RESULT_SCHEMA = 'perf-gate/task-result';
 const RUN_RESULT_SCHEMA = 'perf-gate/run-result';
 const RESULT_VERSION = 1;
-const FAILURE_KINDS = [
-    'http_4xx',
-    'http_5xx',
-    'http_other',
-    'timeout',
-    'connection',
-    'assertion',
-    'other'
-];
 const TASK_STATUSES = ['ok', 'engine-error', 'timeout', 'aborted', 'no-samples'];
 const finite = schemas_number();
 const count = schemas_number().int().nonnegative();
@@ -74929,2377 +76821,6 @@ function defaultTaskMeta(partial) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/engines/locust-hook.ts
-/**
- * The Python hook perf-gate loads into Locust as an extra locustfile. It is kept here as a string
- * (the action is bundled into single JS files, so a separate .py asset would be lost); the Locust
- * adapter writes it into the task's work directory before starting Locust.
- *
- * What the hook does:
- * - writes one JSON line per request (`events.request`) with the same field names as Locust's own
- *   request event (start_time epoch s, request_type, name, response_time ms, response_length,
- *   status_code, exception repr or null) plus `end_time` (epoch s, when Locust recorded the request)
- *   and `error_kind` (a perf-gate failure kind or null);
- * - writes `{"type": "users", "t": <epoch s>, "n": <active users>}` once per second while a test
- *   runs (at the middle of each wall-clock second);
- * - sends the lines to the file descriptor named by PERF_GATE_SAMPLES_FD (the runner passes 3), or,
- *   when that is unset or not open, to the file named by PERF_GATE_SAMPLES, so it also works by hand:
- *   `PERF_GATE_SAMPLES=out.ndjson locust -f perfgate_hook.py,locustfile.py ...`;
- * - flushes every second, when the test stops, when Locust quits and at process exit;
- * - when PERF_GATE_STAGES holds a JSON list of `{"durationS": s, "target": users}`, defines a
- *   LoadTestShape that ramps linearly between stage targets and ends the test after the last stage;
- *   at `init` it makes that shape the one Locust runs, whichever shape class Locust picked (2.12
- *   takes the last -f file's, later versions the first one found);
- * - without stages, when the locustfile brings its own shape (without `use_common_options`), drops
- *   --run-time at `init` as later Locust versions do; Locust 2.12 would refuse to start otherwise.
- *
- * It runs on Locust 2.12 (Debian, Python 3.11) and later: listeners accept **kwargs and optional
- * attributes are looked up defensively; no listener ever raises.
- */
-/** File name of the hook inside the work directory (also its Python module name). */
-const LOCUST_HOOK_FILE = 'perfgate_hook.py';
-/** Environment variables the hook reads. */
-const HOOK_ENV = {
-    samplesFd: 'PERF_GATE_SAMPLES_FD',
-    samplesPath: 'PERF_GATE_SAMPLES',
-    stages: 'PERF_GATE_STAGES'
-};
-const LOCUST_HOOK_SOURCE = String.raw `"""perf-gate capture hook for Locust, loaded as an extra locustfile.
-
-Records every request Locust logs as one JSON line, plus the active user count once per second,
-on the file descriptor named by PERF_GATE_SAMPLES_FD or else in the file named by
-PERF_GATE_SAMPLES. With PERF_GATE_STAGES (a JSON list of {"durationS": s, "target": users}) it
-also defines a load shape that follows those stages.
-
-By hand: PERF_GATE_SAMPLES=out.ndjson locust -f perfgate_hook.py,locustfile.py --headless ...
-"""
-import atexit
-import json
-import math
-import os
-import sys
-import time
-
-import gevent
-from locust import LoadTestShape, events
-
-FD_ENV = "PERF_GATE_SAMPLES_FD"
-PATH_ENV = "PERF_GATE_SAMPLES"
-STAGES_ENV = "PERF_GATE_STAGES"
-BUFFER_BYTES = 1 << 16
-
-
-def _warn(message):
-    try:
-        sys.stderr.write("perf-gate hook: " + message + "\n")
-        sys.stderr.flush()
-    except Exception:
-        pass
-
-
-def _open_output():
-    fd_text = os.environ.get(FD_ENV, "").strip()
-    if fd_text:
-        try:
-            fd = int(fd_text)
-            os.fstat(fd)
-            os.set_blocking(fd, True)
-            return os.fdopen(fd, "wb", buffering=BUFFER_BYTES)
-        except (ValueError, OSError):
-            pass
-    path = os.environ.get(PATH_ENV, "").strip()
-    if path:
-        try:
-            return open(path, "wb", buffering=BUFFER_BYTES)
-        except OSError as e:
-            _warn("cannot open %s=%s: %s" % (PATH_ENV, path, e))
-            return None
-    _warn("no sample output; set %s to a file path to record requests" % PATH_ENV)
-    return None
-
-
-class _Output:
-    def __init__(self):
-        self.stream = _open_output()
-
-    def write(self, record):
-        stream = self.stream
-        if stream is None:
-            return
-        try:
-            data = (json.dumps(record, allow_nan=False) + "\n").encode("utf-8")
-        except (TypeError, ValueError):
-            return
-        try:
-            stream.write(data)
-        except (OSError, ValueError) as e:
-            self._lost(e)
-
-    def flush(self):
-        stream = self.stream
-        if stream is None:
-            return
-        try:
-            stream.flush()
-        except (OSError, ValueError) as e:
-            self._lost(e)
-
-    def close(self):
-        self.flush()
-        stream = self.stream
-        self.stream = None
-        if stream is not None:
-            try:
-                stream.close()
-            except (OSError, ValueError):
-                pass
-
-    def _lost(self, error):
-        self.stream = None
-        _warn("sample output failed (%s); later samples are dropped" % error)
-
-
-_out = _Output()
-atexit.register(_out.close)
-
-_TIMEOUT_NAMES = {"Timeout", "ReadTimeout", "ConnectTimeout", "TimeoutError", "timeout"}
-_CONNECTION_NAMES = {
-    "ConnectionError",
-    "ConnectionRefusedError",
-    "ConnectionResetError",
-    "ConnectionAbortedError",
-    "BrokenPipeError",
-    "NewConnectionError",
-    "RemoteDisconnected",
-    "ProtocolError",
-    "gaierror",
-}
-
-
-def _error_kind(exception, status):
-    """The perf-gate failure kind of a request; None for a success."""
-    if exception is None:
-        return None
-    if isinstance(exception, BaseException):
-        names = {cls.__name__ for cls in type(exception).__mro__}
-    else:
-        names = set()
-    if "CatchResponseError" in names:
-        return "assertion"
-    if names & _TIMEOUT_NAMES:
-        return "timeout"
-    if names & _CONNECTION_NAMES:
-        return "connection"
-    if isinstance(status, int) and status >= 400:
-        if status < 500:
-            return "http_4xx"
-        if status < 600:
-            return "http_5xx"
-        return "http_other"
-    if "HTTPError" in names:
-        return "http_other"
-    return "other"
-
-
-def _status_of(response):
-    try:
-        status = getattr(response, "status_code", None)
-        return None if status is None else int(status)
-    except Exception:
-        return None
-
-
-def _number(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return value if math.isfinite(value) else None
-
-
-@events.request.add_listener
-def _on_request(
-    request_type=None,
-    name=None,
-    response_time=None,
-    response_length=None,
-    response=None,
-    exception=None,
-    start_time=None,
-    **_kwargs
-):
-    try:
-        end_time = time.time()
-        rt = _number(response_time)
-        start = _number(start_time)
-        if start is None:
-            start = end_time - (rt or 0) / 1000.0
-        status = _status_of(response)
-        _out.write(
-            {
-                "start_time": start,
-                "request_type": "" if request_type is None else str(request_type),
-                "name": "" if name is None else str(name),
-                "response_time": rt,
-                "response_length": _number(response_length),
-                "status_code": status,
-                "exception": None if exception is None else repr(exception),
-                "end_time": end_time,
-                "error_kind": _error_kind(exception, status),
-            }
-        )
-    except Exception as e:
-        _warn("could not record a request: %r" % (e,))
-
-
-_state = {"runner": None, "ticker": None}
-
-
-def _user_count():
-    try:
-        return int(getattr(_state["runner"], "user_count", 0) or 0)
-    except Exception:
-        return 0
-
-
-def _write_users():
-    _out.write({"type": "users", "t": time.time(), "n": _user_count()})
-
-
-def _tick_users():
-    while True:
-        delay = (0.5 - time.time() % 1.0) % 1.0
-        gevent.sleep(delay if delay > 0.05 else delay + 1.0)
-        _write_users()
-        _out.flush()
-
-
-def _adopt_shape(environment, runner):
-    """Makes the stages shape the one Locust runs; lets a locustfile's own shape end the test."""
-    shape = getattr(environment, "shape_class", None)
-    if _PLAN is not None:
-        if not isinstance(shape, PerfGateStagesShape):
-            if shape is not None:
-                _warn("%s replaces the locustfile's load shape %s" % (STAGES_ENV, type(shape).__name__))
-            ours = PerfGateStagesShape()
-            ours.runner = runner
-            environment.shape_class = ours
-        return
-    if shape is None or getattr(shape, "use_common_options", False):
-        return
-    # Like Locust >= 2.2x: a shape without use_common_options decides the run time itself
-    # (Locust 2.12 would refuse to start with --run-time and a shape).
-    options = getattr(environment, "parsed_options", None)
-    if options is not None and getattr(options, "run_time", None):
-        options.run_time = None
-        _warn("the locustfile's load shape %s ends the test; --run-time is ignored" % type(shape).__name__)
-
-
-@events.init.add_listener
-def _on_init(environment=None, runner=None, **_kwargs):
-    _state["runner"] = runner if runner is not None else getattr(environment, "runner", None)
-    if environment is None:
-        return
-    try:
-        _adopt_shape(environment, _state["runner"])
-    except Exception as e:
-        _warn("could not set up the load shape: %r" % (e,))
-
-
-@events.test_start.add_listener
-def _on_test_start(environment=None, **_kwargs):
-    try:
-        if _state["runner"] is None:
-            _state["runner"] = getattr(environment, "runner", None)
-        _write_users()
-        if _state["ticker"] is None:
-            _state["ticker"] = gevent.spawn(_tick_users)
-    except Exception as e:
-        _warn("could not start the user counter: %r" % (e,))
-
-
-@events.test_stop.add_listener
-def _on_test_stop(**_kwargs):
-    ticker = _state["ticker"]
-    _state["ticker"] = None
-    try:
-        if ticker is not None:
-            ticker.kill(block=False)
-    except Exception:
-        pass
-    _out.flush()
-
-
-@events.quitting.add_listener
-def _on_quitting(**_kwargs):
-    _out.flush()
-
-
-def _stage_plan(text):
-    """[(begin s, duration s, from users, to users, spawn rate)] for the stages with a duration."""
-    try:
-        raw = json.loads(text)
-    except ValueError:
-        raw = None
-    stages = []
-    for item in raw if isinstance(raw, list) else []:
-        d = _number(item.get("durationS")) if isinstance(item, dict) else None
-        n = _number(item.get("target")) if isinstance(item, dict) else None
-        if d is None or n is None or d < 0 or n < 0:
-            stages = []
-            break
-        stages.append((float(d), float(n)))
-    if not stages or sum(d for d, _ in stages) <= 0:
-        _warn('%s must be a JSON list of {"durationS": seconds, "target": users} lasting > 0 s' % STAGES_ENV)
-        sys.exit(1)
-    plan = []
-    begin = 0.0
-    previous = 0.0
-    reached = 0.0
-    for duration, target in stages:
-        if duration > 0:
-            slope = (target - previous) / duration
-            # a zero-length stage before this one moves the level at once: spawn that jump quickly
-            rate = max(abs(slope), abs(previous - reached), 1.0)
-            plan.append((begin, duration, previous, target, rate))
-            reached = target
-        begin += duration
-        previous = target
-    return plan
-
-
-_PLAN = _stage_plan(os.environ[STAGES_ENV]) if os.environ.get(STAGES_ENV, "").strip() else None
-
-if _PLAN is not None:
-
-    class PerfGateStagesShape(LoadTestShape):
-        """Ramps linearly from one PERF_GATE_STAGES target to the next, then ends the test."""
-
-        def tick(self):
-            t = self.get_run_time()
-            for begin, duration, start, target, rate in _PLAN:
-                if t < begin + duration:
-                    users = int(start + (target - start) * max(0.0, t - begin) / duration + 0.5)
-                    return (users, rate)
-            return None
-`;
-
-;// CONCATENATED MODULE: ./src/engines/locust.ts
-/**
- * The Locust adapter.
- *
- * Locust runs headless with the perf-gate hook (see `locust-hook.ts`) loaded as an extra
- * locustfile. The hook writes one JSON line per request and the active user count once per second
- * to the child's file descriptor 3; the parser here turns those lines (and the same format read from
- * a file, e.g. the fixture `requests.ndjson`) into samples. Locust's own CSV files are not used:
- * before 2.46.3 they lose the last seconds of a run.
- *
- * Command, without stages:
- *   locust -f <workDir>/perfgate_hook.py,<script> --headless -u <vus> -r <spawnRate> -t <ramp+hold>s
- *     -H <targetUrl> --only-summary --exit-code-on-error 0 -s <stop timeout>
- * With stages the hook's load shape drives the users and ends the test, so -u/-r/-t are left out
- * (Locust 2.12 refuses -t together with a shape) and the hook is listed last: Locust 2.12 only uses
- * a shape class from the last file given to -f, later versions the first one found; the hook also
- * installs its shape at `init`, so the configured stages win over a shape in the locustfile.
- *
- * Exit codes (with --exit-code-on-error 0): 0 = the test ran to its end (failed requests included);
- * 1 = Locust could not start (bad option, locustfile import error, no User class) or a listener set
- * `environment.process_exit_code = 1`; 2 = an unhandled exception in a greenlet or event listener;
- * other values = set by the locustfile; killed by a signal = no code. Only 0 counts as completed.
- */
-
-
-
-
-
-
-/** Seconds Locust lets running users finish their current task at the end (`-s`). */
-const LOCUST_STOP_TIMEOUT_S = 10;
-/** Lowest spawn rate passed to Locust, users per second. */
-const MIN_SPAWN_RATE = 0.01;
-const BINARY_ENV = 'PERF_GATE_LOCUST_BIN';
-const DEFAULT_BINARY = 'locust';
-const PROBE_TIMEOUT_MS = 20_000;
-// ---------------------------------------------------------------------------------------------
-// Load → command line
-/** Users per second while ramping up: `spawnRate`, else vus / rampUpS, else all at once. */
-function locustSpawnRate(load) {
-    const users = locustUsers(load);
-    let rate;
-    if (load.spawnRate !== undefined && Number.isFinite(load.spawnRate) && load.spawnRate > 0)
-        rate = load.spawnRate;
-    else if (load.rampUpS > 0)
-        rate = users / load.rampUpS;
-    else
-        rate = users;
-    return Math.max(MIN_SPAWN_RATE, Math.round(rate * 1e4) / 1e4);
-}
-function locustUsers(load) {
-    return Math.max(1, Math.round(load.vus));
-}
-/** Run time in whole seconds (Locust 2.12 accepts integers only; 0 would mean "forever"). */
-function locustRunTimeS(load) {
-    return Math.max(1, Math.ceil(Math.max(0, load.rampUpS) + Math.max(0, load.durationS)));
-}
-function checkStages(stages) {
-    stages.forEach((s, i) => {
-        if (!Number.isFinite(s.durationS) || s.durationS < 0)
-            throw new Error(`locust engine: load.stages[${i}].durationS must be a number >= 0, got ${s.durationS}`);
-        if (!Number.isFinite(s.target) || s.target < 0)
-            throw new Error(`locust engine: load.stages[${i}].target must be a number >= 0, got ${s.target}`);
-    });
-    if (stages.reduce((a, s) => a + s.durationS, 0) <= 0)
-        throw new Error('locust engine: load.stages must last longer than 0 s in total');
-    return stages;
-}
-// ---------------------------------------------------------------------------------------------
-// Finding the Python that runs a locust binary (for the version)
-function isExecutableFile(p) {
-    try {
-        if (!(0,external_node_fs_.statSync)(p).isFile())
-            return false;
-        (0,external_node_fs_.accessSync)(p, external_node_fs_.constants.X_OK);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-/** Absolute path of `bin` (looked up in PATH when it has no slash), or undefined. */
-function whichBinary(bin, env = process.env) {
-    if (bin.includes('/'))
-        return isExecutableFile(bin) ? bin : undefined;
-    for (const dir of (env.PATH ?? '').split(external_node_path_.delimiter)) {
-        if (!dir)
-            continue;
-        const p = (0,external_node_path_.join)(dir, bin);
-        if (isExecutableFile(p))
-            return p;
-    }
-    return undefined;
-}
-/**
- * The interpreter command of a locust launcher script, from its `#!` line (also pip's
- * `#!/bin/sh` + `'''exec' "<python>" "$0" "$@"` form for long paths). Falls back to `python3`.
- */
-function locustPython(bin, env = process.env) {
-    const path = whichBinary(bin, env);
-    if (path) {
-        let head = '';
-        try {
-            const fd = (0,external_node_fs_.openSync)(path, 'r');
-            try {
-                const buf = Buffer.alloc(1024);
-                head = buf.subarray(0, (0,external_node_fs_.readSync)(fd, buf, 0, buf.length, 0)).toString('utf8');
-            }
-            finally {
-                (0,external_node_fs_.closeSync)(fd);
-            }
-        }
-        catch {
-            head = '';
-        }
-        const lines = head.split('\n');
-        if (lines[0].startsWith('#!')) {
-            const parts = lines[0].slice(2).trim().split(/\s+/).filter(Boolean);
-            if (parts.some(p => /python/i.test(p)))
-                return parts;
-            const exec = /exec'\s+"([^"]*python[^"]*)"/.exec(lines[1] ?? '');
-            if (exec)
-                return [exec[1]];
-        }
-    }
-    return ['python3'];
-}
-const PY_VERSION_SNIPPET = [
-    'import json',
-    'r = {}',
-    'try:',
-    '    import locust',
-    '    r["version"] = str(getattr(locust, "__version__", "") or "")',
-    '    r["file"] = str(getattr(locust, "__file__", "") or "")',
-    'except Exception as e:',
-    '    r["error"] = repr(e)',
-    'try:',
-    '    import importlib.metadata as md',
-    '    r["metadata"] = md.version("locust")',
-    'except Exception:',
-    '    pass',
-    'print("perf-gate-locust-version: " + json.dumps(r))'
-].join('\n');
-/** A version string worth reporting (Debian's package reports '' and its metadata '0.0.0'). */
-function usableVersion(v) {
-    return typeof v === 'string' && /^\d+(\.\d+)+/.test(v.trim()) && !/^0+(\.0+)*$/.test(v.trim());
-}
-/** `2.12.1-1` → `2.12.1`, `1:2.0+dfsg-3` → `2.0` (epoch, Debian revision and repack suffix removed). */
-function upstreamFromDebian(v) {
-    return v
-        .trim()
-        .replace(/^\d+:/, '')
-        .replace(/-[^-]*$/, '')
-        .replace(/\+(dfsg|ds)\d*$/, '');
-}
-async function probeLocustVersion(bin, env) {
-    const opts = { env, timeoutMs: PROBE_TIMEOUT_MS };
-    const direct = await probeVersion(bin, ['--version'], /locust\s+v?(\d+(?:\.\d+)+[\w.+-]*)/i, opts);
-    if (usableVersion(direct))
-        return direct;
-    const py = locustPython(bin, env);
-    const json = await probeVersion(py[0], [...py.slice(1), '-c', PY_VERSION_SNIPPET], /perf-gate-locust-version: (\{.*\})/, opts);
-    let info = {};
-    try {
-        if (json)
-            info = JSON.parse(json);
-    }
-    catch {
-        info = {};
-    }
-    if (usableVersion(info.version))
-        return info.version.trim();
-    if (usableVersion(info.metadata))
-        return info.metadata.trim();
-    // A distribution package (Debian's python3-locust): ask dpkg which package owns the module.
-    const owned = typeof info.file === 'string' && info.file ? info.file : whichBinary(bin, env);
-    if (!owned)
-        return '';
-    const pkg = await probeVersion('dpkg-query', ['-S', owned], /^(\S+): \//m, opts);
-    if (!pkg)
-        return '';
-    const deb = await probeVersion('dpkg-query', ['-W', '-f', '${Version}\\n', pkg.replace(/:.*$/, '')], /^(\S+)$/m, opts);
-    const v = deb ? upstreamFromDebian(deb) : '';
-    return usableVersion(v) ? v : '';
-}
-const versionCache = new Map();
-function locustBinary(env = process.env) {
-    return resolveBinary(BINARY_ENV, DEFAULT_BINARY, env);
-}
-// ---------------------------------------------------------------------------------------------
-// Parsing the hook output
-const KINDS = new Set(FAILURE_KINDS);
-function num(v) {
-    return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-}
-/**
- * The failure kind of a request from Locust's exception repr and status code (for lines without
- * `error_kind`, such as those recorded by other hooks): null → success.
- */
-function failureFromLocustException(exception, statusCode) {
-    if (exception === null || exception === undefined || exception === '')
-        return undefined;
-    const text = String(exception);
-    const cls = /^\s*([A-Za-z_][\w.]*)\s*\(/.exec(text)?.[1].split('.').pop() ?? '';
-    const status = num(statusCode);
-    if (cls === 'CatchResponseError')
-        return 'assertion';
-    if (/timeout/i.test(cls))
-        return 'timeout';
-    if (/^(ConnectionError|ConnectionRefusedError|ConnectionResetError|ConnectionAbortedError|BrokenPipeError|NewConnectionError|RemoteDisconnected|ProtocolError|gaierror)$/.test(cls))
-        return 'connection';
-    if (cls === 'HTTPError') {
-        if (status !== undefined && status >= 400)
-            return failureFromStatus(status) ?? 'http_other';
-        const code = /^\s*HTTPError\(\s*['"]([1-9])\d\d\b/.exec(text)?.[1];
-        if (code === '4')
-            return 'http_4xx';
-        if (code === '5')
-            return 'http_5xx';
-        return 'http_other';
-    }
-    if (status !== undefined && status >= 400)
-        return failureFromStatus(status) ?? 'http_other';
-    return 'other';
-}
-function handleLine(line, sink) {
-    const text = line.trim();
-    if (!text)
-        return true;
-    let o;
-    try {
-        o = JSON.parse(text);
-    }
-    catch {
-        return false;
-    }
-    if (typeof o !== 'object' || o === null || Array.isArray(o))
-        return false;
-    const r = o;
-    if (r.type === 'users') {
-        const t = num(r.t);
-        const n = num(r.n);
-        if (t === undefined || n === undefined || n < 0)
-            return false;
-        sink.activeUsers(t * 1000, n);
-        return true;
-    }
-    if (r.type !== undefined && r.type !== 'request')
-        return false;
-    if (typeof r.name !== 'string')
-        return false;
-    // Locust counts a request logged without a response time (num_none_requests); it keeps 0 here.
-    const rt = r.response_time === null ? 0 : num(r.response_time);
-    if (rt === undefined || rt < 0)
-        return false;
-    const end = num(r.end_time);
-    const start = num(r.start_time);
-    let endMs;
-    if (end !== undefined)
-        endMs = end * 1000;
-    else if (start !== undefined)
-        endMs = start * 1000 + rt;
-    else
-        return false;
-    const kind = typeof r.error_kind === 'string' && KINDS.has(r.error_kind) ? r.error_kind : undefined;
-    const failure = kind ?? failureFromLocustException(r.exception, r.status_code);
-    const bytesIn = num(r.response_length);
-    sink.sample({
-        label: r.name,
-        endMs,
-        latencyUs: rt * 1000,
-        ...(failure ? { failure } : {}),
-        ...(bytesIn !== undefined && bytesIn >= 0 ? { bytesIn } : {})
-    });
-    return true;
-}
-/** A streaming parser for the hook's NDJSON (request lines and `users` lines). */
-function createLocustParser(sink) {
-    let skipped = 0;
-    const splitter = new LineSplitter(line => {
-        if (!handleLine(line, sink))
-            skipped++;
-    });
-    return {
-        push: chunk => splitter.push(chunk),
-        end: () => splitter.end(),
-        get skipped() {
-            return skipped;
-        }
-    };
-}
-// ---------------------------------------------------------------------------------------------
-const locustEngine = {
-    name: 'locust',
-    kind: 'process',
-    binaryEnv: BINARY_ENV,
-    installHint: 'install Locust: in a GitHub workflow add the steps `uses: actions/setup-python@v5` and `run: pip install locust` before perf-gate',
-    defaultBinary: DEFAULT_BINARY,
-    binary: locustBinary,
-    version(env = process.env) {
-        const bin = locustBinary(env);
-        let v = versionCache.get(bin);
-        if (!v) {
-            v = probeLocustVersion(bin, env);
-            versionCache.set(bin, v);
-        }
-        return v;
-    },
-    async command(ctx, env = process.env) {
-        const script = ctx.script;
-        if (!script)
-            throw new Error("locust engine: 'script' is required (the locustfile, a .py file)");
-        try {
-            if (!(0,external_node_fs_.statSync)(script).isFile())
-                throw new Error('not a file');
-        }
-        catch {
-            throw new Error(`locust engine: locustfile not found: ${script}`);
-        }
-        const hook = (0,external_node_path_.join)(ctx.workDir, LOCUST_HOOK_FILE);
-        for (const [what, p] of [
-            ['script', script],
-            ['workDir', ctx.workDir]
-        ])
-            if (p.includes(','))
-                throw new Error(`locust engine: the ${what} path must not contain a comma (Locust splits -f at commas): ${p}`);
-        await (0,promises_.writeFile)(hook, LOCUST_HOOK_SOURCE);
-        const load = ctx.load;
-        const tail = [
-            ...(load.targetUrl ? ['-H', load.targetUrl] : []),
-            '--only-summary',
-            '--exit-code-on-error',
-            '0',
-            '-s',
-            String(LOCUST_STOP_TIMEOUT_S)
-        ];
-        const cmdEnv = { ...ctx.env, [HOOK_ENV.samplesFd]: '3', [HOOK_ENV.stages]: '' };
-        let args;
-        if (load.stages && load.stages.length > 0) {
-            const stages = checkStages(load.stages);
-            cmdEnv[HOOK_ENV.stages] = JSON.stringify(stages.map(s => ({ durationS: s.durationS, target: s.target })));
-            args = ['-f', `${script},${hook}`, '--headless', ...tail];
-        }
-        else {
-            args = [
-                '-f',
-                `${hook},${script}`,
-                '--headless',
-                '-u',
-                String(locustUsers(load)),
-                '-r',
-                String(locustSpawnRate(load)),
-                '-t',
-                `${locustRunTimeS(load)}s`,
-                ...tail
-            ];
-        }
-        return { command: locustBinary(env), args, env: cmdEnv, samples: { kind: 'fd3' } };
-    },
-    createParser(sink) {
-        return createLocustParser(sink);
-    },
-    completed(exitCode) {
-        return exitCode === 0;
-    }
-};
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/config/duration.ts
-/** Durations as the scenario file, the flags and the profiles write them. */
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/**
- * Parses a duration into seconds: `500ms`, `30s`, `2m`, `1h30m`, `1.5s`; a bare number (or numeric
- * string) is seconds. Returns null when the value is not a duration.
- */
-function duration_parseDuration(v) {
-    if (typeof v === 'number')
-        return Number.isFinite(v) && v >= 0 ? v : null;
-    if (typeof v !== 'string')
-        return null;
-    const s = v.trim();
-    if (s === '')
-        return null;
-    if (/^\d+(\.\d+)?$/.test(s))
-        return Number(s);
-    const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
-    let ms = 0;
-    let pos = 0;
-    while (pos < s.length) {
-        part.lastIndex = pos;
-        const m = part.exec(s);
-        if (!m)
-            return null;
-        ms += Number(m[1]) * UNIT_MS[m[2]];
-        pos = part.lastIndex;
-    }
-    return ms / 1000;
-}
-
-;// CONCATENATED MODULE: ./src/plan/profiles.ts
-
-const PROFILE_NAMES = (/* unused pure expression or super */ null && (['load', 'stress', 'spike', 'soak', 'scalability', 'volume']));
-/** A bad profile name or parameter. `field` is the parameter (`''` for the profile itself). */
-class ProfileParamError extends Error {
-    field;
-    detail;
-    constructor(field, detail) {
-        super(field ? `${field}: ${detail}` : detail);
-        this.field = field;
-        this.detail = detail;
-        this.name = 'ProfileParamError';
-    }
-}
-/** Every preset's parameters and their defaults. `duration` (the total) is accepted by all. */
-const PROFILE_PARAMS = {
-    load: {
-        'ramp-up': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp from 0 to the expected load' },
-        hold: { kind: 'duration', dflt: 240, scales: true, doc: 'hold at the expected load' },
-        'ramp-down': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp back to 0 (0 = none)' }
-    },
-    stress: {
-        multiplier: { kind: 'multiplier', dflt: 2, doc: 'the last step runs multiplier × the expected load' },
-        steps: { kind: 'count', dflt: 5, min: 2, max: 50, doc: 'number of load levels' },
-        'step-duration': {
-            kind: 'duration',
-            dflt: 60,
-            scales: true,
-            doc: 'length of each step, its ramp included'
-        },
-        'step-ramp': { kind: 'ramp', dflt: 10, scales: true, doc: 'ramp from one level to the next' },
-        'stop-on-break': { kind: 'bool', dflt: true, doc: 'end the run after the first step that breaks an SLO' }
-    },
-    spike: {
-        multiplier: { kind: 'multiplier', dflt: 5, doc: 'the surge runs multiplier × the expected load' },
-        'ramp-up': { kind: 'ramp', dflt: 10, scales: true, doc: 'ramp from 0 to the expected load' },
-        baseline: { kind: 'duration', dflt: 60, scales: true, doc: 'hold at the expected load before the surge' },
-        'surge-ramp': { kind: 'ramp', dflt: 2, doc: 'how fast the surge arrives' },
-        surge: { kind: 'duration', dflt: 30, scales: true, doc: 'hold at the surge load' },
-        drop: { kind: 'ramp', dflt: 2, doc: 'how fast the load falls back to the expected load' },
-        recovery: { kind: 'duration', dflt: 120, scales: true, doc: 'hold at the expected load after the surge' }
-    },
-    soak: {
-        'ramp-up': { kind: 'ramp', dflt: 60, scales: true, doc: 'ramp from 0 to the expected load' },
-        hold: { kind: 'duration', dflt: 3600, scales: true, doc: 'the long hold' },
-        'ramp-down': { kind: 'ramp', dflt: 60, scales: true, doc: 'ramp back to 0 (0 = none)' },
-        window: {
-            kind: 'duration',
-            dflt: 0,
-            doc: 'length of the first and last steady windows compared (default: a sixth of the hold)'
-        }
-    },
-    scalability: {
-        levels: { kind: 'levels', dflt: [25, 50, 75, 100], doc: 'load levels in percent of the expected load' },
-        'level-duration': {
-            kind: 'duration',
-            dflt: 60,
-            scales: true,
-            doc: 'length of each level, its ramp included'
-        },
-        'level-ramp': { kind: 'ramp', dflt: 10, scales: true, doc: 'ramp from one level to the next' }
-    },
-    volume: {
-        'ramp-up': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp from 0 to the expected load' },
-        hold: { kind: 'duration', dflt: 240, scales: true, doc: 'hold at the expected load' },
-        'ramp-down': { kind: 'ramp', dflt: 30, scales: true, doc: 'ramp back to 0 (0 = none)' },
-        'body-bytes': {
-            kind: 'bytes',
-            dflt: 65_536,
-            min: 0,
-            max: 64 * 1024 * 1024,
-            doc: 'request body size: the http engine sends it with body-less POST, PUT and PATCH requests; scripts read PERF_GATE_BODY_BYTES'
-        }
-    }
-};
-/** The total length parameter every preset accepts. */
-const DURATION_PARAM = 'duration';
-/** Environment variable (and JMeter property `body_bytes`) that carries the volume body size to scripts. */
-const BODY_BYTES_ENV = 'PERF_GATE_BODY_BYTES';
-// ---------------------------------------------------------------------------------------------
-// Parsing values.
-function show(v) {
-    if (v === undefined)
-        return 'nothing';
-    if (v === null)
-        return 'null';
-    if (Array.isArray(v))
-        return 'a list';
-    if (typeof v === 'object')
-        return 'a mapping';
-    const s = typeof v === 'string' ? JSON.stringify(v) : String(v);
-    return s.length > 60 ? s.slice(0, 57) + '...' : s;
-}
-function toNumber(v) {
-    if (typeof v === 'number')
-        return v;
-    if (typeof v === 'string' && /^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/.test(v))
-        return Number(v);
-    return Number.NaN;
-}
-const BYTE_UNITS = {
-    '': 1,
-    b: 1,
-    k: 1000,
-    kb: 1000,
-    kib: 1024,
-    m: 1_000_000,
-    mb: 1_000_000,
-    mib: 1024 * 1024
-};
-/** Bytes of a size (`65536`, `64KiB`, `1MB`); null if not one. */
-function byteSize(v) {
-    if (typeof v === 'number')
-        return Number.isInteger(v) && v >= 0 ? v : null;
-    if (typeof v !== 'string')
-        return null;
-    const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(v);
-    if (!m)
-        return null;
-    const unit = BYTE_UNITS[m[2].toLowerCase()];
-    if (unit === undefined)
-        return null;
-    const n = Number(m[1]) * unit;
-    return Number.isFinite(n) ? Math.round(n) : null;
-}
-function parseLevels(v) {
-    const items = typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : Array.isArray(v) ? v : null;
-    if (!items || items.length === 0)
-        return null;
-    const out = [];
-    for (const it of items) {
-        const text = typeof it === 'string' ? it.trim().replace(/%$/, '') : it;
-        const n = toNumber(text);
-        if (!Number.isFinite(n) || n <= 0 || n > 1000)
-            return null;
-        out.push(n);
-    }
-    return out;
-}
-function parseValue(key, def, v) {
-    switch (def.kind) {
-        case 'multiplier': {
-            const n = toNumber(v);
-            if (!Number.isFinite(n) || n <= 1 || n > 1000)
-                throw new ProfileParamError(key, `expected a number > 1, got ${show(v)}`);
-            return n;
-        }
-        case 'count': {
-            const n = toNumber(v);
-            const min = def.min ?? 1;
-            const max = def.max ?? 1000;
-            if (!Number.isInteger(n) || n < min || n > max)
-                throw new ProfileParamError(key, `expected a whole number from ${min} to ${max}, got ${show(v)}`);
-            return n;
-        }
-        case 'duration':
-        case 'ramp': {
-            const s = parseDuration(v);
-            if (s === null)
-                throw new ProfileParamError(key, `expected a duration like 10s, 2m or 1h, got ${show(v)}`);
-            return s;
-        }
-        case 'bool': {
-            if (typeof v === 'boolean')
-                return v;
-            const s = typeof v === 'string' ? v.trim().toLowerCase() : '';
-            if (['true', 'yes', 'on', '1'].includes(s))
-                return true;
-            if (['false', 'no', 'off', '0'].includes(s))
-                return false;
-            throw new ProfileParamError(key, `expected true or false, got ${show(v)}`);
-        }
-        case 'levels': {
-            const levels = parseLevels(v);
-            if (!levels)
-                throw new ProfileParamError(key, `expected percentages of the expected load like "25%, 50%, 100%" (each above 0 and at most 1000), got ${show(v)}`);
-            for (let i = 1; i < levels.length; i++)
-                if (levels[i] <= levels[i - 1])
-                    throw new ProfileParamError(key, `expected increasing levels, got ${levels.join(', ')}`);
-            return levels;
-        }
-        case 'bytes': {
-            const n = byteSize(v);
-            const max = def.max ?? Number.MAX_SAFE_INTEGER;
-            if (n === null || n < (def.min ?? 0) || n > max)
-                throw new ProfileParamError(key, `expected a size in bytes like 65536, 64KiB or 1MB (at most ${max} bytes), got ${show(v)}`);
-            return n;
-        }
-    }
-}
-function paramList(name) {
-    return [...Object.keys(PROFILE_PARAMS[name]), DURATION_PARAM].join(', ');
-}
-/** Parses a profile name. */
-function parseProfileName(v) {
-    if (typeof v === 'string' && PROFILE_NAMES.includes(v.trim()))
-        return v.trim();
-    throw new ProfileParamError('', `expected one of ${PROFILE_NAMES.join(', ')}, got ${show(v)}`);
-}
-/** Validates one parameter of a preset; the key must be one the preset takes. */
-function parseProfileParam(name, key, v) {
-    if (key === DURATION_PARAM) {
-        const s = parseDuration(v);
-        if (s === null || s <= 0)
-            throw new ProfileParamError(key, `expected a duration greater than zero like 5m, got ${show(v)}`);
-        return s;
-    }
-    const def = PROFILE_PARAMS[name][key];
-    if (!def)
-        throw new ProfileParamError(key, `unknown parameter of the ${name} profile (it takes ${paramList(name)})`);
-    return parseValue(key, def, v);
-}
-/**
- * Parses a profile as written in perf-gate.yml: a name, or a mapping with `name` and parameters.
- * Throws a ProfileParamError naming the first bad field.
- */
-function parseProfileSpec(raw) {
-    if (typeof raw === 'string')
-        return { name: parseProfileName(raw), params: {} };
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-        throw new ProfileParamError('', `expected a profile name (${PROFILE_NAMES.join(', ')}) or a mapping with name and parameters, got ${show(raw)}`);
-    const o = raw;
-    if (!('name' in o))
-        throw new ProfileParamError('name', `is required (one of ${PROFILE_NAMES.join(', ')})`);
-    let name;
-    try {
-        name = parseProfileName(o.name);
-    }
-    catch (e) {
-        throw new ProfileParamError('name', e.detail);
-    }
-    const params = {};
-    for (const [key, v] of Object.entries(o)) {
-        if (key === 'name')
-            continue;
-        params[key] = parseProfileParam(name, key, v);
-    }
-    return { name, params };
-}
-/**
- * Parses `key=value` or `key: value` (the `--profile-param` flag and the `profile-params` input).
- * Returns the key and the raw value; the value is validated by `parseProfileParam`.
- */
-function splitParamAssignment(text) {
-    const m = /^\s*([A-Za-z][A-Za-z0-9-]*)\s*[=:]\s*(.*?)\s*$/.exec(text);
-    return m && m[2] !== '' ? { key: m[1], value: m[2] } : null;
-}
-function profiles_num(p, key) {
-    return p[key];
-}
-/** Whole seconds, at least `min`. */
-function whole(s, min = 1) {
-    return Math.max(min, Math.round(s));
-}
-/** The phases whose lengths add up to each preset's total. Inner ramps (step-ramp) scale along. */
-const TOTAL_PHASES = {
-    load: ['ramp-up', 'hold', 'ramp-down'],
-    volume: ['ramp-up', 'hold', 'ramp-down'],
-    soak: ['ramp-up', 'hold', 'ramp-down'],
-    stress: ['step-duration'],
-    scalability: ['level-duration'],
-    spike: ['ramp-up', 'baseline', 'surge-ramp', 'surge', 'drop', 'recovery']
-};
-const INNER = {
-    stress: { 'step-ramp': 'step-duration' },
-    scalability: { 'level-ramp': 'level-duration' }
-};
-/** Defaults overlaid with the given parameters, with `duration` spread over the phases not given. */
-function resolveParams(spec) {
-    const defs = PROFILE_PARAMS[spec.name];
-    const out = {};
-    for (const [k, d] of Object.entries(defs))
-        out[k] = spec.params[k] ?? d.dflt;
-    const total = spec.params[DURATION_PARAM];
-    if (total === undefined)
-        return out;
-    const counts = (key) => {
-        if (spec.name === 'stress' && key === 'step-duration')
-            return profiles_num(out, 'steps');
-        if (spec.name === 'scalability' && key === 'level-duration')
-            return out.levels.length;
-        return 1;
-    };
-    let fixed = 0;
-    let free = 0;
-    const given = (key) => spec.params[key] !== undefined || !defs[key].scales;
-    for (const key of TOTAL_PHASES[spec.name]) {
-        if (given(key))
-            fixed += counts(key) * profiles_num(out, key);
-        else
-            free += counts(key) * profiles_num(out, key);
-    }
-    if (free <= 0)
-        throw new ProfileParamError(DURATION_PARAM, `every phase of the ${spec.name} profile is set explicitly; drop duration or one of them`);
-    const factor = (total - fixed) / free;
-    if (!(factor > 0))
-        throw new ProfileParamError(DURATION_PARAM, `${total}s is not longer than the phases set explicitly (${fixed}s)`);
-    for (const key of TOTAL_PHASES[spec.name])
-        if (!given(key))
-            out[key] = whole(profiles_num(out, key) * factor);
-    for (const [inner, outer] of Object.entries(INNER[spec.name] ?? {}))
-        if (spec.params[inner] === undefined && spec.params[outer] === undefined)
-            out[inner] = whole(profiles_num(out, inner) * factor);
-    out[DURATION_PARAM] = total;
-    return out;
-}
-function atLeast(key, v, min, why = '') {
-    if (!(v >= min))
-        throw new ProfileParamError(key, `expected at least ${min}s${why ? ` (${why})` : ''}, got ${v}s`);
-}
-class StageBuilder {
-    stages = [];
-    steps = [];
-    t = 0;
-    move(durationS, target) {
-        if (durationS <= 0)
-            return;
-        this.stages.push({ durationS, target });
-        this.t += durationS;
-    }
-    /** A ramp to `vus` then a hold, recorded as a step. */
-    step(label, vus, rampS, holdS) {
-        const startS = this.t;
-        this.move(rampS, vus);
-        const holdFromS = this.t;
-        this.move(holdS, vus);
-        this.steps.push({ index: this.steps.length + 1, label, vus, startS, holdFromS, endS: this.t });
-    }
-}
-function rampHoldDown(p, vus) {
-    atLeast('ramp-up', profiles_num(p, 'ramp-up'), 1, 'a ramp needs time; use 1s for a near-instant start');
-    atLeast('hold', profiles_num(p, 'hold'), 1);
-    const down = profiles_num(p, 'ramp-down');
-    if (down !== 0)
-        atLeast('ramp-down', down, 1, 'or 0 for none');
-    const b = new StageBuilder();
-    b.step('hold', vus, profiles_num(p, 'ramp-up'), profiles_num(p, 'hold'));
-    b.move(down, 0);
-    const hold = b.steps[0];
-    return { stages: b.stages, steps: b.steps, steady: { fromS: hold.holdFromS, toS: hold.endS } };
-}
-/** Levels evenly spaced up to `top`, rounded to whole VUs; refuses repeated levels. */
-function evenLevels(top, steps, vus, multiplier) {
-    const levels = Array.from({ length: steps }, (_, i) => Math.max(1, Math.round((top * (i + 1)) / steps)));
-    for (let i = 1; i < levels.length; i++)
-        if (levels[i] <= levels[i - 1])
-            throw new ProfileParamError('steps', `${steps} steps up to ${top} VUs (${multiplier} × ${vus}) would repeat a level; use fewer steps or more vus`);
-    return levels;
-}
-/** Steps ramp, hold, ramp, hold, …: `levels` in VUs. */
-function stepped(p, levels, labels, durKey, rampKey) {
-    const dur = profiles_num(p, durKey);
-    const ramp = profiles_num(p, rampKey);
-    atLeast(rampKey, ramp, 1);
-    if (!(dur - ramp >= 1))
-        throw new ProfileParamError(durKey, `expected at least 1s more than ${rampKey} (${ramp}s) so that each level is held, got ${dur}s`);
-    const b = new StageBuilder();
-    levels.forEach((v, i) => b.step(labels[i], v, ramp, dur - ramp));
-    return { stages: b.stages, steps: b.steps };
-}
-/** The step whose level is closest to the expected load (the first of equals), as a steady window. */
-function steadyNear(steps, vus) {
-    let best = null;
-    for (const s of steps)
-        if (!best || Math.abs(s.vus - vus) < Math.abs(best.vus - vus))
-            best = s;
-    return best ? { fromS: best.holdFromS, toS: best.endS } : null;
-}
-/**
- * Expands a profile for an expected load of `vus` VUs into stages, steps and facts. Throws a
- * ProfileParamError naming the parameter when the combination cannot be built.
- */
-function expandProfile(spec, vus) {
-    if (!Number.isInteger(vus) || vus < 1)
-        throw new ProfileParamError('vus', `expected a positive integer, got ${vus}`);
-    const p = resolveParams(spec);
-    let built;
-    const extra = {};
-    switch (spec.name) {
-        case 'load':
-        case 'volume':
-            built = rampHoldDown(p, vus);
-            if (spec.name === 'volume')
-                extra.bodyBytes = profiles_num(p, 'body-bytes');
-            break;
-        case 'soak': {
-            built = rampHoldDown(p, vus);
-            const hold = profiles_num(p, 'hold');
-            const w = profiles_num(p, 'window') || whole(hold / 6);
-            if (w * 2 > hold)
-                throw new ProfileParamError('window', `expected at most half of the hold (${hold}s), got ${w}s`);
-            p.window = w;
-            extra.windowS = w;
-            break;
-        }
-        case 'stress': {
-            const m = profiles_num(p, 'multiplier');
-            const levels = evenLevels(Math.round(vus * m), profiles_num(p, 'steps'), vus, m);
-            const s = stepped(p, levels, levels.map((_, i) => `step ${i + 1}`), 'step-duration', 'step-ramp');
-            built = { ...s, steady: steadyNear(s.steps, vus) };
-            break;
-        }
-        case 'scalability': {
-            const pct = p.levels;
-            const levels = pct.map(x => Math.max(1, Math.round((vus * x) / 100)));
-            for (let i = 1; i < levels.length; i++)
-                if (levels[i] <= levels[i - 1])
-                    throw new ProfileParamError('levels', `${pct[i - 1]}% and ${pct[i]}% of ${vus} VUs are both ${levels[i]} VUs; use more vus or fewer levels`);
-            const s = stepped(p, levels, pct.map(x => `${x}%`), 'level-duration', 'level-ramp');
-            built = { ...s, steady: steadyNear(s.steps, vus) };
-            break;
-        }
-        case 'spike': {
-            const surgeVus = Math.round(vus * profiles_num(p, 'multiplier'));
-            if (surgeVus <= vus)
-                throw new ProfileParamError('multiplier', `${profiles_num(p, 'multiplier')} × ${vus} VUs rounds to no surge`);
-            for (const k of ['ramp-up', 'surge-ramp', 'drop'])
-                atLeast(k, profiles_num(p, k), 1);
-            for (const k of ['baseline', 'surge', 'recovery'])
-                atLeast(k, profiles_num(p, k), 1);
-            const b = new StageBuilder();
-            b.step('baseline', vus, profiles_num(p, 'ramp-up'), profiles_num(p, 'baseline'));
-            b.step('surge', surgeVus, profiles_num(p, 'surge-ramp'), profiles_num(p, 'surge'));
-            b.step('recovery', vus, profiles_num(p, 'drop'), profiles_num(p, 'recovery'));
-            extra.surgeEndS = b.steps[2].holdFromS;
-            built = {
-                stages: b.stages,
-                steps: b.steps,
-                steady: { fromS: b.steps[0].holdFromS, toS: b.steps[0].endS }
-            };
-            break;
-        }
-    }
-    const totalS = built.stages.reduce((a, s) => a + s.durationS, 0);
-    return {
-        name: spec.name,
-        params: p,
-        vus,
-        ...built,
-        totalS,
-        custom: false,
-        stopOnBreak: spec.name === 'stress' ? p['stop-on-break'] : false,
-        ...extra
-    };
-}
-/**
- * The constant-load phases of arbitrary stages: every stage that keeps a non-zero level, together
- * with the move into it. Used when custom `stages` replace a preset's shape.
- */
-function stepsFromStages(stages) {
-    const steps = [];
-    let t = 0;
-    let level = 0;
-    let moveStart = 0;
-    for (const st of stages) {
-        if (st.target === level && level > 0) {
-            const last = steps[steps.length - 1];
-            if (last && last.endS === t && last.vus === level)
-                last.endS = t + st.durationS;
-            else
-                steps.push({
-                    index: steps.length + 1,
-                    label: `stage ${steps.length + 1}`,
-                    vus: level,
-                    startS: moveStart,
-                    holdFromS: t,
-                    endS: t + st.durationS
-                });
-        }
-        else {
-            moveStart = t;
-        }
-        level = st.target;
-        t += st.durationS;
-    }
-    return steps.map((s, i) => ({ ...s, index: i + 1, label: `stage ${i + 1}` }));
-}
-/**
- * The preset's facts over custom stages: the stages as given, their constant phases as steps. The
- * spike's surge end is the end of the highest step's hold, the soak window a sixth of the longest step.
- */
-function customStagesProfile(spec, vus, stages) {
-    const steps = stepsFromStages(stages);
-    const totalS = stages.reduce((a, s) => a + s.durationS, 0);
-    const peak = steps.reduce((b, s) => (!b || s.vus > b.vus ? s : b), null);
-    // The surge ends when the load is back down: where the step after the highest one is reached.
-    const afterPeak = peak ? steps[steps.indexOf(peak) + 1] : undefined;
-    const longest = steps.reduce((b, s) => (!b || s.endS - s.holdFromS > b.endS - b.holdFromS ? s : b), null);
-    const params = { ...spec.params };
-    const stopOnBreak = spec.name === 'stress' ? (spec.params['stop-on-break'] ?? true) : false;
-    return {
-        name: spec.name,
-        params,
-        vus,
-        stages,
-        steps,
-        steady: longest ? { fromS: longest.holdFromS, toS: longest.endS } : null,
-        totalS,
-        custom: true,
-        stopOnBreak,
-        ...(spec.name === 'spike' && peak ? { surgeEndS: afterPeak?.holdFromS ?? peak.endS } : {}),
-        ...(spec.name === 'soak' && longest
-            ? { windowS: Math.max(1, Math.round((longest.endS - longest.holdFromS) / 6)) }
-            : {}),
-        ...(spec.name === 'volume'
-            ? {
-                bodyBytes: spec.params['body-bytes'] ?? PROFILE_PARAMS.volume['body-bytes'].dflt
-            }
-            : {})
-    };
-}
-/** `2m 30s`, `45s`, `1h 5m`. */
-function human(s) {
-    if (s < 60)
-        return `${Number(s.toFixed(1))}s`;
-    if (s < 3600)
-        return `${Math.floor(s / 60)}m${s % 60 ? ` ${Math.round(s % 60)}s` : ''}`;
-    return `${Math.floor(s / 3600)}h${Math.round((s % 3600) / 60) ? ` ${Math.round((s % 3600) / 60)}m` : ''}`;
-}
-/** A one-line description for logs and reports. */
-function describeProfile(p) {
-    const peak = Math.max(0, ...p.stages.map(s => s.target));
-    const base = `${p.name} profile${p.custom ? ' (custom stages)' : ''}, expected load ${p.vus} VUs`;
-    switch (p.name) {
-        case 'stress':
-            return `${base}: ${p.steps.length} steps up to ${peak} VUs, ${human(p.totalS)} in total`;
-        case 'scalability':
-            return `${base}: levels ${p.steps.map(s => `${s.label} (${s.vus})`).join(', ')}, ${human(p.totalS)}`;
-        case 'spike':
-            return `${base}: surge to ${peak} VUs, ${human(p.totalS)} in total`;
-        case 'volume':
-            return `${base}: ${p.bodyBytes ?? 0}-byte request bodies, ${human(p.totalS)}`;
-        default:
-            return `${base}, ${human(p.totalS)}`;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engines/jmeter-stages.ts
-/** Most groups a ramp-down stage is split into. */
-const MAX_DOWN_CHUNKS = 4;
-/** Most thread groups one plan may get. */
-const MAX_THREAD_GROUPS = 128;
-/**
- * The thread groups that follow `stages` (each stage moves linearly from the previous target to its
- * own, starting from 0). Throws when they would need more than MAX_THREAD_GROUPS groups.
- */
-function stagesToThreadGroups(stages) {
-    const out = [];
-    const stack = [];
-    let t = 0;
-    let level = 0;
-    const release = (count, end) => {
-        let need = count;
-        while (need > 0 && stack.length) {
-            const top = stack[stack.length - 1];
-            const take = Math.min(top.threads, need);
-            out.push({ threads: take, start: top.start, ramp: top.ramp, end });
-            top.threads -= take;
-            need -= take;
-            if (top.threads === 0)
-                stack.pop();
-        }
-    };
-    for (const st of stages) {
-        const target = Math.max(0, Math.round(st.target));
-        const d = st.durationS;
-        if (target > level) {
-            stack.push({ threads: target - level, start: t, ramp: d });
-        }
-        else if (target < level) {
-            const drop = level - target;
-            const chunks = Math.max(1, Math.min(drop, MAX_DOWN_CHUNKS, Math.round(d)));
-            let done = 0;
-            for (let c = 1; c <= chunks; c++) {
-                const upTo = Math.round((drop * c) / chunks);
-                release(upTo - done, t + (d * (c - 0.5)) / chunks);
-                done = upTo;
-            }
-        }
-        level = target;
-        t += d;
-    }
-    for (let i = stack.length - 1; i >= 0; i--)
-        out.push({ ...stack[i], end: t });
-    const groups = out
-        .map(g => {
-        const delayS = Math.round(g.start);
-        return {
-            threads: g.threads,
-            delayS,
-            rampS: Math.round(g.ramp),
-            durationS: Math.max(1, Math.round(g.end) - delayS)
-        };
-    })
-        .filter(g => g.threads > 0)
-        .sort((a, b) => a.delayS - b.delayS || b.durationS - a.durationS);
-    if (groups.length > MAX_THREAD_GROUPS)
-        throw new Error(`engine jmeter: the stages need ${groups.length} thread groups, more than ${MAX_THREAD_GROUPS}; use fewer stages`);
-    return groups;
-}
-/** Start and end offsets of an element `<tag …>…</tag>` starting at `from` (its `<`). */
-function elementEnd(xml, from, tag) {
-    const open = xml.indexOf('>', from);
-    if (open < 0)
-        return -1;
-    if (xml[open - 1] === '/')
-        return open + 1;
-    const close = xml.indexOf(`</${tag}>`, open);
-    return close < 0 ? -1 : close + tag.length + 3;
-}
-/** End offset of the `<hashTree>` (or `<hashTree/>`) that starts at `from`, nested trees included. */
-function hashTreeEnd(xml, from) {
-    const re = /<hashTree\s*\/>|<hashTree\s*>|<\/hashTree\s*>/g;
-    re.lastIndex = from;
-    let depth = 0;
-    for (let m = re.exec(xml); m; m = re.exec(xml)) {
-        const end = m.index + m[0].length;
-        if (m[0].startsWith('</')) {
-            depth--;
-            if (depth === 0)
-                return end;
-        }
-        else if (m[0].endsWith('/>')) {
-            if (depth === 0)
-                return end;
-        }
-        else {
-            depth++;
-        }
-    }
-    return -1;
-}
-/** A property element `<stringProp|intProp|longProp|boolProp name="…">…</…>` (or self-closing). */
-const PROP = (name) => new RegExp(`<(stringProp|intProp|longProp|boolProp)\\s+name="${name.replace(/\./g, '\\.')}"\\s*(?:/>|>[^<]*</\\1>)`);
-/**
- * Sets a property in an element's text: the existing one keeps its type and gets the value; a
- * missing one is added (as `kind`) before `</tag>`.
- */
-function setProp(element, tag, name, value, kind = 'stringProp') {
-    const m = PROP(name).exec(element);
-    if (m)
-        return (element.slice(0, m.index) +
-            `<${m[1]} name="${name}">${value}</${m[1]}>` +
-            element.slice(m.index + m[0].length));
-    const close = element.lastIndexOf(`</${tag}>`);
-    return (element.slice(0, close) + `  <${kind} name="${name}">${value}</${kind}>\n      ` + element.slice(close));
-}
-function isEnabled(openTag) {
-    return !/\benabled="false"/.test(openTag);
-}
-/**
- * The plan text with its single enabled thread group replaced by one copy per group spec. Throws an
- * Error naming the problem when the plan has no standard thread group or several enabled ones.
- */
-function rewritePlanForStages(xml, groups) {
-    if (!groups.length)
-        throw new Error('engine jmeter: the stages hold no threads');
-    const found = [];
-    const re = /<ThreadGroup[\s>]/g;
-    for (let m = re.exec(xml); m; m = re.exec(xml)) {
-        const openEnd = xml.indexOf('>', m.index);
-        if (!isEnabled(xml.slice(m.index, openEnd + 1)))
-            continue;
-        const end = elementEnd(xml, m.index, 'ThreadGroup');
-        if (end < 0)
-            throw new Error('engine jmeter: the test plan has an unterminated <ThreadGroup> element');
-        const treeStart = xml.slice(end).search(/\S/);
-        const at = end + treeStart;
-        if (treeStart < 0 || !xml.startsWith('<hashTree', at))
-            throw new Error('engine jmeter: the test plan has a <ThreadGroup> without its <hashTree>');
-        const treeEnd = hashTreeEnd(xml, at);
-        if (treeEnd < 0)
-            throw new Error('engine jmeter: the test plan has an unterminated <hashTree>');
-        found.push({ start: m.index, end, treeEnd });
-    }
-    if (found.length === 0)
-        throw new Error('engine jmeter: stages need a standard Thread Group in the plan (plugin thread groups are not rewritten); none is enabled');
-    if (found.length > 1)
-        throw new Error(`engine jmeter: stages need a plan with exactly one enabled Thread Group, found ${found.length}`);
-    const g = found[0];
-    const element = xml.slice(g.start, g.end);
-    const tree = xml.slice(g.end, g.treeEnd);
-    const copies = groups.map((spec, i) => {
-        let el = element.replace(/\btestname="([^"]*)"/, (_m, name) => `testname="${name} [perf-gate ${i + 1}/${groups.length}]"`);
-        el = setProp(el, 'ThreadGroup', 'ThreadGroup.num_threads', String(spec.threads));
-        el = setProp(el, 'ThreadGroup', 'ThreadGroup.ramp_time', String(spec.rampS));
-        el = setProp(el, 'ThreadGroup', 'ThreadGroup.scheduler', 'true', 'boolProp');
-        el = setProp(el, 'ThreadGroup', 'ThreadGroup.duration', String(spec.durationS));
-        el = setProp(el, 'ThreadGroup', 'ThreadGroup.delay', String(spec.delayS));
-        // Loop forever: the scheduler ends the threads. The loop count lives in the main controller.
-        const loops = PROP('LoopController.loops').exec(el);
-        if (loops)
-            el =
-                el.slice(0, loops.index) +
-                    `<${loops[1]} name="LoopController.loops">-1</${loops[1]}>` +
-                    el.slice(loops.index + loops[0].length);
-        return el + tree;
-    });
-    return xml.slice(0, g.start) + copies.join('\n      ') + xml.slice(g.treeEnd);
-}
-
-;// CONCATENATED MODULE: ./src/engines/jmeter.ts
-/**
- * The JMeter adapter.
- *
- * JMeter runs non-GUI and writes its JTL (CSV) to `<workDir>/results.jtl`, which the runner follows
- * while it grows (`samples: {kind: 'file'}`). The command forces the save-service properties, so the
- * file always starts with a header and has a known column set on any JMeter version.
- *
- * Why a file and not fd 3: JMeter writes the CSV header only when the result file does not exist
- * yet, and `/dev/fd/3` always exists, so the header would be missing and the column layout would
- * have to be guessed from the JMeter version. (JMeter 2.13 can write to `/dev/fd/3`; tried.)
- *
- * One JTL row = one sample, except Transaction Controller rows (they sum their children) and
- * sub-result rows (see `createJtlParser`).
- */
-
-
-
-
-
-
-
-
-
-
-const JMETER_BIN_ENV = 'PERF_GATE_JMETER_BIN';
-const JMETER_DEFAULT_BIN = 'jmeter';
-/** The JTL file name inside the task's work directory. */
-const JTL_FILE = 'results.jtl';
-const JMETER_LOG_FILE = 'jmeter.log';
-const SAVE = 'jmeter.save.saveservice.';
-/**
- * Properties forced on every run. `idle_time=true` and the `false` ones pin the column count so a
- * headerless JTL could still be told apart (2.13: 16 columns, 3.1+: 17).
- */
-const JMETER_SAVE_PROPERTIES = {
-    [`${SAVE}output_format`]: 'csv',
-    [`${SAVE}print_field_names`]: 'true',
-    [`${SAVE}timestamp_format`]: 'ms',
-    [`${SAVE}default_delimiter`]: ',',
-    [`${SAVE}subresults`]: 'false',
-    'sampleresult.timestamp.start': 'true',
-    [`${SAVE}assertion_results_failure_message`]: 'true',
-    [`${SAVE}bytes`]: 'true',
-    [`${SAVE}sent_bytes`]: 'true',
-    [`${SAVE}thread_counts`]: 'true',
-    [`${SAVE}url`]: 'true',
-    [`${SAVE}latency`]: 'true',
-    [`${SAVE}connect_time`]: 'true',
-    [`${SAVE}idle_time`]: 'true',
-    [`${SAVE}label`]: 'true',
-    [`${SAVE}response_code`]: 'true',
-    [`${SAVE}successful`]: 'true',
-    [`${SAVE}data_type`]: 'true',
-    [`${SAVE}response_message`]: 'true',
-    [`${SAVE}thread_name`]: 'true',
-    [`${SAVE}time`]: 'true',
-    [`${SAVE}filename`]: 'false',
-    [`${SAVE}hostname`]: 'false',
-    [`${SAVE}encoding`]: 'false',
-    [`${SAVE}sample_count`]: 'false'
-};
-/**
- * Thread Group parameters for a task's load (JMeter wants whole numbers).
- * - No stages: `threads` = vus, `rampup` = rampUpS, `duration` = rampUpS + durationS. JMeter's
- *   scheduler duration counts from the start of the ramp-up, so this keeps the full load for
- *   `durationS` seconds.
- * - Stages: `threads` = the highest stage target, `rampup` = the first stage's duration,
- *   `duration` = the sum of all stage durations. These are only the plan's properties: with stages
- *   the adapter also rewrites the plan into one thread group per load layer (`jmeter-stages.ts`),
- *   which follows the stages themselves.
- */
-function jmeterPlanParams(load) {
-    let url;
-    try {
-        url = new URL(load.targetUrl);
-    }
-    catch {
-        throw new Error(`engine jmeter: load.targetUrl "${load.targetUrl}" is not a valid URL`);
-    }
-    const protocol = url.protocol.replace(/:$/, '');
-    if (protocol !== 'http' && protocol !== 'https')
-        throw new Error(`engine jmeter: load.targetUrl "${load.targetUrl}" must be an http or https URL`);
-    const port = url.port ? Number(url.port) : protocol === 'https' ? 443 : 80;
-    let threads;
-    let rampup;
-    let duration;
-    if (load.stages && load.stages.length) {
-        threads = Math.max(...load.stages.map(s => s.target));
-        rampup = load.stages[0].durationS;
-        duration = load.stages.reduce((a, s) => a + s.durationS, 0);
-    }
-    else {
-        threads = load.vus;
-        rampup = load.rampUpS;
-        duration = load.rampUpS + load.durationS;
-    }
-    return {
-        threads: Math.max(1, Math.round(threads)),
-        rampup: Math.max(0, Math.round(rampup)),
-        duration: Math.max(1, Math.ceil(duration)),
-        host: url.hostname,
-        port,
-        protocol
-    };
-}
-/**
- * The JMeter command line (without the binary):
- * `-n -t <plan> -l <workDir>/results.jtl -j <workDir>/jmeter.log -Jthreads=… -Jrampup=…
- * -Jduration=… -Jhost=… -Jport=… -Jprotocol=… -Jjmeterengine.nongui.port=0 -J<save properties>`,
- * plus `-Jbody_bytes=N` when the volume profile sets PERF_GATE_BODY_BYTES. `plan` is the script,
- * or its stepped rewrite.
- */
-function jmeterArgs(ctx, plan = ctx.script) {
-    if (!ctx.script || !plan)
-        throw new Error('engine jmeter: field "script" is empty (expected the path of a .jmx test plan)');
-    const p = jmeterPlanParams(ctx.load);
-    const args = [
-        '-n',
-        '-t',
-        plan,
-        '-l',
-        (0,external_node_path_.join)(ctx.workDir, JTL_FILE),
-        '-j',
-        (0,external_node_path_.join)(ctx.workDir, JMETER_LOG_FILE),
-        `-Jthreads=${p.threads}`,
-        `-Jrampup=${p.rampup}`,
-        `-Jduration=${p.duration}`,
-        `-Jhost=${p.host}`,
-        `-Jport=${p.port}`,
-        `-Jprotocol=${p.protocol}`,
-        '-Jjmeterengine.nongui.port=0'
-    ];
-    for (const [k, v] of Object.entries(JMETER_SAVE_PROPERTIES))
-        args.push(`-J${k}=${v}`);
-    const bodyBytes = ctx.env[BODY_BYTES_ENV];
-    if (bodyBytes !== undefined && /^\d+$/.test(bodyBytes))
-        args.push(`-Jbody_bytes=${bodyBytes}`);
-    return args;
-}
-/** Stepped plans written for a task (by work directory), removed once JMeter has exited. */
-const steppedPlans = new Map();
-/**
- * Writes the plan rewritten for the task's stages and returns its path. It goes next to the
- * original (hidden, removed after the run), so relative paths in the plan (CSV data files) still
- * resolve; when that directory is not writable, into the work directory.
- */
-async function writeSteppedPlan(ctx) {
-    const script = ctx.script;
-    let xml;
-    try {
-        xml = await (0,promises_.readFile)(script, 'utf8');
-    }
-    catch (e) {
-        throw new Error(`engine jmeter: cannot read the test plan ${script}: ${e.message}`);
-    }
-    const text = rewritePlanForStages(xml, stagesToThreadGroups(ctx.load.stages ?? []));
-    const name = `.${(0,external_node_path_.basename)(script, '.jmx')}.perf-gate-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}.jmx`;
-    for (const dir of [(0,external_node_path_.dirname)(script), ctx.workDir]) {
-        const path = (0,external_node_path_.join)(dir, name);
-        try {
-            await (0,promises_.writeFile)(path, text, { flag: 'wx' });
-            steppedPlans.set(ctx.workDir, path);
-            return path;
-        }
-        catch {
-            // not writable: try the next place
-        }
-    }
-    throw new Error(`engine jmeter: cannot write the stepped test plan into ${ctx.workDir}`);
-}
-/**
- * The JMeter version from `jmeter --version` output: 2.13 prints `Version 2.13.19691222` (the last
- * part is a build stamp, dropped → '2.13'); 3.x+ print an ASCII-art banner whose last line ends
- * with the version (`… \_\ 5.6.3`). '' when neither is found.
- */
-function parseJmeterVersion(text) {
-    const old = /^\s*Version\s+(\d+)\.(\d+)(?:\.(\d+))?/m.exec(text);
-    if (old)
-        return old[3] && old[3].length < 6 ? `${old[1]}.${old[2]}.${old[3]}` : `${old[1]}.${old[2]}`;
-    for (const line of text.split(/\r?\n/)) {
-        const m = /^[\s/\\|_()<>.'`,-]*[/\\|_][\s/\\|_()<>.'`,-]*\s(\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z.]+)?)\s*$/.exec(line);
-        if (m)
-            return m[1];
-    }
-    return '';
-}
-// ---------------------------------------------------------------------------------------------
-// JTL parsing
-/** The 2.13 default columns (no header: `print_field_names` defaults to false there). */
-const LAYOUT_213_DEFAULT = [
-    'timeStamp',
-    'elapsed',
-    'label',
-    'responseCode',
-    'responseMessage',
-    'threadName',
-    'dataType',
-    'success',
-    'bytes',
-    'grpThreads',
-    'allThreads',
-    'Latency'
-];
-/** 2.13 with failureMessage, URL, IdleTime and Connect on (2.13 has no sentBytes). */
-const LAYOUT_213_FULL = [
-    'timeStamp',
-    'elapsed',
-    'label',
-    'responseCode',
-    'responseMessage',
-    'threadName',
-    'dataType',
-    'success',
-    'failureMessage',
-    'bytes',
-    'grpThreads',
-    'allThreads',
-    'URL',
-    'Latency',
-    'IdleTime',
-    'Connect'
-];
-/** JMeter 3.1+ (5.x) defaults, also what the forced properties give on those versions. */
-const LAYOUT_5X = [
-    'timeStamp',
-    'elapsed',
-    'label',
-    'responseCode',
-    'responseMessage',
-    'threadName',
-    'dataType',
-    'success',
-    'failureMessage',
-    'bytes',
-    'sentBytes',
-    'grpThreads',
-    'allThreads',
-    'URL',
-    'Latency',
-    'IdleTime',
-    'Connect'
-];
-const HEADERLESS = new Map([
-    [LAYOUT_213_DEFAULT.length, LAYOUT_213_DEFAULT],
-    [LAYOUT_213_FULL.length, LAYOUT_213_FULL],
-    [LAYOUT_5X.length, LAYOUT_5X]
-]);
-function columnsOf(names) {
-    const at = (n) => names.indexOf(n);
-    const c = {
-        width: names.length,
-        timeStamp: at('timeStamp'),
-        elapsed: at('elapsed'),
-        label: at('label'),
-        responseCode: at('responseCode'),
-        responseMessage: at('responseMessage'),
-        threadName: at('threadName'),
-        dataType: at('dataType'),
-        success: at('success'),
-        failureMessage: at('failureMessage'),
-        bytes: at('bytes'),
-        sentBytes: at('sentBytes'),
-        allThreads: at('allThreads')
-    };
-    return c.timeStamp === 0 && c.elapsed >= 0 && c.label >= 0 && c.success >= 0 ? c : null;
-}
-const COLUMNS_BY_WIDTH = new Map([...HEADERLESS].map(([w, names]) => [w, columnsOf(names)]));
-const NON_HTTP = 'Non HTTP response code';
-const TX_MESSAGE = 'Number of samples in transaction';
-const TIMEOUT_RE = /SocketTimeoutException|ConnectTimeoutException|timed out|timeout/i;
-const CONNECTION_RE = /ConnectException|NoRouteToHost|UnknownHost|Connection refused|Connection reset|SocketException|NoHttpResponseException|SSLException|SSLHandshakeException|Broken pipe/i;
-/**
- * The failure kind of a JTL row. `success=true` is a success whatever the code. Otherwise:
- * non-HTTP errors (`Non HTTP response code: <exception>`) are `timeout` for socket/connect
- * timeouts, `connection` for refused/unreachable/unknown host/reset/TLS errors, else `other`;
- * HTTP 4xx/5xx → http_4xx/http_5xx; a 2xx/3xx marked failed (an assertion) → `assertion`;
- * other numeric codes → http_other; anything else → other.
- */
-function jtlFailureKind(success, code, message = '') {
-    if (success)
-        return undefined;
-    if (code.startsWith(NON_HTTP)) {
-        const text = `${code} ${message}`;
-        if (TIMEOUT_RE.test(text))
-            return 'timeout';
-        if (CONNECTION_RE.test(text))
-            return 'connection';
-        return 'other';
-    }
-    if (/^\d{3}$/.test(code)) {
-        const n = Number(code);
-        if (n >= 400 && n < 500)
-            return 'http_4xx';
-        if (n >= 500 && n < 600)
-            return 'http_5xx';
-        if (n >= 200 && n < 400)
-            return 'assertion';
-        return 'http_other';
-    }
-    return 'other';
-}
-const INT_RE = /^-?\d+$/;
-const SUB_RESULT_RE = /^(.*)-(\d+)$/;
-/**
- * A streaming parser for JMeter CSV JTL files.
- *
- * - Columns come from the header (first field `timeStamp`); without a header, the row's field count
- *   selects a known layout: 12 (2.13 default), 16 (2.13 with failureMessage/URL/IdleTime/Connect),
- *   17 (3.1+ default). Rows of any other width, or with a non-numeric `timeStamp`/`elapsed` or a
- *   `success` other than true/false, are skipped. `timeStamp` must be epoch ms (`timestamp_format=ms`).
- * - Sample: label = `label`, endMs = timeStamp + elapsed (timeStamp is the start, as forced by
- *   `sampleresult.timestamp.start=true` and set by JMeter's shipped properties), latency = elapsed
- *   (ms → µs), bytesIn = `bytes` (0 for non-HTTP errors, where `bytes` is the size of the stored
- *   exception text), bytesOut = `sentBytes` (JMeter ≥ 3.1), active users = `allThreads`.
- * - Transaction Controller rows (empty `dataType`, message `Number of samples in transaction …`)
- *   are not requests and are left out.
- * - Sub-results: JMeter ≥ 5.0 writes a sample's sub-results right after it, renamed
- *   `<label>-<N>`, unless `subresults=false` (which perf-gate sets). In other files a row labelled
- *   `<L>-<N>` is left out when the previous kept row of the same thread (or of the file) was
- *   labelled `<L>`; the parent already counts the request.
- */
-function createJtlParser(sink) {
-    let cols = null;
-    let header = false;
-    let xml = false;
-    let rows = 0;
-    let samples = 0;
-    let transactions = 0;
-    let subResults = 0;
-    let skipped = 0;
-    let lastParent;
-    const lastParentByThread = new Map();
-    const record = (f) => {
-        if (f[0] === 'timeStamp') {
-            const c = columnsOf(f);
-            if (c) {
-                cols = c;
-                header = true;
-            }
-            else
-                skipped++;
-            return;
-        }
-        if (!header && rows === 0 && skipped === 0 && f[0].trimStart().startsWith('<?xml'))
-            xml = true;
-        const c = header ? cols : (COLUMNS_BY_WIDTH.get(f.length) ?? null);
-        if (!c || f.length !== c.width) {
-            skipped++;
-            return;
-        }
-        const ts = f[c.timeStamp];
-        const el = f[c.elapsed];
-        const ok = f[c.success].toLowerCase();
-        if (!INT_RE.test(ts) || !INT_RE.test(el) || (ok !== 'true' && ok !== 'false')) {
-            skipped++;
-            return;
-        }
-        rows++;
-        const label = f[c.label];
-        const message = c.responseMessage >= 0 ? f[c.responseMessage] : '';
-        if ((c.dataType < 0 || f[c.dataType] === '') && message.startsWith(TX_MESSAGE)) {
-            transactions++;
-            return;
-        }
-        const thread = c.threadName >= 0 ? f[c.threadName] : '';
-        const sub = SUB_RESULT_RE.exec(label);
-        if (sub && (lastParentByThread.get(thread) === sub[1] || lastParent === sub[1])) {
-            subResults++;
-            return;
-        }
-        lastParent = label;
-        lastParentByThread.set(thread, label);
-        const elapsed = Math.max(0, Number(el));
-        const endMs = Number(ts) + elapsed;
-        const code = c.responseCode >= 0 ? f[c.responseCode] : '';
-        const failure = jtlFailureKind(ok === 'true', code, message);
-        const nonHttp = code.startsWith(NON_HTTP);
-        const bytes = c.bytes >= 0 && !nonHttp ? Number(f[c.bytes]) : Number.NaN;
-        const sent = c.sentBytes >= 0 ? Number(f[c.sentBytes]) : Number.NaN;
-        sink.sample({
-            label,
-            endMs,
-            latencyUs: elapsed * 1000,
-            ...(failure ? { failure } : {}),
-            ...(nonHttp ? { bytesIn: 0 } : Number.isFinite(bytes) ? { bytesIn: bytes } : {}),
-            ...(Number.isFinite(sent) ? { bytesOut: sent } : {})
-        });
-        samples++;
-        if (c.allThreads >= 0) {
-            const users = Number(f[c.allThreads]);
-            if (Number.isFinite(users) && f[c.allThreads] !== '')
-                sink.activeUsers(endMs, users);
-        }
-    };
-    // The delimiter is JMeter's `jmeter.save.saveservice.default_delimiter`: a comma unless the
-    // first line says tab.
-    let splitter = null;
-    let pending = '';
-    const headDecoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
-    const start = (text) => {
-        const nl = text.indexOf('\n');
-        const first = nl < 0 ? text : text.slice(0, nl);
-        const tab = first.startsWith('timeStamp\t') || (first.includes('\t') && !first.includes(','));
-        splitter = new csv_CsvSplitter(record, tab ? { delimiter: '\t' } : {});
-        return splitter;
-    };
-    const totalSkipped = () => skipped + (splitter?.overflows ?? 0);
-    return {
-        push: chunk => {
-            if (splitter)
-                return splitter.push(chunk);
-            // Wait for the first line (or 64 KiB) before choosing the delimiter.
-            pending += typeof chunk === 'string' ? chunk : headDecoder.write(chunk);
-            if (pending.includes('\n') || pending.length > 65536) {
-                start(pending).push(pending);
-                pending = '';
-            }
-        },
-        end: () => {
-            if (!splitter) {
-                pending += headDecoder.end();
-                start(pending).push(pending);
-            }
-            splitter.end();
-        },
-        get skipped() {
-            return totalSkipped();
-        },
-        get rows() {
-            return rows;
-        },
-        get samples() {
-            return samples;
-        },
-        get transactions() {
-            return transactions;
-        },
-        get subResults() {
-            return subResults;
-        },
-        get header() {
-            return header;
-        },
-        problem() {
-            if (rows > 0)
-                return undefined;
-            if (xml)
-                return 'the JTL is XML; perf-gate reads CSV JTL files (jmeter.save.saveservice.output_format=csv)';
-            const bad = totalSkipped();
-            if (bad > 0)
-                return `no JMeter JTL (CSV) rows found (${bad} unreadable records)`;
-            if (header)
-                return 'the JTL has a header but no rows: JMeter ran no samples (see jmeter.log)';
-            return 'JMeter wrote no results (empty or missing JTL): the test plan may have failed to load (see jmeter.log)';
-        }
-    };
-}
-function jmeter_binary(env = process.env) {
-    return resolveBinary(JMETER_BIN_ENV, JMETER_DEFAULT_BIN, env);
-}
-const jmeterEngine = {
-    name: 'jmeter',
-    kind: 'process',
-    binaryEnv: JMETER_BIN_ENV,
-    installHint: 'install Apache JMeter and put its bin folder on PATH: in a GitHub workflow add a step that downloads and unpacks the binary archive from https://jmeter.apache.org/download_jmeter.cgi (see docs/workflows.md)',
-    defaultBinary: JMETER_DEFAULT_BIN,
-    binary: jmeter_binary,
-    /** Runs `jmeter --version` in a scratch directory (JMeter writes jmeter.log into its cwd). */
-    async version(env = process.env) {
-        const dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'perf-gate-jmeter-version-'));
-        try {
-            const out = await runForOutput(jmeter_binary(env), ['--version'], { env, cwd: dir, timeoutMs: 60_000 });
-            return out === null ? '' : parseJmeterVersion(out);
-        }
-        finally {
-            (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
-        }
-    },
-    /**
-     * Removes a stale JTL first: JMeter appends to an existing file and then writes no header. The
-     * returned `env` holds only the user's variables (to add to the runner's environment).
-     */
-    async command(ctx, env = process.env) {
-        jmeterArgs(ctx);
-        (0,external_node_fs_.mkdirSync)(ctx.workDir, { recursive: true });
-        const plan = ctx.load.stages?.length ? await writeSteppedPlan(ctx) : ctx.script;
-        const args = jmeterArgs(ctx, plan);
-        const jtl = (0,external_node_path_.join)(ctx.workDir, JTL_FILE);
-        (0,external_node_fs_.rmSync)(jtl, { force: true });
-        return { command: jmeter_binary(env), args, env: { ...ctx.env }, samples: { kind: 'file', path: jtl } };
-    },
-    createParser: createJtlParser,
-    /** Removes the stepped plan written for the task, if any. */
-    async afterExit(ctx) {
-        const path = steppedPlans.get(ctx.workDir);
-        if (!path)
-            return;
-        steppedPlans.delete(ctx.workDir);
-        await (0,promises_.rm)(path, { force: true });
-    },
-    /**
-     * JMeter exits 0 after a completed run, also when samples failed. JMeter 2.13 also exits 0 when
-     * the plan cannot be loaded: callers must check the parser (`problem()`, no rows) as well.
-     */
-    completed: (exitCode) => exitCode === 0
-};
-
-;// CONCATENATED MODULE: external "node:perf_hooks"
-const external_node_perf_hooks_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
-// EXTERNAL MODULE: ./node_modules/autocannon/autocannon.js
-var autocannon = __nccwpck_require__(8174);
-var autocannon_default = /*#__PURE__*/__nccwpck_require__.n(autocannon);
-// EXTERNAL MODULE: ./node_modules/autocannon/package.json
-var autocannon_package = __nccwpck_require__(3360);
-;// CONCATENATED MODULE: ./src/engines/http.ts
-/**
- * The built-in http engine: autocannon, used as a library inside the runner process.
- *
- * Load shape. Autocannon has no ramp, so every virtual user is its own autocannon instance with
- * one connection, and a small scheduler starts and stops instances to follow the profile: the
- * number of active connections at time t is ceil(level(t)), where level is the piecewise linear
- * profile (ramp 0 → vus over rampUpS then hold for durationS, or the stages, each a linear move
- * from the previous target to its own, starting from 0). Connections are never restarted
- * mid-run, so a ramp does not cost the in-flight requests of the others.
- *
- * Stopping is graceful: a connection that must go finishes its in-flight request (response, error
- * or timeout) and sends no more, so every request the target served is also counted here. If it
- * is still waiting after the request timeout plus a second, it is dropped. An abort stops every
- * connection at once (in-flight requests are then not counted).
- *
- * Samples. Each connection sends the requests of the list in order, round robin, one at a time
- * (no pipelining), so the k-th request sent on a connection is requests[k mod n]. Latency is
- * measured with the monotonic clock from the moment the request is sent to its completion;
- * failures are classified from the status (4xx, 5xx), from a timeout, or from a connection error
- * or a connection closed before the response (connection).
- */
-
-
-
-
-/** Methods autocannon can send. */
-const HTTP_METHODS = [
-    'GET',
-    'HEAD',
-    'POST',
-    'PUT',
-    'DELETE',
-    'CONNECT',
-    'OPTIONS',
-    'TRACE',
-    'PATCH'
-];
-/** The profile as linear segments from level `from` to `to` over `durationMs`. */
-function profileSegments(load) {
-    if (load.stages?.length) {
-        let level = 0;
-        return load.stages.map((s) => {
-            const seg = { from: level, to: s.target, durationMs: s.durationS * 1000 };
-            level = s.target;
-            return seg;
-        });
-    }
-    const segs = [];
-    if (load.rampUpS > 0)
-        segs.push({ from: 0, to: load.vus, durationMs: load.rampUpS * 1000 });
-    segs.push({ from: load.vus, to: load.vus, durationMs: load.durationS * 1000 });
-    return segs;
-}
-/** Total run time of the profile, ms. */
-function profileDurationMs(load) {
-    return profileSegments(load).reduce((a, s) => a + s.durationMs, 0);
-}
-/**
- * When the number of active connections changes: ceil of the linear profile, as a list of steps
- * in time order (the first at 0). Times are rounded to the millisecond.
- */
-function vuTimeline(load) {
-    const raw = [];
-    let t0 = 0;
-    for (const { from, to, durationMs } of profileSegments(load)) {
-        if (durationMs <= 0 || from === to) {
-            raw.push({ atMs: t0, vus: Math.ceil(to) });
-        }
-        else if (to > from) {
-            raw.push({ atMs: t0, vus: Math.ceil(from) });
-            // ceil(level) becomes k just after level passes k − 1.
-            for (let k = Math.floor(from) + 1; k <= Math.ceil(to); k++) {
-                const at = t0 + (durationMs * (k - 1 - from)) / (to - from);
-                raw.push({ atMs: Math.max(t0, at), vus: k });
-            }
-        }
-        else {
-            raw.push({ atMs: t0, vus: Math.ceil(from) });
-            // ceil(level) becomes k when level reaches k.
-            for (let k = Math.ceil(from) - 1; k >= Math.ceil(to); k--) {
-                const at = t0 + (durationMs * (from - k)) / (from - to);
-                raw.push({ atMs: at, vus: k });
-            }
-        }
-        t0 += durationMs;
-    }
-    const steps = [];
-    for (const s of raw) {
-        const step = { atMs: Math.round(s.atMs), vus: s.vus };
-        const last = steps[steps.length - 1];
-        if (last && last.atMs === step.atMs)
-            last.vus = step.vus;
-        else if (!last || last.vus !== step.vus)
-            steps.push(step);
-    }
-    // Merging same-time steps can leave neighbours with equal counts.
-    return steps.filter((s, i) => i === 0 || s.vus !== steps[i - 1].vus);
-}
-function joinPath(basePath, path) {
-    const base = basePath.replace(/\/+$/, '');
-    const rel = path.startsWith('/') ? path : `/${path}`;
-    return base + rel;
-}
-/** Checks and converts the request list; throws an Error naming the field. */
-function prepareRequests(specs, targetUrl) {
-    let url;
-    try {
-        url = new URL(targetUrl);
-    }
-    catch {
-        throw new Error(`load.targetUrl: "${targetUrl}" is not a valid URL`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-        throw new Error(`load.targetUrl: "${targetUrl}" must be an http:// or https:// URL`);
-    const list = specs?.length ? specs : [{ path: '/' }];
-    return list.map((r, i) => {
-        const method = (r.method ?? 'GET').toUpperCase();
-        if (!HTTP_METHODS.includes(method))
-            throw new Error(`requests[${i}].method: "${r.method}" is not supported (use one of ${HTTP_METHODS.join(', ')})`);
-        if (typeof r.path !== 'string' || !r.path.length)
-            throw new Error(`requests[${i}].path: must not be empty`);
-        if (/\s/.test(r.path))
-            throw new Error(`requests[${i}].path: "${r.path}" must not contain spaces (URL-encode it)`);
-        const request = {
-            method: method,
-            path: joinPath(url.pathname, r.path),
-            ...(r.headers ? { headers: { ...r.headers } } : {}),
-            ...(r.body !== undefined ? { body: r.body } : {})
-        };
-        return { label: r.label ?? `${method} ${r.path}`, request };
-    });
-}
-function autocannonVersion() {
-    return typeof autocannon_package/* version */.rE === 'string' ? autocannon_package/* version */.rE : '';
-}
-/**
- * A histogram that records nothing, for autocannon's own statistics (`histograms` option, the same
- * mechanism its worker mode uses). Samples are recorded here instead; autocannon's default
- * latency histogram alone takes about 2 MB per instance, i.e. per connection.
- */
-const NO_HISTOGRAM = {
-    __custom: true,
-    recordValue: () => undefined,
-    recordValueWithExpectedInterval: () => undefined,
-    reset: () => undefined,
-    destroy: () => undefined
-};
-const NO_HISTOGRAMS = { latencies: NO_HISTOGRAM, requests: NO_HISTOGRAM, throughput: NO_HISTOGRAM };
-/** Epoch ms with sub-millisecond precision, from the monotonic clock. */
-const epochMs = () => external_node_perf_hooks_namespaceObject.performance.timeOrigin + external_node_perf_hooks_namespaceObject.performance.now();
-class Connection {
-    url;
-    prepared;
-    sink;
-    opts;
-    client;
-    stopping = false;
-    done = false;
-    pending;
-    orphan;
-    sent = 0;
-    /** Bytes on the wire of each request of the list (they are static), learnt from the client. */
-    sizes = [];
-    hardStop;
-    finished;
-    instance;
-    constructor(url, prepared, sink, opts, backstopS) {
-        this.url = url;
-        this.prepared = prepared;
-        this.sink = sink;
-        this.opts = opts;
-        this.finished = new Promise(resolve => {
-            const options = {
-                url: this.url,
-                connections: 1,
-                pipelining: 1,
-                duration: backstopS,
-                timeout: this.opts.timeoutS,
-                sampleInt: this.opts.tickMs,
-                requests: this.prepared.map(p => p.request),
-                skipAggregateResult: true,
-                histograms: NO_HISTOGRAMS,
-                setupClient: client => this.attach(client)
-            };
-            this.instance = autocannon_default()(options, (err) => {
-                this.done = true;
-                if (this.hardStop)
-                    clearTimeout(this.hardStop);
-                resolve(err ?? undefined);
-            });
-        });
-    }
-    emit(p, failure, bytesIn) {
-        const prepared = this.prepared[p.index];
-        this.sink.sample({
-            label: prepared.label,
-            endMs: epochMs(),
-            latencyUs: Number(process.hrtime.bigint() - p.startNs) / 1000,
-            ...(failure ? { failure } : {}),
-            ...(bytesIn !== undefined ? { bytesIn } : {}),
-            ...(this.sizes[p.index] !== undefined ? { bytesOut: this.sizes[p.index] } : {})
-        });
-    }
-    /** Notes the size of request `index`, which must be the client's current request. */
-    learnSize(client, index) {
-        if (this.sizes[index] !== undefined)
-            return;
-        try {
-            this.sizes[index] = client.getRequestBuffer?.()?.length;
-        }
-        catch {
-            // unknown; the samples carry no bytesOut
-        }
-    }
-    attach(client) {
-        this.client = client;
-        const n = this.prepared.length;
-        client.on('request', () => {
-            // The client moves to the next request only after this event: its current request is the
-            // one sent last (or the first one, before anything was sent).
-            this.learnSize(client, this.sent === 0 ? 0 : (this.sent - 1) % n);
-            if (this.pending) {
-                // A request is still open while a new one goes out: the connection was replaced. After a
-                // timeout autocannon reports the timeout right after this event; otherwise the connection
-                // was closed before the response.
-                if (this.orphan)
-                    this.emit(this.orphan, 'connection');
-                this.orphan = this.pending;
-                client.pipelinedRequests?.clear?.();
-                const orphan = this.orphan;
-                queueMicrotask(() => {
-                    if (this.orphan === orphan) {
-                        this.orphan = undefined;
-                        this.emit(orphan, 'connection');
-                    }
-                });
-            }
-            this.pending = { index: this.sent++ % n, startNs: process.hrtime.bigint() };
-        });
-        client.on('response', (status, resBytes) => {
-            const p = this.pending;
-            this.pending = undefined;
-            if (!p)
-                return;
-            this.learnSize(client, p.index);
-            this.emit(p, failureFromStatus(status), resBytes);
-        });
-        client.on('timeout', () => {
-            const p = this.orphan ?? this.pending;
-            if (p === this.orphan)
-                this.orphan = undefined;
-            else
-                this.pending = undefined;
-            if (p)
-                this.emit(p, 'timeout');
-        });
-        client.on('connError', () => {
-            const p = this.pending;
-            this.pending = undefined;
-            if (p) {
-                this.learnSize(client, p.index);
-                this.emit(p, 'connection');
-            }
-            // autocannon keeps the failed request queued after a connection error; drop it so the queue
-            // does not grow while a target refuses connections.
-            client.pipelinedRequests?.clear?.();
-        });
-    }
-    /** Lets the in-flight request finish, then stops; drops it after the request timeout. */
-    stopGracefully() {
-        if (this.stopping || this.done)
-            return;
-        this.stopping = true;
-        const c = this.client;
-        if (c && typeof c.reqsMade === 'number' && c.reqsMade > 0)
-            c.responseMax = c.reqsMade;
-        else
-            this.instance.stop();
-        this.hardStop = setTimeout(() => this.stopNow(), this.opts.timeoutS * 1000 + 1000);
-    }
-    /** Stops at once; an in-flight request is not counted. */
-    stopNow() {
-        this.stopping = true;
-        if (!this.done)
-            this.instance.stop();
-    }
-}
-const sleep = (ms, signal) => new Promise(resolve => {
-    if (signal.aborted)
-        return resolve();
-    const t = setTimeout(done, Math.max(0, ms));
-    function done() {
-        clearTimeout(t);
-        signal.removeEventListener('abort', done);
-        resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-});
-async function runProfile(ctx, sink, signal, opts) {
-    let prepared;
-    try {
-        prepared = prepareRequests(ctx.requests, ctx.load.targetUrl);
-    }
-    catch (e) {
-        return { exitCode: 2, message: `http engine: ${e.message}` };
-    }
-    const steps = vuTimeline(ctx.load);
-    const totalMs = profileDurationMs(ctx.load);
-    const active = [];
-    const all = [];
-    const start = external_node_perf_hooks_namespaceObject.performance.now();
-    const elapsed = () => external_node_perf_hooks_namespaceObject.performance.now() - start;
-    const backstopS = Math.ceil((totalMs + 1000) / 1000) + opts.timeoutS + 2;
-    let peak = 0;
-    const reportUsers = () => sink.activeUsers(Date.now(), active.length);
-    const setVus = (n) => {
-        while (active.length < n) {
-            const remainingS = Math.max(1, backstopS - Math.floor(elapsed() / 1000));
-            const c = new Connection(ctx.load.targetUrl, prepared, sink, opts, remainingS);
-            active.push(c);
-            all.push(c);
-        }
-        while (active.length > n)
-            active.pop().stopGracefully();
-        peak = Math.max(peak, n);
-        reportUsers();
-    };
-    const usersTimer = setInterval(reportUsers, 1000);
-    try {
-        for (const step of steps) {
-            await sleep(step.atMs - elapsed(), signal);
-            if (signal.aborted)
-                break;
-            setVus(step.vus);
-        }
-        if (!signal.aborted)
-            await sleep(totalMs - elapsed(), signal);
-    }
-    finally {
-        clearInterval(usersTimer);
-    }
-    const aborted = signal.aborted;
-    for (const c of active) {
-        if (aborted)
-            c.stopNow();
-        else
-            c.stopGracefully();
-    }
-    // An abort while the connections drain stops them at once.
-    const stopAll = () => all.forEach(c => c.stopNow());
-    if (aborted)
-        stopAll();
-    else
-        signal.addEventListener('abort', stopAll, { once: true });
-    active.length = 0;
-    const errors = (await Promise.all(all.map(c => c.finished))).filter((e) => e !== undefined);
-    signal.removeEventListener('abort', stopAll);
-    sink.activeUsers(Date.now(), 0);
-    const tookS = (elapsed() / 1000).toFixed(1);
-    if (errors.length)
-        return { exitCode: 1, message: `autocannon failed: ${errors[0].message}` };
-    if (aborted)
-        return { exitCode: 0, message: `stopped early after ${tookS} s` };
-    return { exitCode: 0, message: `ran ${tookS} s with up to ${peak} connections` };
-}
-/** An http engine with its own options (the default one is `httpEngine`). */
-function createHttpEngine(options = {}) {
-    const timeoutS = Math.max(1, Math.ceil(options.timeoutS ?? 10));
-    const opts = { timeoutS, tickMs: options.tickMs ?? 200 };
-    return {
-        name: 'http',
-        kind: 'in-process',
-        async version() {
-            const v = autocannonVersion();
-            return v ? `autocannon ${v}` : 'autocannon';
-        },
-        run: (ctx, sink, signal) => runProfile(ctx, sink, signal, opts)
-    };
-}
-const httpEngine = createHttpEngine();
-
-;// CONCATENATED MODULE: ./src/engines/index.ts
-/** The engine registry. */
-
-
-
-
-
-const ENGINES = {
-    k6: k6Engine,
-    locust: locustEngine,
-    jmeter: jmeterEngine,
-    http: httpEngine
-};
-function getEngine(name) {
-    if (!ENGINE_NAMES.includes(name))
-        throw new Error(`unknown engine "${name}" (expected one of: ${ENGINE_NAMES.join(', ')})`);
-    return ENGINES[name];
-}
-
-
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
 ;// CONCATENATED MODULE: ./src/results/recorder.ts
@@ -77310,6 +76831,7 @@ var external_node_zlib_ = __nccwpck_require__(8522);
  * into compact encoded bytes and their accumulators are reused. Memory therefore grows with the
  * run's duration and label count, never with the request count.
  */
+
 
 
 
@@ -77600,6 +77122,145 @@ class TaskRecorder {
     }
 }
 
+;// CONCATENATED MODULE: ./src/runner/engine-run.ts
+/** Why the runner was told to stop, for messages: the abort reason, else 'abort'. */
+function abortReason(signal) {
+    const r = signal.reason;
+    if (typeof r === 'string')
+        return r;
+    if (r instanceof Error && r.name !== 'AbortError')
+        return r.message;
+    return 'abort';
+}
+/**
+ * Sets the outcome of an engine the runner stopped: 'aborted' when it was told to stop, else
+ * 'timeout' when the hard maximum stopped it. Returns false (and changes nothing) when neither.
+ */
+function setStoppedOutcome(r, engineName, stopped) {
+    const { outcome, recorder } = r;
+    if (stopped.aborted) {
+        outcome.status = 'aborted';
+        outcome.message = `aborted (${abortReason(r.signal)}); ${engineName} stopped, ${recorder.samples} samples kept`;
+        return true;
+    }
+    if (stopped.timedOut) {
+        outcome.status = 'timeout';
+        outcome.message = `hard maximum of ${r.spec.hardMaxS} s reached; ${engineName} stopped, ${recorder.samples} samples kept`;
+        return true;
+    }
+    return false;
+}
+
+;// CONCATENATED MODULE: ./src/runner/in-process-engine.ts
+
+/**
+ * The engine's abort signal: it aborts on the hard maximum and when the runner is told to stop.
+ * `givenUp` resolves a kill grace after that, for an engine that does not stop.
+ */
+class InProcessStop {
+    r;
+    timedOut = false;
+    aborted = false;
+    givenUp;
+    ac = new AbortController();
+    hardMax;
+    graceTimer;
+    constructor(r) {
+        this.r = r;
+        this.hardMax = setTimeout(() => {
+            this.timedOut = true;
+            this.ac.abort('hard maximum');
+        }, r.spec.hardMaxS * 1000);
+        if (r.signal.aborted)
+            this.onAbort();
+        else
+            r.signal.addEventListener('abort', this.onAbort, { once: true });
+        this.givenUp = new Promise(resolve => {
+            const arm = () => (this.graceTimer = setTimeout(() => resolve({ stuck: true }), r.killGraceMs));
+            if (this.ac.signal.aborted)
+                arm();
+            else
+                this.ac.signal.addEventListener('abort', arm, { once: true });
+        });
+    }
+    get signal() {
+        return this.ac.signal;
+    }
+    onAbort = () => {
+        this.aborted = true;
+        this.ac.abort(abortReason(this.r.signal));
+    };
+    dispose() {
+        clearTimeout(this.hardMax);
+        clearTimeout(this.graceTimer);
+        this.r.signal.removeEventListener('abort', this.onAbort);
+    }
+}
+/** Passes samples to the recorder until closed: a stuck engine must not write into a finished recorder. */
+class ClosableSink {
+    recorder;
+    open = true;
+    constructor(recorder) {
+        this.recorder = recorder;
+    }
+    close() {
+        this.open = false;
+    }
+    sample(s) {
+        if (this.open)
+            this.recorder.sample(s);
+    }
+    check(name, passed) {
+        if (this.open)
+            this.recorder.check(name, passed);
+    }
+    activeUsers(t, n) {
+        if (this.open)
+            this.recorder.activeUsers(t, n);
+    }
+    threshold(t) {
+        if (this.open)
+            this.recorder.threshold(t);
+    }
+}
+/** Sets the outcome from how the engine's run ended. */
+function setInProcessOutcome(engine, r, res, stop) {
+    const { outcome, recorder } = r;
+    const engineMsg = 'value' in res ? res.value.message : 'error' in res ? res.error.message : 'did not stop';
+    outcome.exitCode = 'value' in res ? res.value.exitCode : null;
+    if (setStoppedOutcome(r, engine.name, stop))
+        return;
+    if ('error' in res) {
+        outcome.status = 'engine-error';
+        outcome.message = `${engine.name} failed: ${engineMsg}`;
+    }
+    else if ('value' in res && res.value.exitCode === 0) {
+        outcome.status = recorder.samples > 0 ? 'ok' : 'no-samples';
+        outcome.message = recorder.samples > 0 ? engineMsg : `${engine.name} produced no samples (${engineMsg})`;
+    }
+    else {
+        outcome.status = 'engine-error';
+        outcome.message = engineMsg || `${engine.name} exited with code ${outcome.exitCode}`;
+    }
+}
+async function runInProcessEngine(engine, ctx, r) {
+    const stop = new InProcessStop(r);
+    const sink = new ClosableSink(r.recorder);
+    r.outcome.startedMs = r.now();
+    const res = await Promise.race([
+        engine.run(ctx, sink, stop.signal).then(v => ({ value: v }), (e) => ({ error: e instanceof Error ? e : new Error(String(e)) })),
+        stop.givenUp
+    ]);
+    sink.close();
+    r.outcome.endedMs = r.now();
+    stop.dispose();
+    setInProcessOutcome(engine, r, res, stop);
+}
+
+;// CONCATENATED MODULE: ./src/model/secrets.ts
+/** Names that look like a credential; such a variable is passed only when the user names it. */
+const SECRET_NAME_RE = /TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|PRIVATE|CREDENTIAL|API_?KEY|ACCESS_?KEY|AUTH|SESSION|COOKIE|SIGNATURE/i;
+
 ;// CONCATENATED MODULE: ./src/runner/engine-env.ts
 /**
  * The environment an engine process gets: an allow-list, never the runner's whole environment.
@@ -77618,6 +77279,7 @@ class TaskRecorder {
  * A variable whose name looks like a credential (TOKEN, SECRET, PASSWORD, KEY, CREDENTIAL, …) is
  * never passed by the prefix rules, only when the user names it with `PERF_GATE_ENV_`.
  */
+
 /** Prefix of the variables passed to the engine with the prefix removed. */
 const ENGINE_ENV_PREFIX = 'PERF_GATE_ENV_';
 /** Passed by exact name. */
@@ -77664,8 +77326,6 @@ const NAMES = new Set([
 ]);
 /** Passed by prefix (unless the name looks like a credential). */
 const PREFIXES = ['LC_', 'K6_', 'JAVA_', 'JMETER_', 'PYTHON', 'LOCUST_', 'PIP_'];
-/** Names that look like a credential; such a variable is passed only when the user names it. */
-const SECRET_NAME_RE = /TOKEN|SECRET|PASSW(OR)?D|PASSPHRASE|PRIVATE|CREDENTIAL|API_?KEY|ACCESS_?KEY|AUTH|SESSION|COOKIE|SIGNATURE/i;
 /** The environment for an engine process, from the runner's environment (see the module comment). */
 function engineEnvironment(env) {
     const out = {};
@@ -77836,11 +77496,466 @@ function openSamplePipe(dir) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/runner/tail-buffer.ts
+/** The tail of an engine's output (stderr, stdout), kept for the task result and its messages. */
+/** Keeps the last `limit` bytes of a stream. */
+class TailBuffer {
+    limit;
+    chunks = [];
+    size = 0;
+    constructor(limit = 8192) {
+        this.limit = limit;
+    }
+    push(chunk) {
+        const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        if (b.length >= this.limit) {
+            this.chunks = [Buffer.from(b.subarray(b.length - this.limit))];
+            this.size = this.limit;
+            return;
+        }
+        this.chunks.push(b);
+        this.size += b.length;
+        while (this.chunks.length > 1 && this.size - this.chunks[0].length >= this.limit)
+            this.size -= this.chunks.shift().length;
+    }
+    toString() {
+        let buf = Buffer.concat(this.chunks);
+        if (buf.length > this.limit)
+            buf = buf.subarray(buf.length - this.limit);
+        // Skip UTF-8 continuation bytes at a cut.
+        let i = 0;
+        while (i < buf.length && i < 4 && (buf[i] & 0xc0) === 0x80)
+            i++;
+        return buf.subarray(i).toString('utf8');
+    }
+}
+/** The last non-empty line of `text`, trimmed, at most 300 characters; '' when there is none. */
+function lastLine(text) {
+    const lines = text.split('\n').map(l => l.trim());
+    for (let i = lines.length - 1; i >= 0; i--)
+        if (lines[i])
+            return lines[i].slice(0, 300);
+    return '';
+}
+
+;// CONCATENATED MODULE: ./src/runner/process-engine.ts
+/**
+ * Runs a process engine: a child process in its own process group whose samples arrive on fd 3 or
+ * in a file the runner follows, streamed through the engine's parser into the recorder. The hard
+ * maximum and an abort stop it (SIGTERM to its group, SIGKILL after a grace); the outcome then says
+ * how it ended, with the tail of its stderr/stdout.
+ */
+
+
+
+
+
+
+
+/** Sends a signal to a whole process group, falling back to the leader alone. */
+function killGroup(pid, sig) {
+    if (pid === undefined)
+        return;
+    try {
+        process.kill(-pid, sig);
+    }
+    catch {
+        try {
+            process.kill(pid, sig);
+        }
+        catch {
+            // already gone
+        }
+    }
+}
+function spawnErrorMessage(engine, command, err) {
+    if (err.code === 'ENOENT')
+        return `${command} not found (set ${engine.binaryEnv}${engine.installHint ? `, or ${engine.installHint}` : ''})`;
+    if (err.code === 'EACCES')
+        return `${command} is not executable (set ${engine.binaryEnv})`;
+    return `could not start ${command}: ${err.message}`;
+}
+function skippedNote(parser) {
+    return parser.skipped > 0 ? `; ${parser.skipped} unreadable sample record(s) skipped` : '';
+}
+/** A spawned engine: its exit, the tails of its output, and the error of a start that failed. */
+class EngineProcess {
+    child;
+    pid;
+    exited = false;
+    /** Set when the child could not be started (it then has no pid). */
+    spawnError;
+    exit;
+    stdout;
+    stderr;
+    closed;
+    constructor(child, tailBytes) {
+        this.child = child;
+        this.pid = child.pid;
+        this.stdout = new TailBuffer(tailBytes);
+        this.stderr = new TailBuffer(tailBytes);
+        this.exit = new Promise(resolve => {
+            // A child that could not be started reports 'error' and has no pid; later errors (a failed
+            // kill) change nothing.
+            child.on('error', err => {
+                if (child.pid === undefined && !this.spawnError) {
+                    this.spawnError = err;
+                    resolve({ code: null, signal: null });
+                }
+            });
+            child.once('exit', (code, signal) => {
+                this.exited = true;
+                resolve({ code, signal });
+            });
+        });
+        this.closed = new Promise(resolve => child.once('close', () => resolve()));
+        child.stdout?.on('data', (b) => this.stdout.push(b));
+        child.stderr?.on('data', (b) => this.stderr.push(b));
+    }
+    /** Waits until the child's pipes closed, at most `ms`. */
+    async waitClosed(ms) {
+        let closeTimer;
+        await Promise.race([this.closed, new Promise(resolve => (closeTimer = setTimeout(resolve, ms)))]);
+        clearTimeout(closeTimer);
+    }
+}
+/** Starts the engine detached (its own process group); a start that throws returns the error. */
+function spawnEngine(cmd, pipe, r) {
+    try {
+        const child = (0,external_node_child_process_.spawn)(cmd.command, cmd.args, {
+            env: { ...engineEnvironment(r.env), ...cmd.env },
+            stdio: ['ignore', 'pipe', 'pipe', pipe ? pipe.writeFd : cmd.samples.kind === 'fd3' ? 'pipe' : 'ignore'],
+            detached: true
+        });
+        return new EngineProcess(child, r.tailBytes);
+    }
+    catch (e) {
+        return e;
+    }
+}
+/**
+ * Feeds the engine's sample channel (fd 3, or the file it writes) into its parser. The first parse
+ * error stops the feeding and is kept, as is a failure to read the followed file.
+ */
+class SampleFeed {
+    parser;
+    parseError;
+    followError;
+    fd3;
+    follower;
+    constructor(parser, cmd, proc, pipe) {
+        this.parser = parser;
+        this.fd3 = pipe
+            ? pipe.stream
+            : cmd.samples.kind === 'fd3'
+                ? proc.child.stdio[3]
+                : null;
+        this.fd3?.on('data', this.push);
+        this.follower =
+            cmd.samples.kind === 'file' && proc.pid !== undefined
+                ? followFile(cmd.samples.path, this.push)
+                : undefined;
+    }
+    push = (c) => {
+        if (this.parseError !== undefined)
+            return;
+        try {
+            this.parser.push(c);
+        }
+        catch (e) {
+            this.parseError = e;
+        }
+    };
+    /** Stops reading (the followed file to its end) and ends the parser. */
+    async finish() {
+        this.fd3?.destroy();
+        try {
+            await this.follower?.stop();
+        }
+        catch (e) {
+            this.followError = e;
+        }
+        try {
+            this.parser.end();
+        }
+        catch (e) {
+            this.parseError ??= e;
+        }
+    }
+    /** The error that spoilt reading the samples, if any. */
+    get error() {
+        if (this.parseError === undefined && this.followError === undefined)
+            return undefined;
+        return (this.parseError ?? this.followError);
+    }
+}
+/** Stops the engine on the hard maximum or on abort: SIGTERM to its group, SIGKILL after the grace. */
+class ProcessStop {
+    proc;
+    r;
+    timedOut = false;
+    aborted = false;
+    killed = false;
+    killTimer;
+    hardMax;
+    constructor(proc, r) {
+        this.proc = proc;
+        this.r = r;
+        this.hardMax = setTimeout(() => {
+            this.timedOut = true;
+            this.stop();
+        }, r.spec.hardMaxS * 1000);
+        if (r.signal.aborted)
+            this.onAbort();
+        else
+            r.signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+    onAbort = () => {
+        this.aborted = true;
+        this.stop();
+    };
+    stop() {
+        const pid = this.proc.pid;
+        if (this.killed || this.proc.exited || pid === undefined)
+            return;
+        this.killed = true;
+        killGroup(pid, 'SIGTERM');
+        this.killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), this.r.killGraceMs);
+    }
+    /** Called once the engine exited: whatever it left behind in its group goes too. */
+    finish() {
+        clearTimeout(this.hardMax);
+        this.r.signal.removeEventListener('abort', this.onAbort);
+        if (this.proc.pid !== undefined)
+            killGroup(this.proc.pid, 'SIGKILL');
+        if (this.killTimer)
+            clearTimeout(this.killTimer);
+    }
+}
+/** The outcome of an engine that ran to completion: ok with samples, else no-samples saying why. */
+function setCompletedOutcome(end, r, o) {
+    const { engine, cmd, ctx, parser, exit, feed } = end;
+    const { outcome } = r;
+    if (r.recorder.samples > 0) {
+        outcome.status = 'ok';
+        const said = exit.code !== 0 ? engine.failureMessage?.(exit.code, o.err || o.out, ctx) : undefined;
+        outcome.message = [
+            exit.code !== 0 ? `${engine.name} ${o.how}${said ? `: ${said}` : ''}` : '',
+            skippedNote(parser).slice(2)
+        ]
+            .filter(Boolean)
+            .join('; ');
+        return;
+    }
+    outcome.status = 'no-samples';
+    const problem = parser.problem?.();
+    const where = cmd.samples.kind === 'file' && !feed.follower?.found
+        ? ` (${(0,external_node_path_.basename)(cmd.samples.path)} was never written)`
+        : '';
+    outcome.message =
+        `${engine.name} ${o.how} but produced no samples${where}` +
+            (problem ? `: ${problem}` : '; check the script') +
+            (o.tailHint ? ` (last output: ${o.tailHint})` : '') +
+            skippedNote(parser);
+}
+/** Sets the outcome of an engine process that has exited (or never started). */
+function setProcessOutcome(end, r) {
+    const { engine, cmd, ctx, parser, proc, exit } = end;
+    const { outcome } = r;
+    const err = proc.stderr.toString();
+    const out = proc.stdout.toString();
+    outcome.stderrTail = out.trim() && err.trim() ? `${err}\n--- stdout ---\n${out}` : err.trim() ? err : out;
+    outcome.exitCode = exit.code;
+    const tailHint = lastLine(err) || lastLine(out);
+    const how = exit.code !== null ? `exited with code ${exit.code}` : `was killed by ${exit.signal ?? 'a signal'}`;
+    if (proc.spawnError && !proc.exited) {
+        outcome.status = 'engine-error';
+        outcome.message = spawnErrorMessage(engine, cmd.command, proc.spawnError);
+        outcome.startedMs = null;
+        outcome.endedMs = null;
+        return;
+    }
+    if (setStoppedOutcome(r, engine.name, end.stop))
+        return;
+    const readError = end.feed.error;
+    if (readError !== undefined) {
+        outcome.status = 'engine-error';
+        outcome.message = `reading ${engine.name} samples failed: ${readError.message ?? String(readError)}`;
+    }
+    else if (exit.code !== null && engine.completed(exit.code)) {
+        setCompletedOutcome(end, r, { err, out, tailHint, how });
+    }
+    else {
+        outcome.status = 'engine-error';
+        const said = engine.failureMessage?.(exit.code, err || out, ctx);
+        outcome.message =
+            `${engine.name} ${how}` + (said || tailHint ? `: ${said || tailHint}` : '') + skippedNote(parser);
+    }
+}
+/** Gives back what a start that threw had taken: the sample pipe, the parser, the command's files. */
+async function abandonStart(engine, cmd, parser, pipe, error, r) {
+    pipe?.closeWriteEnd();
+    pipe?.stream.destroy();
+    await releaseCommand(cmd);
+    r.outcome.startedMs = null;
+    parser.end();
+    r.outcome.status = 'engine-error';
+    r.outcome.message = spawnErrorMessage(engine, cmd.command, error);
+}
+/** Removes what the command wrote for the run (`cleanup`); a failure there changes nothing. */
+async function releaseCommand(cmd) {
+    try {
+        await cmd.cleanup?.();
+    }
+    catch {
+        // Leftover helper files do not change the task's result.
+    }
+}
+/**
+ * After the exit: waits (at most 2 s each) for the child's pipes to close and the sample pipe to
+ * drain, ends the sample feed, lets the engine read the files it left and removes the command's own.
+ */
+async function collectAfterExit(end, pipe, r) {
+    const { engine, cmd, ctx, proc } = end;
+    if (proc.pid !== undefined)
+        await proc.waitClosed(2000);
+    await pipe?.drained(2000);
+    proc.child.stdout?.destroy();
+    proc.child.stderr?.destroy();
+    await end.feed.finish();
+    if (engine.afterExit) {
+        try {
+            await engine.afterExit(ctx, r.recorder);
+        }
+        catch {
+            // Extra facts from files the engine left (e.g. k6's summary) are optional.
+        }
+    }
+    await releaseCommand(cmd);
+}
+async function runProcessEngine(engine, ctx, r) {
+    const cmd = await engine.command(ctx, r.env);
+    const parser = engine.createParser(r.recorder);
+    // fd 3 is a FIFO when possible: engines open it by name (/dev/fd/3), which a socket pair refuses.
+    const pipe = cmd.samples.kind === 'fd3' ? openSamplePipe(ctx.workDir) : null;
+    r.outcome.startedMs = r.now();
+    const proc = spawnEngine(cmd, pipe, r);
+    if (!(proc instanceof EngineProcess))
+        return abandonStart(engine, cmd, parser, pipe, proc, r);
+    pipe?.closeWriteEnd();
+    const feed = new SampleFeed(parser, cmd, proc, pipe);
+    if (proc.pid !== undefined) {
+        r.progress.enginePid = proc.pid;
+        r.onEngineStart?.({ pid: proc.pid });
+    }
+    const stop = new ProcessStop(proc, r);
+    const exit = await proc.exit;
+    stop.finish();
+    const end = { engine, cmd, ctx, parser, proc, exit, feed, stop };
+    await collectAfterExit(end, pipe, r);
+    r.outcome.endedMs = r.now();
+    setProcessOutcome(end, r);
+}
+
+;// CONCATENATED MODULE: ./src/runner/progress.ts
+/**
+ * The task's progress lines: one JSON line per interval with the running totals of the task, and
+ * in `live` the requests, failures and latency histogram since the previous line (for stop rules).
+ * They go to the spec's progress file and to a listener; both are optional.
+ */
+
+
+/** Writes the progress lines of one task every `everyMs` from `start()` to `stop()`. */
+class Progress {
+    path;
+    spec;
+    recorder;
+    now;
+    everyMs;
+    onLine;
+    enginePid;
+    timer;
+    chain = Promise.resolve();
+    lastT = 0;
+    lastRequests = 0;
+    startMs = 0;
+    dirReady = false;
+    constructor(path, spec, recorder, now, everyMs, onLine) {
+        this.path = path;
+        this.spec = spec;
+        this.recorder = recorder;
+        this.now = now;
+        this.everyMs = everyMs;
+        this.onLine = onLine;
+    }
+    start(startMs) {
+        if (!this.path && !this.onLine)
+            return;
+        this.startMs = startMs;
+        this.lastT = startMs;
+        this.write();
+        this.timer = setInterval(() => this.write(), this.everyMs);
+    }
+    /** The line for now; it also moves the start of the next rate and live window here. */
+    nextLine(extra) {
+        const t = this.now();
+        const requests = this.recorder.samples;
+        const dt = (t - this.lastT) / 1000;
+        const line = {
+            t,
+            taskIndex: this.spec.taskIndex,
+            region: this.spec.region,
+            elapsedS: Math.max(0, (t - this.startMs) / 1000),
+            requests,
+            failures: this.recorder.failures,
+            rps: dt > 0 ? (requests - this.lastRequests) / dt : 0,
+            ...(this.enginePid !== undefined ? { enginePid: this.enginePid } : {}),
+            live: this.recorder.takeLive(),
+            ...extra
+        };
+        this.lastT = t;
+        this.lastRequests = requests;
+        return line;
+    }
+    write(extra = {}) {
+        const path = this.path;
+        if (!path && !this.onLine)
+            return;
+        const line = this.nextLine(extra);
+        this.onLine?.(line);
+        if (!path)
+            return;
+        this.chain = this.chain.then(async () => {
+            try {
+                if (!this.dirReady) {
+                    await (0,promises_.mkdir)((0,external_node_path_.dirname)(path), { recursive: true });
+                    this.dirReady = true;
+                }
+                await (0,promises_.appendFile)(path, JSON.stringify(line) + '\n');
+            }
+            catch {
+                // Progress is advisory; the task result is what counts.
+            }
+        });
+    }
+    async stop(status) {
+        if (this.timer)
+            clearInterval(this.timer);
+        this.timer = undefined;
+        if ((this.path || this.onLine) && this.startMs)
+            this.write(status ? { status } : {});
+        await this.chain;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/runner/spec.ts
 /**
  * The task spec: everything one runner process needs to run one task. The local backend writes it
- * to a file; a Fargate task receives it through its environment.
+ * to a file; a Fargate task receives it through its environment. Here also its validation
+ * (`parseTaskSpec`) and how a runner process finds it (`loadTaskSpec`).
  */
+
+
 
 
 const TASK_SPEC_VERSION = 1;
@@ -77891,6 +78006,53 @@ const taskSpecSchema = object({
     /** Where to append progress lines (JSON), if anywhere. */
     progress: schemas_string().optional()
 });
+/** Environment variable holding the task spec (JSON) when no spec file is given. */
+const TASK_SPEC_ENV = 'PERF_GATE_TASK_SPEC';
+class TaskSpecError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'TaskSpecError';
+    }
+}
+/** Validates a task spec; the error names the first bad field. */
+function parseTaskSpec(input, source = 'task spec') {
+    const r = taskSpecSchema.safeParse(input);
+    if (r.success)
+        return r.data;
+    const issue = r.error.issues[0];
+    const field = fieldPath(issue?.path ?? []);
+    throw new TaskSpecError(field
+        ? `${source}: field '${field}': ${issue?.message ?? 'invalid'}`
+        : `${source}: ${issue?.message ?? 'invalid'}`);
+}
+/** The spec text and where it came from: a file argument, else PERF_GATE_TASK_SPEC. */
+async function readTaskSpecText(args, env) {
+    const file = args.find(a => !a.startsWith('-'));
+    if (file) {
+        try {
+            return { text: await (0,promises_.readFile)(file, 'utf8'), source: file };
+        }
+        catch (e) {
+            const code = e.code;
+            throw new TaskSpecError(`${file}: cannot read the task spec (${code === 'ENOENT' ? 'no such file' : code})`);
+        }
+    }
+    if (env[TASK_SPEC_ENV]?.trim())
+        return { text: env[TASK_SPEC_ENV], source: TASK_SPEC_ENV };
+    throw new TaskSpecError(`no task spec: pass the path of a spec file or set ${TASK_SPEC_ENV} to the spec JSON`);
+}
+/** Reads the spec from a file argument or PERF_GATE_TASK_SPEC; throws TaskSpecError with one line. */
+async function loadTaskSpec(args, env) {
+    const { text, source } = await readTaskSpecText(args, env);
+    let doc;
+    try {
+        doc = JSON.parse(text);
+    }
+    catch (e) {
+        throw new TaskSpecError(`${source}: the task spec is not valid JSON (${util_errorMessage(e)})`);
+    }
+    return parseTaskSpec(doc, source);
+}
 
 ;// CONCATENATED MODULE: ./src/runner/runner.ts
 /**
@@ -77921,84 +78083,7 @@ const taskSpecSchema = object({
 
 
 
-/** Environment variable holding the task spec (JSON) when no spec file is given. */
-const TASK_SPEC_ENV = 'PERF_GATE_TASK_SPEC';
-class TaskSpecError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'TaskSpecError';
-    }
-}
-function fieldPath(path) {
-    let out = '';
-    for (const p of path) {
-        if (typeof p === 'number')
-            out += `[${p}]`;
-        else
-            out += out ? `.${String(p)}` : String(p);
-    }
-    return out;
-}
-/** Validates a task spec; the error names the first bad field. */
-function parseTaskSpec(input, source = 'task spec') {
-    const r = taskSpecSchema.safeParse(input);
-    if (r.success)
-        return r.data;
-    const issue = r.error.issues[0];
-    const field = fieldPath(issue?.path ?? []);
-    throw new TaskSpecError(field
-        ? `${source}: field '${field}': ${issue?.message ?? 'invalid'}`
-        : `${source}: ${issue?.message ?? 'invalid'}`);
-}
-/** Keeps the last `limit` bytes of a stream. */
-class TailBuffer {
-    limit;
-    chunks = [];
-    size = 0;
-    constructor(limit = 8192) {
-        this.limit = limit;
-    }
-    push(chunk) {
-        const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-        if (b.length >= this.limit) {
-            this.chunks = [Buffer.from(b.subarray(b.length - this.limit))];
-            this.size = this.limit;
-            return;
-        }
-        this.chunks.push(b);
-        this.size += b.length;
-        while (this.chunks.length > 1 && this.size - this.chunks[0].length >= this.limit)
-            this.size -= this.chunks.shift().length;
-    }
-    toString() {
-        let buf = Buffer.concat(this.chunks);
-        if (buf.length > this.limit)
-            buf = buf.subarray(buf.length - this.limit);
-        // Skip UTF-8 continuation bytes at a cut.
-        let i = 0;
-        while (i < buf.length && i < 4 && (buf[i] & 0xc0) === 0x80)
-            i++;
-        return buf.subarray(i).toString('utf8');
-    }
-}
-function lastLine(text) {
-    const lines = text.split('\n').map(l => l.trim());
-    for (let i = lines.length - 1; i >= 0; i--)
-        if (lines[i])
-            return lines[i].slice(0, 300);
-    return '';
-}
-const defaultSleep = (ms, signal) => new Promise(resolve => {
-    if (signal.aborted)
-        return resolve();
-    const t = setTimeout(done, Math.max(0, ms));
-    function done() {
-        clearTimeout(t);
-        signal.removeEventListener('abort', done);
-        resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-});
+
 /** How long a version probe may delay the start (without a barrier), and the result at the end. */
 const VERSION_WAIT_BEFORE_MS = 15_000;
 const VERSION_WAIT_AFTER_MS = 5_000;
@@ -78008,387 +78093,11 @@ async function within(p, ms, fallback, signal) {
     const onAbort = () => stop.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-        return await Promise.race([p, defaultSleep(ms, stop.signal).then(() => fallback)]);
+        return await Promise.race([p, sleep(ms, stop.signal).then(() => fallback)]);
     }
     finally {
         stop.abort();
         signal?.removeEventListener('abort', onAbort);
-    }
-}
-function abortReason(signal) {
-    const r = signal.reason;
-    if (typeof r === 'string')
-        return r;
-    if (r instanceof Error && r.name !== 'AbortError')
-        return r.message;
-    return 'abort';
-}
-/** Sends a signal to a whole process group, falling back to the leader alone. */
-function killGroup(pid, sig) {
-    if (pid === undefined)
-        return;
-    try {
-        process.kill(-pid, sig);
-    }
-    catch {
-        try {
-            process.kill(pid, sig);
-        }
-        catch {
-            // already gone
-        }
-    }
-}
-function spawnErrorMessage(engine, command, err) {
-    if (err.code === 'ENOENT')
-        return `${command} not found (set ${engine.binaryEnv}${engine.installHint ? `, or ${engine.installHint}` : ''})`;
-    if (err.code === 'EACCES')
-        return `${command} is not executable (set ${engine.binaryEnv})`;
-    return `could not start ${command}: ${err.message}`;
-}
-function skippedNote(parser) {
-    return parser.skipped > 0 ? `; ${parser.skipped} unreadable sample record(s) skipped` : '';
-}
-async function runProcessEngine(engine, ctx, r) {
-    const { spec, recorder, outcome } = r;
-    const cmd = await engine.command(ctx, r.env);
-    const parser = engine.createParser(recorder);
-    const stderr = new TailBuffer(r.tailBytes);
-    const stdout = new TailBuffer(r.tailBytes);
-    let timedOut = false;
-    let aborted = false;
-    let killed = false;
-    let exited = false;
-    let killTimer;
-    // fd 3 is a FIFO when possible: engines open it by name (/dev/fd/3), which a socket pair refuses.
-    const pipe = cmd.samples.kind === 'fd3' ? openSamplePipe(ctx.workDir) : null;
-    outcome.startedMs = r.now();
-    let child;
-    let spawnError;
-    try {
-        child = (0,external_node_child_process_.spawn)(cmd.command, cmd.args, {
-            env: { ...engineEnvironment(r.env), ...cmd.env },
-            stdio: ['ignore', 'pipe', 'pipe', pipe ? pipe.writeFd : cmd.samples.kind === 'fd3' ? 'pipe' : 'ignore'],
-            detached: true
-        });
-    }
-    catch (e) {
-        pipe?.closeWriteEnd();
-        pipe?.stream.destroy();
-        outcome.startedMs = null;
-        parser.end();
-        outcome.status = 'engine-error';
-        outcome.message = spawnErrorMessage(engine, cmd.command, e);
-        return;
-    }
-    const pid = child.pid;
-    const exit = new Promise(resolve => {
-        // A child that could not be started reports 'error' and has no pid; later errors (a failed
-        // kill) change nothing.
-        child.on('error', err => {
-            if (child.pid === undefined && !spawnError) {
-                spawnError = err;
-                resolve({ code: null, signal: null });
-            }
-        });
-        child.once('exit', (code, signal) => {
-            exited = true;
-            resolve({ code, signal });
-        });
-    });
-    const closed = new Promise(resolve => child.once('close', () => resolve()));
-    child.stdout?.on('data', (b) => stdout.push(b));
-    child.stderr?.on('data', (b) => stderr.push(b));
-    pipe?.closeWriteEnd();
-    const fd3 = pipe ? pipe.stream : cmd.samples.kind === 'fd3' ? child.stdio[3] : null;
-    let parseError;
-    const push = (c) => {
-        if (parseError !== undefined)
-            return;
-        try {
-            parser.push(c);
-        }
-        catch (e) {
-            parseError = e;
-        }
-    };
-    fd3?.on('data', push);
-    const follower = cmd.samples.kind === 'file' && pid !== undefined ? followFile(cmd.samples.path, push) : undefined;
-    if (pid !== undefined) {
-        r.progress.enginePid = pid;
-        r.onEngineStart?.({ pid });
-    }
-    const stop = () => {
-        if (killed || exited || pid === undefined)
-            return;
-        killed = true;
-        killGroup(pid, 'SIGTERM');
-        killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), r.killGraceMs);
-    };
-    const hardMax = setTimeout(() => {
-        timedOut = true;
-        stop();
-    }, spec.hardMaxS * 1000);
-    const onAbort = () => {
-        aborted = true;
-        stop();
-    };
-    if (r.signal.aborted)
-        onAbort();
-    else
-        r.signal.addEventListener('abort', onAbort, { once: true });
-    const ex = await exit;
-    clearTimeout(hardMax);
-    r.signal.removeEventListener('abort', onAbort);
-    // Whatever the engine left behind in its group goes too; then its pipes close.
-    if (pid !== undefined)
-        killGroup(pid, 'SIGKILL');
-    if (killTimer)
-        clearTimeout(killTimer);
-    if (pid !== undefined) {
-        let closeTimer;
-        await Promise.race([closed, new Promise(resolve => (closeTimer = setTimeout(resolve, 2000)))]);
-        clearTimeout(closeTimer);
-    }
-    await pipe?.drained(2000);
-    child.stdout?.destroy();
-    child.stderr?.destroy();
-    fd3?.destroy();
-    let followError;
-    try {
-        await follower?.stop();
-    }
-    catch (e) {
-        followError = e;
-    }
-    try {
-        parser.end();
-    }
-    catch (e) {
-        parseError ??= e;
-    }
-    if (engine.afterExit) {
-        try {
-            await engine.afterExit(ctx, recorder);
-        }
-        catch {
-            // Extra facts from files the engine left (e.g. k6's summary) are optional.
-        }
-    }
-    outcome.endedMs = r.now();
-    const err = stderr.toString();
-    const out = stdout.toString();
-    outcome.stderrTail = out.trim() && err.trim() ? `${err}\n--- stdout ---\n${out}` : err.trim() ? err : out;
-    outcome.exitCode = ex.code;
-    const tailHint = lastLine(err) || lastLine(out);
-    const how = ex.code !== null ? `exited with code ${ex.code}` : `was killed by ${ex.signal ?? 'a signal'}`;
-    if (spawnError && !exited) {
-        outcome.status = 'engine-error';
-        outcome.message = spawnErrorMessage(engine, cmd.command, spawnError);
-        outcome.startedMs = null;
-        outcome.endedMs = null;
-    }
-    else if (aborted) {
-        outcome.status = 'aborted';
-        outcome.message = `aborted (${abortReason(r.signal)}); ${engine.name} stopped, ${recorder.samples} samples kept`;
-    }
-    else if (timedOut) {
-        outcome.status = 'timeout';
-        outcome.message = `hard maximum of ${spec.hardMaxS} s reached; ${engine.name} stopped, ${recorder.samples} samples kept`;
-    }
-    else if (parseError !== undefined || followError !== undefined) {
-        const e = (parseError ?? followError);
-        outcome.status = 'engine-error';
-        outcome.message = `reading ${engine.name} samples failed: ${e.message ?? String(e)}`;
-    }
-    else if (ex.code !== null && engine.completed(ex.code)) {
-        if (recorder.samples > 0) {
-            outcome.status = 'ok';
-            const said = ex.code !== 0 ? engine.failureMessage?.(ex.code, err || out, ctx) : undefined;
-            outcome.message = [
-                ex.code !== 0 ? `${engine.name} ${how}${said ? `: ${said}` : ''}` : '',
-                skippedNote(parser).slice(2)
-            ]
-                .filter(Boolean)
-                .join('; ');
-        }
-        else {
-            outcome.status = 'no-samples';
-            const problem = parser.problem?.();
-            const where = cmd.samples.kind === 'file' && !follower?.found
-                ? ` (${(0,external_node_path_.basename)(cmd.samples.path)} was never written)`
-                : '';
-            outcome.message =
-                `${engine.name} ${how} but produced no samples${where}` +
-                    (problem ? `: ${problem}` : '; check the script') +
-                    (tailHint ? ` (last output: ${tailHint})` : '') +
-                    skippedNote(parser);
-        }
-    }
-    else {
-        outcome.status = 'engine-error';
-        const said = engine.failureMessage?.(ex.code, err || out, ctx);
-        outcome.message =
-            `${engine.name} ${how}` + (said || tailHint ? `: ${said || tailHint}` : '') + skippedNote(parser);
-    }
-}
-async function runInProcessEngine(engine, ctx, r) {
-    const { spec, recorder, outcome } = r;
-    const ac = new AbortController();
-    let timedOut = false;
-    let aborted = false;
-    const hardMax = setTimeout(() => {
-        timedOut = true;
-        ac.abort('hard maximum');
-    }, spec.hardMaxS * 1000);
-    const onAbort = () => {
-        aborted = true;
-        ac.abort(abortReason(r.signal));
-    };
-    if (r.signal.aborted)
-        onAbort();
-    else
-        r.signal.addEventListener('abort', onAbort, { once: true });
-    // An engine that ignores the abort is given up on after the grace period.
-    let graceTimer;
-    const givenUp = new Promise(resolve => {
-        const arm = () => (graceTimer = setTimeout(() => resolve({ stuck: true }), r.killGraceMs));
-        if (ac.signal.aborted)
-            arm();
-        else
-            ac.signal.addEventListener('abort', arm, { once: true });
-    });
-    // The recorder is finished after this returns; a stuck engine must not write into it any more.
-    let open = true;
-    const sink = {
-        sample(s) {
-            if (open)
-                recorder.sample(s);
-        },
-        check(name, passed) {
-            if (open)
-                recorder.check(name, passed);
-        },
-        activeUsers(t, n) {
-            if (open)
-                recorder.activeUsers(t, n);
-        },
-        threshold(t) {
-            if (open)
-                recorder.threshold(t);
-        }
-    };
-    outcome.startedMs = r.now();
-    const res = await Promise.race([
-        engine.run(ctx, sink, ac.signal).then(v => ({ value: v }), (e) => ({ error: e instanceof Error ? e : new Error(String(e)) })),
-        givenUp
-    ]);
-    open = false;
-    outcome.endedMs = r.now();
-    clearTimeout(hardMax);
-    clearTimeout(graceTimer);
-    r.signal.removeEventListener('abort', onAbort);
-    const engineMsg = 'value' in res ? res.value.message : 'error' in res ? res.error.message : 'did not stop';
-    outcome.exitCode = 'value' in res ? res.value.exitCode : null;
-    if (aborted) {
-        outcome.status = 'aborted';
-        outcome.message = `aborted (${abortReason(r.signal)}); ${engine.name} stopped, ${recorder.samples} samples kept`;
-    }
-    else if (timedOut) {
-        outcome.status = 'timeout';
-        outcome.message = `hard maximum of ${spec.hardMaxS} s reached; ${engine.name} stopped, ${recorder.samples} samples kept`;
-    }
-    else if ('error' in res) {
-        outcome.status = 'engine-error';
-        outcome.message = `${engine.name} failed: ${engineMsg}`;
-    }
-    else if ('value' in res && res.value.exitCode === 0) {
-        outcome.status = recorder.samples > 0 ? 'ok' : 'no-samples';
-        outcome.message = recorder.samples > 0 ? engineMsg : `${engine.name} produced no samples (${engineMsg})`;
-    }
-    else {
-        outcome.status = 'engine-error';
-        outcome.message = engineMsg || `${engine.name} exited with code ${outcome.exitCode}`;
-    }
-}
-/**
- * Appends one JSON line per interval with the running totals of the task, and in `live` the
- * requests, failures and latency histogram since the previous line (for stop rules).
- */
-class Progress {
-    path;
-    spec;
-    recorder;
-    now;
-    everyMs;
-    onLine;
-    enginePid;
-    timer;
-    chain = Promise.resolve();
-    lastT = 0;
-    lastRequests = 0;
-    startMs = 0;
-    dirReady = false;
-    constructor(path, spec, recorder, now, everyMs, onLine) {
-        this.path = path;
-        this.spec = spec;
-        this.recorder = recorder;
-        this.now = now;
-        this.everyMs = everyMs;
-        this.onLine = onLine;
-    }
-    start(startMs) {
-        if (!this.path && !this.onLine)
-            return;
-        this.startMs = startMs;
-        this.lastT = startMs;
-        this.write();
-        this.timer = setInterval(() => this.write(), this.everyMs);
-    }
-    write(extra = {}) {
-        const path = this.path;
-        if (!path && !this.onLine)
-            return;
-        const t = this.now();
-        const requests = this.recorder.samples;
-        const dt = (t - this.lastT) / 1000;
-        const line = {
-            t,
-            taskIndex: this.spec.taskIndex,
-            region: this.spec.region,
-            elapsedS: Math.max(0, (t - this.startMs) / 1000),
-            requests,
-            failures: this.recorder.failures,
-            rps: dt > 0 ? (requests - this.lastRequests) / dt : 0,
-            ...(this.enginePid !== undefined ? { enginePid: this.enginePid } : {}),
-            live: this.recorder.takeLive(),
-            ...extra
-        };
-        this.lastT = t;
-        this.lastRequests = requests;
-        this.onLine?.(line);
-        if (!path)
-            return;
-        this.chain = this.chain.then(async () => {
-            try {
-                if (!this.dirReady) {
-                    await (0,promises_.mkdir)((0,external_node_path_.dirname)(path), { recursive: true });
-                    this.dirReady = true;
-                }
-                await (0,promises_.appendFile)(path, JSON.stringify(line) + '\n');
-            }
-            catch {
-                // Progress is advisory; the task result is what counts.
-            }
-        });
-    }
-    async stop(status) {
-        if (this.timer)
-            clearInterval(this.timer);
-        this.timer = undefined;
-        if ((this.path || this.onLine) && this.startMs)
-            this.write(status ? { status } : {});
-        await this.chain;
     }
 }
 async function writeResult(file, result) {
@@ -78405,16 +78114,9 @@ async function waitUntil(atMs, now, sleep, signal) {
         await sleep(Math.min(d, 60_000), signal);
     }
 }
-/**
- * Runs one task and writes its result to `spec.out` (also returned). Throws only for an invalid
- * spec (TaskSpecError) or when the result cannot be written.
- */
-async function runTask(input, deps = {}) {
-    const spec = parseTaskSpec(input);
+/** The run environment of a task, before its engine starts; the outcome starts as engine-error. */
+function taskRunEnv(spec, deps) {
     const now = deps.now ?? Date.now;
-    const sleep = deps.sleep ?? defaultSleep;
-    const env = deps.env ?? process.env;
-    const signal = deps.signal ?? new AbortController().signal;
     // With a progress file or listener, each progress line also carries the latencies since the previous one.
     const recorder = new TaskRecorder({
         intervalMs: spec.intervalMs,
@@ -78428,93 +78130,114 @@ async function runTask(input, deps = {}) {
         startedMs: null,
         endedMs: null
     };
-    const progress = new Progress(spec.progress, spec, recorder, now, deps.progressEveryMs ?? 1000, deps.onProgress);
+    return {
+        spec,
+        recorder,
+        now,
+        env: deps.env ?? process.env,
+        signal: deps.signal ?? new AbortController().signal,
+        killGraceMs: deps.killGraceMs ?? 3000,
+        tailBytes: deps.tailBytes ?? 8192,
+        onEngineStart: deps.onEngineStart,
+        outcome,
+        progress: new Progress(spec.progress, spec, recorder, now, deps.progressEveryMs ?? 1000, deps.onProgress)
+    };
+}
+/** The engine to run, or undefined with the outcome's message saying why there is none. */
+function resolveEngine(spec, deps, outcome) {
+    let engine;
+    try {
+        engine = deps.engine ?? getEngine(spec.engine);
+    }
+    catch (e) {
+        engine = undefined;
+        outcome.message = util_errorMessage(e);
+    }
+    if (!engine)
+        outcome.message ||= `engine "${spec.engine}" is not available in this build of perf-gate`;
+    return engine;
+}
+/**
+ * Waits for the start. With a barrier, until its time: the version probe runs during the wait and
+ * never delays the start. Without one, for the version probe first, so the probe (a JVM start for
+ * JMeter) does not compete with the measured run; a slow probe is not waited for long.
+ */
+async function awaitStart(version, r, sleep) {
+    if (r.spec.startAtMs === null)
+        await within(version, VERSION_WAIT_BEFORE_MS, '', r.signal);
+    else
+        await waitUntil(r.spec.startAtMs, r.now, sleep, r.signal);
+}
+/** Runs the engine in `workDir` with progress lines; an engine that refuses the task is an engine-error. */
+async function runEngineIn(engine, workDir, r) {
+    const { spec, outcome } = r;
+    const ctx = {
+        ...(spec.script !== undefined ? { script: spec.script } : {}),
+        ...(spec.requests !== undefined ? { requests: spec.requests } : {}),
+        load: spec.load,
+        workDir,
+        tags: spec.tags,
+        env: spec.env
+    };
+    r.progress.start(r.now());
+    try {
+        if (engine.kind === 'process')
+            await runProcessEngine(engine, ctx, r);
+        else
+            await runInProcessEngine(engine, ctx, r);
+    }
+    catch (e) {
+        // engine.command() refused the task (e.g. a missing script) or the runner failed.
+        outcome.status = 'engine-error';
+        const msg = util_errorMessage(e) ?? String(e);
+        outcome.message = msg.toLowerCase().includes(engine.name) ? msg : `${engine.name}: ${msg}`;
+        outcome.endedMs ??= outcome.startedMs !== null ? r.now() : null;
+    }
+}
+/**
+ * Finds the engine, waits for the start and runs it in a fresh work directory, filling in the
+ * outcome whatever happens. Returns the engine version ('' when unknown).
+ */
+async function runEngineStage(r, deps) {
+    const { outcome, signal } = r;
     let engineVersion = '';
     let workDir;
     try {
-        let engine;
-        try {
-            engine = deps.engine ?? getEngine(spec.engine);
-        }
-        catch (e) {
-            engine = undefined;
-            outcome.message = e.message;
-        }
-        if (!engine) {
-            outcome.message ||= `engine "${spec.engine}" is not available in this build of perf-gate`;
-        }
-        else {
-            const eng = engine;
-            const versionP = (eng.kind === 'process' ? eng.version(env) : eng.version()).catch(() => '');
-            if (spec.startAtMs === null) {
-                // No barrier: probe the version first, so the probe (a JVM start for JMeter) does not
-                // compete with the measured run; a slow probe is not waited for long.
-                await within(versionP, VERSION_WAIT_BEFORE_MS, '', signal);
-            }
-            else {
-                // The version probe runs during the wait; it never delays the start.
-                await waitUntil(spec.startAtMs, now, sleep, signal);
-            }
+        const engine = resolveEngine(r.spec, deps, outcome);
+        if (engine) {
+            const version = (engine.kind === 'process' ? engine.version(r.env) : engine.version()).catch(() => '');
+            await awaitStart(version, r, deps.sleep ?? sleep);
             if (signal.aborted) {
                 outcome.status = 'aborted';
-                outcome.message = `aborted (${abortReason(signal)}) before ${eng.name} started`;
+                outcome.message = `aborted (${abortReason(signal)}) before ${engine.name} started`;
             }
             else {
                 workDir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'perf-gate-task-'));
-                const ctx = {
-                    ...(spec.script !== undefined ? { script: spec.script } : {}),
-                    ...(spec.requests !== undefined ? { requests: spec.requests } : {}),
-                    load: spec.load,
-                    workDir,
-                    tags: spec.tags,
-                    env: spec.env
-                };
-                const r = {
-                    spec,
-                    recorder,
-                    now,
-                    env,
-                    signal,
-                    killGraceMs: deps.killGraceMs ?? 3000,
-                    tailBytes: deps.tailBytes ?? 8192,
-                    onEngineStart: deps.onEngineStart,
-                    outcome,
-                    progress
-                };
-                progress.start(now());
-                try {
-                    if (eng.kind === 'process')
-                        await runProcessEngine(eng, ctx, r);
-                    else
-                        await runInProcessEngine(eng, ctx, r);
-                }
-                catch (e) {
-                    // engine.command() refused the task (e.g. a missing script) or the runner failed.
-                    outcome.status = 'engine-error';
-                    const msg = e.message ?? String(e);
-                    outcome.message = msg.toLowerCase().includes(eng.name) ? msg : `${eng.name}: ${msg}`;
-                    outcome.endedMs ??= outcome.startedMs !== null ? now() : null;
-                }
+                await runEngineIn(engine, workDir, r);
             }
-            engineVersion = await within(versionP, VERSION_WAIT_AFTER_MS, '');
+            engineVersion = await within(version, VERSION_WAIT_AFTER_MS, '');
         }
     }
     catch (e) {
         outcome.status = 'engine-error';
-        outcome.message = `runner failed: ${e.message ?? String(e)}`;
+        outcome.message = `runner failed: ${util_errorMessage(e) ?? String(e)}`;
     }
     finally {
-        await progress.stop(outcome.status);
+        await r.progress.stop(outcome.status);
         if (workDir)
             await (0,promises_.rm)(workDir, { recursive: true, force: true }).catch(() => undefined);
     }
+    return engineVersion;
+}
+/** The task meta of the result: the spec's facts and the outcome. */
+function taskMeta(spec, outcome, engineVersion) {
     const steady = spec.steady && outcome.startedMs !== null
         ? {
             startMs: outcome.startedMs + spec.steady.fromS * 1000,
             endMs: outcome.startedMs + spec.steady.toS * 1000
         }
         : null;
-    const meta = defaultTaskMeta({
+    return defaultTaskMeta({
         runId: spec.runId,
         scenario: spec.scenario,
         fingerprint: spec.fingerprint,
@@ -78534,40 +78257,18 @@ async function runTask(input, deps = {}) {
         message: outcome.message || (outcome.status === 'engine-error' ? 'engine failed without a message' : ''),
         stderrTail: outcome.stderrTail
     });
-    const result = recorder.finish(meta);
+}
+/**
+ * Runs one task and writes its result to `spec.out` (also returned). Throws only for an invalid
+ * spec (TaskSpecError) or when the result cannot be written.
+ */
+async function runTask(input, deps = {}) {
+    const spec = parseTaskSpec(input);
+    const r = taskRunEnv(spec, deps);
+    const engineVersion = await runEngineStage(r, deps);
+    const result = r.recorder.finish(taskMeta(spec, r.outcome, engineVersion));
     await writeResult(spec.out, result);
     return result;
-}
-/** Reads the spec from a file argument or PERF_GATE_TASK_SPEC; throws TaskSpecError with one line. */
-async function loadTaskSpec(args, env) {
-    const file = args.find(a => !a.startsWith('-'));
-    let text;
-    let source;
-    if (file) {
-        source = file;
-        try {
-            text = await (0,promises_.readFile)(file, 'utf8');
-        }
-        catch (e) {
-            const code = e.code;
-            throw new TaskSpecError(`${file}: cannot read the task spec (${code === 'ENOENT' ? 'no such file' : code})`);
-        }
-    }
-    else if (env[TASK_SPEC_ENV]?.trim()) {
-        source = TASK_SPEC_ENV;
-        text = env[TASK_SPEC_ENV];
-    }
-    else {
-        throw new TaskSpecError(`no task spec: pass the path of a spec file or set ${TASK_SPEC_ENV} to the spec JSON`);
-    }
-    let doc;
-    try {
-        doc = JSON.parse(text);
-    }
-    catch (e) {
-        throw new TaskSpecError(`${source}: the task spec is not valid JSON (${e.message})`);
-    }
-    return parseTaskSpec(doc, source);
 }
 /**
  * The runner process: reads the spec, runs the task with SIGINT/SIGTERM stopping the engine, and
@@ -78579,7 +78280,7 @@ async function runnerMain(args, env = process.env, io = { log: l => console.log(
         spec = await loadTaskSpec(args, env);
     }
     catch (e) {
-        io.error(`perf-gate runner: ${e.message}`);
+        io.error(`perf-gate runner: ${util_errorMessage(e)}`);
         return 2;
     }
     const ac = new AbortController();
@@ -78603,7 +78304,7 @@ async function runnerMain(args, env = process.env, io = { log: l => console.log(
         return t.status === 'ok' ? 0 : 1;
     }
     catch (e) {
-        io.error(`perf-gate runner: ${e.message}`);
+        io.error(`perf-gate runner: ${util_errorMessage(e)}`);
         return 1;
     }
     finally {
@@ -78661,6 +78362,8 @@ function timingOverrides(env, name, defaults) {
 
 
 
+
+
 const HEARTBEAT_STALE_MS = 120_000;
 /** Environment variable with RemoteTiming overrides as JSON, e.g. {"progressMs": 1000}. */
 const REMOTE_TIMING_ENV = 'PERF_GATE_REMOTE_TIMING';
@@ -78680,7 +78383,7 @@ async function retrying(fn, signal, attempts = 8) {
         catch (e) {
             if (i + 1 >= attempts)
                 throw e;
-            await defaultSleep(Math.min(8000, 250 * 2 ** i) * (0.5 + Math.random() / 2), signal);
+            await sleep(Math.min(8000, 250 * 2 ** i) * (0.5 + Math.random() / 2), signal);
         }
     }
 }
@@ -78693,123 +78396,164 @@ function untar(archive, dir) {
         p.on('exit', code => (code === 0 ? ok() : fail(new Error(`tar exited ${code}: ${err.trim()}`))));
     });
 }
-/** Runs one remote task; returns the process exit code (0 when the task result is ok). */
-async function runRemoteTask(deps) {
-    const assignedKey = async (id) => {
-        const until = now() + t.goTimeoutMs;
-        while (!stop.signal.aborted && now() < until) {
-            const a = await objects.getJson(keys.assign(id)).catch(() => null);
-            if (a && typeof a.key === 'string')
-                return a.key;
-            await defaultSleep(t.pollMs, stop.signal);
+/** The task key the action assigned to ECS task `id` (polled until the go timeout). */
+async function assignedKey(run, id) {
+    const { objects, keys, t, now, stop } = run;
+    const until = now() + t.goTimeoutMs;
+    while (!stop.signal.aborted && now() < until) {
+        const a = await objects.getJson(keys.assign(id)).catch(() => null);
+        if (a && typeof a.key === 'string')
+            return a.key;
+        await sleep(t.pollMs, stop.signal);
+    }
+    throw new Error(`no task key assigned to ECS task ${id}`);
+}
+/** Unpacks the run's script bundle into the work directory and points the spec's script into it. */
+async function unpackBundle(run, spec) {
+    const { objects, keys, work } = run;
+    const bytes = await retrying(async () => {
+        const b = await objects.getBytes(keys.bundle);
+        if (!b)
+            throw new Error(`no script bundle at ${keys.bundle}`);
+        return b;
+    }, run.stop.signal);
+    const archive = (0,external_node_path_.join)(work, 'bundle.tgz');
+    const dir = (0,external_node_path_.join)(work, 'bundle');
+    await (0,promises_.writeFile)(archive, bytes);
+    await (0,promises_.mkdir)(dir);
+    await untar(archive, dir);
+    if (typeof spec.script === 'string') {
+        const script = (0,external_node_path_.resolve)(dir, spec.script);
+        if (!script.startsWith(dir + external_node_path_.sep))
+            throw new Error(`script ${spec.script} lies outside its bundle`);
+        spec.script = script;
+    }
+}
+/** The task's spec from its envelope, with its bundle unpacked and its result going to the work directory. */
+async function fetchSpec(run, key) {
+    const { objects, keys } = run;
+    const envelope = await retrying(async () => {
+        const doc = await objects.getJson(keys.task(key));
+        if (!doc)
+            throw new Error(`no task envelope at ${keys.task(key)}`);
+        return doc;
+    }, run.stop.signal);
+    const spec = { ...envelope.spec };
+    if (envelope.bundle)
+        await unpackBundle(run, spec);
+    spec.out = (0,external_node_path_.join)(run.work, 'result.json');
+    delete spec.progress;
+    return parseTaskSpec(spec, keys.task(key));
+}
+/**
+ * Writes ready/<key>.json and waits for go.json; returns its start time. When abort.json appears,
+ * the action is gone or go never comes, stops the run (the engine then never starts) and returns null.
+ */
+async function awaitGo(run, key) {
+    const { objects, keys, t, now, stop } = run;
+    await retrying(() => objects.putJson(keys.ready(key), { atMs: now(), key }), stop.signal);
+    run.log(`perf-gate runner: ${key} ready; waiting for the start signal`);
+    const waitUntil = now() + t.goTimeoutMs;
+    let reason = '';
+    while (!stop.signal.aborted) {
+        const go = await objects.getJson(keys.go).catch(() => null);
+        if (go && typeof go.startAtMs === 'number')
+            return go.startAtMs;
+        if (await objects.getJson(keys.abort).catch(() => null)) {
+            reason = 'the run was aborted before it started';
+            break;
         }
-        throw new Error(`no task key assigned to ECS task ${id}`);
-    };
-    const t = { ...DEFAULT_TIMING, ...deps.timing };
-    const now = deps.now ?? Date.now;
-    const log = deps.log ?? (() => undefined);
-    const keys = runKeys(deps.prefix);
-    const objects = deps.objects;
-    const stop = new AbortController();
-    const onOuter = () => stop.abort(deps.signal.reason ?? 'SIGTERM');
-    deps.signal.addEventListener('abort', onOuter, { once: true });
-    const work = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'perf-gate-remote-'));
-    const timers = [];
-    try {
-        const key = typeof deps.key === 'string' ? deps.key : await assignedKey(deps.key.ecsTaskId);
-        const envelope = await retrying(async () => {
-            const doc = await objects.getJson(keys.task(key));
-            if (!doc)
-                throw new Error(`no task envelope at ${keys.task(key)}`);
-            return doc;
-        }, stop.signal);
-        const spec = { ...envelope.spec };
-        if (envelope.bundle) {
-            const bytes = await retrying(async () => {
-                const b = await objects.getBytes(keys.bundle);
-                if (!b)
-                    throw new Error(`no script bundle at ${keys.bundle}`);
-                return b;
-            }, stop.signal);
-            const archive = (0,external_node_path_.join)(work, 'bundle.tgz');
-            const dir = (0,external_node_path_.join)(work, 'bundle');
-            await (0,promises_.writeFile)(archive, bytes);
-            await Promise.resolve(/* import() */).then(__nccwpck_require__.t.bind(__nccwpck_require__, 1455, 23)).then(fs => fs.mkdir(dir));
-            await untar(archive, dir);
-            if (typeof spec.script === 'string') {
-                const script = (0,external_node_path_.resolve)(dir, spec.script);
-                if (!script.startsWith(dir + external_node_path_.sep))
-                    throw new Error(`script ${spec.script} lies outside its bundle`);
-                spec.script = script;
-            }
+        if (now() > waitUntil) {
+            reason = `no start signal within ${Math.round(t.goTimeoutMs / 1000)} s`;
+            break;
         }
-        spec.out = (0,external_node_path_.join)(work, 'result.json');
-        delete spec.progress;
-        const parsed = parseTaskSpec(spec, keys.task(key));
-        await retrying(() => objects.putJson(keys.ready(key), { atMs: now(), key }), stop.signal);
-        log(`perf-gate runner: ${key} ready; waiting for the start signal`);
-        // Wait for go.json (or abort.json, or a dead action).
-        const waitUntil = now() + t.goTimeoutMs;
-        let startAtMs = null;
-        let reason = '';
-        while (!stop.signal.aborted) {
-            const go = await objects.getJson(keys.go).catch(() => null);
-            if (go && typeof go.startAtMs === 'number') {
-                startAtMs = go.startAtMs;
-                break;
-            }
-            if (await objects.getJson(keys.abort).catch(() => null)) {
-                reason = 'the run was aborted before it started';
-                break;
-            }
-            if (now() > waitUntil) {
-                reason = `no start signal within ${Math.round(t.goTimeoutMs / 1000)} s`;
-                break;
-            }
-            await defaultSleep(t.pollMs, stop.signal);
-        }
-        if (startAtMs === null)
-            stop.abort(reason || 'stopped before the start');
-        // During the run: watch the heartbeat and abort.json; publish progress.
-        const publication = new ProgressPublication();
-        const publish = async () => {
-            const doc = publication.take();
-            if (doc)
-                await objects.putJson(keys.progress(key), doc).catch(() => undefined);
-        };
-        timers.push(setInterval(() => {
-            void (async () => {
-                const abort = await objects.getJson(keys.abort).catch(() => null);
-                if (abort)
-                    return stop.abort(`aborted by the action: ${abort.reason ?? 'no reason given'}`);
-                const hb = await objects.getJson(keys.heartbeat).catch(() => undefined);
-                if (hb === undefined)
-                    return;
-                const at = hb?.atMs ?? 0;
-                if (now() - at > t.heartbeatStaleMs)
-                    stop.abort(`the action's heartbeat is ${Math.round((now() - at) / 1000)} s old`);
-            })();
-        }, t.watchMs));
-        timers.push(setInterval(() => void publish(), t.progressMs));
-        const run = deps.run ?? runTask;
-        const result = await run({ ...parsed, startAtMs: startAtMs ?? now() }, {
-            env: deps.env,
-            signal: stop.signal,
-            onProgress: line => publication.add(line)
-        });
-        for (const tm of timers)
+        await sleep(t.pollMs, stop.signal);
+    }
+    stop.abort(reason || 'stopped before the start');
+    return null;
+}
+/**
+ * During the run: stops it when abort.json appears or the action's heartbeat goes stale (checked
+ * every watchMs), and publishes the latest progress line every progressMs.
+ */
+class RunWatch {
+    run;
+    key;
+    publication = new ProgressPublication();
+    timers = [];
+    constructor(run, key) {
+        this.run = run;
+        this.key = key;
+    }
+    start() {
+        this.timers.push(setInterval(() => void this.check(), this.run.t.watchMs));
+        this.timers.push(setInterval(() => void this.publish(), this.run.t.progressMs));
+    }
+    stop() {
+        for (const tm of this.timers)
             clearInterval(tm);
-        await publish();
+    }
+    /** Publishes the progress lines gathered since the last publication, if any. */
+    async publish() {
+        const doc = this.publication.take();
+        if (doc)
+            await this.run.objects.putJson(this.run.keys.progress(this.key), doc).catch(() => undefined);
+    }
+    async check() {
+        const { objects, keys, now, t, stop } = this.run;
+        const abort = await objects.getJson(keys.abort).catch(() => null);
+        if (abort)
+            return stop.abort(`aborted by the action: ${abort.reason ?? 'no reason given'}`);
+        const hb = await objects.getJson(keys.heartbeat).catch(() => undefined);
+        if (hb === undefined)
+            return;
+        const at = hb?.atMs ?? 0;
+        if (now() - at > t.heartbeatStaleMs)
+            stop.abort(`the action's heartbeat is ${Math.round((now() - at) / 1000)} s old`);
+    }
+}
+/** Runs the task under watch and writes results/<key>.json; returns the exit code. */
+async function runAndReport(run, key, spec, startAtMs) {
+    const { deps, objects, keys, now } = run;
+    const watch = new RunWatch(run, key);
+    watch.start();
+    try {
+        const result = await (deps.run ?? runTask)({ ...spec, startAtMs: startAtMs ?? now() }, { env: deps.env, signal: run.stop.signal, onProgress: line => watch.publication.add(line) });
+        watch.stop();
+        await watch.publish();
         await retrying(() => objects.putJson(keys.result(key), result), new AbortController().signal, 10);
         const status = result.task.status;
-        log(`perf-gate runner: ${key} ${status}${result.task.message ? ` (${result.task.message})` : ''}`);
+        run.log(`perf-gate runner: ${key} ${status}${result.task.message ? ` (${result.task.message})` : ''}`);
         return status === 'ok' ? 0 : 1;
     }
     finally {
-        for (const tm of timers)
-            clearInterval(tm);
+        watch.stop();
+    }
+}
+/** Runs one remote task; returns the process exit code (0 when the task result is ok). */
+async function runRemoteTask(deps) {
+    const stop = new AbortController();
+    const onOuter = () => stop.abort(deps.signal.reason ?? 'SIGTERM');
+    deps.signal.addEventListener('abort', onOuter, { once: true });
+    const run = {
+        deps,
+        t: { ...DEFAULT_TIMING, ...deps.timing },
+        now: deps.now ?? Date.now,
+        log: deps.log ?? (() => undefined),
+        keys: runKeys(deps.prefix),
+        objects: deps.objects,
+        stop,
+        work: await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'perf-gate-remote-'))
+    };
+    try {
+        const key = typeof deps.key === 'string' ? deps.key : await assignedKey(run, deps.key.ecsTaskId);
+        const spec = await fetchSpec(run, key);
+        const startAtMs = await awaitGo(run, key);
+        return await runAndReport(run, key, spec, startAtMs);
+    }
+    finally {
         deps.signal.removeEventListener('abort', onOuter);
-        await (0,promises_.rm)(work, { recursive: true, force: true }).catch(() => undefined);
+        await (0,promises_.rm)(run.work, { recursive: true, force: true }).catch(() => undefined);
     }
 }
 /** Whether the environment describes a remote (Fargate) task. */
@@ -78833,7 +78577,7 @@ async function ownTaskArn(env) {
         }
         catch (e) {
             if (i >= 4)
-                throw new Error(`cannot read the ECS task metadata: ${e.message}`);
+                throw new Error(`cannot read the ECS task metadata: ${util_errorMessage(e)}`);
             await new Promise(r => setTimeout(r, 500 * 2 ** i));
         }
     }
@@ -78855,7 +78599,7 @@ async function remoteMain(env, signal, log) {
         key = env[REMOTE_ENV.TaskKey] || { ecsTaskId: ecsTaskId(await ownTaskArn(env)) };
     }
     catch (e) {
-        log(`perf-gate runner: ${e.message}`);
+        log(`perf-gate runner: ${util_errorMessage(e)}`);
         return 1;
     }
     try {
@@ -78863,7 +78607,7 @@ async function remoteMain(env, signal, log) {
         return await runRemoteTask({ objects, prefix, key, env, signal, log, timing });
     }
     catch (e) {
-        const message = e.message;
+        const message = util_errorMessage(e);
         log(`perf-gate runner: ${message}`);
         const name = typeof key === 'string' ? key : key.ecsTaskId;
         await objects.putJson(runKeys(prefix).failure(name), { key: name, message }).catch(() => undefined);

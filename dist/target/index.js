@@ -5,6 +5,43 @@ var __webpack_exports__ = {};
 const external_node_util_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 ;// CONCATENATED MODULE: external "node:http"
 const external_node_http_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
+;// CONCATENATED MODULE: ./src/util/index.ts
+/** Small helpers every layer may use: an abortable sleep, an error's message, a field path. */
+/**
+ * Waits `ms` milliseconds and resolves early when `signal` aborts. With `unref`, the timer does not
+ * keep the process alive by itself.
+ */
+function sleep(ms, signal, opts = {}) {
+    return new Promise(resolve => {
+        if (signal?.aborted)
+            return resolve();
+        const timer = setTimeout(done, Math.max(0, ms));
+        if (opts.unref)
+            timer.unref();
+        function done() {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            resolve();
+        }
+        signal?.addEventListener('abort', done, { once: true });
+    });
+}
+/** The message of a thrown value, whatever was thrown. */
+function errorMessage(e) {
+    return e instanceof Error ? e.message : String(e);
+}
+/** A zod issue path as people write it: `tasks[2].meta.engine`. */
+function fieldPath(path) {
+    let out = '';
+    for (const p of path) {
+        if (typeof p === 'number')
+            out += `[${p}]`;
+        else
+            out += out ? `.${String(p)}` : String(p);
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/target/server.ts
 /**
  * The bundled sample target: a small HTTP server on 127.0.0.1 for the demo and the tests.
@@ -23,6 +60,7 @@ const external_node_http_namespaceObject = __WEBPACK_EXTERNAL_createRequire(impo
  * and stops by itself after `maxSeconds`.
  */
 
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 function mulberry(seed) {
     let a = seed >>> 0;
@@ -34,112 +72,164 @@ function mulberry(seed) {
         return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
 }
-const sleep = (ms) => new Promise(r => setTimeout(r, ms));
 const BIG = Buffer.alloc(16384, 'x');
+/**
+ * The server's capacity: at most `concurrency` requests are served at once, the rest wait in a
+ * queue. A request that has to queue is an overload; with `recoveryMs` the server then stays slow
+ * (`recoveryPenaltyMs` more per request) until `recoveryMs` after the last queued request got its turn.
+ */
+class Capacity {
+    opts;
+    active = 0;
+    queue = [];
+    /** Until when (epoch ms) the server is recovering from an overload. */
+    recoveringUntil = 0;
+    constructor(opts) {
+        this.opts = opts;
+    }
+    /** Whether the number of requests served at once is capped. */
+    get limited() {
+        return !!this.limit;
+    }
+    get limit() {
+        return this.opts.concurrency ?? 0;
+    }
+    async acquire() {
+        if (!this.limit || this.active < this.limit) {
+            this.active++;
+            return;
+        }
+        this.overloaded();
+        await new Promise(resolve => this.queue.push(resolve));
+    }
+    release() {
+        const next = this.queue.shift();
+        if (next) {
+            this.overloaded();
+            next();
+        }
+        else
+            this.active--;
+    }
+    /** The extra service time of a request starting now. */
+    penaltyMs() {
+        return Date.now() < this.recoveringUntil ? (this.opts.recoveryPenaltyMs ?? 0) : 0;
+    }
+    overloaded() {
+        if (this.opts.recoveryMs)
+            this.recoveringUntil = Math.max(this.recoveringUntil, Date.now() + this.opts.recoveryMs);
+    }
+}
+function send(res, code, body, type = 'application/json') {
+    const buf = typeof body === 'string' ? Buffer.from(body) : body;
+    res.writeHead(code, { 'content-type': type, 'content-length': buf.length });
+    res.end(buf);
+}
+async function readBody(req) {
+    const chunks = [];
+    for await (const c of req)
+        chunks.push(c);
+    return Buffer.concat(chunks);
+}
+/** Answers one request of the sample routes (after service time and faults). */
+async function serveRoute(path, req, res, body, random) {
+    switch (path) {
+        case '/fast':
+        case '/health':
+            send(res, 200, '{"ok":true}\n');
+            return;
+        case '/slow':
+            await sleep(20 + random() * 180);
+            send(res, 200, '{"ok":true,"slow":true}\n');
+            return;
+        case '/flaky':
+            await sleep(5 + random() * 45);
+            if (random() < 0.3)
+                send(res, 500, '{"error":"flaky"}\n');
+            else
+                send(res, 200, '{"ok":true}\n');
+            return;
+        case '/big':
+            send(res, 200, BIG, 'application/octet-stream');
+            return;
+        case '/items':
+            send(res, req.method === 'POST' ? 201 : 200, JSON.stringify({ ok: true, received: body?.length ?? 0 }) + '\n');
+            return;
+        default:
+            send(res, 404, 'not found\n', 'text/plain');
+    }
+}
+/** The state of a running target: its faults, its capacity and what it served. */
+class Target {
+    opts;
+    faults;
+    served = 0;
+    byRoute = {};
+    capacity;
+    random;
+    constructor(opts) {
+        this.opts = opts;
+        this.faults = { ...(opts.faults ?? {}) };
+        this.capacity = new Capacity(opts);
+        this.random = opts.seed === undefined ? Math.random : mulberry(opts.seed);
+    }
+    handle = async (req, res) => {
+        const path = (req.url ?? '/').split('?')[0];
+        if (path === '/__perf-gate/faults' && req.method === 'POST')
+            return this.setFaultsFrom(req, res);
+        const body = req.method === 'POST' ? await readBody(req) : undefined;
+        await this.capacity.acquire();
+        try {
+            this.served++;
+            this.byRoute[path] = (this.byRoute[path] ?? 0) + 1;
+            if (await this.serveFault(path, res))
+                return;
+            await serveRoute(path, req, res, body, this.random);
+        }
+        finally {
+            this.capacity.release();
+        }
+    };
+    /** `POST /__perf-gate/faults`: replaces the faults with the posted JSON object. */
+    async setFaultsFrom(req, res) {
+        try {
+            this.faults = JSON.parse((await readBody(req)).toString('utf8') || '{}');
+            send(res, 200, JSON.stringify({ ok: true, faults: this.faults }));
+        }
+        catch {
+            send(res, 400, JSON.stringify({ error: 'faults must be a JSON object' }));
+        }
+    }
+    /** Waits the service time and the route's injected delay; true when it answered an injected failure. */
+    async serveFault(path, res) {
+        const penalty = this.capacity.penaltyMs();
+        if (this.capacity.limited && (this.opts.serviceMs || penalty))
+            await sleep((this.opts.serviceMs ?? 0) + penalty);
+        const f = this.faults[path];
+        if (f?.delayMs || f?.jitterMs)
+            await sleep((f.delayMs ?? 0) + this.random() * (f.jitterMs ?? 0));
+        if (f?.errorRate && this.random() < f.errorRate) {
+            send(res, 500, '{"error":"injected failure"}\n');
+            return true;
+        }
+        return false;
+    }
+}
+/** Listens on `host`:`port` (0 = any free port); returns the port. */
+async function listen(server, port, host) {
+    await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+    });
+    return server.address().port;
+}
 async function startTarget(opts = {}) {
     const host = opts.host ?? '127.0.0.1';
     if (!LOOPBACK.has(host))
         throw new Error(`target host must be a loopback address, got ${host}`);
-    const random = opts.seed === undefined ? Math.random : mulberry(opts.seed);
-    let faults = { ...(opts.faults ?? {}) };
-    let served = 0;
-    const byRoute = {};
-    let active = 0;
-    const queue = [];
-    const limit = opts.concurrency ?? 0;
-    /** Until when (epoch ms) the server is recovering from an overload. */
-    let recoveringUntil = 0;
-    const overloaded = () => {
-        if (opts.recoveryMs)
-            recoveringUntil = Math.max(recoveringUntil, Date.now() + opts.recoveryMs);
-    };
-    async function acquire() {
-        if (!limit || active < limit) {
-            active++;
-            return;
-        }
-        overloaded();
-        await new Promise(resolve => queue.push(resolve));
-    }
-    function release() {
-        const next = queue.shift();
-        if (next) {
-            overloaded();
-            next();
-        }
-        else
-            active--;
-    }
-    function send(res, code, body, type = 'application/json') {
-        const buf = typeof body === 'string' ? Buffer.from(body) : body;
-        res.writeHead(code, { 'content-type': type, 'content-length': buf.length });
-        res.end(buf);
-    }
-    async function readBody(req) {
-        const chunks = [];
-        for await (const c of req)
-            chunks.push(c);
-        return Buffer.concat(chunks);
-    }
-    async function handle(req, res) {
-        const path = (req.url ?? '/').split('?')[0];
-        if (path === '/__perf-gate/faults' && req.method === 'POST') {
-            try {
-                faults = JSON.parse((await readBody(req)).toString('utf8') || '{}');
-                send(res, 200, JSON.stringify({ ok: true, faults }));
-            }
-            catch {
-                send(res, 400, JSON.stringify({ error: 'faults must be a JSON object' }));
-            }
-            return;
-        }
-        const body = req.method === 'POST' ? await readBody(req) : undefined;
-        await acquire();
-        try {
-            served++;
-            byRoute[path] = (byRoute[path] ?? 0) + 1;
-            const penalty = Date.now() < recoveringUntil ? (opts.recoveryPenaltyMs ?? 0) : 0;
-            if (limit && (opts.serviceMs || penalty))
-                await sleep((opts.serviceMs ?? 0) + penalty);
-            const f = faults[path];
-            if (f?.delayMs || f?.jitterMs)
-                await sleep((f.delayMs ?? 0) + random() * (f.jitterMs ?? 0));
-            if (f?.errorRate && random() < f.errorRate) {
-                send(res, 500, '{"error":"injected failure"}\n');
-                return;
-            }
-            switch (path) {
-                case '/fast':
-                case '/health':
-                    send(res, 200, '{"ok":true}\n');
-                    return;
-                case '/slow':
-                    await sleep(20 + random() * 180);
-                    send(res, 200, '{"ok":true,"slow":true}\n');
-                    return;
-                case '/flaky':
-                    await sleep(5 + random() * 45);
-                    if (random() < 0.3)
-                        send(res, 500, '{"error":"flaky"}\n');
-                    else
-                        send(res, 200, '{"ok":true}\n');
-                    return;
-                case '/big':
-                    send(res, 200, BIG, 'application/octet-stream');
-                    return;
-                case '/items':
-                    send(res, req.method === 'POST' ? 201 : 200, JSON.stringify({ ok: true, received: body?.length ?? 0 }) + '\n');
-                    return;
-                default:
-                    send(res, 404, 'not found\n', 'text/plain');
-            }
-        }
-        finally {
-            release();
-        }
-    }
+    const target = new Target(opts);
     const server = (0,external_node_http_namespaceObject.createServer)((req, res) => {
-        handle(req, res).catch(() => {
+        target.handle(req, res).catch(() => {
             if (!res.headersSent)
                 send(res, 500, '{"error":"internal"}\n');
             else
@@ -147,11 +237,7 @@ async function startTarget(opts = {}) {
         });
     });
     server.keepAliveTimeout = 5000;
-    await new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(opts.port ?? 0, host, () => resolve());
-    });
-    const port = server.address().port;
+    const port = await listen(server, opts.port ?? 0, host);
     const stopTimer = setTimeout(() => void close(), (opts.maxSeconds ?? 900) * 1000);
     stopTimer.unref();
     let closing;
@@ -170,9 +256,9 @@ async function startTarget(opts = {}) {
         port,
         server,
         setFaults(f) {
-            faults = { ...f };
+            target.faults = { ...f };
         },
-        stats: () => ({ served, byRoute: { ...byRoute } }),
+        stats: () => ({ served: target.served, byRoute: { ...target.byRoute } }),
         close
     };
 }
@@ -183,6 +269,7 @@ async function startTarget(opts = {}) {
  *  [--recovery-ms R] [--recovery-penalty-ms P] [--fault /route:delayMs[:errorRate]]...` starts the
  * sample target and prints its URL.
  */
+
 
 
 async function main() {
@@ -219,7 +306,7 @@ async function main() {
     process.on('SIGTERM', stop);
 }
 main().catch(e => {
-    console.error(`perf-gate target: ${e.message}`);
+    console.error(`perf-gate target: ${errorMessage(e)}`);
     process.exit(1);
 });
 
