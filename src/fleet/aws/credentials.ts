@@ -7,7 +7,8 @@
  * so every client uses the default credential chain (e.g. after aws-actions/configure-aws-credentials).
  */
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts'
-import { awsMessage, withRetry, type Sleep } from './retry.js'
+import { awsMessage, withRetry } from './retry.js'
+import type { Sleep } from '../../util/index.js'
 
 export const OIDC_AUDIENCE = 'sts.amazonaws.com'
 /** STS accepts 900 s to 12 h; the role's MaxSessionDuration may cap it lower. */

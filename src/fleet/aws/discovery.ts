@@ -4,7 +4,8 @@
  * (DescribeStacks), or taken from inputs when they are all given.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
-import { awsMessage, withRetry, type Sleep } from './retry.js'
+import { awsMessage, withRetry } from './retry.js'
+import type { Sleep } from '../../util/index.js'
 
 /** The regional stack's outputs the action reads (infra-template/region.yml). */
 export const STACK_OUTPUTS = {

@@ -11,7 +11,8 @@ import {
   type Task
 } from '@aws-sdk/client-ecs'
 import type { RegionTarget } from './discovery.js'
-import { awsMessage, withRetry, type Sleep } from './retry.js'
+import { awsMessage, withRetry } from './retry.js'
+import type { Sleep } from '../../util/index.js'
 
 /** RunTask starts at most 10 tasks per call. */
 export const RUN_TASK_BATCH = 10

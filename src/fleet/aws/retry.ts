@@ -4,8 +4,6 @@
  */
 import { sleep as realSleep, type Sleep } from '../../util/index.js'
 
-export type { Sleep }
-
 export interface RetryOptions {
   /** Attempts in all (default 6). */
   attempts?: number

@@ -5,7 +5,7 @@
 import type { ECSClient, Task } from '@aws-sdk/client-ecs'
 import type { RegionTarget } from '../aws/discovery.js'
 import { describeTasks, launchBatch, stopTasks, type LaunchRequest, type LaunchResult } from '../aws/ecs.js'
-import type { Sleep } from '../aws/retry.js'
+import type { Sleep } from '../../util/index.js'
 import type { TaskControl } from './ports.js'
 
 /** The runner stack of `region`; an error names a region the discovery did not find. */

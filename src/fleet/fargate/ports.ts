@@ -5,7 +5,7 @@
  */
 import type { Task } from '@aws-sdk/client-ecs'
 import type { LaunchRequest, LaunchResult } from '../aws/ecs.js'
-import type { Sleep } from '../aws/retry.js'
+import type { Sleep } from '../../util/index.js'
 
 /** The run's bucket: small JSON documents and the script bundle (RunObjects implements it). */
 export interface ObjectStore {
