@@ -120,34 +120,62 @@ if (!env.PERF_GATE_NODE24 && process.platform === 'linux' && process.arch === 'x
   env.PERF_GATE_NODE24 = bin
 }
 
+/**
+ * Suites that start a whole fleet of runner processes. With no arguments they run last, on their
+ * own, so that the start barrier and hard limits they test run on a machine no other suite loads.
+ */
+const SOLO_SUITES = ['__tests__/e2e/fargate.test.ts']
+
 const outDir = mkdtempSync(join(tmpdir(), 'perf-gate-test-'))
-const report = join(outDir, 'jest.json')
-const args = [
-  '--experimental-vm-modules',
-  join(root, 'node_modules', 'jest', 'bin', 'jest.js'),
-  '--json',
-  `--outputFile=${report}`,
-  ...process.argv.slice(2)
-]
-const child = spawn(process.execPath, args, {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...env, NODE_NO_WARNINGS: '1' }
-})
-child.on('exit', code => {
-  let passed = 0
-  let failed = 0
-  let skipped = 0
-  if (existsSync(report)) {
-    const r = JSON.parse(readFileSync(report, 'utf8'))
-    passed = r.numPassedTests
-    failed = r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0)
-    skipped = r.numPendingTests + r.numTodoTests
-  } else {
-    failed = 1
-  }
-  if (skipped > 0)
-    console.error(`perf-gate tests: ${skipped} test(s) skipped or todo; skipped tests are not allowed`)
-  console.log(`tests: ${passed} passed, ${failed} failed`)
-  process.exit(code === 0 && failed === 0 && skipped === 0 ? 0 : 1)
-})
+const extra = process.argv.slice(2)
+const phases = extra.length
+  ? [{ name: 'tests', args: extra }]
+  : [
+      {
+        name: 'tests',
+        args: ['--testPathIgnorePatterns', '/node_modules/', ...SOLO_SUITES.map(p => p.replace(/\./g, '\\.'))]
+      },
+      { name: 'fleet suites', args: ['--runInBand', ...SOLO_SUITES] }
+    ]
+
+/** Runs jest once with `args`; resolves to its exit code and the counts of its JSON report. */
+function runJest(name, args) {
+  const report = join(outDir, `${name.replace(/\W+/g, '-')}.json`)
+  const child = spawn(
+    process.execPath,
+    [
+      '--experimental-vm-modules',
+      join(root, 'node_modules', 'jest', 'bin', 'jest.js'),
+      '--json',
+      `--outputFile=${report}`,
+      ...args
+    ],
+    { cwd: root, stdio: 'inherit', env: { ...env, NODE_NO_WARNINGS: '1' } }
+  )
+  return new Promise(done =>
+    child.on('exit', code => {
+      if (!existsSync(report)) return done({ code: code ?? 1, passed: 0, failed: 1, skipped: 0 })
+      const r = JSON.parse(readFileSync(report, 'utf8'))
+      done({
+        code: code ?? 1,
+        passed: r.numPassedTests,
+        failed: r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0),
+        skipped: r.numPendingTests + r.numTodoTests
+      })
+    })
+  )
+}
+
+const total = { code: 0, passed: 0, failed: 0, skipped: 0 }
+for (const phase of phases) {
+  if (phases.length > 1) console.log(`perf-gate tests: ${phase.name}`)
+  const r = await runJest(phase.name, phase.args)
+  total.code ||= r.code
+  total.passed += r.passed
+  total.failed += r.failed
+  total.skipped += r.skipped
+}
+if (total.skipped > 0)
+  console.error(`perf-gate tests: ${total.skipped} test(s) skipped or todo; skipped tests are not allowed`)
+console.log(`tests: ${total.passed} passed, ${total.failed} failed`)
+process.exit(total.code === 0 && total.failed === 0 && total.skipped === 0 ? 0 : 1)

@@ -84439,11 +84439,12 @@ async function ecs_launchBatch(ecs, req, opts = {}) {
     const arns = [];
     let failures = [];
     const attempts = opts.attempts ?? 8;
+    const backoff = opts.backoffMs ?? 1000;
     for (let attempt = 0; attempt < attempts && arns.length < req.count; attempt++) {
         if (opts.signal?.aborted)
             break;
         if (attempt > 0)
-            await (opts.sleep ?? (ms => new Promise(r => setTimeout(r, ms))))(Math.min(20_000, 1000 * 2 ** attempt) * (0.5 + Math.random() / 2));
+            await (opts.sleep ?? (ms => new Promise(r => setTimeout(r, ms))))(Math.min(20 * backoff, backoff * 2 ** attempt) * (0.5 + Math.random() / 2));
         const count = req.count - arns.length;
         const token = `${req.clientToken}-${attempt}`.slice(0, 64);
         let res;
@@ -84711,6 +84712,7 @@ class ecs_tasks_EcsTaskControl {
     launch(region, req, opts) {
         return launchBatch(this.o.client(region), req, {
             sleep: this.o.sleep,
+            backoffMs: this.o.launchRetryMs,
             signal: opts.signal,
             onCall: () => this.o.count('ecs:RunTask'),
             onStarted: opts.onStarted
@@ -95861,7 +95863,8 @@ const timing_DEFAULT_FARGATE_TIMING = {
     heartbeatMs: 30_000,
     progressMs: 10_000,
     collectGraceMs: 90_000,
-    abortGraceMs: 30_000
+    abortGraceMs: 30_000,
+    launchRetryMs: 1000
 };
 
 ;// CONCATENATED MODULE: ./src/fleet/fargate.ts
@@ -95898,6 +95901,7 @@ class fargate_FargateFleet {
             targets: o.targets,
             client: o.ecs,
             sleep: this.sleep,
+            launchRetryMs: this.timing.launchRetryMs,
             count: (op, n) => this.count(op, n)
         });
     }

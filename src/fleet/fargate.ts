@@ -73,6 +73,7 @@ export class FargateFleet implements Fleet {
       targets: o.targets,
       client: o.ecs,
       sleep: this.sleep,
+      launchRetryMs: this.timing.launchRetryMs,
       count: (op, n) => this.count(op, n)
     })
   }

@@ -50,6 +50,8 @@ export async function launchBatch(
   opts: {
     sleep?: Sleep
     attempts?: number
+    /** The first wait before a capacity retry (default 1000 ms); doubles per attempt, up to 20 times this. */
+    backoffMs?: number
     signal?: AbortSignal
     /** Called before every RunTask request (retries included). */
     onCall?: () => void
@@ -59,11 +61,12 @@ export async function launchBatch(
   const arns: string[] = []
   let failures: string[] = []
   const attempts = opts.attempts ?? 8
+  const backoff = opts.backoffMs ?? 1000
   for (let attempt = 0; attempt < attempts && arns.length < req.count; attempt++) {
     if (opts.signal?.aborted) break
     if (attempt > 0)
       await (opts.sleep ?? (ms => new Promise(r => setTimeout(r, ms))))(
-        Math.min(20_000, 1000 * 2 ** attempt) * (0.5 + Math.random() / 2)
+        Math.min(20 * backoff, backoff * 2 ** attempt) * (0.5 + Math.random() / 2)
       )
     const count = req.count - arns.length
     const token = `${req.clientToken}-${attempt}`.slice(0, 64)

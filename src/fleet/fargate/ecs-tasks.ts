@@ -19,6 +19,8 @@ export interface EcsTaskControlOptions {
   targets: readonly RegionTarget[]
   client: (region: string) => ECSClient
   sleep: Sleep
+  /** The first wait before RunTask is retried for capacity. */
+  launchRetryMs?: number
   count: (op: string, n?: number) => void
 }
 
@@ -32,6 +34,7 @@ export class EcsTaskControl implements TaskControl {
   ): Promise<LaunchResult> {
     return launchBatch(this.o.client(region), req, {
       sleep: this.o.sleep,
+      backoffMs: this.o.launchRetryMs,
       signal: opts.signal,
       onCall: () => this.o.count('ecs:RunTask'),
       onStarted: opts.onStarted

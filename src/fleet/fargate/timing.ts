@@ -13,6 +13,8 @@ export interface FargateTiming {
   collectGraceMs: number
   /** How long tasks get to stop by themselves (and write their results) after an abort. */
   abortGraceMs: number
+  /** The first wait before RunTask is retried for capacity; doubles per attempt up to 20 times this. */
+  launchRetryMs: number
 }
 
 export const DEFAULT_FARGATE_TIMING: FargateTiming = {
@@ -22,5 +24,6 @@ export const DEFAULT_FARGATE_TIMING: FargateTiming = {
   heartbeatMs: 30_000,
   progressMs: 10_000,
   collectGraceMs: 90_000,
-  abortGraceMs: 30_000
+  abortGraceMs: 30_000,
+  launchRetryMs: 1000
 }
