@@ -275,77 +275,81 @@ describe('the bundled action on a Fargate fleet (local fakes)', () => {
   const runResultOf = async (r: ActionRun): Promise<RunResult> =>
     JSON.parse(await readFile(r.outputs['result-json'], 'utf8')) as RunResult
 
-  it('runs across 3 regions on Node 24: OIDC → STS, per-region ECS, start barrier, exact merge, nothing left running', async () => {
-    const node24 = process.env.PERF_GATE_NODE24
-    expect(node24 && existsSync(node24)).toBeTruthy()
-    const f = await startFake({
-      regions: {
-        'us-east-1': { provisioningDelayMs: 50 },
-        'eu-west-1': { provisioningDelayMs: 400 },
-        'ap-southeast-2': { provisioningDelayMs: 900 }
+  it(
+    'runs across 3 regions on Node 24: OIDC → STS, per-region ECS, start barrier, exact merge, nothing left running',
+    async () => {
+      const node24 = process.env.PERF_GATE_NODE24
+      expect(node24 && existsSync(node24)).toBeTruthy()
+      const f = await startFake({
+        regions: {
+          'us-east-1': { provisioningDelayMs: 50 },
+          'eu-west-1': { provisioningDelayMs: 400 },
+          'ap-southeast-2': { provisioningDelayMs: 900 }
+        }
+      })
+      const r = await runAction(f, {}, { node: node24 })
+      expect(r.stdout).not.toMatch(/::error::/)
+      expect(r.code).toBe(0)
+      expect(r.outputs.verdict).toMatch(/^(PASS|INCONCLUSIVE)$/)
+      // Credentials: one AssumeRoleWithWebIdentity for the run, one more (fresh token) in the post step.
+      const sts = f.requests.filter(q => q.op === 'AssumeRoleWithWebIdentity')
+      expect(sts.map(q => (q.body as Record<string, string>).RoleSessionName)).toEqual([
+        expect.stringMatching(/^perf-gate-shop-\d+-1$/),
+        expect.stringMatching(/^perf-gate-shop-\d+-post-1$/)
+      ])
+      expect(f.calls('GetIDToken')).toBe(2)
+      const ecs = f.requests.filter(q => q.service === 'ecs')
+      expect(new Set(ecs.map(q => q.region))).toEqual(new Set(REGIONS))
+      expect(new Set(ecs.map(q => q.accessKeyId)).size).toBe(1)
+      expect(ecs[0].accessKeyId).toBe('S3RVER')
+      expect(ecs.every(q => !!q.sessionToken)).toBe(true)
+      // The session's secret parts were masked before use.
+      const masks = r.stdout.split('\n').filter(l => l.startsWith('::add-mask::'))
+      expect(masks.length).toBeGreaterThanOrEqual(3)
+      // 6 VUs at 1 VU per vCPU: 6 tasks, 2 per region, one RunTask per region.
+      expect(f.tasks()).toHaveLength(6)
+      expect(f.calls('RunTask')).toBe(3)
+      for (const q of f.requests.filter(x => x.op === 'RunTask')) {
+        const body = q.body as { count: number; startedBy: string; launchType?: string; overrides: unknown }
+        expect(body.count).toBe(2)
+        expect(body.startedBy).toMatch(/^perf-gate-\d+-1$/)
+        expect(body.launchType).toBe('FARGATE')
+        expect(JSON.stringify(body.overrides)).not.toMatch(/S3RVER|SecretAccessKey|SessionToken/)
       }
-    })
-    const r = await runAction(f, {}, { node: node24 })
-    expect(r.stdout).not.toMatch(/::error::/)
-    expect(r.code).toBe(0)
-    expect(r.outputs.verdict).toMatch(/^(PASS|INCONCLUSIVE)$/)
-    // Credentials: one AssumeRoleWithWebIdentity for the run, one more (fresh token) in the post step.
-    const sts = f.requests.filter(q => q.op === 'AssumeRoleWithWebIdentity')
-    expect(sts.map(q => (q.body as Record<string, string>).RoleSessionName)).toEqual([
-      expect.stringMatching(/^perf-gate-shop-\d+-1$/),
-      expect.stringMatching(/^perf-gate-shop-\d+-post-1$/)
-    ])
-    expect(f.calls('GetIDToken')).toBe(2)
-    const ecs = f.requests.filter(q => q.service === 'ecs')
-    expect(new Set(ecs.map(q => q.region))).toEqual(new Set(REGIONS))
-    expect(new Set(ecs.map(q => q.accessKeyId)).size).toBe(1)
-    expect(ecs[0].accessKeyId).toBe('S3RVER')
-    expect(ecs.every(q => !!q.sessionToken)).toBe(true)
-    // The session's secret parts were masked before use.
-    const masks = r.stdout.split('\n').filter(l => l.startsWith('::add-mask::'))
-    expect(masks.length).toBeGreaterThanOrEqual(3)
-    // 6 VUs at 1 VU per vCPU: 6 tasks, 2 per region, one RunTask per region.
-    expect(f.tasks()).toHaveLength(6)
-    expect(f.calls('RunTask')).toBe(3)
-    for (const q of f.requests.filter(x => x.op === 'RunTask')) {
-      const body = q.body as { count: number; startedBy: string; launchType?: string; overrides: unknown }
-      expect(body.count).toBe(2)
-      expect(body.startedBy).toMatch(/^perf-gate-\d+-1$/)
-      expect(body.launchType).toBe('FARGATE')
-      expect(JSON.stringify(body.overrides)).not.toMatch(/S3RVER|SecretAccessKey|SessionToken/)
-    }
-    // The merged result is exactly the union of the task results the tasks wrote to S3.
-    const result = await runResultOf(r)
-    expect(result.run.backend).toBe('fargate')
-    expect(result.run.missingTasks).toEqual([])
-    expect(result.tasks).toHaveLength(6)
-    expect(new Set(result.tasks.map(t => t.task.region))).toEqual(new Set(REGIONS))
-    const fromS3 = await s3TaskResults(result.run.runId)
-    expect(fromS3).toHaveLength(6)
-    const viewAction = new ResultView(result.tasks).stats({ window: 'all' })
-    const viewS3 = new ResultView(fromS3).stats({ window: 'all' })
-    expect(viewAction.requests).toBeGreaterThan(50)
-    expect(viewAction).toEqual(viewS3)
-    const merged = mergeTasks(fromS3)
-    expect(Object.keys(merged.labels).sort()).toEqual(['GET /fast', 'GET /health'])
-    // Start barrier: the tasks started together; the skew is reported.
-    expect(typeof result.run.facts.startSkewMs).toBe('number')
-    expect(result.run.facts.startSkewMs as number).toBeLessThan(1500)
-    expect(r.stdout).toMatch(/start barrier passed: 6 task\(s\)/)
-    // The report's run facts: backend, regions, tasks and the cost estimate.
-    expect(r.summary).toMatch(/on `fargate`/)
-    expect(r.summary).toMatch(/regions ap-southeast-2, eu-west-1, us-east-1/)
-    expect(r.summary).toMatch(/est\. cost \$0\.\d+/)
-    expect(r.summary).toMatch(/start skew \d+ ms/)
-    expect(r.stdout).toMatch(/us-east-1: .*req\/s/)
-    // The state names the tasks, never credentials; the post step finds nothing left.
-    expect(r.state['fargate-tasks']).toContain('arn:aws:ecs:eu-west-1:123456789012:task/perf-gate/')
-    expect(JSON.stringify(r.state)).not.toMatch(/S3RVER|secret/i)
-    expect(f.running()).toEqual([])
-    expect(r.post?.code).toBe(0)
-    expect(r.post?.stdout).toMatch(/nothing left to clean up/)
-    expect(gh.find('POST', /\/statuses\//).length + gh.find('PATCH', /comments/).length).toBeGreaterThan(0)
-  }, FLEET_TEST_MS)
+      // The merged result is exactly the union of the task results the tasks wrote to S3.
+      const result = await runResultOf(r)
+      expect(result.run.backend).toBe('fargate')
+      expect(result.run.missingTasks).toEqual([])
+      expect(result.tasks).toHaveLength(6)
+      expect(new Set(result.tasks.map(t => t.task.region))).toEqual(new Set(REGIONS))
+      const fromS3 = await s3TaskResults(result.run.runId)
+      expect(fromS3).toHaveLength(6)
+      const viewAction = new ResultView(result.tasks).stats({ window: 'all' })
+      const viewS3 = new ResultView(fromS3).stats({ window: 'all' })
+      expect(viewAction.requests).toBeGreaterThan(50)
+      expect(viewAction).toEqual(viewS3)
+      const merged = mergeTasks(fromS3)
+      expect(Object.keys(merged.labels).sort()).toEqual(['GET /fast', 'GET /health'])
+      // Start barrier: the tasks started together; the skew is reported.
+      expect(typeof result.run.facts.startSkewMs).toBe('number')
+      expect(result.run.facts.startSkewMs as number).toBeLessThan(1500)
+      expect(r.stdout).toMatch(/start barrier passed: 6 task\(s\)/)
+      // The report's run facts: backend, regions, tasks and the cost estimate.
+      expect(r.summary).toMatch(/on `fargate`/)
+      expect(r.summary).toMatch(/regions ap-southeast-2, eu-west-1, us-east-1/)
+      expect(r.summary).toMatch(/est\. cost \$0\.\d+/)
+      expect(r.summary).toMatch(/start skew \d+ ms/)
+      expect(r.stdout).toMatch(/us-east-1: .*req\/s/)
+      // The state names the tasks, never credentials; the post step finds nothing left.
+      expect(r.state['fargate-tasks']).toContain('arn:aws:ecs:eu-west-1:123456789012:task/perf-gate/')
+      expect(JSON.stringify(r.state)).not.toMatch(/S3RVER|secret/i)
+      expect(f.running()).toEqual([])
+      expect(r.post?.code).toBe(0)
+      expect(r.post?.stdout).toMatch(/nothing left to clean up/)
+      expect(gh.find('POST', /\/statuses\//).length + gh.find('PATCH', /comments/).length).toBeGreaterThan(0)
+    },
+    FLEET_TEST_MS
+  )
 
   /** Every task the fake ever started has stopped and its process is gone. */
   const nothingLeft = (f: FakeAws) => {
@@ -364,291 +368,342 @@ describe('the bundled action on a Fargate fleet (local fakes)', () => {
     return files.filter(n => n.endsWith('.json') && !n.endsWith('index.json')).length
   }
 
-  it('the nightly baseline job stores every replicate in the S3 store with the assumed role', async () => {
-    const f = await startFake()
-    const r = await runAction(
-      f,
-      { mode: 'baseline', replicates: '2', 'baseline-store': `s3://${BUCKET}` },
-      {
-        event: {
-          ref: 'refs/heads/main',
-          after: 'e'.repeat(40),
-          repository: { id: 1, full_name: REPO, name: 'shop', owner: { login: 'acme' } }
-        },
-        eventName: 'push',
-        post: false
-      }
-    )
-    expect(r.stdout).not.toMatch(/::error::/)
-    expect(r.outputs.verdict).toBe('PASS')
-    const listed = await new RunObjects(s3, BUCKET).list('baselines/acme/shop/api/')
-    const docs = listed.filter(k => !k.endsWith('index.json'))
-    expect(docs).toHaveLength(2)
-    // The fingerprint covers the fleet: regions and task counts are in the stored path.
-    expect(new Set(docs.map(k => k.split('/')[4])).size).toBe(1)
-    expect(f.calls('RunTask')).toBe(6)
-    // The report prices the fleet it used (6 tasks of 1 vCPU / 2 GB, both runs) and says when the
-    // first request was answered after the step started (credentials, RunTask and the barrier included).
-    expect(r.summary).toMatch(
-      /est\. cost \$\d+\.\d\d \(6 Fargate tasks of 1 vCPU \/ 2 GB, 2 runs of about \d+ (s|min) billed \(2 min start-up included\)\)/
-    )
-    expect(r.summary).toMatch(/first request \d+(\.\d)?–\d+(\.\d)? s after the step started/)
-    nothingLeft(f)
-  }, FLEET_TEST_MS)
-
-  it('retries RunTask capacity failures and ECS throttling without launching a task twice', async () => {
-    const f = await startFake({
-      regions: { 'us-east-1': { capacityFailures: 2 }, 'eu-west-1': { throttle: 2 }, 'ap-southeast-2': {} }
-    })
-    const r = await runAction(f, {}, { post: false })
-    expect(r.stdout).not.toMatch(/::error::/)
-    expect(r.outputs.verdict).toMatch(/^(PASS|INCONCLUSIVE)$/)
-    // Exactly the planned 6 tasks exist: the failed attempts started nothing, the retries the rest.
-    expect(f.tasks()).toHaveLength(6)
-    const runTasks = f.requests.filter(q => q.op === 'RunTask')
-    expect(runTasks.filter(q => q.region === 'us-east-1')).toHaveLength(3)
-    expect(runTasks.filter(q => q.region === 'eu-west-1')).toHaveLength(3)
-    expect(new Set(runTasks.map(q => (q.body as { clientToken: string }).clientToken)).size).toBeLessThan(
-      runTasks.length
-    )
-    const result = await runResultOf(r)
-    expect(result.tasks).toHaveLength(6)
-    nothingLeft(f)
-  }, FLEET_TEST_MS)
-
-  it('capacity refused in every region: ERROR naming the tasks, with the status and the summary', async () => {
-    const f = await startFake({
-      regions: Object.fromEntries(REGIONS.map(r => [r, { capacityFailures: 100 }]))
-    })
-    const statusesBefore = gh.find('POST', /\/statuses\//).length
-    const r = await runAction(f, {}, { post: false })
-    expect(r.stdout).not.toMatch(/no task results to report on/)
-    expect(r.outputs.verdict).toBe('ERROR')
-    expect(f.tasks()).toHaveLength(0)
-    expect(r.summary).toMatch(/ERROR/)
-    for (const region of REGIONS) expect(r.summary).toContain(`${region}/`)
-    const statuses = gh.find('POST', /\/statuses\//).slice(statusesBefore)
-    expect(statuses).toHaveLength(1)
-    expect((statuses[0].body as { state: string; description: string }).state).toBe('error')
-    expect((statuses[0].body as { description: string }).description).toMatch(
-      /task\(s\) missing \(us-east-1\/0: not launched/
-    )
-    nothingLeft(f)
-  }, FLEET_TEST_MS)
-
-  it('rides out S3 503 bursts on the action and the tasks', async () => {
-    const f = await startFake()
-    // Every 7th S3 request fails with 503 SlowDown, for the tasks and the action alike.
-    proxy.setFaults({ every: 7 })
-    const before = proxy.faulted
-    const r = await runAction(f, {}, { post: false })
-    expect(proxy.faulted - before).toBeGreaterThan(5)
-    expect(r.stdout).not.toMatch(/::error::/)
-    expect(r.outputs.verdict).toMatch(/^(PASS|INCONCLUSIVE)$/)
-    const result = await runResultOf(r)
-    expect(result.run.missingTasks).toEqual([])
-    expect(result.tasks).toHaveLength(6)
-    nothingLeft(f)
-  }, FLEET_TEST_MS)
-
-  it('a task that crashes mid-run is named, the baseline job stores nothing, and the verdict is ERROR', async () => {
-    const f = await startFake({
-      faultFor: (region, index) => (region === 'eu-west-1' && index === 1 ? 'crash-after-ms:4500' : undefined)
-    })
-    const stored = await storedBaselines()
-    const r = await runAction(
-      f,
-      { mode: 'baseline', replicates: '1', duration: '6s' },
-      { event: pr(), post: false }
-    )
-    expect(r.outputs.verdict).toBe('ERROR')
-    expect(r.code).toBe(1)
-    expect(r.stdout).toMatch(/task eu-west-1\/3 missing: no result \([^)]*exit code 137/)
-    expect(await storedBaselines()).toBe(stored)
-    nothingLeft(f)
-  }, FLEET_TEST_MS)
-
-  it('a task that never writes its result is stopped at the hard limit and named', async () => {
-    const f = await startFake({
-      faultFor: (region, index) =>
-        region === 'ap-southeast-2' && index === 0 ? 'freeze-after-ms:3000' : undefined
-    })
-    const r = await runAction(f, {}, { post: false })
-    expect(r.outputs.verdict).toBe('ERROR')
-    expect(r.stdout).toMatch(/still running past the hard limit/)
-    expect(r.stdout).toMatch(/task ap-southeast-2\/4 missing: no result \(running\)/)
-    expect(r.summary).toMatch(/ap-southeast-2\/4/)
-    nothingLeft(f)
-  }, FLEET_TEST_MS)
-
-  it('a region where no task starts ends the run at the start barrier with an error', async () => {
-    const f = await startFake({ regions: { 'eu-west-1': { neverStart: true } } })
-    const servedBefore = target.stats().served
-    const r = await runAction(f, {}, { timing: { readyTimeoutMs: 4000 }, post: false })
-    expect(r.outputs.verdict).toBe('ERROR')
-    expect(r.stdout).toMatch(/only 4 of 6 task\(s\) became ready/)
-    expect(r.stdout).toMatch(/task eu-west-1\/2 missing: not ready within 4 s \(provisioning\)/i)
-    // The load never started: the target saw no request, and the other regions' tasks were stopped.
-    expect(target.stats().served).toBe(servedBefore)
-    nothingLeft(f)
-  }, FLEET_TEST_MS)
-
-  it('abort-on stops the whole fleet early with a FAIL', async () => {
-    const f = await startFake()
-    const r = await runAction(
-      f,
-      { requests: 'GET /flaky', duration: '30s', 'abort-on': 'http_req_failed: rate<0.05' },
-      { post: false }
-    )
-    expect(r.outputs.verdict).toBe('FAIL')
-    expect(r.stdout).toMatch(
-      /stopping the fleet: abort-on: http_req_failed: rate<0.05 does not hold \(error rate/
-    )
-    const result = await runResultOf(r)
-    const ran = Math.max(...result.tasks.map(t => (t.task.endedMs ?? 0) - (t.task.startedMs ?? 0)))
-    expect(ran).toBeLessThan(25_000)
-    nothingLeft(f)
-  }, FLEET_TEST_MS)
-
-  for (const phase of ['provisioning', 'load'] as const)
-    it(`SIGINT during ${phase}, then the post step: no task is left running`, async () => {
-      const slow = phase === 'provisioning' ? 8000 : 50
-      const f = await startFake({
-        regions: Object.fromEntries(REGIONS.map(r => [r, { provisioningDelayMs: slow }]))
-      })
-      let sent = false
-      const servedBefore = target.stats().served
+  it(
+    'the nightly baseline job stores every replicate in the S3 store with the assumed role',
+    async () => {
+      const f = await startFake()
       const r = await runAction(
         f,
-        { duration: '60s' },
+        { mode: 'baseline', replicates: '2', 'baseline-store': `s3://${BUCKET}` },
         {
-          onSpawn: child => {
-            const poll = setInterval(() => {
-              const ready =
-                phase === 'provisioning'
-                  ? f.calls('RunTask') >= 3
-                  : f.tasks().length === 6 &&
-                    f.tasks().every(t => t.lastStatus === 'RUNNING') &&
-                    target.stats().served > servedBefore + 200
-              if (ready && !sent) {
-                sent = true
-                child.kill('SIGINT')
-              }
-              if (sent || child.exitCode !== null) clearInterval(poll)
-            }, 100)
-          }
+          event: {
+            ref: 'refs/heads/main',
+            after: 'e'.repeat(40),
+            repository: { id: 1, full_name: REPO, name: 'shop', owner: { login: 'acme' } }
+          },
+          eventName: 'push',
+          post: false
         }
       )
-      expect(sent).toBe(true)
-      if (phase === 'load') expect(target.stats().served).toBeGreaterThan(servedBefore + 200)
-      expect(r.stdout).toMatch(/cancelled; stopping the load generators/)
-      expect(r.outputs.verdict).toBe('ERROR')
-      expect(r.post?.code).toBe(0)
-      expect(r.state['fargate-tasks']).toMatch(/arn:aws:ecs:/)
-      // The post step re-assumed the role and looked for leftovers by startedBy.
-      expect(f.calls('ListTasks')).toBeGreaterThanOrEqual(3)
-      await f.waitForAll(t => t.lastStatus === 'STOPPED', 15_000)
+      expect(r.stdout).not.toMatch(/::error::/)
+      expect(r.outputs.verdict).toBe('PASS')
+      const listed = await new RunObjects(s3, BUCKET).list('baselines/acme/shop/api/')
+      const docs = listed.filter(k => !k.endsWith('index.json'))
+      expect(docs).toHaveLength(2)
+      // The fingerprint covers the fleet: regions and task counts are in the stored path.
+      expect(new Set(docs.map(k => k.split('/')[4])).size).toBe(1)
+      expect(f.calls('RunTask')).toBe(6)
+      // The report prices the fleet it used (6 tasks of 1 vCPU / 2 GB, both runs) and says when the
+      // first request was answered after the step started (credentials, RunTask and the barrier included).
+      expect(r.summary).toMatch(
+        /est\. cost \$\d+\.\d\d \(6 Fargate tasks of 1 vCPU \/ 2 GB, 2 runs of about \d+ (s|min) billed \(2 min start-up included\)\)/
+      )
+      expect(r.summary).toMatch(/first request \d+(\.\d)?–\d+(\.\d)? s after the step started/)
       nothingLeft(f)
-    }, FLEET_TEST_MS)
+    },
+    FLEET_TEST_MS
+  )
 
-  it('abort-on judges live latency merged from every task: p(95) on a slowed target stops the fleet with a FAIL', async () => {
-    const f = await startFake({ baseEnv: { PERF_GATE_REMOTE_TIMING: JSON.stringify({ progressMs: 500 }) } })
-    await fetch(`${target.url}/__perf-gate/faults`, {
-      method: 'POST',
-      body: JSON.stringify({ '/fast': { delayMs: 60 } })
-    })
-    try {
+  it(
+    'retries RunTask capacity failures and ECS throttling without launching a task twice',
+    async () => {
+      const f = await startFake({
+        regions: { 'us-east-1': { capacityFailures: 2 }, 'eu-west-1': { throttle: 2 }, 'ap-southeast-2': {} }
+      })
+      const r = await runAction(f, {}, { post: false })
+      expect(r.stdout).not.toMatch(/::error::/)
+      expect(r.outputs.verdict).toMatch(/^(PASS|INCONCLUSIVE)$/)
+      // Exactly the planned 6 tasks exist: the failed attempts started nothing, the retries the rest.
+      expect(f.tasks()).toHaveLength(6)
+      const runTasks = f.requests.filter(q => q.op === 'RunTask')
+      expect(runTasks.filter(q => q.region === 'us-east-1')).toHaveLength(3)
+      expect(runTasks.filter(q => q.region === 'eu-west-1')).toHaveLength(3)
+      expect(new Set(runTasks.map(q => (q.body as { clientToken: string }).clientToken)).size).toBeLessThan(
+        runTasks.length
+      )
+      const result = await runResultOf(r)
+      expect(result.tasks).toHaveLength(6)
+      nothingLeft(f)
+    },
+    FLEET_TEST_MS
+  )
+
+  it(
+    'capacity refused in every region: ERROR naming the tasks, with the status and the summary',
+    async () => {
+      const f = await startFake({
+        regions: Object.fromEntries(REGIONS.map(r => [r, { capacityFailures: 100 }]))
+      })
+      const statusesBefore = gh.find('POST', /\/statuses\//).length
+      const r = await runAction(f, {}, { post: false })
+      expect(r.stdout).not.toMatch(/no task results to report on/)
+      expect(r.outputs.verdict).toBe('ERROR')
+      expect(f.tasks()).toHaveLength(0)
+      expect(r.summary).toMatch(/ERROR/)
+      for (const region of REGIONS) expect(r.summary).toContain(`${region}/`)
+      const statuses = gh.find('POST', /\/statuses\//).slice(statusesBefore)
+      expect(statuses).toHaveLength(1)
+      expect((statuses[0].body as { state: string; description: string }).state).toBe('error')
+      expect((statuses[0].body as { description: string }).description).toMatch(
+        /task\(s\) missing \(us-east-1\/0: not launched/
+      )
+      nothingLeft(f)
+    },
+    FLEET_TEST_MS
+  )
+
+  it(
+    'rides out S3 503 bursts on the action and the tasks',
+    async () => {
+      const f = await startFake()
+      // Every 7th S3 request fails with 503 SlowDown, for the tasks and the action alike.
+      proxy.setFaults({ every: 7 })
+      const before = proxy.faulted
+      const r = await runAction(f, {}, { post: false })
+      expect(proxy.faulted - before).toBeGreaterThan(5)
+      expect(r.stdout).not.toMatch(/::error::/)
+      expect(r.outputs.verdict).toMatch(/^(PASS|INCONCLUSIVE)$/)
+      const result = await runResultOf(r)
+      expect(result.run.missingTasks).toEqual([])
+      expect(result.tasks).toHaveLength(6)
+      nothingLeft(f)
+    },
+    FLEET_TEST_MS
+  )
+
+  it(
+    'a task that crashes mid-run is named, the baseline job stores nothing, and the verdict is ERROR',
+    async () => {
+      const f = await startFake({
+        faultFor: (region, index) =>
+          region === 'eu-west-1' && index === 1 ? 'crash-after-ms:4500' : undefined
+      })
+      const stored = await storedBaselines()
       const r = await runAction(
         f,
-        { requests: 'GET /fast', vus: '6', duration: '30s', 'abort-on': 'p(95)<40' },
+        { mode: 'baseline', replicates: '1', duration: '6s' },
+        { event: pr(), post: false }
+      )
+      expect(r.outputs.verdict).toBe('ERROR')
+      expect(r.code).toBe(1)
+      expect(r.stdout).toMatch(/task eu-west-1\/3 missing: no result \([^)]*exit code 137/)
+      expect(await storedBaselines()).toBe(stored)
+      nothingLeft(f)
+    },
+    FLEET_TEST_MS
+  )
+
+  it(
+    'a task that never writes its result is stopped at the hard limit and named',
+    async () => {
+      const f = await startFake({
+        faultFor: (region, index) =>
+          region === 'ap-southeast-2' && index === 0 ? 'freeze-after-ms:3000' : undefined
+      })
+      const r = await runAction(f, {}, { post: false })
+      expect(r.outputs.verdict).toBe('ERROR')
+      expect(r.stdout).toMatch(/still running past the hard limit/)
+      expect(r.stdout).toMatch(/task ap-southeast-2\/4 missing: no result \(running\)/)
+      expect(r.summary).toMatch(/ap-southeast-2\/4/)
+      nothingLeft(f)
+    },
+    FLEET_TEST_MS
+  )
+
+  it(
+    'a region where no task starts ends the run at the start barrier with an error',
+    async () => {
+      const f = await startFake({ regions: { 'eu-west-1': { neverStart: true } } })
+      const servedBefore = target.stats().served
+      const r = await runAction(f, {}, { timing: { readyTimeoutMs: 4000 }, post: false })
+      expect(r.outputs.verdict).toBe('ERROR')
+      expect(r.stdout).toMatch(/only 4 of 6 task\(s\) became ready/)
+      expect(r.stdout).toMatch(/task eu-west-1\/2 missing: not ready within 4 s \(provisioning\)/i)
+      // The load never started: the target saw no request, and the other regions' tasks were stopped.
+      expect(target.stats().served).toBe(servedBefore)
+      nothingLeft(f)
+    },
+    FLEET_TEST_MS
+  )
+
+  it(
+    'abort-on stops the whole fleet early with a FAIL',
+    async () => {
+      const f = await startFake()
+      const r = await runAction(
+        f,
+        { requests: 'GET /flaky', duration: '30s', 'abort-on': 'http_req_failed: rate<0.05' },
         { post: false }
       )
       expect(r.outputs.verdict).toBe('FAIL')
       expect(r.stdout).toMatch(
-        /stopping the fleet: abort-on: "p\(95\)<40" \(p\(95\) = \d+(\.\d+)? ms\) does not hold on \d+ requests after \d+ s/
+        /stopping the fleet: abort-on: http_req_failed: rate<0.05 does not hold \(error rate/
       )
       const result = await runResultOf(r)
-      // Stopped well before the 30 s of load, and the recorded p95 agrees with the live one.
       const ran = Math.max(...result.tasks.map(t => (t.task.endedMs ?? 0) - (t.task.startedMs ?? 0)))
       expect(ran).toBeLessThan(25_000)
-      expect(new ResultView(result.tasks).stats({ window: 'all' }).p95Ms).toBeGreaterThan(40)
       nothingLeft(f)
-    } finally {
-      await fetch(`${target.url}/__perf-gate/faults`, { method: 'POST', body: '{}' })
-    }
-  }, FLEET_TEST_MS)
+    },
+    FLEET_TEST_MS
+  )
 
-  it('mode: stress across two regions: the fleet runs the steps, stops at the first broken step through S3, and reports capacity per region and overall', async () => {
-    // A target with a known limit: 4 requests at once, 100 ms each = 40 req/s, reached at 4 VUs.
-    const limited = await startTarget({ port: 0, maxSeconds: 300, concurrency: 4, serviceMs: 100 })
-    const store = join(work, 'stress-store')
-    try {
-      const f = await startFake({
-        baseEnv: { PERF_GATE_REMOTE_TIMING: JSON.stringify({ progressMs: 500, watchMs: 500 }) }
+  for (const phase of ['provisioning', 'load'] as const)
+    it(
+      `SIGINT during ${phase}, then the post step: no task is left running`,
+      async () => {
+        const slow = phase === 'provisioning' ? 8000 : 50
+        const f = await startFake({
+          regions: Object.fromEntries(REGIONS.map(r => [r, { provisioningDelayMs: slow }]))
+        })
+        let sent = false
+        const servedBefore = target.stats().served
+        const r = await runAction(
+          f,
+          { duration: '60s' },
+          {
+            onSpawn: child => {
+              const poll = setInterval(() => {
+                const ready =
+                  phase === 'provisioning'
+                    ? f.calls('RunTask') >= 3
+                    : f.tasks().length === 6 &&
+                      f.tasks().every(t => t.lastStatus === 'RUNNING') &&
+                      target.stats().served > servedBefore + 200
+                if (ready && !sent) {
+                  sent = true
+                  child.kill('SIGINT')
+                }
+                if (sent || child.exitCode !== null) clearInterval(poll)
+              }, 100)
+            }
+          }
+        )
+        expect(sent).toBe(true)
+        if (phase === 'load') expect(target.stats().served).toBeGreaterThan(servedBefore + 200)
+        expect(r.stdout).toMatch(/cancelled; stopping the load generators/)
+        expect(r.outputs.verdict).toBe('ERROR')
+        expect(r.post?.code).toBe(0)
+        expect(r.state['fargate-tasks']).toMatch(/arn:aws:ecs:/)
+        // The post step re-assumed the role and looked for leftovers by startedBy.
+        expect(f.calls('ListTasks')).toBeGreaterThanOrEqual(3)
+        await f.waitForAll(t => t.lastStatus === 'STOPPED', 15_000)
+        nothingLeft(f)
+      },
+      FLEET_TEST_MS
+    )
+
+  it(
+    'abort-on judges live latency merged from every task: p(95) on a slowed target stops the fleet with a FAIL',
+    async () => {
+      const f = await startFake({ baseEnv: { PERF_GATE_REMOTE_TIMING: JSON.stringify({ progressMs: 500 }) } })
+      await fetch(`${target.url}/__perf-gate/faults`, {
+        method: 'POST',
+        body: JSON.stringify({ '/fast': { delayMs: 60 } })
       })
-      const dispatch = {
-        ref: 'refs/heads/main',
-        inputs: { profile: 'stress' },
-        repository: { id: 1, full_name: REPO, name: 'shop', owner: { login: 'acme' }, default_branch: 'main' }
+      try {
+        const r = await runAction(
+          f,
+          { requests: 'GET /fast', vus: '6', duration: '30s', 'abort-on': 'p(95)<40' },
+          { post: false }
+        )
+        expect(r.outputs.verdict).toBe('FAIL')
+        expect(r.stdout).toMatch(
+          /stopping the fleet: abort-on: "p\(95\)<40" \(p\(95\) = \d+(\.\d+)? ms\) does not hold on \d+ requests after \d+ s/
+        )
+        const result = await runResultOf(r)
+        // Stopped well before the 30 s of load, and the recorded p95 agrees with the live one.
+        const ran = Math.max(...result.tasks.map(t => (t.task.endedMs ?? 0) - (t.task.startedMs ?? 0)))
+        expect(ran).toBeLessThan(25_000)
+        expect(new ResultView(result.tasks).stats({ window: 'all' }).p95Ms).toBeGreaterThan(40)
+        nothingLeft(f)
+      } finally {
+        await fetch(`${target.url}/__perf-gate/faults`, { method: 'POST', body: '{}' })
       }
-      const r = await runAction(
-        f,
-        {
-          mode: 'stress',
-          scenario: 'capacity',
-          target: limited.url,
-          requests: 'GET /fast',
-          vus: '4',
-          duration: '',
-          multiplier: '2',
-          'profile-params': 'steps: 4\nstep-duration: 4s\nstep-ramp: 1s',
-          thresholds: 'p(95)<150',
-          regions: '[us-east-1, eu-west-1]',
-          'vus-per-vcpu': '4',
-          'target-rps': '30',
-          'baseline-store': `dir:${store}`
-        },
-        { event: dispatch, eventName: 'workflow_dispatch' }
-      )
-      expect(r.stdout).not.toMatch(/::error::/)
-      expect(r.code).toBe(0)
-      expect(r.outputs.verdict).toBe('PASS')
-      // The plan is printed before any AWS call: the peak of 8 VUs at 4 per task needs 2 tasks, one
-      // per region (30 req/s at the expected load, 60 at the peak, fits in one).
-      const planAt = r.stdout.indexOf('fargate plan: 2 task(s)')
-      expect(planAt).toBeGreaterThanOrEqual(0)
-      expect(planAt).toBeLessThan(r.stdout.indexOf('assumed arn:aws:iam'))
-      expect(f.tasks()).toHaveLength(2)
-      expect(new Set(f.tasks().map(t => t.region))).toEqual(new Set(['us-east-1', 'eu-west-1']))
-      // The stop rule judged the merged live windows and stopped the fleet through abort.json.
-      expect(r.stdout).toMatch(/broke "p\(95\)<150".*stopping the run at the end of that step/)
-      expect(r.stdout).toMatch(/stopping the fleet: stress step broke an SLO/)
-      const records = (await readdir(join(store, '_capacity', 'acme', 'shop', 'capacity'))).filter(x =>
-        x.endsWith('.json')
-      )
-      expect(records).toHaveLength(1)
-      const record = JSON.parse(
-        await readFile(join(store, '_capacity', 'acme', 'shop', 'capacity', records[0]), 'utf8')
-      )
-      expect(Math.abs(record.breakingVus - 4)).toBeLessThanOrEqual(2)
-      expect(record.capacityRps).toBeGreaterThan(40 * 0.45)
-      expect(record.capacityRps).toBeLessThan(40 * 1.15)
-      expect(record.stoppedEarly).toBe(true)
-      expect(record.steps[3].held).toBeNull()
-      expect(Number(r.outputs['capacity-rps'])).toBeCloseTo(record.capacityRps, 5)
-      // The report: overall, then each region alone.
-      expect(r.summary).toMatch(/^### 📈 perf-gate capacity · capacity \(stress\)/)
-      expect(r.summary).toContain('**By region**')
-      expect(r.summary).toMatch(/\| eu-west-1 +\| 1 +\|/)
-      expect(r.summary).toMatch(/\| us-east-1 +\| 1 +\|/)
-      const result = await runResultOf(r)
-      expect(result.run.backend).toBe('fargate')
-      expect(new Set(result.tasks.map(t => t.task.region))).toEqual(new Set(['us-east-1', 'eu-west-1']))
-      nothingLeft(f)
-    } finally {
-      await limited.close()
-    }
-  }, FLEET_TEST_MS)
+    },
+    FLEET_TEST_MS
+  )
+
+  it(
+    'mode: stress across two regions: the fleet runs the steps, stops at the first broken step through S3, and reports capacity per region and overall',
+    async () => {
+      // A target with a known limit: 4 requests at once, 100 ms each = 40 req/s, reached at 4 VUs.
+      const limited = await startTarget({ port: 0, maxSeconds: 300, concurrency: 4, serviceMs: 100 })
+      const store = join(work, 'stress-store')
+      try {
+        const f = await startFake({
+          baseEnv: { PERF_GATE_REMOTE_TIMING: JSON.stringify({ progressMs: 500, watchMs: 500 }) }
+        })
+        const dispatch = {
+          ref: 'refs/heads/main',
+          inputs: { profile: 'stress' },
+          repository: {
+            id: 1,
+            full_name: REPO,
+            name: 'shop',
+            owner: { login: 'acme' },
+            default_branch: 'main'
+          }
+        }
+        const r = await runAction(
+          f,
+          {
+            mode: 'stress',
+            scenario: 'capacity',
+            target: limited.url,
+            requests: 'GET /fast',
+            vus: '4',
+            duration: '',
+            multiplier: '2',
+            'profile-params': 'steps: 4\nstep-duration: 4s\nstep-ramp: 1s',
+            thresholds: 'p(95)<150',
+            regions: '[us-east-1, eu-west-1]',
+            'vus-per-vcpu': '4',
+            'target-rps': '30',
+            'baseline-store': `dir:${store}`
+          },
+          { event: dispatch, eventName: 'workflow_dispatch' }
+        )
+        expect(r.stdout).not.toMatch(/::error::/)
+        expect(r.code).toBe(0)
+        expect(r.outputs.verdict).toBe('PASS')
+        // The plan is printed before any AWS call: the peak of 8 VUs at 4 per task needs 2 tasks, one
+        // per region (30 req/s at the expected load, 60 at the peak, fits in one).
+        const planAt = r.stdout.indexOf('fargate plan: 2 task(s)')
+        expect(planAt).toBeGreaterThanOrEqual(0)
+        expect(planAt).toBeLessThan(r.stdout.indexOf('assumed arn:aws:iam'))
+        expect(f.tasks()).toHaveLength(2)
+        expect(new Set(f.tasks().map(t => t.region))).toEqual(new Set(['us-east-1', 'eu-west-1']))
+        // The stop rule judged the merged live windows and stopped the fleet through abort.json.
+        expect(r.stdout).toMatch(/broke "p\(95\)<150".*stopping the run at the end of that step/)
+        expect(r.stdout).toMatch(/stopping the fleet: stress step broke an SLO/)
+        const records = (await readdir(join(store, '_capacity', 'acme', 'shop', 'capacity'))).filter(x =>
+          x.endsWith('.json')
+        )
+        expect(records).toHaveLength(1)
+        const record = JSON.parse(
+          await readFile(join(store, '_capacity', 'acme', 'shop', 'capacity', records[0]), 'utf8')
+        )
+        expect(Math.abs(record.breakingVus - 4)).toBeLessThanOrEqual(2)
+        expect(record.capacityRps).toBeGreaterThan(40 * 0.45)
+        expect(record.capacityRps).toBeLessThan(40 * 1.15)
+        expect(record.stoppedEarly).toBe(true)
+        expect(record.steps[3].held).toBeNull()
+        expect(Number(r.outputs['capacity-rps'])).toBeCloseTo(record.capacityRps, 5)
+        // The report: overall, then each region alone.
+        expect(r.summary).toMatch(/^### 📈 perf-gate capacity · capacity \(stress\)/)
+        expect(r.summary).toContain('**By region**')
+        expect(r.summary).toMatch(/\| eu-west-1 +\| 1 +\|/)
+        expect(r.summary).toMatch(/\| us-east-1 +\| 1 +\|/)
+        const result = await runResultOf(r)
+        expect(result.run.backend).toBe('fargate')
+        expect(new Set(result.tasks.map(t => t.task.region))).toEqual(new Set(['us-east-1', 'eu-west-1']))
+        nothingLeft(f)
+      } finally {
+        await limited.close()
+      }
+    },
+    FLEET_TEST_MS
+  )
 
   it('a fork pull request never reaches AWS', async () => {
     const f = await startFake()
