@@ -4,6 +4,7 @@
  * outputs, S3 retries through injected SlowDown errors, and the AWS_ENDPOINT_URL_* variables.
  */
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:http'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -681,5 +682,34 @@ describe('S3 fault proxy', () => {
       $metadata: { httpStatusCode: 500 }
     })
     expect({ forwarded: proxy.forwarded, faulted: proxy.faulted }).toEqual({ forwarded: 1, faulted: 2 })
+  })
+
+  it('answers a torn read (a body shorter than its Content-Length) with 503 SlowDown, not a hang', async () => {
+    // An upstream that declares 100 bytes, sends 10 and keeps the connection open, once.
+    let gets = 0
+    const upstream = createServer((req, res) => {
+      req.resume()
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' })
+      if (gets++ === 0) res.write('x'.repeat(10))
+      else res.end('y'.repeat(100))
+    })
+    await new Promise<void>(r => upstream.listen(0, '127.0.0.1', r))
+    try {
+      proxy = await startS3FaultProxy({
+        upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
+      })
+      const once = s3(proxy.endpoint, 1)
+      await expect(once.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'p.json' }))).rejects.toMatchObject({
+        name: 'SlowDown',
+        $metadata: { httpStatusCode: 503 }
+      })
+      expect(proxy.torn).toBe(1)
+      const got = await once.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'p.json' }))
+      expect(await got.Body!.transformToString()).toBe('y'.repeat(100))
+      expect(proxy.torn).toBe(1)
+    } finally {
+      upstream.closeAllConnections()
+      await new Promise(r => upstream.close(r))
+    }
   })
 })

@@ -4,11 +4,16 @@
  * SigV4 signature the upstream checks). A faulted request gets S3's XML error with the chosen status
  * and never reaches the upstream.
  *
+ * s3rver rewrites an object's file in place, so a GET racing a PUT of the same key can stream fewer
+ * bytes than its Content-Length says, and the client then waits for the rest forever. Real S3
+ * replaces objects atomically, so the proxy buffers each GET's body and answers such a torn read
+ * with 503 SlowDown instead (counted in `torn`), which S3 clients retry.
+ *
  *   const proxy = await startS3FaultProxy({ upstream: s3rverUrl, faults: { burst: { count: 3, status: 503, code: 'SlowDown' } } })
  *   new S3Client({ endpoint: proxy.endpoint, forcePathStyle: true, ... })
  *   proxy.faulted   // 3
  */
-import { createServer, request as httpRequest, type IncomingMessage } from 'node:http'
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 export interface S3Fault {
@@ -30,6 +35,8 @@ export interface S3FaultProxy {
   readonly forwarded: number
   /** Requests answered with an injected error. */
   readonly faulted: number
+  /** GETs whose upstream body was shorter than its Content-Length, answered with 503 SlowDown. */
+  readonly torn: number
   log: { method: string; path: string; status: number; fault?: string }[]
   /** Replaces the fault plan (the request index keeps counting). */
   setFaults(faults: S3FaultPlan | undefined): void
@@ -41,6 +48,14 @@ const MESSAGES: Record<S3Fault['code'], string> = {
   InternalError: 'We encountered an internal error. Please try again.'
 }
 
+function sendError(res: ServerResponse, fault: S3Fault, requestId: string): void {
+  res.writeHead(fault.status, { 'content-type': 'application/xml', 'x-amz-request-id': requestId })
+  res.end(
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${fault.code}</Code>` +
+      `<Message>${MESSAGES[fault.code]}</Message><RequestId>${requestId}</RequestId></Error>`
+  )
+}
+
 export async function startS3FaultProxy(opts: {
   upstream: string
   faults?: S3FaultPlan
@@ -50,6 +65,7 @@ export async function startS3FaultProxy(opts: {
   let index = 0
   let forwarded = 0
   let faulted = 0
+  let torn = 0
   const log: S3FaultProxy['log'] = []
 
   const decide = (req: IncomingMessage, i: number): S3Fault | undefined => {
@@ -73,13 +89,7 @@ export async function startS3FaultProxy(opts: {
       log.push({ method, path, status: fault.status, fault: fault.code })
       // Drain the upload before answering so the client is not cut off mid-body.
       req.resume()
-      req.once('end', () => {
-        res.writeHead(fault.status, { 'content-type': 'application/xml', 'x-amz-request-id': `fault-${i}` })
-        res.end(
-          `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${fault.code}</Code>` +
-            `<Message>${MESSAGES[fault.code]}</Message><RequestId>fault-${i}</RequestId></Error>`
-        )
-      })
+      req.once('end', () => sendError(res, fault, `fault-${i}`))
       return
     }
     forwarded++
@@ -94,11 +104,44 @@ export async function startS3FaultProxy(opts: {
       },
       upRes => {
         log.push({ method, path, status: upRes.statusCode ?? 0 })
-        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, upRes.rawHeaders)
-        upRes.pipe(res)
+        const declared = upRes.headers['content-length']
+        if (method !== 'GET' || upRes.statusCode !== 200 || declared === undefined) {
+          res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, upRes.rawHeaders)
+          upRes.pipe(res)
+          return
+        }
+        // The whole body, or what arrived before the upstream went quiet for a second.
+        const expected = Number(declared)
+        const chunks: Buffer[] = []
+        let received = 0
+        let done = false
+        const finish = () => {
+          if (done) return
+          done = true
+          clearTimeout(quiet)
+          if (received === expected) {
+            res.writeHead(200, upRes.statusMessage, upRes.rawHeaders)
+            res.end(Buffer.concat(chunks))
+          } else {
+            torn++
+            up.destroy()
+            sendError(res, { status: 503, code: 'SlowDown' }, `torn-${i}`)
+          }
+        }
+        const quiet = setTimeout(finish, 1000)
+        upRes.on('data', (c: Buffer) => {
+          chunks.push(c)
+          received += c.length
+          if (received >= expected) finish()
+          else quiet.refresh()
+        })
+        upRes.once('end', finish)
+        upRes.once('aborted', finish)
+        upRes.once('error', finish)
       }
     )
     up.on('error', e => {
+      if (res.writableEnded) return
       log.push({ method, path, status: 502 })
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' })
       res.end(`proxy: ${e.message}`)
@@ -117,6 +160,9 @@ export async function startS3FaultProxy(opts: {
     },
     get faulted() {
       return faulted
+    },
+    get torn() {
+      return torn
     },
     log,
     setFaults: f => {

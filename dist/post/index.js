@@ -84203,6 +84203,24 @@ function retry_awsMessage(e) {
     return `${name}${msg}`.split('\n')[0];
 }
 
+;// CONCATENATED MODULE: ./src/util/aws-http.ts
+/**
+ * HTTP limits for every AWS SDK client perf-gate creates. The SDK's defaults wait forever: a
+ * connection that never completes, or a response whose body stops arriving, would hang the job
+ * until the workflow's own timeout. With these limits such a request fails with a TimeoutError,
+ * which the SDK's retry strategy treats as transient and retries on a fresh connection.
+ */
+const AWS_HTTP_OPTIONS = {
+    /** Abandon a TCP connection attempt after this long. */
+    connectionTimeout: 5_000,
+    /** Abandon a request whose socket has been idle (nothing sent or received) this long. */
+    socketTimeout: 30_000
+};
+/** Client configuration with the HTTP limits (AWS_HTTP_OPTIONS unless given), for any AWS SDK v3 client. */
+function aws_http_withHttpLimits(config, limits = AWS_HTTP_OPTIONS) {
+    return { ...config, requestHandler: { ...limits } };
+}
+
 ;// CONCATENATED MODULE: ./src/fleet/aws/credentials.ts
 /**
  * AWS credentials for the fleet.
@@ -84212,6 +84230,7 @@ function retry_awsMessage(e) {
  * happens with them, and they live only in memory (never in saved state). Without it: undefined,
  * so every client uses the default credential chain (e.g. after aws-actions/configure-aws-credentials).
  */
+
 
 
 const OIDC_AUDIENCE = 'sts.amazonaws.com';
@@ -84276,7 +84295,7 @@ async function credentials_assumeRoleWithOidc(input, deps) {
         throw new CredentialsError(`could not get a GitHub OIDC token (${retry_awsMessage(e)}); the job needs 'permissions: id-token: write', and fork pull requests never get one`);
     }
     deps.mask(token);
-    const sts = deps.sts ?? new client_sts_dist_cjs/* STSClient */.iM({ region: input.region });
+    const sts = deps.sts ?? new client_sts_dist_cjs/* STSClient */.iM(aws_http_withHttpLimits({ region: input.region }));
     const call = (durationS) => retry_withRetry(() => sts.send(new client_sts_dist_cjs/* AssumeRoleWithWebIdentityCommand */.WH({
         RoleArn: input.roleArn,
         RoleSessionName: input.sessionName,
@@ -97835,6 +97854,7 @@ function fargate_plan_priceFor(size, peakRps, loadS, inputs, opts, log) {
 
 
 
+
 /** The fingerprint of a scenario run on a given fleet: only like is compared with like. */
 function fleetFingerprint(scenarioFingerprint, f) {
     const doc = JSON.stringify({
@@ -97981,7 +98001,7 @@ async function prepareFargate(scenario, inputs, opts, deps) {
     const cost = priceFor(size, peakRps, loadS, inputs, opts, deps.log);
     const stsRegion = inputs.awsRegion || size.regions[0].region;
     const { role, credentials } = await assumeFleetRole(inputs, opts, loadS, stsRegion, env, deps);
-    const clientConfig = (region) => ({ region, ...(credentials ? { credentials } : {}) });
+    const clientConfig = (region) => withHttpLimits({ region, ...(credentials ? { credentials } : {}) });
     const targets = await discoverFor(size, inputs, clientConfig);
     const startedBy = startedByFor(env, opts.runId);
     const wiring = { targets, role, stsRegion, clientConfig, startedBy, abortOn, timing };
@@ -98031,7 +98051,7 @@ async function cleanupFargate(stateJson, deps) {
     let stopped = 0;
     const errors = [];
     await Promise.all(Object.entries(state.regions).map(async ([region, r]) => {
-        const ecs = new dist_cjs/* ECSClient */.Zgc({ region, ...(credentials ? { credentials } : {}) });
+        const ecs = new dist_cjs/* ECSClient */.Zgc(aws_http_withHttpLimits({ region, ...(credentials ? { credentials } : {}) }));
         try {
             let listed = [];
             try {

@@ -78342,6 +78342,24 @@ function timingOverrides(env, name, defaults) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/util/aws-http.ts
+/**
+ * HTTP limits for every AWS SDK client perf-gate creates. The SDK's defaults wait forever: a
+ * connection that never completes, or a response whose body stops arriving, would hang the job
+ * until the workflow's own timeout. With these limits such a request fails with a TimeoutError,
+ * which the SDK's retry strategy treats as transient and retries on a fresh connection.
+ */
+const AWS_HTTP_OPTIONS = {
+    /** Abandon a TCP connection attempt after this long. */
+    connectionTimeout: 5_000,
+    /** Abandon a request whose socket has been idle (nothing sent or received) this long. */
+    socketTimeout: 30_000
+};
+/** Client configuration with the HTTP limits (AWS_HTTP_OPTIONS unless given), for any AWS SDK v3 client. */
+function withHttpLimits(config, limits = AWS_HTTP_OPTIONS) {
+    return { ...config, requestHandler: { ...limits } };
+}
+
 ;// CONCATENATED MODULE: ./src/runner/remote.ts
 /**
  * The runner inside a Fargate task. The action starts the task with its S3 coordinates in the
@@ -78354,6 +78372,7 @@ function timingOverrides(env, name, defaults) {
  *    HEARTBEAT_STALE_MS (the action is gone), when go never comes, or on SIGTERM/SIGINT (StopTask);
  * 5. always writes `results/<key>.json`, with whatever it recorded.
  */
+
 
 
 
@@ -78589,10 +78608,10 @@ async function remoteMain(env, signal, log) {
         log(`perf-gate runner: ${REMOTE_ENV.RunPrefix} is not set`);
         return 2;
     }
-    const client = new dist_cjs/* S3Client */.YxF({
+    const client = new dist_cjs/* S3Client */.YxF(withHttpLimits({
         region: env[REMOTE_ENV.BucketRegion] || env.AWS_REGION || 'us-east-1',
         forcePathStyle: env[REMOTE_ENV.PathStyle] === '1'
-    });
+    }));
     const objects = new RunObjects(client, env[REMOTE_ENV.Bucket]);
     let key;
     try {

@@ -45,6 +45,7 @@ import {
 } from './model.js'
 import type { BaselineStore } from './store.js'
 import { sleep, errorMessage } from '../util/index.js'
+import { withHttpLimits } from '../util/aws-http.js'
 
 const INDEX = 'index.json'
 
@@ -362,7 +363,7 @@ export async function s3BaselineStore(spec: string, opts: S3StoreOptions = {}): 
   let client = opts.client
   if (!client) {
     const { S3Client } = await import('@aws-sdk/client-s3')
-    client = new S3Client(opts.clientConfig ?? {})
+    client = new S3Client(withHttpLimits(opts.clientConfig ?? {}))
   }
   return new S3BaselineStore(client, bucket, prefix, opts)
 }

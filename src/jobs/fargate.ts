@@ -31,6 +31,7 @@ import type { CostEstimate, FleetSize } from '../plan/fleet.js'
 import { priceFor, sizeFor } from './fargate-plan.js'
 import { RunObjects } from '../runner/objects.js'
 import { timingOverrides } from '../util/timing.js'
+import { withHttpLimits } from '../util/aws-http.js'
 
 /** What the post step needs to stop a run's tasks (never credentials). */
 export interface FargateState {
@@ -262,7 +263,7 @@ export async function prepareFargate(
   const cost = priceFor(size, peakRps, loadS, inputs, opts, deps.log)
   const stsRegion = inputs.awsRegion || size.regions[0].region
   const { role, credentials } = await assumeFleetRole(inputs, opts, loadS, stsRegion, env, deps)
-  const clientConfig = (region: string) => ({ region, ...(credentials ? { credentials } : {}) })
+  const clientConfig = (region: string) => withHttpLimits({ region, ...(credentials ? { credentials } : {}) })
   const targets = await discoverFor(size, inputs, clientConfig)
   const startedBy = startedByFor(env, opts.runId)
   const wiring = { targets, role, stsRegion, clientConfig, startedBy, abortOn, timing }
@@ -322,7 +323,7 @@ export async function cleanupFargate(
   const errors: string[] = []
   await Promise.all(
     Object.entries(state.regions).map(async ([region, r]) => {
-      const ecs = new ECSClient({ region, ...(credentials ? { credentials } : {}) })
+      const ecs = new ECSClient(withHttpLimits({ region, ...(credentials ? { credentials } : {}) }))
       try {
         let listed: string[] = []
         try {

@@ -27,6 +27,7 @@ import { runTask, type RunnerDeps } from './runner.js'
 import { parseTaskSpec, type TaskSpec } from './spec.js'
 import { timingOverrides } from '../util/timing.js'
 import { sleep, errorMessage } from '../util/index.js'
+import { withHttpLimits } from '../util/aws-http.js'
 
 export const HEARTBEAT_STALE_MS = 120_000
 
@@ -302,10 +303,12 @@ export async function remoteMain(
     log(`perf-gate runner: ${REMOTE_ENV.RunPrefix} is not set`)
     return 2
   }
-  const client = new S3Client({
-    region: env[REMOTE_ENV.BucketRegion] || env.AWS_REGION || 'us-east-1',
-    forcePathStyle: env[REMOTE_ENV.PathStyle] === '1'
-  })
+  const client = new S3Client(
+    withHttpLimits({
+      region: env[REMOTE_ENV.BucketRegion] || env.AWS_REGION || 'us-east-1',
+      forcePathStyle: env[REMOTE_ENV.PathStyle] === '1'
+    })
+  )
   const objects = new RunObjects(client, env[REMOTE_ENV.Bucket]!)
   let key: RemoteDeps['key']
   try {

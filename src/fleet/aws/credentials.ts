@@ -9,6 +9,7 @@
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { awsMessage, withRetry } from './retry.js'
 import type { Sleep } from '../../util/index.js'
+import { withHttpLimits } from '../../util/aws-http.js'
 
 export const OIDC_AUDIENCE = 'sts.amazonaws.com'
 /** STS accepts 900 s to 12 h; the role's MaxSessionDuration may cap it lower. */
@@ -114,7 +115,7 @@ export async function assumeRoleWithOidc(
     )
   }
   deps.mask(token)
-  const sts = deps.sts ?? new STSClient({ region: input.region })
+  const sts = deps.sts ?? new STSClient(withHttpLimits({ region: input.region }))
   const call = (durationS: number) =>
     withRetry(
       () =>
